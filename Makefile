@@ -1,0 +1,94 @@
+# seek - DeepSeek in C.  `make` builds ./seek, `make test` runs every test.
+#
+#   make                 optimised for this machine's CPU (-march=native)
+#   make PORTABLE=1      generic x86-64 / aarch64 build (runs on any CPU of the family)
+#   make test            build + run all tests; ends with "N passed, N failed"
+#   make asan            all tests under AddressSanitizer + UBSan (build-asan/)
+#   make fuzz            libFuzzer harnesses for the GGUF and safetensors parsers (build-fuzz/)
+#   make fuzz-run        a short fuzzing run of each harness (FUZZ_SECONDS=30)
+#   make run             chat with the default model
+#
+# Dependencies (Debian packages) are installed by scripts/deps.sh when missing.
+
+CC      ?= cc
+BUILD   ?= build
+PORTABLE ?= 0
+OPT     ?= -O2
+
+ifeq ($(PORTABLE),1)
+  ARCHFLAGS :=
+else
+  ARCHFLAGS := -march=native
+endif
+
+PKGS      := jansson libpcre2-8
+DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(ARCHFLAGS) \
+           -Iinclude -Isrc $(DEP_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  += $(DEP_LIBS) -lm -pthread
+
+LIB_SRC   := $(sort $(wildcard src/*.c src/*/*.c))
+TOOL_SRC  := $(sort $(wildcard tools/*.c))
+TEST_SRC  := $(sort $(wildcard tests/test_*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+DEPS_OK   := $(BUILD)/.deps-ok
+
+.PHONY: all test asan fuzz fuzz-run run clean deps
+
+all: seek
+
+deps: $(DEPS_OK)
+$(DEPS_OK): scripts/deps.sh
+	@sh scripts/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/%.o: %.c $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libseek.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The binary is written to $(BUILD)/seek; the default build also links it to ./seek.
+$(BUILD)/seek: $(TOOL_OBJ) $(BUILD)/libseek.a
+	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libseek.a $(LDLIBS)
+
+seek: $(BUILD)/seek
+	@if [ "$(BUILD)" = build ]; then cp $(BUILD)/seek seek; fi
+
+$(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libseek.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(BUILD)/libseek.a $(LDLIBS)
+
+test: $(BUILD)/seek $(TEST_BIN)
+	@SEEK=$(BUILD)/seek BUILD=$(BUILD) sh tests/run.sh
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDLIBS="-fsanitize=address,undefined" test
+
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS = -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(DEP_CFLAGS) \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz: $(DEPS_OK) build-fuzz/fuzz_gguf build-fuzz/fuzz_safetensors
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(DEPS_OK)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(DEP_LIBS) -lm -pthread
+
+fuzz-run: fuzz
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+run: seek
+	./seek chat
+
+clean:
+	rm -rf build build-asan build-fuzz seek
+
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_BIN:=.d)

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Check for the Debian packages seek builds against; install the missing ones
+# (as root with apt-get) so that `make` works on a fresh Debian 12 machine.
+set -e
+need=""
+pkg-config --exists jansson 2>/dev/null || need="$need libjansson-dev"
+pkg-config --exists libpcre2-8 2>/dev/null || need="$need libpcre2-dev"
+command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+[ -z "$need" ] && exit 0
+echo "seek: missing build dependencies:$need"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "seek: installing them with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need
+else
+    echo "seek: please run: sudo apt-get install$need" >&2
+    exit 1
+fi

@@ -1,0 +1,143 @@
+/* util.c - error messages, checked allocation and file mapping. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static _Thread_local char err_buf[1024];
+
+int seek_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_buf, sizeof err_buf, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int seek_error_prefix(const char *fmt, ...) {
+    char prefix[512], old[sizeof err_buf];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, err_buf, sizeof old);
+    /* truncation is fine: the message is for humans */
+    size_t n = strlen(prefix);
+    if (n > sizeof err_buf - 3) n = sizeof err_buf - 3;
+    memcpy(err_buf, prefix, n);
+    memcpy(err_buf + n, ": ", 2);
+    size_t m = strlen(old);
+    if (m > sizeof err_buf - n - 3) m = sizeof err_buf - n - 3;
+    memcpy(err_buf + n + 2, old, m);
+    err_buf[n + 2 + m] = 0;
+    return -1;
+}
+
+const char *seek_last_error(void) { return err_buf; }
+
+void *seek_malloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) seek_error("out of memory (allocating %zu bytes)", n);
+    return p;
+}
+
+void *seek_calloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) seek_error("out of memory (allocating %zu x %zu bytes)", n, size);
+    return p;
+}
+
+void *seek_realloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) seek_error("out of memory (allocating %zu bytes)", n);
+    return q;
+}
+
+char *seek_strndup(const char *s, size_t n) {
+    char *p = seek_malloc(n + 1);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+char *seek_strdup(const char *s) { return seek_strndup(s, strlen(s)); }
+
+int seek_map_file(const char *path, seek_file_map *m) {
+    memset(m, 0, sizeof *m);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return seek_error("%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return seek_error("%s: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return seek_error("%s: is a directory, expected a file", path);
+    }
+    m->size = (uint64_t)st.st_size;
+    if (m->size == 0) {               /* mmap of 0 bytes fails; an empty view is fine */
+        close(fd);
+        m->data = (const uint8_t *)"";
+        return 0;
+    }
+    void *p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) return seek_error("%s: cannot map file: %s", path, strerror(errno));
+    m->data = p;
+    m->mapped = 1;
+    return 0;
+}
+
+void seek_unmap_file(seek_file_map *m) {
+    if (m->mapped) munmap((void *)m->data, m->size);
+    memset(m, 0, sizeof *m);
+}
+
+char *seek_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { seek_error("%s: %s", path, strerror(errno)); return NULL; }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = seek_malloc(cap);
+    if (!buf) { fclose(f); return NULL; }
+    for (;;) {
+        if (n + 1 >= cap) {
+            char *nb = seek_realloc(buf, cap * 2);
+            if (!nb) { free(buf); fclose(f); return NULL; }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0) break;
+    }
+    if (ferror(f)) {
+        seek_error("%s: read error", path);
+        free(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+const char *seek_fmt_bytes(uint64_t n, char *buf, size_t cap) {
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 4) { v /= 1024; u++; }
+    if (u == 0) snprintf(buf, cap, "%llu B", (unsigned long long)n);
+    else snprintf(buf, cap, "%.2f %s", v, units[u]);
+    return buf;
+}

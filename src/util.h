@@ -1,0 +1,60 @@
+/* util.h - errors, checked allocation, whole-file mapping.
+ *
+ * Error convention used by the whole library: a function that fails returns
+ * NULL / -1 / false and records one human-readable line with seek_error().
+ * The CLI prints it as "seek: <message>" and exits non-zero. Messages name
+ * the thing that is wrong (usually the file) first: "model.gguf: ...".
+ */
+#ifndef SEEK_UTIL_H
+#define SEEK_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#if defined(__GNUC__)
+#define SEEK_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define SEEK_PRINTF(a, b)
+#endif
+
+/* Record the last error of this thread (printf-style). Always returns -1. */
+int seek_error(const char *fmt, ...) SEEK_PRINTF(1, 2);
+/* Prefix the current error with "<prefix>: " (adds context on the way up). */
+int seek_error_prefix(const char *fmt, ...) SEEK_PRINTF(1, 2);
+/* The last error of this thread ("" if none). */
+const char *seek_last_error(void);
+
+/* malloc/calloc/realloc that record "out of memory (N bytes)" and return NULL. */
+void *seek_malloc(size_t n);
+void *seek_calloc(size_t n, size_t size);
+void *seek_realloc(void *p, size_t n);
+char *seek_strdup(const char *s);
+char *seek_strndup(const char *s, size_t n);
+
+/* Overflow-checked size arithmetic: return false on overflow. */
+static inline bool seek_mul_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool seek_add_ok(uint64_t a, uint64_t b, uint64_t *out) {
+    return !__builtin_add_overflow(a, b, out);
+}
+
+/* A read-only view of a whole file (mmap'd when possible). */
+typedef struct {
+    const uint8_t *data;
+    uint64_t size;
+    int mapped;       /* 1: munmap on close, 0: free() */
+} seek_file_map;
+
+/* Map `path` read-only. Returns 0, or -1 with the error set ("<path>: why"). */
+int seek_map_file(const char *path, seek_file_map *m);
+void seek_unmap_file(seek_file_map *m);
+
+/* Read a whole (small) file into a NUL-terminated heap buffer. */
+char *seek_read_file(const char *path, size_t *len);
+
+/* Human-readable byte count, e.g. "1.50 GiB", into buf. */
+const char *seek_fmt_bytes(uint64_t n, char *buf, size_t cap);
+
+#endif

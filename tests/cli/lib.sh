@@ -1,0 +1,32 @@
+# lib.sh - helpers for CLI tests (sourced). Each check prints "ok NAME" or "FAIL NAME: why".
+SEEK=${SEEK:-build/seek}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+T=$(basename "$0" .sh)
+
+ok()   { echo "ok $T:$1"; }
+fail() { echo "FAIL $T:$1: $2"; }
+
+# expect_ok NAME CMD...           command exits 0
+expect_ok() {
+    name=$1; shift
+    if "$@" >"$TMP/out" 2>"$TMP/err"; then ok "$name"
+    else fail "$name" "exit $? : $(head -c 300 "$TMP/err")"; fi
+}
+
+# expect_error NAME PATTERN CMD...  command exits non-zero (not a crash) with one
+# "seek: ..." line on stderr matching PATTERN (grep -E)
+expect_error() {
+    name=$1; pat=$2; shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?
+    if [ $rc -eq 0 ]; then fail "$name" "succeeded, expected an error"; return; fi
+    if [ $rc -ge 128 ]; then fail "$name" "crashed (status $rc): $(head -c 300 "$TMP/err")"; return; fi
+    if ! grep -qE "^seek: " "$TMP/err"; then fail "$name" "no 'seek: ' message: $(head -c 300 "$TMP/err")"; return; fi
+    if ! grep -qE -- "$pat" "$TMP/err"; then fail "$name" "message '$(head -c 300 "$TMP/err")' does not match '$pat'"; return; fi
+    ok "$name"
+}
+
+# expect_out NAME PATTERN   last command's stdout ($TMP/out) matches PATTERN
+expect_out() {
+    if grep -qE -- "$2" "$TMP/out"; then ok "$1"; else fail "$1" "output lacks '$2'"; fi
+}

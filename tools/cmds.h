@@ -1,0 +1,14 @@
+/* cmds.h - the subcommands of the seek CLI. Each lives in tools/cmd_<name>.c,
+ * takes the arguments after its name (argv[0] is the subcommand) and returns
+ * the process exit status. Errors are printed with die()/cli_error(). */
+#ifndef SEEK_CMDS_H
+#define SEEK_CMDS_H
+
+int cmd_info(int argc, char **argv);
+
+/* Print "seek: <msg>" to stderr; returns 1 (the exit status for errors). */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print "seek: <last library error>" to stderr; returns 1. */
+int cli_lib_error(void);
+
+#endif

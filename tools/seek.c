@@ -1,0 +1,60 @@
+/* seek.c - the command-line front end: one binary, subcommands.
+ *
+ * This file only dispatches; each subcommand is in tools/cmd_<name>.c and the
+ * work itself is in the library (src/). Every error is one line
+ * "seek: <what>: <why>" on stderr and a non-zero exit status. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "util.h"
+
+#define SEEK_VERSION "0.1.0"
+
+int cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("seek: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_lib_error(void) { return cli_error("%s", seek_last_error()); }
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *usage;
+} commands[] = {
+    {"info", cmd_info, "info MODEL.gguf            architecture, metadata, tensors, tokenizer"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "seek %s - run and train DeepSeek-family models\n\nusage: seek COMMAND [ARGS]\n\ncommands:\n",
+            SEEK_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  seek %s\n", commands[i].usage);
+    fprintf(f, "\n`seek COMMAND --help` describes a command.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("seek %s\n", SEEK_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    cli_error("unknown command '%s' (see 'seek --help')", argv[1]);
+    return 2;
+}
