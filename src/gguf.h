@@ -91,6 +91,8 @@ typedef struct {
     gguf_tensor *tensors;
     uint32_t alignment;
     uint64_t data_offset;        /* file offset of the data section */
+    uint32_t *kv_sorted;         /* kv indexes sorted by key (for gguf_get) */
+    uint32_t *tensor_sorted;     /* tensor indexes sorted by name */
     /* allocations owned by the reader (arrays of strings / nested arrays) */
     void **owned;
     size_t n_owned, cap_owned;
