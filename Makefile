@@ -28,7 +28,7 @@ DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(ARCHFLAGS) \
            -Iinclude -Isrc $(DEP_CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  += $(DEP_LIBS) -lm -pthread
+LDLIBS  += $(DEP_LIBS) -lm -pthread $(EXTRA_LDLIBS)
 
 LIB_SRC   := $(sort $(wildcard src/*.c src/*/*.c))
 TOOL_SRC  := $(sort $(wildcard tools/*.c))
@@ -72,7 +72,7 @@ test: $(BUILD)/seek $(TEST_BIN)
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  LDLIBS="-fsanitize=address,undefined" test
+	  EXTRA_LDLIBS="-fsanitize=address,undefined" test
 
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(DEP_CFLAGS) \

@@ -148,8 +148,10 @@ static int read_array(cursor *c, gguf_value *v, int depth, const char *key) {
     if (et == GGUF_TYPE_STRING) {
         gguf_str *s = own(c->g, seek_calloc(n, sizeof *s));
         if (!s) return -1;
+        char what[160];
+        snprintf(what, sizeof what, "string in the array of key '%s'", key);
         for (uint64_t i = 0; i < n; i++)
-            if (take_str(c, &s[i], UINT64_MAX, "string in array")) return seek_error_prefix("key '%s'", key), -1;
+            if (take_str(c, &s[i], UINT64_MAX, what)) return -1;
         v->arr.data = s;
     } else if (et == GGUF_TYPE_ARRAY) {
         gguf_value *items = own(c->g, seek_calloc(n, sizeof *items));
@@ -191,9 +193,12 @@ static int read_value(cursor *c, gguf_type type, gguf_value *v, int depth, const
         v->b = x;
         break;
     }
-    case GGUF_TYPE_STRING:
-        if (take_str(c, &v->str, UINT64_MAX, "string value")) return seek_error_prefix("key '%s'", key), -1;
+    case GGUF_TYPE_STRING: {
+        char what[160];
+        snprintf(what, sizeof what, "string value of key '%s'", key);
+        if (take_str(c, &v->str, UINT64_MAX, what)) return -1;
         break;
+    }
     case GGUF_TYPE_ARRAY:
         return read_array(c, v, depth, key);
     default:
@@ -245,7 +250,9 @@ static const char *shown(gguf_str s, char *buf, size_t cap) {
 
 static int parse_tensor_info(cursor *c, gguf_tensor *t, uint64_t i) {
     char nb[128];
-    if (take_str(c, &t->name, MAX_NAME_LEN, "tensor name")) return seek_error_prefix("tensor %llu", (unsigned long long)i), -1;
+    char what[64];
+    snprintf(what, sizeof what, "name of tensor %llu", (unsigned long long)i);
+    if (take_str(c, &t->name, MAX_NAME_LEN, what)) return -1;
     shown(t->name, nb, sizeof nb);
     if (take_u32(c, &t->n_dims, "tensor dimension count")) return -1;
     if (t->n_dims > GGUF_MAX_DIMS)
@@ -814,7 +821,8 @@ int gguf_write(gguf_writer *w, const char *path) {
     }
     static const uint8_t zeros[256];
     int err = write_all(f, h.p, h.n);
-    uint64_t pos = h.n, pad = align_up(pos, w->alignment) - pos;
+    /* like the ecosystem's writer: no padding after the header of a tensor-less file */
+    uint64_t pos = h.n, pad = w->n_t ? align_up(pos, w->alignment) - pos : 0;
     while (!err && pad) {
         size_t k = pad < sizeof zeros ? (size_t)pad : sizeof zeros;
         err = write_all(f, zeros, k);
