@@ -383,7 +383,11 @@ int main(void) {
     RUN(open_errors_name_the_file);
     RUN(writer_rejects_bad_input);
     RUN(custom_alignment);
-    unlink(path_a);
+    /* keep the all-types file for the `seek info` CLI test (tests/cli/test_info.sh) */
+    char keep[512];
+    const char *build = getenv("BUILD");
+    snprintf(keep, sizeof keep, "%s/tests/writer-all-types.gguf", build ? build : "build");
+    if (rename(path_a, keep) != 0) unlink(path_a);
     unlink(path_b);
     rmdir(tmpdir);
     return test_summary();
