@@ -30,6 +30,7 @@ static const struct {
     const char *usage;
 } commands[] = {
     {"info", cmd_info, "info MODEL.gguf            architecture, metadata, tensors, tokenizer"},
+    {"tokenize", cmd_tokenize, "tokenize -m MODEL.gguf|--tokenizer tokenizer.json TEXT   token ids (--pieces: id + piece)"},
 };
 
 static void usage(FILE *f) {
