@@ -1,0 +1,239 @@
+/* test_tokenizer_misc.c - tokenizer pieces other than the golden encodings:
+ * Split behaviours, malformed tokenizer.json / GGUF vocabularies (clear errors, no
+ * crash), GGUF metadata written and read back, special tokens shown or hidden. */
+#include <unistd.h>
+
+#include "test.h"
+#include "tokenizer_impl.h"
+#include "util.h"
+
+#define DATA "tests/data/tokenizer/"
+
+/* ---------------------------------------------------------------- Split behaviours */
+
+/* The example of Hugging Face's Split documentation: "the-final--countdown" split on "-". */
+static int split_words(int behavior, char out[][16], int max) {
+    tok_pretok p = {0};
+    tok_spans a = {0}, b = {0};
+    const char *text = "the-final--countdown";
+    int n = -1;
+    if (pretok_add(&p, "-", behavior, false, "test") == 0 && pretok_run(&p, text, strlen(text), &a, &b) == 0) {
+        n = 0;
+        for (size_t i = 0; i < a.n && n < max; i++, n++)
+            snprintf(out[n], 16, "%.*s", (int)a.v[i].len, text + a.v[i].off);
+    }
+    pretok_free(&p);
+    free(a.v);
+    free(b.v);
+    return n;
+}
+
+static bool words_are(char w[][16], int n, const char *const *want, int nwant) {
+    if (n != nwant) return false;
+    for (int i = 0; i < n; i++)
+        if (strcmp(w[i], want[i])) return false;
+    return true;
+}
+
+TEST(split_behaviours) {
+    char w[16][16];
+    int n;
+    static const char *rem[] = {"the", "final", "countdown"};
+    static const char *iso[] = {"the", "-", "final", "-", "-", "countdown"};
+    static const char *prev[] = {"the-", "final-", "-", "countdown"};
+    static const char *next[] = {"the", "-final", "-", "-countdown"};
+    static const char *cont[] = {"the", "-", "final", "--", "countdown"};
+    n = split_words(SPLIT_REMOVED, w, 16);
+    CHECK(words_are(w, n, rem, 3));
+    n = split_words(SPLIT_ISOLATED, w, 16);
+    CHECK(words_are(w, n, iso, 6));
+    n = split_words(SPLIT_MERGED_PREV, w, 16);
+    CHECK(words_are(w, n, prev, 4));
+    n = split_words(SPLIT_MERGED_NEXT, w, 16);
+    CHECK(words_are(w, n, next, 4));
+    n = split_words(SPLIT_CONTIGUOUS, w, 16);
+    CHECK(words_are(w, n, cont, 5));
+}
+
+/* ---------------------------------------------------------------- malformed tokenizer.json */
+
+static void expect_json_error(const char *json, const char *want, int *ok) {
+    seek_tokenizer *t = tok_load_json_text(json, strlen(json), NULL, "bad.json");
+    if (t) { printf("  loaded: %s\n", json); tok_free(t); *ok = 0; return; }
+    if (!strstr(seek_last_error(), want) || strncmp(seek_last_error(), "bad.json: ", 10) != 0) {
+        printf("  error '%s' lacks '%s'\n", seek_last_error(), want);
+        *ok = 0;
+    }
+}
+
+#define PRE "\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"use_regex\":true},"
+TEST(malformed_json) {
+    int ok = 1;
+    /* a small valid one first: "ab" merges to one token */
+    const char *good = "{" PRE "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},\"merges\":[\"a b\"]}}";
+    seek_tokenizer *t = tok_load_json_text(good, strlen(good), NULL, "good.json");
+    CHECK_MSG(t, "%s", seek_last_error());
+    tok_ids ids = {0};
+    CHECK(tok_encode(t, "abba", 4, false, &ids) == 0);
+    CHECK(ids.n == 3 && ids.v[0] == 2 && ids.v[1] == 1 && ids.v[2] == 0);
+    CHECK(tok_encode(t, "a\xFF", 2, false, &ids) == -1 && strstr(seek_last_error(), "UTF-8"));
+    tok_ids_free(&ids);
+    tok_free(t);
+
+    expect_json_error("{\"model\": ", "JSON error", &ok);
+    expect_json_error("[]", "not a JSON object", &ok);
+    expect_json_error("{" PRE "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0}}}", "no 'merges'", &ok);
+    expect_json_error("{" PRE "\"model\":{\"type\":\"BPE\",\"merges\":[]}}", "no 'vocab'", &ok);
+    expect_json_error("{" PRE "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":-1},\"merges\":[]}}", "out of range", &ok);
+    expect_json_error("{" PRE "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":99999999999},\"merges\":[]}}", "out of range", &ok);
+    expect_json_error("{" PRE "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":\"x\"},\"merges\":[]}}", "no integer id", &ok);
+    expect_json_error("{" PRE "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a c\"]}}", "not in the vocabulary", &ok);
+    expect_json_error("{" PRE "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1},\"merges\":[\"a b\"]}}", "makes a token not in", &ok);
+    expect_json_error("{" PRE "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[\"ab\"]}}", "not 'A B'", &ok);
+    expect_json_error("{" PRE "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[7]}}", "neither", &ok);
+    expect_json_error("{" PRE "\"added_tokens\":[{\"id\":1e9,\"content\":\"x\"}],\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}",
+                      "lacks an integer 'id'", &ok);
+    expect_json_error("{" PRE "\"added_tokens\":[{\"id\":100000000,\"content\":\"x\"}],\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}",
+                      "out of range", &ok);
+    expect_json_error("{" PRE "\"model\":{\"type\":\"WordPiece\",\"vocab\":{}}}", "not supported", &ok);
+    expect_json_error("{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", "not a byte-level", &ok);
+    expect_json_error("{\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"Regex\":\"(\"},\"behavior\":\"Isolated\"},"
+                      "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}", "regex", &ok);
+    expect_json_error("{\"normalizer\":{\"type\":\"Lowercase\"}," PRE "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}",
+                      "normalizer 'Lowercase'", &ok);
+    CHECK(ok);
+}
+
+/* ---------------------------------------------------------------- malformed GGUF vocabularies */
+
+static char tmp_path[64];
+
+/* Write w to a temporary file, open it, load the tokenizer. */
+static seek_tokenizer *load_written(gguf_writer *w) {
+    strcpy(tmp_path, "/tmp/seek-tok-XXXXXX");
+    int fd = mkstemp(tmp_path);
+    if (fd >= 0) close(fd);
+    seek_tokenizer *t = NULL;
+    if (fd >= 0 && gguf_write(w, tmp_path) == 0) {
+        gguf_file *g = gguf_open(tmp_path);
+        if (g) {
+            t = tok_load_gguf(g);
+            gguf_close(g);
+        }
+    }
+    gguf_writer_free(w);
+    unlink(tmp_path);
+    return t;
+}
+
+/* A tiny gpt2 vocabulary; `defect` selects what is wrong with it. */
+static gguf_writer *tiny_vocab(int defect) {
+    static const char *toks[] = {"a", "b", "ab", "<s>"};
+    static const char *merges[] = {"a b"};
+    static const char *bad_merges[] = {"ab"};
+    int32_t types[] = {1, 1, 1, 3};
+    int32_t bad_types[] = {1, 1, 1, 9};
+    gguf_writer *w = gguf_writer_new();
+    gguf_set_str(w, "tokenizer.ggml.model", defect == 1 ? "bert" : "gpt2");
+    gguf_set_str(w, "tokenizer.ggml.pre", defect == 2 ? "no-such-pre" : "gpt-2");
+    if (defect != 3) gguf_set_arr_str(w, "tokenizer.ggml.tokens", toks, 4);
+    gguf_set_arr_data(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, defect == 4 ? bad_types : types, defect == 5 ? 3 : 4);
+    if (defect != 6) gguf_set_arr_str(w, "tokenizer.ggml.merges", defect == 7 ? bad_merges : merges, 1);
+    gguf_set_u32(w, "tokenizer.ggml.bos_token_id", defect == 8 ? 4 : 3);
+    if (defect == 9) gguf_set_str(w, "tokenizer.ggml.eos_token_id", "x");
+    return w;
+}
+
+TEST(malformed_gguf) {
+    seek_tokenizer *t = load_written(tiny_vocab(0));
+    CHECK_MSG(t, "%s", seek_last_error());
+    tok_ids ids = {0};
+    CHECK(tok_encode(t, "ab<s>a", 6, false, &ids) == 0);
+    CHECK(ids.n == 3 && ids.v[0] == 2 && ids.v[1] == 3 && ids.v[2] == 0);
+    tok_ids_free(&ids);
+    tok_free(t);
+    static const char *want[] = {NULL, "'bert' is not supported", "unknown pre-tokenizer 'no-such-pre'",
+                                 "tokens missing", "not a token type", "integer array of 4",
+                                 "merges missing", "is not 'A B'", "out of range", "not a token id"};
+    for (int d = 1; d <= 9; d++) {
+        t = load_written(tiny_vocab(d));
+        CHECK_MSG(!t, "defect %d loaded", d);
+        CHECK_MSG(strstr(seek_last_error(), want[d]) && strstr(seek_last_error(), "/tmp/seek-tok-"),
+                  "defect %d: '%s' lacks '%s'", d, seek_last_error(), want[d]);
+    }
+}
+
+/* ---------------------------------------------------------------- writing GGUF metadata */
+
+static bool same_encoding(const seek_tokenizer *a, const seek_tokenizer *b, const char *text) {
+    tok_ids x = {0}, y = {0};
+    bool ok = tok_encode(a, text, strlen(text), true, &x) == 0 && tok_encode(b, text, strlen(text), true, &y) == 0 &&
+              x.n == y.n && x.n > 0 && memcmp(x.v, y.v, x.n * sizeof *x.v) == 0;
+    tok_ids_free(&x);
+    tok_ids_free(&y);
+    return ok;
+}
+
+TEST(gguf_round_trip) {
+    static const char *texts[] = {"Hello, world!\n\nHow are you?", "<｜User｜>hi<｜Assistant｜><think>\nx</think>",
+                                  "numbers 1234567890 3.14159", "中文测试：深度求索的大模型。", " this is 🦙.cpp"};
+    static const char *srcs[] = {DATA "deepseek-v3/tokenizer.json", DATA "qwen/tokenizer.json",
+                                 DATA "llama3/tokenizer.json", DATA "ggml-vocab-llama-spm.gguf"};
+    static const char *pre[] = {"deepseek-v3", "qwen2", "llama-bpe", "default"};
+    for (int s = 0; s < 4; s++) {
+        seek_tokenizer *a;
+        if (s < 3) {
+            a = tok_load_json(srcs[s]);
+        } else {
+            gguf_file *g = gguf_open(srcs[s]);
+            a = g ? tok_load_gguf(g) : NULL;
+            gguf_close(g);
+        }
+        CHECK_MSG(a, "%s", seek_last_error());
+        CHECK_STR(tok_pre_name(a), pre[s]);
+        gguf_writer *w = gguf_writer_new();
+        CHECK(tok_write_gguf(a, w) == 0);
+        seek_tokenizer *b = load_written(w);
+        CHECK_MSG(b, "%s", seek_last_error());
+        CHECK(tok_n_vocab(a) == tok_n_vocab(b) && tok_bos(a) == tok_bos(b) && tok_eos(a) == tok_eos(b) &&
+              tok_add_bos(a) == tok_add_bos(b));
+        CHECK_STR(tok_pre_name(b), pre[s]);
+        for (int i = 0; i < 5; i++) CHECK_MSG(same_encoding(a, b, texts[i]), "%s: '%s'", srcs[s], texts[i]);
+        tok_free(a);
+        tok_free(b);
+    }
+}
+
+/* ---------------------------------------------------------------- special tokens in decoding */
+
+TEST(special_tokens) {
+    seek_tokenizer *t = tok_load_json(DATA "deepseek-v3/tokenizer.json");
+    CHECK_MSG(t, "%s", seek_last_error());
+    CHECK(tok_bos(t) == 0 && tok_eos(t) == 1 && tok_add_bos(t));
+    const char *text = "<｜User｜>hi<｜Assistant｜><think>ok</think>";
+    tok_ids ids = {0};
+    CHECK(tok_encode(t, text, strlen(text), true, &ids) == 0);
+    CHECK(ids.n > 3 && ids.v[0] == 0);
+    size_t n;
+    char *shown = tok_decode(t, ids.v, ids.n, true, &n);
+    char *hidden = tok_decode(t, ids.v, ids.n, false, &n);
+    CHECK(shown && hidden);
+    /* only BOS is hidden: DeepSeek-V3's tokenizer.json marks <｜User｜> and <｜Assistant｜>
+     * "special": false, so Hugging Face's skip_special_tokens keeps them too */
+    CHECK_STR(shown, "<｜begin▁of▁sentence｜><｜User｜>hi<｜Assistant｜><think>ok</think>");
+    CHECK_STR(hidden, "<｜User｜>hi<｜Assistant｜><think>ok</think>");
+    free(shown);
+    free(hidden);
+    CHECK(tok_decode(t, (int32_t[]){5, 999999}, 2, false, &n) == NULL && strstr(seek_last_error(), "out of range"));
+    tok_ids_free(&ids);
+    tok_free(t);
+}
+
+int main(void) {
+    RUN(split_behaviours);
+    RUN(malformed_json);
+    RUN(malformed_gguf);
+    RUN(gguf_round_trip);
+    RUN(special_tokens);
+    return test_summary();
+}
