@@ -229,11 +229,45 @@ TEST(special_tokens) {
     tok_free(t);
 }
 
+/* ---------------------------------------------------------------- NFC */
+
+/* Expected bytes from Python's unicodedata.normalize("NFC", ...) (Unicode 14). */
+TEST(nfc) {
+    static const char *cases[][2] = {
+        {"e\xCC\x81", "\xC3\xA9"},                                  /* e + acute */
+        {"A\xCC\x8A\xCC\x81", "\xC7\xBA"},                          /* A + ring + acute */
+        {"\xE1\xBA\x9B\xCC\xA3", "\xE1\xBA\x9B\xCC\xA3"},       /* long s dot above + dot below */
+        {"\xE0\xA5\x98x", "\xE0\xA4\x95\xE0\xA4\xBC" "x"},       /* excluded composite stays split */
+        {"\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8", "\xEA\xB0\x81"}, /* Hangul L V T */
+        {"q\xCC\x87\xCC\xA3", "q\xCC\xA3\xCC\x87"},               /* reordering by class */
+        {"\xE2\x84\xAB", "\xC3\x85"},                                /* angstrom sign */
+        {"\xEA\xB0\x80\xE1\x86\xA8", "\xEA\xB0\x81"},            /* LV + T */
+        {"abc \xE4\xB8\xAD\xE6\x96\x87 \xC3\xA9", "abc \xE4\xB8\xAD\xE6\x96\x87 \xC3\xA9"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n;
+        char *o = tok_nfc(cases[i][0], strlen(cases[i][0]), &n);
+        CHECK(o);
+        CHECK_MSG(n == strlen(cases[i][1]) && !memcmp(o, cases[i][1], n), "case %zu", i);
+        free(o);
+    }
+    /* the Qwen2 tokenizer normalises: composed and decomposed text give the same ids */
+    seek_tokenizer *t = tok_load_json(DATA "qwen/tokenizer.json");
+    CHECK_MSG(t, "%s", seek_last_error());
+    tok_ids a = {0}, b = {0};
+    CHECK(tok_encode(t, "caf\xC3\xA9", 5, false, &a) == 0 && tok_encode(t, "cafe\xCC\x81", 6, false, &b) == 0);
+    CHECK(a.n == b.n && !memcmp(a.v, b.v, a.n * sizeof *a.v));
+    tok_ids_free(&a);
+    tok_ids_free(&b);
+    tok_free(t);
+}
+
 int main(void) {
     RUN(split_behaviours);
     RUN(malformed_json);
     RUN(malformed_gguf);
     RUN(gguf_round_trip);
     RUN(special_tokens);
+    RUN(nfc);
     return test_summary();
 }
