@@ -33,15 +33,15 @@ static const char *test_name_;
 #define CHECK_STR(a, b) do { const char *a_ = (a), *b_ = (b); \
         if (!a_ || !b_ || strcmp(a_, b_) != 0) FAILF("%s = \"%s\", expected \"%s\"", #a, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); } while (0)
 
-static inline void test_run_(const char *name, void (*fn)(void)) {
+static inline void test_run_(const char *file, const char *name, void (*fn)(void)) {
     test_name_ = name;
     test_failed_ = 0;
     fn();
     if (test_failed_) test_n_failed_++;
-    else printf("ok %s:%s\n", __FILE__, name);
+    else printf("ok %s:%s\n", file, name);
     fflush(stdout);
 }
-#define RUN(name) test_run_(#name, name)
+#define RUN(name) test_run_(__FILE__, #name, name)
 
 static inline int test_summary(void) { return test_n_failed_ ? 1 : 0; }
 
