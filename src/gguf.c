@@ -107,12 +107,9 @@ static int take_str(cursor *c, gguf_str *s, uint64_t max_len, const char *what) 
 
 static void *own(gguf_file *g, void *p) {
     if (!p) return NULL;
-    if (g->n_owned == g->cap_owned) {
-        size_t cap = g->cap_owned ? g->cap_owned * 2 : 16;
-        void **n = seek_realloc(g->owned, cap * sizeof *n);
-        if (!n) { free(p); return NULL; }
-        g->owned = n;
-        g->cap_owned = cap;
+    if (seek_reserve(&g->owned, &g->cap_owned, g->n_owned + 1, sizeof *g->owned, 16)) {
+        free(p);
+        return NULL;
     }
     g->owned[g->n_owned++] = p;
     return p;
@@ -429,30 +426,29 @@ void gguf_close(gguf_file *g) {
 
 /* ---- lookups ---- */
 
-const gguf_value *gguf_get(const gguf_file *g, const char *key) {
-    gguf_str k = {key, strlen(key)};
-    uint64_t lo = 0, hi = g->n_kv;
+/* Binary search of a sorted index; returns the position in file order or -1. */
+static int64_t find_sorted(const gguf_file *g, const uint32_t *idx, uint64_t n,
+                           gguf_str (*name_of)(const gguf_file *, uint32_t), const char *name) {
+    gguf_str k = {name, strlen(name)};
+    uint64_t lo = 0, hi = n;
     while (lo < hi) {
         uint64_t mid = (lo + hi) / 2;
-        int c = str_cmp(g->kv[g->kv_sorted[mid]].key, k);
-        if (c == 0) return &g->kv[g->kv_sorted[mid]].value;
+        int c = str_cmp(name_of(g, idx[mid]), k);
+        if (c == 0) return idx[mid];
         if (c < 0) lo = mid + 1;
         else hi = mid;
     }
-    return NULL;
+    return -1;
+}
+
+const gguf_value *gguf_get(const gguf_file *g, const char *key) {
+    int64_t i = find_sorted(g, g->kv_sorted, g->n_kv, kv_name, key);
+    return i < 0 ? NULL : &g->kv[i].value;
 }
 
 const gguf_tensor *gguf_find_tensor(const gguf_file *g, const char *name) {
-    gguf_str k = {name, strlen(name)};
-    uint64_t lo = 0, hi = g->n_tensors;
-    while (lo < hi) {
-        uint64_t mid = (lo + hi) / 2;
-        int c = str_cmp(g->tensors[g->tensor_sorted[mid]].name, k);
-        if (c == 0) return &g->tensors[g->tensor_sorted[mid]];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
-    }
-    return NULL;
+    int64_t i = find_sorted(g, g->tensor_sorted, g->n_tensors, tensor_name, name);
+    return i < 0 ? NULL : &g->tensors[i];
 }
 
 static bool is_unsigned(gguf_type t) {
@@ -561,14 +557,7 @@ typedef struct {            /* a growable byte buffer */
 } buf;
 
 static int buf_put(buf *b, const void *data, size_t n) {
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n) cap *= 2;
-        uint8_t *q = seek_realloc(b->p, cap);
-        if (!q) return -1;
-        b->p = q;
-        b->cap = cap;
-    }
+    if (seek_reserve(&b->p, &b->cap, b->n + n, 1, 64)) return -1;
     if (n) memcpy(b->p + b->n, data, n);
     b->n += n;
     return 0;
@@ -627,13 +616,7 @@ static buf *kv_slot(gguf_writer *w, const char *key) {
             w->kv[i].val.n = 0;
             return &w->kv[i].val;
         }
-    if (w->n_kv == w->cap_kv) {
-        size_t cap = w->cap_kv ? w->cap_kv * 2 : 32;
-        wkv *n = seek_realloc(w->kv, cap * sizeof *n);
-        if (!n) return NULL;
-        w->kv = n;
-        w->cap_kv = cap;
-    }
+    if (seek_reserve(&w->kv, &w->cap_kv, w->n_kv + 1, sizeof *w->kv, 32)) return NULL;
     wkv *kv = &w->kv[w->n_kv];
     memset(kv, 0, sizeof *kv);
     if (!(kv->key = seek_strdup(key))) return NULL;
@@ -760,13 +743,7 @@ int gguf_add_tensor(gguf_writer *w, const char *name, seek_type type, uint32_t n
                           name, (long long)ne[0], ti->name, ti->block_size);
     if (!seek_mul_ok((uint64_t)ne[0] / ti->block_size * ti->type_size, rows, &bytes) || bytes > SIZE_MAX)
         return seek_error("gguf writer: tensor '%s': size overflows", name);
-    if (w->n_t == w->cap_t) {
-        size_t cap = w->cap_t ? w->cap_t * 2 : 64;
-        wtensor *n = seek_realloc(w->t, cap * sizeof *n);
-        if (!n) return -1;
-        w->t = n;
-        w->cap_t = cap;
-    }
+    if (seek_reserve(&w->t, &w->cap_t, w->n_t + 1, sizeof *w->t, 64)) return -1;
     wtensor *t = &w->t[w->n_t];
     memset(t, 0, sizeof *t);
     t->type = type;

@@ -162,13 +162,7 @@ void pretok_free(tok_pretok *p) {
 
 static int push(tok_spans *s, size_t off, size_t len) {
     if (len == 0) return 0;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        tok_span *v = seek_realloc(s->v, cap * sizeof *v);
-        if (!v) return -1;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (seek_reserve(&s->v, &s->cap, s->n + 1, sizeof *s->v, 256)) return -1;
     s->v[s->n].off = (uint32_t)off;
     s->v[s->n].len = (uint32_t)len;
     s->n++;

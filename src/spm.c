@@ -32,13 +32,7 @@ typedef struct {
 } bheap;
 
 static int bh_push(bheap *h, bigram b) {
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        bigram *v = seek_realloc(h->v, cap * sizeof *v);
-        if (!v) return -1;
-        h->v = v;
-        h->cap = cap;
-    }
+    if (seek_reserve(&h->v, &h->cap, h->n + 1, sizeof *h->v, 64)) return -1;
     size_t i = h->n++;
     while (i > 0) {
         size_t p = (i - 1) / 2;

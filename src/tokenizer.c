@@ -25,13 +25,7 @@
 /* ---------------------------------------------------------------- small things */
 
 int tok_ids_push(tok_ids *a, int32_t id) {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        int32_t *v = seek_realloc(a->v, cap * sizeof *v);
-        if (!v) return -1;
-        a->v = v;
-        a->cap = cap;
-    }
+    if (seek_reserve(&a->v, &a->cap, a->n + 1, sizeof *a->v, 64)) return -1;
     a->v[a->n++] = id;
     return 0;
 }

@@ -60,6 +60,21 @@ void *seek_realloc(void *p, size_t n) {
     return q;
 }
 
+int seek_reserve(void *pptr, size_t *cap, size_t need, size_t elem, size_t min_cap) {
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : (min_cap ? min_cap : 1);
+    while (n < need) {
+        if (n > SIZE_MAX / 2 / elem) return seek_error("out of memory (array of %zu elements)", need);
+        n *= 2;
+    }
+    void **p = pptr;
+    void *q = seek_realloc(*p, n * elem);
+    if (!q) return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
 char *seek_strndup(const char *s, size_t n) {
     char *p = seek_malloc(n + 1);
     if (!p) return NULL;
@@ -106,16 +121,10 @@ void seek_unmap_file(seek_file_map *m) {
 char *seek_read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) { seek_error("%s: %s", path, strerror(errno)); return NULL; }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = seek_malloc(cap);
-    if (!buf) { fclose(f); return NULL; }
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
     for (;;) {
-        if (n + 1 >= cap) {
-            char *nb = seek_realloc(buf, cap * 2);
-            if (!nb) { free(buf); fclose(f); return NULL; }
-            buf = nb;
-            cap *= 2;
-        }
+        if (seek_reserve(&buf, &cap, n + 2, 1, 1 << 16)) { free(buf); fclose(f); return NULL; }
         size_t r = fread(buf + n, 1, cap - n - 1, f);
         n += r;
         if (r == 0) break;

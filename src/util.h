@@ -30,6 +30,11 @@ void *seek_malloc(size_t n);
 void *seek_calloc(size_t n, size_t size);
 void *seek_realloc(void *p, size_t n);
 char *seek_strdup(const char *s);
+
+/* Grow a heap array so it holds at least `need` elements of `elem` bytes:
+ * `*pptr` is the array (a `T **` passed as void *), `*cap` its capacity in elements,
+ * doubled from `min_cap`. Returns 0, or -1 (error set, array unchanged). */
+int seek_reserve(void *pptr, size_t *cap, size_t need, size_t elem, size_t min_cap);
 char *seek_strndup(const char *s, size_t n);
 
 /* Overflow-checked size arithmetic: return false on overflow. */
