@@ -531,7 +531,13 @@ int64_t gguf_arr_i64(const gguf_value *a, uint64_t i) {
     case GGUF_TYPE_UINT8: case GGUF_TYPE_UINT16: case GGUF_TYPE_UINT32: case GGUF_TYPE_UINT64:
     case GGUF_TYPE_BOOL:
         return (int64_t)gguf_arr_u64(a, i);
-    case GGUF_TYPE_FLOAT32: case GGUF_TYPE_FLOAT64: return (int64_t)gguf_arr_f64(a, i);
+    case GGUF_TYPE_FLOAT32: case GGUF_TYPE_FLOAT64: {   /* truncate, saturating: no UB on wild values */
+        double f = gguf_arr_f64(a, i);
+        if (!(f == f)) return 0;
+        if (f >= 9.2233720368547758e18) return INT64_MAX;
+        if (f <= -9.2233720368547758e18) return INT64_MIN;
+        return (int64_t)f;
+    }
     default: return 0;
     }
 }
