@@ -85,8 +85,10 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(DEPS_OK)
 fuzz-run: fuzz
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
+# Chat with the default model (models/default.gguf) once one ships; until then, say so.
 run: seek
-	./seek chat
+	@if [ -f models/default.gguf ]; then ./seek chat -m models/default.gguf; \
+	else echo "seek: no default model yet (models/default.gguf); try ./seek info or ./seek tokenize" >&2; exit 1; fi
 
 clean:
 	rm -rf build build-asan build-fuzz seek
