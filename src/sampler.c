@@ -13,6 +13,9 @@
 
 #include "util.h"
 
+/* top-p without top-k first tries the best this many candidates (see below). */
+#define TOP_P_FIRST 1024
+
 struct sampler {
     sampler_params p;
     int32_t n_vocab;
@@ -181,8 +184,10 @@ static void heap_sift(sampler_cand *h, size_t n, size_t i) {
 static size_t top_k(sampler_cand *c, size_t n, size_t k) {
     for (size_t i = k / 2; i-- > 0;) heap_sift(c, k, i);
     for (size_t i = k; i < n; i++) {
-        if (cand_before(&c[i], &c[0])) {
+        if (cand_before(&c[i], &c[0])) { /* swap: c stays a permutation */
+            sampler_cand t = c[0];
             c[0] = c[i];
+            c[i] = t;
             heap_sift(c, k, 0);
         }
     }
@@ -234,6 +239,16 @@ int sampler_candidates(sampler *s, const float *logits, const sampler_cand **out
         for (size_t i = 0; i < n; i++)
             if (c[i].logit >= cut) c[m++] = c[i];
         n = m; /* >= 1: the maximum always passes */
+    }
+    if (!sorted && p->top_p < 1 && n > TOP_P_FIRST) {
+        /* The top-p prefix is usually short: sort only the best TOP_P_FIRST
+         * if they already hold mass >= p (exact: they are the true prefix). */
+        top_k(c, n, TOP_P_FIRST);
+        double mass = 0;
+        for (size_t i = 0; i < TOP_P_FIRST; i++) mass += exp((double)c[i].logit - lmax) / z;
+        if (mass >= p->top_p) n = TOP_P_FIRST;
+        else qsort(c + TOP_P_FIRST, n - TOP_P_FIRST, sizeof *c, cand_cmp);
+        sorted = true;
     }
     if (!sorted) qsort(c, n, sizeof *c, cand_cmp);
     if (p->top_p < 1) {

@@ -160,23 +160,27 @@ TEST(top_p_keeps_smallest_set_with_mass_p) {
         sampler_free(s);
     }
     /* random: the kept prefix has mass >= p, and without its last token < p */
-    static float l[V];
-    static double q[V];
-    static int idx[V];
+    /* (vocabularies above 1024 take the partial-sort path, peaked and flat) */
+    enum { BIG = 5000 };
+    static float l[BIG];
+    static double q[BIG];
+    static int idx[BIG];
     seek_rng r;
     seek_rng_seed(&r, 4);
-    for (int trial = 0; trial < 50; trial++) {
-        random_logits(&r, l, V, trial % 2 ? 8 : 2);
+    const float scales[] = {2, 8, 30, 0.1f};
+    for (int trial = 0; trial < 80; trial++) {
+        int nv = trial < 40 ? V : BIG;
+        random_logits(&r, l, nv, scales[trial % 4]);
         float tp = (float)(0.05 + 0.9 * seek_rng_uniform(&r));
         sampler_params p = plain();
         p.top_p = tp;
-        sampler *s = sampler_new(&p, V);
+        sampler *s = sampler_new(&p, nv);
         const sampler_cand *c;
         int n = sampler_candidates(s, l, &c);
         CHECK(n >= 1);
-        softmax_d(l, V, q);
-        for (int i = 0; i < V; i++) idx[i] = i;
-        qsort_r(idx, V, sizeof *idx, by_prob_desc, q);
+        softmax_d(l, nv, q);
+        for (int i = 0; i < nv; i++) idx[i] = i;
+        qsort_r(idx, nv, sizeof *idx, by_prob_desc, q);
         double mass = 0;
         for (int i = 0; i < n; i++) {
             CHECK(c[i].id == idx[i]);
