@@ -28,7 +28,8 @@ DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(ARCHFLAGS) \
            -Iinclude -Isrc $(DEP_CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  += $(DEP_LIBS) -lm -pthread
+# override: `make asan` passes LDLIBS on the command line; keep these libraries anyway.
+override LDLIBS += $(DEP_LIBS) -lm -pthread
 
 LIB_SRC   := $(sort $(wildcard src/*.c src/*/*.c))
 TOOL_SRC  := $(sort $(wildcard tools/*.c))
