@@ -475,6 +475,31 @@ TEST(random_bytes_dequantize) {
     }
 }
 
+/* MXFP4 nibbles are FP4 E2M1 (sign, 2-bit exponent bias 1, 1-bit mantissa)
+ * times 2^(e-127); IQ4_NL nibbles index a fixed grid. Value j of a block sits
+ * in the low nibble of byte j, value j+16 in the high nibble. */
+TEST(mxfp4_iq4nl_layout) {
+    uint8_t b[17];
+    float y[32];
+    for (int e = 120; e <= 130; e += 5) {
+        b[0] = (uint8_t)e;
+        for (int j = 0; j < 16; j++) b[1 + j] = (uint8_t)(j | (15 - j) << 4);
+        CHECK(seek_dequantize_row(SEEK_TYPE_MXFP4, b, y, 32) == 0);
+        for (int j = 0; j < 32; j++) {
+            int nib = j < 16 ? j : 15 - (j - 16);
+            int sgn = nib >> 3, ex = (nib >> 1) & 3, m = nib & 1;
+            double v = ex == 0 ? m * 0.5 : (1 + m / 2.0) * ldexp(1, ex - 1);
+            v = (sgn ? -v : v) * ldexp(1, e - 127);
+            CHECK_MSG(y[j] == (float)v, "e %d j %d: %g != %g", e, j, y[j], v);
+        }
+    }
+    static const int grid[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    uint8_t c[18] = {0x00, 0x3C};   /* d = fp16 1.0 */
+    for (int j = 0; j < 16; j++) c[2 + j] = (uint8_t)(j | (15 - j) << 4);
+    CHECK(seek_dequantize_row(SEEK_TYPE_IQ4_NL, c, y, 32) == 0);
+    for (int j = 0; j < 16; j++) CHECK(y[j] == grid[j] && y[16 + j] == grid[15 - j]);
+}
+
 int main(void) {
     RUN(table_matches_ggml);
     RUN(table_edge_cases);
@@ -488,5 +513,6 @@ int main(void) {
     RUN(round_trip);
     RUN(non_finite_input);
     RUN(random_bytes_dequantize);
+    RUN(mxfp4_iq4nl_layout);
     return test_summary();
 }
