@@ -6,7 +6,8 @@
  * sequence of blocks; a block of `block_size` values takes `type_size` bytes.
  *
  * This file gives the reference (plain C) conversions. Fast dot products and
- * matmuls live in kernels/ and are tested against these.
+ * matmuls live in kernels/ and are tested against these. docs/types.md lists
+ * which types can be read and written, and how exactly they match llama.cpp.
  */
 #ifndef SEEK_DTYPE_H
 #define SEEK_DTYPE_H
@@ -66,11 +67,14 @@ const seek_type_info *seek_type_get(uint32_t type);
 /* Type from its name, case-insensitive ("q8_0", "F16"); -1 if unknown. */
 int seek_type_from_name(const char *name);
 
-/* Bytes taken by a row of n values; n must be a multiple of the block size. */
+/* Bytes taken by a row of n values; 0 for an unknown type, n < 0, n not a
+ * multiple of the block size, or a size that does not fit in size_t. */
 size_t seek_row_size(seek_type type, int64_t n);
 
 /* Reference conversions of one row of n values (n a multiple of the block size).
- * Return 0, or -1 (error set) for a type that cannot be converted. */
+ * Return 0, or -1 (error set) for an unknown type, a type whose can_dequantize /
+ * can_quantize flag is false, or a bad n. Quantizing reproduces llama.cpp's
+ * reference quantizer (no importance matrix) byte for byte. */
 int seek_dequantize_row(seek_type type, const void *src, float *dst, int64_t n);
 int seek_quantize_row(seek_type type, const float *src, void *dst, int64_t n);
 

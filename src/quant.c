@@ -1,243 +1,252 @@
-/* quant.c - the 32-value block types: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, IQ4_NL.
+/* quant.c - the "legacy" 32-value block types: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1
+ * (quantize + dequantize) and the non-linear IQ4_NL / MXFP4 (dequantize only).
  *
- * Layouts (bytes per block of 32 values; f16 = IEEE half, little-endian):
- *   Q4_0  18: f16 d, u8 qs[16]                 x = d * (q - 8),   q in 0..15
- *   Q4_1  20: f16 d, f16 m, u8 qs[16]          x = d * q + m,     q in 0..15
- *   Q5_0  22: f16 d, u8 qh[4], u8 qs[16]       x = d * (q - 16),  q in 0..31
- *   Q5_1  24: f16 d, f16 m, u8 qh[4], u8 qs[16] x = d * q + m,    q in 0..31
- *   Q8_0  34: f16 d, i8 qs[32]                 x = d * q
- *   Q8_1  36: f16 d, f16 s (= d * sum q), i8 qs[32]
- *   IQ4_NL 18: f16 d, u8 qs[16]                x = d * table[q] (non-linear 4-bit)
- * 4-bit values: byte j holds value j in its low nibble and value j+16 in its
- * high nibble. Q5 types keep the fifth bit of value j in bit j of the u32 qh.
+ * Quantization reproduces ggml's reference (quantize_row_*_ref, no importance
+ * matrix) operation for operation, so output is byte-identical to files made by
+ * llama.cpp's quantizer. Within every block of 32, "nibble" layouts put value j
+ * in the low 4 bits of qs[j] and value j+16 in the high 4 bits.
+ *
+ * All scales are IEEE half (fp16) little-endian unless said otherwise.
+ * The fmaf() calls reproduce where the reference build fused a*b+c (see
+ * quant_k.c): x*id + 8.5 rounded once or twice can truncate differently.
  */
+#include <float.h>
+#include <math.h>
+
 #include "quant.h"
 
-#include <assert.h>
-#include <math.h>
-#include <string.h>
+#define QK 32   /* values per block */
 
-#include "dtype.h"
+/* ---- Q4_0: 18 bytes = d (fp16) | qs[16] (nibbles).  x = (q - 8) * d ---- */
 
-typedef struct { uint16_t d; uint8_t qs[16]; } block_q4_0;
-typedef struct { uint16_t d, m; uint8_t qs[16]; } block_q4_1;
-typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[16]; } block_q5_0;
-typedef struct { uint16_t d, m; uint8_t qh[4]; uint8_t qs[16]; } block_q5_1;
-typedef struct { uint16_t d; int8_t qs[32]; } block_q8_0;
-typedef struct { uint16_t d, s; int8_t qs[32]; } block_q8_1;
-static_assert(sizeof(block_q4_0) == 18, "Q4_0 block");
-static_assert(sizeof(block_q4_1) == 20, "Q4_1 block");
-static_assert(sizeof(block_q5_0) == 22, "Q5_0 block");
-static_assert(sizeof(block_q5_1) == 24, "Q5_1 block");
-static_assert(sizeof(block_q8_0) == 34, "Q8_0 block");
-static_assert(sizeof(block_q8_1) == 36, "Q8_1 block");
-
-#define H2F seek_fp16_to_fp32
-#define F2H seek_fp32_to_fp16
-
-/* ---- dequantization ---- */
-
-void dequant_q4_0(const void *src, float *y, int64_t n) {
-    const block_q4_0 *b = src;
-    for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = H2F(b[i].d);
-        for (int j = 0; j < 16; j++) {
-            y[j] = ((b[i].qs[j] & 0x0F) - 8) * d;
-            y[j + 16] = ((b[i].qs[j] >> 4) - 8) * d;
+void seek_dequant_q4_0(const uint8_t *b, float *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 18, y += QK) {
+        float d = q_rdf16(b);
+        for (int j = 0; j < QK / 2; j++) {
+            y[j] = ((b[2 + j] & 0x0F) - 8) * d;
+            y[j + QK / 2] = ((b[2 + j] >> 4) - 8) * d;
         }
     }
 }
 
-void dequant_q4_1(const void *src, float *y, int64_t n) {
-    const block_q4_1 *b = src;
-    for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = H2F(b[i].d), m = H2F(b[i].m);
-        for (int j = 0; j < 16; j++) {
-            y[j] = (b[i].qs[j] & 0x0F) * d + m;
-            y[j + 16] = (b[i].qs[j] >> 4) * d + m;
+/* The scale is chosen so the value of largest magnitude maps exactly to -8
+ * (keeping its sign), which uses the one extra negative level of 4 bits. */
+void seek_quant_q4_0(const float *x, uint8_t *b, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 18, x += QK) {
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < QK; j++)
+            if (amax < fabsf(x[j])) { amax = fabsf(x[j]); max = x[j]; }
+        float d = max / -8;
+        float id = d ? 1.0f / d : 0.0f;
+        q_wrf16(b, d);
+        for (int j = 0; j < QK / 2; j++) {
+            int q0 = q_trunc_clamp(fmaf(x[j], id, 8.5f), 0, 15);
+            int q1 = q_trunc_clamp(fmaf(x[j + QK / 2], id, 8.5f), 0, 15);
+            b[2 + j] = (uint8_t)(q0 | q1 << 4);
         }
     }
 }
 
-static uint32_t load_qh(const uint8_t qh[4]) {
-    uint32_t v;
-    memcpy(&v, qh, 4);
-    return v;
-}
+/* ---- Q4_1: 20 bytes = d (fp16) | m (fp16) | qs[16].  x = q * d + m ---- */
 
-void dequant_q5_0(const void *src, float *y, int64_t n) {
-    const block_q5_0 *b = src;
-    for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = H2F(b[i].d);
-        uint32_t qh = load_qh(b[i].qh);
-        for (int j = 0; j < 16; j++) {
-            int hi0 = (qh >> j) & 1, hi1 = (qh >> (j + 16)) & 1;
-            y[j] = (((b[i].qs[j] & 0x0F) | (hi0 << 4)) - 16) * d;
-            y[j + 16] = (((b[i].qs[j] >> 4) | (hi1 << 4)) - 16) * d;
+void seek_dequant_q4_1(const uint8_t *b, float *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 20, y += QK) {
+        float d = q_rdf16(b), m = q_rdf16(b + 2);
+        for (int j = 0; j < QK / 2; j++) {
+            y[j] = (b[4 + j] & 0x0F) * d + m;
+            y[j + QK / 2] = (b[4 + j] >> 4) * d + m;
         }
     }
 }
 
-void dequant_q5_1(const void *src, float *y, int64_t n) {
-    const block_q5_1 *b = src;
-    for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = H2F(b[i].d), m = H2F(b[i].m);
-        uint32_t qh = load_qh(b[i].qh);
-        for (int j = 0; j < 16; j++) {
-            int hi0 = (qh >> j) & 1, hi1 = (qh >> (j + 16)) & 1;
-            y[j] = ((b[i].qs[j] & 0x0F) | (hi0 << 4)) * d + m;
-            y[j + 16] = ((b[i].qs[j] >> 4) | (hi1 << 4)) * d + m;
+/* min/max of the block: min becomes the offset, (max - min) spans 15 steps. */
+static void block_min_max(const float *x, float *min, float *max) {
+    *min = FLT_MAX;
+    *max = -FLT_MAX;
+    for (int j = 0; j < QK; j++) {
+        if (x[j] < *min) *min = x[j];
+        if (x[j] > *max) *max = x[j];
+    }
+}
+
+void seek_quant_q4_1(const float *x, uint8_t *b, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 20, x += QK) {
+        float min, max;
+        block_min_max(x, &min, &max);
+        float d = (max - min) / 15;
+        float id = d ? 1.0f / d : 0.0f;
+        q_wrf16(b, d);
+        q_wrf16(b + 2, min);
+        for (int j = 0; j < QK / 2; j++) {
+            int q0 = q_trunc_clamp(fmaf(x[j] - min, id, 0.5f), 0, 15);
+            int q1 = q_trunc_clamp(fmaf(x[j + QK / 2] - min, id, 0.5f), 0, 15);
+            b[4 + j] = (uint8_t)(q0 | q1 << 4);
         }
     }
 }
 
-void dequant_q8_0(const void *src, float *y, int64_t n) {
-    const block_q8_0 *b = src;
-    for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = H2F(b[i].d);
-        for (int j = 0; j < 32; j++) y[j] = b[i].qs[j] * d;
-    }
-}
+/* ---- Q5_0: 22 bytes = d (fp16) | qh (u32: bit j = 5th bit of value j) | qs[16].
+ *      x = (q - 16) * d ---- */
 
-void dequant_q8_1(const void *src, float *y, int64_t n) {
-    const block_q8_1 *b = src;
-    for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = H2F(b[i].d);
-        for (int j = 0; j < 32; j++) y[j] = b[i].qs[j] * d;
-    }
-}
-
-/* The 16 levels of IQ4_NL, denser near zero where weights concentrate. */
-static const int8_t iq4nl_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
-                                        1, 13, 25, 38, 53, 69, 89, 113};
-
-void dequant_iq4_nl(const void *src, float *y, int64_t n) {
-    const block_q4_0 *b = src;   /* same layout as Q4_0 */
-    for (int64_t i = 0; i < n / 32; i++, y += 32) {
-        float d = H2F(b[i].d);
-        for (int j = 0; j < 16; j++) {
-            y[j] = d * iq4nl_levels[b[i].qs[j] & 0x0F];
-            y[j + 16] = d * iq4nl_levels[b[i].qs[j] >> 4];
+void seek_dequant_q5_0(const uint8_t *b, float *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 22, y += QK) {
+        float d = q_rdf16(b);
+        uint32_t qh = q_rd32(b + 2);
+        for (int j = 0; j < QK / 2; j++) {
+            int q0 = (b[6 + j] & 0x0F) | ((qh >> j) & 1) << 4;
+            int q1 = (b[6 + j] >> 4) | ((qh >> (j + QK / 2)) & 1) << 4;
+            y[j] = (q0 - 16) * d;
+            y[j + QK / 2] = (q1 - 16) * d;
         }
     }
 }
 
-/* ---- quantization (reference algorithms: one scale from the extreme value) ---- */
-
-/* The value of largest magnitude, with its sign, and that magnitude. */
-static float signed_absmax(const float *x, int n, float *amax_out) {
-    float amax = 0, max = 0;
-    for (int j = 0; j < n; j++)
-        if (fabsf(x[j]) > amax) { amax = fabsf(x[j]); max = x[j]; }
-    if (amax_out) *amax_out = amax;
-    return max;
-}
-
-static void min_max(const float *x, int n, float *mn, float *mx) {
-    float lo = INFINITY, hi = -INFINITY;
-    for (int j = 0; j < n; j++) {
-        if (x[j] < lo) lo = x[j];
-        if (x[j] > hi) hi = x[j];
-    }
-    *mn = lo;
-    *mx = hi;
-}
-
-/* Q4_0 / Q5_0: the extreme value maps to the most negative level (-8 / -16),
- * so the sign of d follows it and the full range is used on that side. */
-void quant_q4_0(const float *x, void *dst, int64_t n) {
-    block_q4_0 *b = dst;
-    for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float max = signed_absmax(x, 32, NULL);
-        float d = max / -8, id = d ? 1.0f / d : 0.0f;
-        b[i].d = F2H(d);
-        for (int j = 0; j < 16; j++) {
-            uint8_t q0 = (uint8_t)(int8_t)(x[j] * id + 8.5f), q1 = (uint8_t)(int8_t)(x[j + 16] * id + 8.5f);
-            if (q0 > 15) q0 = 15;
-            if (q1 > 15) q1 = 15;
-            b[i].qs[j] = q0 | (q1 << 4);
-        }
-    }
-}
-
-void quant_q4_1(const float *x, void *dst, int64_t n) {
-    block_q4_1 *b = dst;
-    for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float mn, mx;
-        min_max(x, 32, &mn, &mx);
-        float d = (mx - mn) / 15, id = d ? 1.0f / d : 0.0f;
-        b[i].d = F2H(d);
-        b[i].m = F2H(mn);
-        for (int j = 0; j < 16; j++) {
-            uint8_t q0 = (uint8_t)(int8_t)((x[j] - mn) * id + 0.5f), q1 = (uint8_t)(int8_t)((x[j + 16] - mn) * id + 0.5f);
-            if (q0 > 15) q0 = 15;
-            if (q1 > 15) q1 = 15;
-            b[i].qs[j] = q0 | (q1 << 4);
-        }
-    }
-}
-
-void quant_q5_0(const float *x, void *dst, int64_t n) {
-    block_q5_0 *b = dst;
-    for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float max = signed_absmax(x, 32, NULL);
-        float d = max / -16, id = d ? 1.0f / d : 0.0f;
-        b[i].d = F2H(d);
+void seek_quant_q5_0(const float *x, uint8_t *b, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 22, x += QK) {
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < QK; j++)
+            if (amax < fabsf(x[j])) { amax = fabsf(x[j]); max = x[j]; }
+        float d = max / -16;
+        float id = d ? 1.0f / d : 0.0f;
+        q_wrf16(b, d);
         uint32_t qh = 0;
-        for (int j = 0; j < 16; j++) {
-            uint8_t q0 = (uint8_t)(int8_t)(x[j] * id + 16.5f), q1 = (uint8_t)(int8_t)(x[j + 16] * id + 16.5f);
-            if (q0 > 31) q0 = 31;
-            if (q1 > 31) q1 = 31;
-            b[i].qs[j] = (q0 & 0x0F) | ((q1 & 0x0F) << 4);
+        for (int j = 0; j < QK / 2; j++) {
+            int q0 = q_trunc_clamp(fmaf(x[j], id, 16.5f), 0, 31);
+            int q1 = q_trunc_clamp(fmaf(x[j + QK / 2], id, 16.5f), 0, 31);
+            b[6 + j] = (uint8_t)((q0 & 0x0F) | (q1 & 0x0F) << 4);
             qh |= (uint32_t)(q0 >> 4) << j;
-            qh |= (uint32_t)(q1 >> 4) << (j + 16);
+            qh |= (uint32_t)(q1 >> 4) << (j + QK / 2);
         }
-        memcpy(b[i].qh, &qh, 4);
+        q_wr32(b + 2, qh);
     }
 }
 
-void quant_q5_1(const float *x, void *dst, int64_t n) {
-    block_q5_1 *b = dst;
-    for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float mn, mx;
-        min_max(x, 32, &mn, &mx);
-        float d = (mx - mn) / 31, id = d ? 1.0f / d : 0.0f;
-        b[i].d = F2H(d);
-        b[i].m = F2H(mn);
+/* ---- Q5_1: 24 bytes = d (fp16) | m (fp16) | qh (u32) | qs[16].  x = q * d + m ---- */
+
+void seek_dequant_q5_1(const uint8_t *b, float *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 24, y += QK) {
+        float d = q_rdf16(b), m = q_rdf16(b + 2);
+        uint32_t qh = q_rd32(b + 4);
+        for (int j = 0; j < QK / 2; j++) {
+            int q0 = (b[8 + j] & 0x0F) | ((qh >> j) & 1) << 4;
+            int q1 = (b[8 + j] >> 4) | ((qh >> (j + QK / 2)) & 1) << 4;
+            y[j] = q0 * d + m;
+            y[j + QK / 2] = q1 * d + m;
+        }
+    }
+}
+
+void seek_quant_q5_1(const float *x, uint8_t *b, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 24, x += QK) {
+        float min, max;
+        block_min_max(x, &min, &max);
+        float d = (max - min) / 31;
+        float id = d ? 1.0f / d : 0.0f;
+        q_wrf16(b, d);
+        q_wrf16(b + 2, min);
         uint32_t qh = 0;
-        for (int j = 0; j < 16; j++) {
-            uint8_t q0 = (uint8_t)((x[j] - mn) * id + 0.5f), q1 = (uint8_t)((x[j + 16] - mn) * id + 0.5f);
-            b[i].qs[j] = (q0 & 0x0F) | ((q1 & 0x0F) << 4);
-            qh |= (uint32_t)((q0 >> 4) & 1) << j;
-            qh |= (uint32_t)((q1 >> 4) & 1) << (j + 16);
+        for (int j = 0; j < QK / 2; j++) {
+            int q0 = q_trunc_clamp(fmaf(x[j] - min, id, 0.5f), 0, 31);
+            int q1 = q_trunc_clamp(fmaf(x[j + QK / 2] - min, id, 0.5f), 0, 31);
+            b[8 + j] = (uint8_t)((q0 & 0x0F) | (q1 & 0x0F) << 4);
+            qh |= (uint32_t)(q0 >> 4) << j;
+            qh |= (uint32_t)(q1 >> 4) << (j + QK / 2);
         }
-        memcpy(b[i].qh, &qh, 4);
+        q_wr32(b + 4, qh);
     }
 }
 
-void quant_q8_0(const float *x, void *dst, int64_t n) {
-    block_q8_0 *b = dst;
-    for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float amax;
-        signed_absmax(x, 32, &amax);
-        float d = amax / 127, id = d ? 1.0f / d : 0.0f;
-        b[i].d = F2H(d);
-        for (int j = 0; j < 32; j++) b[i].qs[j] = (int8_t)roundf(x[j] * id);
+/* ---- Q8_0: 34 bytes = d (fp16) | qs[32] (int8).  x = q * d ---- */
+
+void seek_dequant_q8_0(const uint8_t *b, float *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 34, y += QK) {
+        float d = q_rdf16(b);
+        for (int j = 0; j < QK; j++) y[j] = (int8_t)b[2 + j] * d;
     }
 }
 
-void quant_q8_1(const float *x, void *dst, int64_t n) {
-    block_q8_1 *b = dst;
-    for (int64_t i = 0; i < n / 32; i++, x += 32) {
-        float amax;
-        signed_absmax(x, 32, &amax);
-        float d = amax / 127, id = d ? 1.0f / d : 0.0f;
+/* roundf (ties away from zero) of a value in [-127, 127], NaN-safe. */
+static int8_t round_i8(float v) {
+    if (!(v == v)) return 0;
+    float r = roundf(v);
+    return (int8_t)(r > 127.0f ? 127 : r < -128.0f ? -128 : (int)r);
+}
+
+/* Shared by Q8_0 and Q8_1: scale amax/127, quants round(x/d). Returns d. */
+static float quant_8bit_block(const float *x, int8_t *q) {
+    float amax = 0.0f;
+    for (int j = 0; j < QK; j++) amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+    float d = amax / 127;
+    float id = d ? 1.0f / d : 0.0f;
+    for (int j = 0; j < QK; j++) q[j] = round_i8(x[j] * id);
+    return d;
+}
+
+void seek_quant_q8_0(const float *x, uint8_t *b, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 34, x += QK) {
+        int8_t q[QK];
+        q_wrf16(b, quant_8bit_block(x, q));
+        memcpy(b + 2, q, QK);
+    }
+}
+
+/* ---- Q8_1: 36 bytes = d (fp16) | s (fp16, = d * sum of qs) | qs[32] (int8) ----
+ * Used for activations in dot products; s lets Q4_1/Q5_1 dots add the min term. */
+
+void seek_dequant_q8_1(const uint8_t *b, float *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 36, y += QK) {
+        float d = q_rdf16(b);
+        for (int j = 0; j < QK; j++) y[j] = (int8_t)b[4 + j] * d;
+    }
+}
+
+void seek_quant_q8_1(const float *x, uint8_t *b, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 36, x += QK) {
+        int8_t q[QK];
+        float d = quant_8bit_block(x, q);
         int sum = 0;
-        for (int j = 0; j < 32; j++) {
-            b[i].qs[j] = (int8_t)roundf(x[j] * id);
-            sum += b[i].qs[j];
+        for (int j = 0; j < QK; j++) sum += q[j];
+        q_wrf16(b, d);
+        q_wrf16(b + 2, sum * d);
+        memcpy(b + 4, q, QK);
+    }
+}
+
+/* ---- IQ4_NL: 18 bytes = d (fp16) | qs[16] (nibbles).  x = d * table[q] ----
+ * A fixed non-uniform 16-level grid, denser near zero. */
+static const int8_t iq4nl_values[16] = {
+    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
+};
+
+void seek_dequant_iq4_nl(const uint8_t *b, float *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 18, y += QK) {
+        float d = q_rdf16(b);
+        for (int j = 0; j < QK / 2; j++) {
+            y[j] = d * iq4nl_values[b[2 + j] & 0x0F];
+            y[j + QK / 2] = d * iq4nl_values[b[2 + j] >> 4];
         }
-        b[i].d = F2H(d);
-        b[i].s = F2H(sum * d);
+    }
+}
+
+/* ---- MXFP4 (OCP microscaling): 17 bytes = e (E8M0 exponent) | qs[16] (nibbles).
+ * Each nibble is an FP4 E2M1 value (sign, 2-bit exponent, 1-bit mantissa); the
+ * table holds them doubled so they are integers, hence the scale 2^(e-127) / 2. */
+static const int8_t e2m1_doubled[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+static float e8m0_half(uint8_t e) {
+    /* 2^(e - 128), built from bits; e < 2 gives a float32 subnormal. */
+    uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+void seek_dequant_mxfp4(const uint8_t *b, float *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK; i++, b += 17, y += QK) {
+        float d = e8m0_half(b[0]);
+        for (int j = 0; j < QK / 2; j++) {
+            y[j] = e2m1_doubled[b[1 + j] & 0x0F] * d;
+            y[j + QK / 2] = e2m1_doubled[b[1 + j] >> 4] * d;
+        }
     }
 }
