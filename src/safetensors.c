@@ -17,7 +17,7 @@
 
 #include "dtype.h"
 
-#define MAX_HEADER (100u << 20)   /* the reference reader's limit: 100 MB of JSON */
+#define MAX_HEADER 100000000u   /* the reference reader's limit: 100 MB of JSON */
 
 static const struct { const char *name; size_t size; } dtypes[ST_DTYPE_COUNT] = {
     [ST_F64] = {"F64", 8}, [ST_F32] = {"F32", 4}, [ST_F16] = {"F16", 2}, [ST_BF16] = {"BF16", 2},
@@ -46,9 +46,10 @@ static int parse_entry(const char *fname, const char *name, json_t *e, uint64_t 
     json_t *dt = json_object_get(e, "dtype"), *sh = json_object_get(e, "shape"),
            *off = json_object_get(e, "data_offsets");
     if (!json_is_string(dt)) return seek_error("%s: tensor '%s': missing or non-string \"dtype\"", fname, name);
-    int d = -1;
+    int d = -1;   /* compare lengths too: "F32\u0000x" is not F32 */
     for (int i = 0; i < ST_DTYPE_COUNT; i++)
-        if (!strcmp(json_string_value(dt), dtypes[i].name)) d = i;
+        if (json_string_length(dt) == strlen(dtypes[i].name) && !strcmp(json_string_value(dt), dtypes[i].name))
+            d = i;
     if (d < 0) return seek_error("%s: tensor '%s': unsupported dtype '%.40s'", fname, name, json_string_value(dt));
     t->dtype = (st_dtype)d;
     if (!json_is_array(sh)) return seek_error("%s: tensor '%s': missing or non-array \"shape\"", fname, name);
@@ -131,6 +132,7 @@ st_file *st_parse(const uint8_t *data, uint64_t size, const char *name) {
     json_t *val;
     json_object_foreach(root, key, val) {
         if (!strcmp(key, "__metadata__")) {
+            if (json_is_null(val)) continue;
             if (!json_is_object(val)) {
                 seek_error("%s: __metadata__ is not an object", name);
                 goto fail;
@@ -166,13 +168,18 @@ st_file *st_parse(const uint8_t *data, uint64_t size, const char *name) {
     qsort(spans, f->n_tensors, sizeof *spans, cmp_span);
     uint64_t at = 0;
     for (size_t i = 0; i < f->n_tensors; i++) {
+        const char *tn = f->tensors[spans[i].idx].name;
         if (spans[i].begin < at) {
-            seek_error("%s: tensor '%s' overlaps another tensor's data", name, f->tensors[spans[i].idx].name);
+            seek_error("%s: tensor '%s': data [%llu, %llu) overlaps tensor '%s' [%llu, %llu)", name, tn,
+                       (unsigned long long)spans[i].begin, (unsigned long long)spans[i].end,
+                       f->tensors[spans[i - 1].idx].name, (unsigned long long)spans[i - 1].begin,
+                       (unsigned long long)spans[i - 1].end);
             goto fail;
         }
         if (spans[i].begin > at) {
-            seek_error("%s: %llu bytes of data before tensor '%s' belong to no tensor", name,
-                       (unsigned long long)(spans[i].begin - at), f->tensors[spans[i].idx].name);
+            seek_error("%s: tensor '%s': data starts at %llu, leaving %llu bytes before it that belong "
+                       "to no tensor", name, tn, (unsigned long long)spans[i].begin,
+                       (unsigned long long)(spans[i].begin - at));
             goto fail;
         }
         at = spans[i].end;
@@ -247,6 +254,9 @@ int st_to_f32(const st_tensor *t, float *dst) {
         break;
     case ST_F8_E4M3:
         for (uint64_t i = 0; i < n; i++) dst[i] = seek_fp8_e4m3_to_fp32(p[i]);
+        break;
+    case ST_F8_E5M2:   /* e5m2 is the top byte of an IEEE half: same exponent width and bias */
+        for (uint64_t i = 0; i < n; i++) dst[i] = seek_fp16_to_fp32((uint16_t)(p[i] << 8));
         break;
     default:
         return seek_error("tensor '%s': dtype %s cannot be converted to float", t->name, st_dtype_name(t->dtype));

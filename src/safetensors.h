@@ -52,7 +52,7 @@ const st_tensor *st_find(const st_file *f, const char *name);
 const char *st_dtype_name(st_dtype d);
 size_t st_dtype_size(st_dtype d);
 
-/* Convert a float tensor (F64/F32/F16/BF16/F8_E4M3) to float32 in `dst`
+/* Convert a float tensor (F64/F32/F16/BF16/F8_E4M3/F8_E5M2) to float32 in `dst`
  * (n_elements values). Returns 0, or -1 with the error set. */
 int st_to_f32(const st_tensor *t, float *dst);
 
