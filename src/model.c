@@ -126,7 +126,9 @@ static int read_hparams(seek_model *md, const meta *m) {
     }
     if (opt_float(m, "rope.scaling.factor", &hp->rope_factor) ||
         opt_int(m, "rope.scaling.original_context_length", &hp->rope_orig_ctx, 1, 1 << 30) ||
-        opt_float(m, "rope.scaling.yarn_log_multiplier", &hp->yarn_log_mul))
+        opt_float(m, "rope.scaling.yarn_log_multiplier", &hp->yarn_log_mul) ||
+        opt_float(m, "rope.scaling.yarn_beta_fast", &hp->yarn_beta_fast) ||
+        opt_float(m, "rope.scaling.yarn_beta_slow", &hp->yarn_beta_slow))
         return -1;
     if (hp->rope_scaling != ROPE_SCALING_NONE && !(hp->rope_factor > 0))
         return seek_error("%s: %s.rope.scaling.factor must be > 0", path, m->arch);
@@ -319,10 +321,16 @@ static int init_rope(seek_model *md) {
     p.scaling = hp->rope_scaling;
     p.factor = hp->rope_factor;
     p.orig_ctx = hp->rope_orig_ctx;
+    p.beta_fast = hp->yarn_beta_fast;
+    p.beta_slow = hp->yarn_beta_slow;
     const gguf_tensor *ff = NULL;
     if (want(md->gguf, "rope_freqs.weight", false, &ff, 1, hp->n_rot / 2, 1, 1)) return -1;
     if (ff) p.freq_factors = ff->data;
     if (rope_init(&md->rope, &p)) return seek_error_prefix("%s", md->gguf->path);
+    /* YaRN's attention factor: dense models scale cos/sin by 0.1 ln(factor) + 1; DeepSeek
+     * instead folds its mscale (from mscale_all_dim) into the softmax scale below */
+    if (hp->arch != ARCH_DEEPSEEK2 && hp->rope_scaling == ROPE_SCALING_YARN)
+        md->rope.attn = yarn_mscale(hp->rope_factor, 1.0f);
     /* attention softmax scale: 1/sqrt(head_dim), and for DeepSeek's YaRN the mscale^2
      * correction with mscale = 1 + yarn_log_multiplier * ln(factor)
      * (yarn_log_multiplier = 0.1 * mscale_all_dim) */

@@ -36,6 +36,7 @@ typedef struct {
     float rope_factor;
     int rope_orig_ctx;
     float yarn_log_mul;           /* deepseek2: 0.1 * mscale_all_dim */
+    float yarn_beta_fast, yarn_beta_slow;
     /* deepseek2 */
     int q_lora_rank;              /* 0: plain attn_q (V2-Lite) */
     int kv_lora_rank, n_nope, n_rope;
