@@ -1,6 +1,8 @@
 /* seek.h - the public C API of libseek (what the CLI, server and tools use).
  *
- * Grows with the engine; for now it exposes the file formats, tensor types and tokenizers.
+ * Grows with the engine; for now it exposes the file formats, tensor types, tokenizers, and the
+ * model-independent half of generation (sampler, stop conditions, chat templates,
+ * reasoning split, the generation loop).
  * Every function that can fail returns NULL / -1 and leaves a one-line message
  * in seek_last_error(). */
 #ifndef SEEK_H
@@ -11,5 +13,10 @@
 #include "../src/gguf.h"
 #include "../src/safetensors.h"
 #include "../src/tokenizer.h"
+#include "../src/sampler.h"
+#include "../src/stop.h"
+#include "../src/chat.h"
+#include "../src/reasoning.h"
+#include "../src/generate.h"
 
 #endif
