@@ -30,6 +30,9 @@ static const struct {
     const char *usage;
 } commands[] = {
     {"info", cmd_info, "info MODEL.gguf            architecture, metadata, tensors, tokenizer"},
+    {"convert", cmd_convert, "convert HF_DIR -o OUT.gguf [--type f32|f16|bf16|q8_0]   Hugging Face checkpoint to GGUF"},
+    {"logits", cmd_logits, "logits -m MODEL.gguf --tokens 1,2,3 -o OUT.f32     raw f32 logits [T x V]"},
+    {"perplexity", cmd_perplexity, "perplexity -m MODEL.gguf -f TEXT [--ctx N]    perplexity of a text"},
     {"tokenize", cmd_tokenize, "tokenize -m MODEL.gguf|--tokenizer tokenizer.json TEXT   token ids (--pieces: id + piece)"},
 };
 

@@ -1,0 +1,128 @@
+/* model.h - a loaded model: hyperparameters from GGUF metadata, weight tensors (views into
+ * the mapped file), the KV cache, and the forward pass entry point.
+ *
+ * Architectures (GGUF `general.architecture`):
+ *   llama     dense transformer, GQA, RoPE on interleaved pairs (the ecosystem's converter
+ *             permutes q/k rows so that this equals Hugging Face's halves layout), optional
+ *             llama3 frequency factors (`rope_freqs`) - Llama 3, R1-Distill-Llama
+ *   qwen2     as llama with q/k/v biases and NeoX (halves) RoPE - R1-Distill-Qwen
+ *   deepseek2 MLA attention + DeepSeekMoE - DeepSeek V2, V2-Lite, V2.5, V3, V3.1, R1
+ * The forward code is in arch_llama.c and arch_deepseek2.c.
+ */
+#ifndef SEEK_MODEL_H
+#define SEEK_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gguf.h"
+#include "ops.h"
+
+typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_DEEPSEEK2 } seek_arch;
+
+enum { GATING_SOFTMAX = 1, GATING_SIGMOID = 2 };   /* GGUF expert_gating_func values */
+
+typedef struct {
+    seek_arch arch;
+    int n_vocab, n_embd, n_layer, n_ctx_train;
+    int n_head, n_head_kv;
+    int head_dim_k, head_dim_v;   /* per head; deepseek2: qk_nope + qk_rope, v_head_dim */
+    int n_ff;                     /* dense FFN width */
+    float norm_eps;
+    /* RoPE */
+    int n_rot;
+    float rope_base;
+    rope_scaling_type rope_scaling;
+    float rope_factor;
+    int rope_orig_ctx;
+    float yarn_log_mul;           /* deepseek2: 0.1 * mscale_all_dim */
+    float yarn_beta_fast, yarn_beta_slow;
+    /* deepseek2 */
+    int q_lora_rank;              /* 0: plain attn_q (V2-Lite) */
+    int kv_lora_rank, n_nope, n_rope;
+    int n_layer_dense_lead;
+    int n_expert, n_expert_used, n_expert_shared, n_ff_exp;
+    int n_group, n_group_used;
+    float expert_weights_scale;
+    bool expert_weights_norm;
+    int gating_func;
+} seek_hparams;
+
+/* Per-block weights; NULL where the architecture/variant does not have the tensor. */
+typedef struct {
+    const gguf_tensor *attn_norm, *ffn_norm;
+    /* dense attention */
+    const gguf_tensor *wq, *wk, *wv, *wo, *bq, *bk, *bv;
+    /* MLA */
+    const gguf_tensor *wq_a, *q_a_norm, *wq_b;          /* q-LoRA (wq used otherwise) */
+    const gguf_tensor *wkv_a, *kv_a_norm, *wkv_b;        /* wkv_b, or wk_b + wv_b */
+    const gguf_tensor *wk_b, *wv_b;
+    /* dense FFN */
+    const gguf_tensor *ffn_gate, *ffn_up, *ffn_down;
+    /* MoE */
+    const gguf_tensor *gate_inp, *exp_probs_b;
+    const gguf_tensor *gate_exps, *up_exps, *down_exps;
+    const gguf_tensor *gate_shexp, *up_shexp, *down_shexp;
+} seek_layer;
+
+typedef struct {
+    gguf_file *gguf;
+    seek_hparams hp;
+    const gguf_tensor *tok_embd, *output_norm, *output;  /* output == tok_embd when tied */
+    seek_layer *layers;
+    rope_table rope;
+    float kq_scale;               /* softmax scale of attention scores */
+    bool mla_absorb;              /* deepseek2: absorbed attention (default) or naive */
+} seek_model;
+
+/* Open a GGUF model, read its hyperparameters and check every tensor's presence, type and
+ * shape. NULL on error ("<path>: ..."). */
+seek_model *model_load(const char *path);
+/* The same over an already opened file (takes ownership of g, also on error). */
+seek_model *model_from_gguf(gguf_file *g);
+void model_free(seek_model *m);
+const char *arch_name(seek_arch a);
+
+/* ---- KV cache ----
+ * dense:     k[l][pos][n_head_kv * head_dim_k], v[l][pos][n_head_kv * head_dim_v]
+ * deepseek2: k[l][pos][kv_lora_rank + n_rope] = [normed latent c_kv ; roped k_pe (shared by
+ *            all heads)], no v: keys and values are both rebuilt from the latent */
+typedef struct {
+    int n_ctx, n_layer;
+    int n_past;                   /* positions 0..n_past-1 hold valid entries */
+    int k_dim, v_dim;             /* floats per position per layer */
+    float *k, *v;                 /* [n_layer][n_ctx][k_dim], [n_layer][n_ctx][v_dim] */
+} seek_kvcache;
+
+seek_kvcache *kvcache_new(const seek_model *m, int n_ctx);
+void kvcache_free(seek_kvcache *c);
+static inline float *kv_k(const seek_kvcache *c, int l, int pos) {
+    return c->k + ((size_t)l * c->n_ctx + pos) * c->k_dim;
+}
+static inline float *kv_v(const seek_kvcache *c, int l, int pos) {
+    return c->v + ((size_t)l * c->n_ctx + pos) * c->v_dim;
+}
+
+/* ---- forward ----
+ * Evaluate tokens[0..n) at positions pos0..pos0+n-1, attending to the cache's positions
+ * 0..pos0-1 (pos0 <= cache->n_past; later entries are overwritten) and causally to each
+ * other. Writes logits[n][n_vocab] if not NULL, and if `hidden` is not NULL the hidden
+ * states hidden[n_layer+1][n][n_embd]: entry 0 the embeddings, entry l the output of block l,
+ * the last entry (l = n_layer) after the final norm. Sets cache->n_past = pos0 + n.
+ * Returns 0, or -1 with the error set. */
+int model_forward(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, int pos0,
+                  float *logits, float *hidden);
+
+/* per-architecture entry points (same contract) */
+int llama_forward(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, int pos0,
+                  float *logits, float *hidden);
+int deepseek2_forward(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, int pos0,
+                      float *logits, float *hidden);
+
+/* Shared tail of both architectures: final norm, hidden-state capture, output projection.
+ * x[n][n_embd] is the residual stream after the last block (clobbered). */
+int model_output(seek_model *m, float *x, int n, float *logits, float *hidden);
+/* Embedding lookup into x[n][n_embd]; checks token ids. */
+int model_embed(seek_model *m, const int32_t *tokens, int n, float *x);
+
+#endif

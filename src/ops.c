@@ -1,0 +1,154 @@
+/* ops.c - reference float32 building blocks of the forward pass (see ops.h).
+ *
+ * Deliberately plain: one loop per formula, double accumulators where a sum runs over a
+ * whole row, so that these functions can serve as the yardstick for the fast kernels. */
+#include "ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* ------------------------------------------------------------------------------------ */
+/* weight matrices */
+
+seek_mat mat_of(const gguf_tensor *t) { return mat_slice(t, 0); }
+
+seek_mat mat_slice(const gguf_tensor *t, int64_t i) {
+    seek_mat m;
+    m.type = t->type;
+    m.n_in = t->ne[0];
+    m.n_out = t->ne[1];
+    m.row_bytes = seek_row_size(t->type, t->ne[0]);
+    m.data = (const uint8_t *)t->data + (size_t)i * (size_t)t->ne[1] * m.row_bytes;
+    return m;
+}
+
+int mat_row(seek_mat w, int64_t r, float *dst) {
+    return seek_dequantize_row(w.type, w.data + (size_t)r * w.row_bytes, dst, w.n_in);
+}
+
+int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, float *row) {
+    const int64_t C = w.n_in, OC = w.n_out;
+    for (int64_t o = 0; o < OC; o++) {
+        const float *wr;
+        if (w.type == SEEK_TYPE_F32) {
+            wr = (const float *)(w.data + (size_t)o * w.row_bytes);
+        } else {
+            if (mat_row(w, o, row)) return -1;
+            wr = row;
+        }
+        float b = bias ? bias[o] : 0.0f;
+        for (int t = 0; t < T; t++) {
+            const float *xt = x + (size_t)t * C;
+            double acc = 0.0;
+            for (int64_t c = 0; c < C; c++) acc += (double)wr[c] * xt[c];
+            out[(size_t)t * OC + o] = (float)acc + b;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* elementwise and normalisation */
+
+void rmsnorm(float *out, const float *x, const float *weight, int C, float eps) {
+    double ss = 0.0;
+    for (int i = 0; i < C; i++) ss += (double)x[i] * x[i];
+    float inv = (float)(1.0 / sqrt(ss / C + eps));
+    for (int i = 0; i < C; i++) out[i] = x[i] * inv * weight[i];
+}
+
+void softmax(float *x, int n) {
+    float mx = -INFINITY;
+    for (int i = 0; i < n; i++) if (x[i] > mx) mx = x[i];
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) { x[i] = expf(x[i] - mx); sum += x[i]; }
+    float inv = (float)(1.0 / sum);
+    for (int i = 0; i < n; i++) x[i] *= inv;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* RoPE */
+
+float yarn_mscale(float factor, float m) {
+    return factor <= 1.0f ? 1.0f : 0.1f * m * logf(factor) + 1.0f;
+}
+
+/* YaRN: the dimension index at which a frequency completes `rot` turns over the original
+ * context (the inverse of wavelength = 2*pi*base^(2j/d)). */
+static double yarn_corr_dim(double rot, int dim, double base, int orig_ctx) {
+    return dim * log(orig_ctx / (rot * 2.0 * M_PI)) / (2.0 * log(base));
+}
+
+int rope_init(rope_table *r, const rope_params *p) {
+    memset(r, 0, sizeof *r);
+    if (p->n_rot <= 0 || p->n_rot % 2) return seek_error("rope: dimension count %d must be even and > 0", p->n_rot);
+    if (!(p->base > 0.0f)) return seek_error("rope: frequency base %g must be > 0", (double)p->base);
+    int half = p->n_rot / 2;
+    r->n_rot = p->n_rot;
+    r->neox = p->neox;
+    r->attn = 1.0f;
+    if (!(r->inv_freq = seek_malloc(sizeof(float) * (size_t)half))) return -1;
+    double low = 0, high = 0;
+    if (p->scaling == ROPE_SCALING_YARN) {
+        if (!(p->factor > 0.0f) || p->orig_ctx <= 0) {
+            rope_free(r);
+            return seek_error("rope: YaRN needs a factor > 0 and an original context length > 0");
+        }
+        double bf = p->beta_fast > 0 ? p->beta_fast : 32.0, bs = p->beta_slow > 0 ? p->beta_slow : 1.0;
+        low = floor(yarn_corr_dim(bf, p->n_rot, p->base, p->orig_ctx));
+        high = ceil(yarn_corr_dim(bs, p->n_rot, p->base, p->orig_ctx));
+        if (low < 0) low = 0;
+        if (high > p->n_rot - 1) high = p->n_rot - 1;
+        if (high == low) high += 0.001;   /* avoid dividing by zero in the ramp */
+    }
+    for (int j = 0; j < half; j++) {
+        double f = 1.0 / pow((double)p->base, (2.0 * j) / p->n_rot);
+        if (p->scaling == ROPE_SCALING_LINEAR && p->factor > 0) f /= p->factor;
+        if (p->scaling == ROPE_SCALING_YARN) {
+            /* ramp 0 -> keep the original frequency (high-frequency dims extrapolate),
+             * ramp 1 -> interpolate (divide by factor); linear in between */
+            double ramp = (j - low) / (high - low);
+            ramp = ramp < 0 ? 0 : ramp > 1 ? 1 : ramp;
+            f = f / p->factor * ramp + f * (1.0 - ramp);
+        }
+        if (p->freq_factors) f /= p->freq_factors[j];
+        r->inv_freq[j] = (float)f;
+    }
+    return 0;
+}
+
+void rope_free(rope_table *r) {
+    free(r->inv_freq);
+    r->inv_freq = NULL;
+}
+
+void rope_apply(const rope_table *r, float *x, int pos) {
+    int half = r->n_rot / 2;
+    for (int j = 0; j < half; j++) {
+        float theta = (float)pos * r->inv_freq[j];
+        float c = cosf(theta) * r->attn, s = sinf(theta) * r->attn;
+        int i0 = r->neox ? j : 2 * j, i1 = r->neox ? j + half : 2 * j + 1;
+        float a = x[i0], b = x[i1];
+        x[i0] = a * c - b * s;
+        x[i1] = a * s + b * c;
+    }
+}
+
+void rope_llama3_factors(float *out, int n_rot, float base, float factor, float low_freq_factor,
+                         float high_freq_factor, int orig_ctx) {
+    double low_wavelen = orig_ctx / (double)low_freq_factor;
+    double high_wavelen = orig_ctx / (double)high_freq_factor;
+    for (int j = 0; j < n_rot / 2; j++) {
+        double f = 1.0 / pow((double)base, (2.0 * j) / n_rot);
+        double wavelen = 2.0 * M_PI / f;
+        if (wavelen < high_wavelen) out[j] = 1.0f;             /* high frequencies: unchanged */
+        else if (wavelen > low_wavelen) out[j] = factor;       /* low frequencies: interpolated */
+        else {                                                 /* between: smooth blend */
+            double smooth = (orig_ctx / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+            out[j] = (float)(1.0 / ((1.0 - smooth) / factor + smooth));
+        }
+    }
+}

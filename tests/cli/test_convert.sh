@@ -1,0 +1,76 @@
+#!/bin/sh
+# seek convert / seek logits from the command line, and broken checkpoints: each gives
+# one clear "seek: ..." line and a non-zero exit.
+. tests/cli/lib.sh
+H=tests/data/hf
+
+expect_ok convert_v3 "$SEEK" convert "$H/deepseek-v3-tiny" -o "$TMP/v3.gguf" --type f32
+expect_out convert_says_wrote 'wrote .*v3.gguf'
+expect_ok logits_v3 "$SEEK" logits -m "$TMP/v3.gguf" --tokens 369,137,41 -o "$TMP/l.f32"
+if [ "$(wc -c <"$TMP/l.f32")" -eq $((3 * 512 * 4)) ]; then ok logits_size; else fail logits_size "$(wc -c <"$TMP/l.f32") bytes"; fi
+expect_ok logits_one_by_one "$SEEK" logits -m "$TMP/v3.gguf" --tokens 369,137,41 -o "$TMP/l1.f32" --one-by-one
+expect_error logits_bad_token 'token id 512 .*outside the vocabulary' "$SEEK" logits -m "$TMP/v3.gguf" --tokens 1,512 -o "$TMP/x.f32"
+expect_error logits_bad_list 'comma-separated' "$SEEK" logits -m "$TMP/v3.gguf" --tokens 1,,x -o "$TMP/x.f32"
+
+# broken checkpoints, each a copy of a fixture with one thing wrong
+mk() { rm -rf "$TMP/$1"; mkdir -p "$TMP/$1"; cp "$H/$2/config.json" "$H/$2/model.safetensors" "$TMP/$1/"; }
+edit() {  # edit DIR PYTHON-EXPR-ON-c   (c = the config dict)
+    /usr/bin/python3 -c "import json,sys; p=sys.argv[1]+'/config.json'; c=json.load(open(p)); $2; json.dump(c,open(p,'w'))" "$1"
+}
+mk arch qwen2-tiny; edit "$TMP/arch" "c['architectures']=['MistralForCausalLM']"
+expect_error unknown_architecture "unsupported architecture 'MistralForCausalLM'" "$SEEK" convert "$TMP/arch" -o "$TMP/o.gguf"
+mk nofield llama-tiny; edit "$TMP/nofield" "del c['num_attention_heads']"
+expect_error missing_field "config.json: missing field 'num_attention_heads'" "$SEEK" convert "$TMP/nofield" -o "$TMP/o.gguf"
+mk heads qwen2-tiny; edit "$TMP/heads" "c['num_key_value_heads']=3"
+expect_error inconsistent_heads "num_attention_heads 4 is not a multiple of num_key_value_heads 3" "$SEEK" convert "$TMP/heads" -o "$TMP/o.gguf"
+mk shape qwen2-tiny; edit "$TMP/shape" "c['intermediate_size']=100"
+expect_error wrong_shape "tensor 'model.layers.0.mlp.gate_proj.weight' has shape \[128, 64\], expected \[100, 64\]" "$SEEK" convert "$TMP/shape" -o "$TMP/o.gguf"
+mk layers deepseek-v2-lite-tiny; edit "$TMP/layers" "c['num_hidden_layers']=4"
+expect_error missing_tensor "missing tensor 'model.layers.3.input_layernorm.weight'" "$SEEK" convert "$TMP/layers" -o "$TMP/o.gguf"
+mk rope deepseek-v3-tiny; edit "$TMP/rope" "del c['rope_parameters']['original_max_position_embeddings']"
+expect_error yarn_missing_orig "missing field 'rope_parameters.original_max_position_embeddings'" "$SEEK" convert "$TMP/rope" -o "$TMP/o.gguf"
+mk topk deepseek-v3-tiny; edit "$TMP/topk" "c['num_experts_per_tok']=9"
+expect_error too_many_experts "num_experts_per_tok 9 exceeds n_routed_experts 8" "$SEEK" convert "$TMP/topk" -o "$TMP/o.gguf"
+mk style deepseek-v3-tiny; edit "$TMP/style" "r=c.pop('rope_parameters'); c['rope_theta']=r.pop('rope_theta'); r['type']=r.pop('rope_type'); c['rope_scaling']=r"
+expect_ok old_rope_scaling_style "$SEEK" convert "$TMP/style" -o "$TMP/style.gguf" --type f32
+"$SEEK" logits -m "$TMP/style.gguf" --tokens 369,137,41 -o "$TMP/l2.f32" >/dev/null 2>&1
+if cmp -s "$TMP/l.f32" "$TMP/l2.f32"; then ok old_style_same_logits; else fail old_style_same_logits "rope_scaling{type} gives other logits than rope_parameters{rope_type}"; fi
+mkdir -p "$TMP/empty"
+expect_error no_config "config.json: no such file" "$SEEK" convert "$TMP/empty" -o "$TMP/o.gguf"
+mk tok deepseek-v3-tiny; cp tests/data/tokenizer/deepseek-v3/tokenizer.json tests/data/tokenizer/deepseek-v3/tokenizer_config.json "$TMP/tok/"
+expect_error tokenizer_bigger_than_vocab "tokenizer has [0-9]+ tokens but vocab_size is 512" "$SEEK" convert "$TMP/tok" -o "$TMP/o.gguf"
+expect_error bad_type "unknown --type 'q4_k'" "$SEEK" convert "$H/qwen2-tiny" -o "$TMP/o.gguf" --type q4_k
+
+# broken GGUF models
+expect_error model_missing_file 'nope.gguf: No such file' "$SEEK" logits -m "$TMP/nope.gguf" --tokens 1 -o "$TMP/x.f32"
+expect_error model_missing_tensor "ggml-vocab-deepseek-coder.gguf: missing tensor 'token_embd.weight'" "$SEEK" logits -m tests/data/gguf/ggml-vocab-deepseek-coder.gguf --tokens 1 -o "$TMP/x.f32"
+# a llama-arch model quantized to Q4_K by a llama.cpp-family tool runs
+expect_ok q4_k_model "$SEEK" logits -m tests/data/gguf/model-Q4_K_S.gguf --tokens 1,2,3 -o "$TMP/q4.f32"
+
+# perplexity: compared with the value NumPy computes from `seek tokenize` + `seek logits`
+M=tests/data/gguf/model-Q4_K_S.gguf
+printf 'The quick brown fox jumps over the lazy dog. Hello world, this is a small test of perplexity.\n' >"$TMP/ppl.txt"
+expect_ok perplexity "$SEEK" perplexity -m "$M" -f "$TMP/ppl.txt" --ctx 16
+ours=$(sed -n 's/^perplexity: \([0-9.]*\) over.*/\1/p' "$TMP/out")
+ids=$("$SEEK" tokenize -m "$M" --bos -f "$TMP/ppl.txt" | tr ' ' ',')
+ref=$(/usr/bin/python3 - "$SEEK" "$M" "$ids" "$TMP" <<'PY'
+import subprocess, sys, numpy as np
+seek, model, ids, tmp = sys.argv[1], sys.argv[2], [int(x) for x in sys.argv[3].split(',') if x], sys.argv[4]
+nll, n = 0.0, 0
+for k in range(len(ids) // 16):
+    w = ids[16 * k:16 * k + 16]
+    subprocess.run([seek, 'logits', '-m', model, '--tokens', ','.join(map(str, w)), '-o', tmp + '/p.f32'], check=True)
+    l = np.fromfile(tmp + '/p.f32', dtype='<f4').reshape(16, -1).astype(np.float64)
+    for t in range(8, 15):
+        m = l[t].max()
+        nll += np.log(np.exp(l[t] - m).sum()) + m - l[t, w[t + 1]]
+        n += 1
+print(np.exp(nll / n))
+PY
+)
+if /usr/bin/python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); sys.exit(0 if abs(a-b)<=1e-4*b else 1)" "$ours" "$ref"; then
+    ok perplexity_matches_numpy
+else
+    fail perplexity_matches_numpy "seek $ours, numpy $ref"
+fi
+expect_error perplexity_short_text "fewer than one window" "$SEEK" perplexity -m "$M" -f "$TMP/ppl.txt" --ctx 512
