@@ -33,6 +33,16 @@
  * Scale searches
  * ---------------------------------------------------------------------- */
 
+/* The value of largest magnitude (with its sign); *amax gets its magnitude.
+ * The first one wins ties, as in the reference. */
+static float signed_absmax(int n, const float *x, float *amax) {
+    float max = 0;
+    *amax = 0;
+    for (int i = 0; i < n; i++)
+        if (fabsf(x[i]) > *amax) { *amax = fabsf(x[i]); max = x[i]; }
+    return max;
+}
+
 /* sumlx = sum w x l and suml2 = sum w l^2 over the quants l = round(iscale * x)
  * in [-nmax, nmax), w = x^2. The least-squares scale is then sumlx / suml2 and
  * it reduces the weighted error by sumlx^2 / suml2: bigger is better. */
@@ -61,11 +71,7 @@ static void qx_sums(int n, int nmax, const float *x, float iscale, int8_t *L, bo
  * then moves single quants by one step along the error gradient while that
  * helps. Returns the scale. */
 static float make_qx_quants(int n, int nmax, const float *x, int8_t *L) {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; i++) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
+    float amax, max = signed_absmax(n, x, &amax);
     if (amax < GROUP_MAX_EPS) {
         for (int i = 0; i < n; i++) L[i] = 0;
         return 0.0f;
@@ -129,11 +135,7 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L) {
 /* Q3_K's variant: start like make_qx_quants, then move single quants one at a
  * time while that improves the weighted least-squares fit (up to 5 sweeps). */
 static float make_q3_quants(int n, int nmax, const float *x, int8_t *L) {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; i++) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
+    float amax, max = signed_absmax(n, x, &amax);
     if (amax < GROUP_MAX_EPS) {
         for (int i = 0; i < n; i++) L[i] = 0;
         return 0.0f;
@@ -583,9 +585,7 @@ void seek_dequant_q8_k(const uint8_t *b, float *y, int64_t n) {
 
 void seek_quant_q8_k(const float *x, uint8_t *b, int64_t n) {
     for (int64_t i = 0; i < n / QK_K; i++, b += 292, x += QK_K) {
-        float max = 0, amax = 0;
-        for (int v = 0; v < QK_K; v++)
-            if (fabsf(x[v]) > amax) { amax = fabsf(x[v]); max = x[v]; }
+        float amax, max = signed_absmax(QK_K, x, &amax);
         float d = 0;
         memset(b + 4, 0, QK_K);
         if (amax) {
