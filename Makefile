@@ -66,8 +66,16 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libseek.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -MMD -MP -o $@ $< $(BUILD)/libseek.a $(LDLIBS)
 
-test: $(BUILD)/seek $(TEST_BIN)
-	@SEEK=$(BUILD)/seek BUILD=$(BUILD) sh tests/run.sh
+# The small chat model the run/chat tests drive: random weights around the real
+# DeepSeek-V3 tokenizer and R1's chat template (tests/data/chat-model/make.py).
+CHAT_MODEL := $(BUILD)/tests/chat-model.gguf
+$(CHAT_MODEL): tests/data/chat-model/make.py $(BUILD)/seek tests/data/tokenizer/deepseek-v3/tokenizer.json
+	@mkdir -p $(dir $@)
+	@rm -rf $@.hf && /usr/bin/python3 tests/data/chat-model/make.py $@.hf
+	@$(BUILD)/seek convert $@.hf -o $@ --type q8_0 >/dev/null && rm -rf $@.hf
+
+test: $(BUILD)/seek $(TEST_BIN) $(CHAT_MODEL)
+	@SEEK=$(BUILD)/seek BUILD=$(BUILD) CHAT_MODEL=$(CHAT_MODEL) sh tests/run.sh
 
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \

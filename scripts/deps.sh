@@ -8,6 +8,8 @@ pkg-config --exists libpcre2-8 2>/dev/null || need="$need libpcre2-dev"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 # the tests compare against NumPy references computed by Debian's python3
 /usr/bin/python3 -c "import numpy" 2>/dev/null || need="$need python3-numpy"
+# `seek chat` is tested in a real terminal: a tmux session
+command -v tmux >/dev/null 2>&1 || need="$need tmux"
 [ -z "$need" ] && exit 0
 echo "seek: missing build dependencies:$need"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

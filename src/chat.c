@@ -379,8 +379,7 @@ int chat_fit(const chat_template *t, const chat_msg *msgs, size_t n, const chat_
         goto done;
     }
     if (!drop_oldest)
-        return seek_error("the conversation needs %ld tokens but the context has room for %ld; "
-                          "start over or drop the oldest turns", c, budget);
+        return seek_error("the conversation needs %ld tokens but the context has room for %ld", c, budget);
     /* Cut points: each user message after `start`; the last user message is
      * the earliest a cut may go (it is the question being answered). */
     for (size_t i = start + 1; i < n; i++) {

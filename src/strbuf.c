@@ -1,6 +1,8 @@
 /* strbuf.c - a growable byte string. */
 #include "strbuf.h"
 
+#include "tokenizer_impl.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,4 +48,19 @@ char *sb_take(strbuf *b, size_t *len) {
     b->n = b->cap = 0;
     if (len && s) *len = n;
     return s;
+}
+
+int sb_add_utf8(strbuf *b, const char *s, size_t n) {
+    const uint8_t *u = (const uint8_t *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t ok = tok_utf8_valid_prefix(u + i, n - i);
+        if (sb_add(b, s + i, ok)) return -1;
+        i += ok;
+        if (i < n) {
+            if (sb_add(b, "\xEF\xBF\xBD", 3)) return -1;
+            i++;
+        }
+    }
+    return 0;
 }

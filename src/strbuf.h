@@ -15,6 +15,9 @@ typedef struct {
 /* Append n bytes / a C string. Return 0, or -1 (out of memory, error set). */
 int sb_add(strbuf *b, const char *s, size_t n);
 int sb_adds(strbuf *b, const char *s);
+/* Append n bytes of text, each byte that is not part of valid UTF-8 replaced by
+ * U+FFFD (for JSON and other consumers that require valid UTF-8). */
+int sb_add_utf8(strbuf *b, const char *s, size_t n);
 /* Drop the first n bytes (n <= b->n). */
 void sb_consume(strbuf *b, size_t n);
 void sb_clear(strbuf *b);

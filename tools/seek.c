@@ -29,6 +29,8 @@ static const struct {
     int (*fn)(int, char **);
     const char *usage;
 } commands[] = {
+    {"run", cmd_run, "run -m MODEL.gguf -p PROMPT    one answer, streamed (reasoning dim; --json)"},
+    {"chat", cmd_chat, "chat -m MODEL.gguf            interactive chat in the terminal"},
     {"info", cmd_info, "info MODEL.gguf            architecture, metadata, tensors, tokenizer"},
     {"convert", cmd_convert, "convert HF_DIR -o OUT.gguf [--type f32|f16|bf16|q8_0]   Hugging Face checkpoint to GGUF"},
     {"logits", cmd_logits, "logits -m MODEL.gguf --tokens 1,2,3 -o OUT.f32     raw f32 logits [T x V]"},

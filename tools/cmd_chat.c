@@ -1,0 +1,425 @@
+/* cmd_chat.c - `seek chat`: an interactive conversation in the terminal.
+ *
+ * Each turn re-renders the whole conversation with the model's template and
+ * generates after it; the KV cache keeps the common prefix, so only the new
+ * text is evaluated (see session.h). Reasoning streams dim (or collapsed into
+ * one line), the answer plain, then a status line with speed and context use.
+ * Ctrl-C stops the answer being written; at the prompt it only reminds how to
+ * leave. With output that is not a terminal: no colour, no prompt decoration,
+ * reasoning between <think> tags. Commands start with '/' (see HELP). */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_gen.h"
+#include "cmds.h"
+#include "util.h"
+
+static const char HELP[] =
+    "  /help               this list\n"
+    "  /reset              start a new conversation (keeps the system prompt)\n"
+    "  /system [TEXT]      set the system prompt (without TEXT: show it; /system - clears it)\n"
+    "  /temp [T]           set the temperature, 0 = greedy (without T: show it)\n"
+    "  /think on|off       thinking on or off (templates with a switch); off also hides reasoning\n"
+    "  /collapse           toggle showing reasoning in full or as one 'thinking...' line\n"
+    "  /show               print the last answer's reasoning\n"
+    "  /save FILE          save the conversation as JSON (OpenAI-style messages)\n"
+    "  /load FILE          load a conversation saved with /save\n"
+    "  /exit               leave (or Ctrl-D)\n"
+    "  end a line with \\ to continue the message on the next line\n";
+
+/* ---- the conversation ---- */
+
+typedef struct {
+    chat_role role;
+    char *content, *reasoning;
+} turn;
+
+typedef struct {
+    turn *v;
+    size_t n, cap;
+    char *system;
+} convo;
+
+static int convo_add(convo *c, chat_role role, const char *content, size_t clen, const char *reasoning, size_t rlen) {
+    if (seek_reserve(&c->v, &c->cap, c->n + 1, sizeof *c->v, 16)) return -1;
+    turn *t = &c->v[c->n];
+    t->role = role;
+    t->content = seek_strndup(content ? content : "", content ? clen : 0);
+    t->reasoning = reasoning ? seek_strndup(reasoning, rlen) : NULL;
+    if (!t->content || (reasoning && !t->reasoning)) {
+        free(t->content);
+        free(t->reasoning);
+        return -1;
+    }
+    c->n++;
+    return 0;
+}
+
+static void convo_clear(convo *c) {
+    for (size_t i = 0; i < c->n; i++) free(c->v[i].content), free(c->v[i].reasoning);
+    c->n = 0;
+}
+
+static void convo_free(convo *c) {
+    convo_clear(c);
+    free(c->v);
+    free(c->system);
+}
+
+/* The messages to render: the system prompt, then the turns. Caller frees. */
+static chat_msg *convo_msgs(const convo *c, size_t *n) {
+    chat_msg *m = seek_malloc(sizeof *m * (c->n + 1));
+    if (!m) return NULL;
+    size_t k = 0;
+    if (c->system) m[k++] = (chat_msg){.role = CHAT_SYSTEM, .content = c->system};
+    for (size_t i = 0; i < c->n; i++)
+        m[k++] = (chat_msg){.role = c->v[i].role, .content = c->v[i].content, .reasoning = c->v[i].reasoning};
+    *n = k;
+    return m;
+}
+
+/* /save: {"messages": [{"role", "content", "reasoning_content"?}, ...]} */
+static int convo_save(const convo *c, const char *path) {
+    json_t *arr = json_array(), *root = json_pack("{s:o}", "messages", arr);
+    size_t n;
+    chat_msg *m = convo_msgs(c, &n);
+    int rc = -1;
+    if (!root || !m) goto out;
+    for (size_t i = 0; i < n; i++) {
+        strbuf b = {0}, r = {0};
+        if (sb_add_utf8(&b, m[i].content, strlen(m[i].content)) ||
+            (m[i].reasoning && sb_add_utf8(&r, m[i].reasoning, strlen(m[i].reasoning)))) {
+            sb_free(&b), sb_free(&r);
+            goto out;
+        }
+        json_t *o = json_pack("{s:s, s:s#}", "role", chat_role_name(m[i].role), "content", b.s ? b.s : "", b.n);
+        if (o && m[i].reasoning) json_object_set_new(o, "reasoning_content", json_stringn(r.s ? r.s : "", r.n));
+        sb_free(&b), sb_free(&r);
+        if (!o || json_array_append_new(arr, o)) goto out;
+    }
+    if (json_dump_file(root, path, JSON_INDENT(2))) {
+        seek_error("%s: cannot write", path);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc && !*seek_last_error()) seek_error("%s: out of memory", path);
+    free(m);
+    json_decref(root);
+    return rc;
+}
+
+/* /load: replaces the conversation (and the system prompt) only if the whole file is valid. */
+static int convo_load(convo *c, const char *path) {
+    json_error_t e;
+    json_t *root = json_load_file(path, 0, &e);
+    if (!root) return seek_error("%s: %s (line %d)", path, e.text, e.line);
+    json_t *arr = json_is_array(root) ? root : json_object_get(root, "messages");
+    convo nc = {0};
+    int rc = -1;
+    if (!json_is_array(arr)) {
+        seek_error("%s: expected {\"messages\": [...]}", path);
+        goto out;
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(arr, i, m) {
+        json_t *role = json_object_get(m, "role"), *content = json_object_get(m, "content"),
+               *reasoning = json_object_get(m, "reasoning_content");
+        int r = json_is_string(role) ? chat_role_parse(json_string_value(role)) : -1;
+        if (r < 0 || !json_is_string(content) || (reasoning && !json_is_null(reasoning) && !json_is_string(reasoning))) {
+            seek_error("%s: message %zu needs a role (system, user, assistant) and a content string", path, i + 1);
+            goto out;
+        }
+        if (r == CHAT_SYSTEM) {
+            free(nc.system);
+            if (!(nc.system = seek_strdup(json_string_value(content)))) goto out;
+            continue;
+        }
+        bool has_r = json_is_string(reasoning);
+        if (convo_add(&nc, (chat_role)r, json_string_value(content), json_string_length(content),
+                      has_r ? json_string_value(reasoning) : NULL, has_r ? json_string_length(reasoning) : 0))
+            goto out;
+    }
+    convo_free(c);
+    *c = nc;
+    nc = (convo){0};
+    rc = 0;
+out:
+    convo_free(&nc);
+    json_decref(root);
+    return rc;
+}
+
+/* ---- input ---- */
+
+/* Read one message: lines ending in '\' continue it. NULL at end of input.
+ * *interrupted is set when Ctrl-C arrived while reading (the text is dropped). */
+static char *read_message(bool tty, bool *interrupted) {
+    strbuf b = {0};
+    char *line = NULL;
+    size_t cap = 0;
+    *interrupted = false;
+    for (;;) {
+        if (tty) fputs(b.n ? ". " : "> ", stdout), fflush(stdout);
+        errno = 0;
+        ssize_t n = getline(&line, &cap, stdin);
+        if (n < 0) {
+            if (errno == EINTR || cli_cancel) {
+                clearerr(stdin);
+                *interrupted = true;
+            }
+            free(line);
+            if (b.n && !*interrupted) return sb_take(&b, NULL);   /* a last line without newline */
+            sb_free(&b);
+            return NULL;
+        }
+        if (n && line[n - 1] == '\n') line[--n] = 0;
+        if (n && line[n - 1] == '\r') line[--n] = 0;
+        bool more = n && line[n - 1] == '\\';
+        if (more) line[--n] = 0;
+        if ((b.n && sb_add(&b, "\n", 1)) || sb_add(&b, line, (size_t)n)) break;
+        if (!more) {
+            free(line);
+            char *s = sb_take(&b, NULL);
+            return s;
+        }
+    }
+    free(line);
+    sb_free(&b);
+    return NULL;
+}
+
+/* ---- the chat ---- */
+
+typedef struct {
+    cli_gen_opts o;
+    seek_session *s;
+    sampler *smp;
+    convo c;
+    bool tty, collapse, think;
+    char *last_reasoning;
+    uint64_t seed_changes;
+} chat;
+
+static void note(const chat *ch, const char *fmt, const char *arg) {
+    if (ch->tty) fputs("\033[2m", stdout);
+    printf(fmt, arg);
+    if (ch->tty) fputs("\033[0m", stdout);
+    putchar('\n');
+}
+
+static int set_sampler(chat *ch) {
+    sampler_params sp = ch->o.sp;
+    sp.seed += ch->seed_changes++;
+    sampler *n = sampler_new(&sp, ch->s->model->hp.n_vocab);
+    if (!n) return -1;
+    sampler_free(ch->smp);
+    ch->smp = n;
+    return 0;
+}
+
+/* One answer to the conversation as it stands (its last turn is the user's). */
+static void answer(chat *ch) {
+    seek_session *s = ch->s;
+    size_t n;
+    chat_msg *msgs = convo_msgs(&ch->c, &n);
+    tok_ids ids = {0};
+    gen_result r = {0};
+    chat_fit_result fit = {0};
+    bool opens = false;
+    if (!msgs) goto fail;
+    int reserve = ch->o.n_predict > 0 ? ch->o.n_predict : (s->n_ctx / 4 < 1024 ? s->n_ctx / 4 : 1024);
+    chat_render_opts ro = {.add_generation_prompt = true,
+                           .thinking = chat_template_has_thinking_switch(&s->tmpl) ? ch->think : -1};
+    if (session_prompt(s, msgs, n, &ro, reserve, ch->o.drop_oldest, &ids, &fit, &opens)) {
+        fprintf(stderr, "seek: %s\n", seek_last_error());
+        note(ch, "%s", ch->o.drop_oldest ? "(the message is too long for the context; try a shorter one or /reset)"
+                                         : "(use /reset to start over, or restart with --drop-oldest or a larger --ctx)");
+        goto drop_user;
+    }
+    if (fit.n_dropped) {
+        char num[32];
+        snprintf(num, sizeof num, "%zu", fit.n_dropped);
+        note(ch, "(the %s oldest messages no longer fit the context and were left out)", num);
+    }
+    cli_printer pr;
+    cli_printer_init(&pr, stdout, ch->tty && ch->o.color, ch->think, ch->collapse);
+    gen_params gp = {.max_tokens = ch->o.n_predict, .stop_strings = ch->o.stops, .n_stop_strings = ch->o.n_stops,
+                     .start_thinking = opens, .on_text = cli_print_text, .ud = &pr, .cancel = &cli_cancel};
+    cli_cancel = 0;
+    int g = session_generate(s, &ids, ch->smp, &gp, &r);
+    cli_printer_end(&pr);
+    bool stopped = cli_cancel;
+    cli_cancel = 0;
+    if (g && !stopped) {
+        fprintf(stderr, "seek: %s\n", seek_last_error());
+        goto drop_user;
+    }
+    if (stopped) note(ch, "%s", "[stopped]");
+    else if (r.stop == GEN_STOP_CONTEXT)
+        note(ch, "%s", "(the context is full: the answer was cut; /reset to start over)");
+    if (convo_add(&ch->c, CHAT_ASSISTANT, r.content.s, r.content.n, r.reasoning_opened ? (r.reasoning.s ? r.reasoning.s : "") : NULL,
+                  r.reasoning.n))
+        goto fail;
+    free(ch->last_reasoning);
+    ch->last_reasoning = r.reasoning_opened ? seek_strndup(r.reasoning.s ? r.reasoning.s : "", r.reasoning.n) : NULL;
+    if (ch->tty) cli_print_stats(stdout, ch->o.color, &r, s->n_ctx);
+    else if (ch->o.verbose) cli_print_stats(stderr, false, &r, s->n_ctx);
+    goto out;
+fail:
+    fprintf(stderr, "seek: %s\n", seek_last_error());
+drop_user:   /* the question got no answer: take it back so that the history stays well-formed */
+    if (ch->c.n && ch->c.v[ch->c.n - 1].role == CHAT_USER) {
+        ch->c.n--;
+        free(ch->c.v[ch->c.n].content);
+        free(ch->c.v[ch->c.n].reasoning);
+    }
+out:
+    gen_result_free(&r);
+    tok_ids_free(&ids);
+    free(msgs);
+}
+
+/* Arguments of a /command: the text after the name and its spaces. */
+static const char *cmd_arg(const char *line, const char *name) {
+    size_t n = strlen(name);
+    if (strncmp(line, name, n) || (line[n] && line[n] != ' ')) return NULL;
+    line += n;
+    while (*line == ' ') line++;
+    return line;
+}
+
+/* Returns 1 to leave the chat. */
+static int command(chat *ch, const char *line) {
+    const char *a;
+    if (!strcmp(line, "/exit") || !strcmp(line, "/quit") || !strcmp(line, "/bye")) return 1;
+    if (!strcmp(line, "/help") || !strcmp(line, "/?")) {
+        fputs(HELP, stdout);
+    } else if (!strcmp(line, "/reset")) {
+        convo_clear(&ch->c);
+        session_reset(ch->s);
+        sampler_reset(ch->smp);
+        note(ch, "%s", "(new conversation)");
+    } else if ((a = cmd_arg(line, "/system"))) {
+        if (!*a) {
+            note(ch, "system prompt: %s", ch->c.system ? ch->c.system : "(none)");
+        } else {
+            free(ch->c.system);
+            ch->c.system = strcmp(a, "-") ? seek_strdup(a) : NULL;
+            note(ch, "%s", ch->c.system ? "(system prompt set)" : "(system prompt cleared)");
+        }
+    } else if ((a = cmd_arg(line, "/temp"))) {
+        char *end;
+        float t = strtof(a, &end);
+        if (!*a) {
+            char b[32];
+            snprintf(b, sizeof b, "%g", ch->o.sp.temperature);
+            note(ch, "temperature %s", b);
+        } else if (end == a || *end || !(t >= 0 && t <= 100)) {
+            note(ch, "/temp needs a number from 0 to 100, not '%s'", a);
+        } else {
+            ch->o.sp.temperature = t;
+            if (set_sampler(ch)) fprintf(stderr, "seek: %s\n", seek_last_error());
+            else note(ch, "temperature set to %s", a);
+        }
+    } else if ((a = cmd_arg(line, "/think"))) {
+        if (strcmp(a, "on") && strcmp(a, "off")) {
+            note(ch, "thinking is %s (/think on or /think off)", ch->think ? "on" : "off");
+        } else {
+            ch->think = !strcmp(a, "on");
+            if (chat_template_has_thinking_switch(&ch->s->tmpl)) note(ch, "thinking %s", a);
+            else if (ch->think) note(ch, "%s", "reasoning shown (this template has no thinking switch)");
+            else note(ch, "%s", "reasoning hidden (this template has no thinking switch: the model still reasons)");
+        }
+    } else if (!strcmp(line, "/collapse")) {
+        ch->collapse = !ch->collapse;
+        note(ch, "%s", ch->collapse ? "reasoning collapsed to one line (/show prints it)" : "reasoning shown in full");
+    } else if (!strcmp(line, "/show")) {
+        if (ch->last_reasoning) printf("%s%s%s\n", ch->tty ? "\033[2m" : "", ch->last_reasoning, ch->tty ? "\033[0m" : "");
+        else note(ch, "%s", "(the last answer had no reasoning)");
+    } else if ((a = cmd_arg(line, "/save"))) {
+        if (!*a) note(ch, "%s", "/save needs a file name");
+        else if (convo_save(&ch->c, a)) fprintf(stderr, "seek: %s\n", seek_last_error());
+        else note(ch, "saved to %s", a);
+    } else if ((a = cmd_arg(line, "/load"))) {
+        if (!*a) note(ch, "%s", "/load needs a file name");
+        else if (convo_load(&ch->c, a)) fprintf(stderr, "seek: %s\n", seek_last_error());
+        else {
+            char b[64];
+            snprintf(b, sizeof b, "%zu", ch->c.n);
+            note(ch, "loaded %s messages", b);
+        }
+    } else {
+        note(ch, "unknown command %s (/help lists them)", line);
+    }
+    return 0;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: seek chat -m MODEL.gguf [options]\n%s\nin the chat:\n%s", cli_gen_help, HELP);
+}
+
+int cmd_chat(int argc, char **argv) {
+    chat ch = {0};
+    cli_gen_defaults(&ch.o);
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout); return 0; }
+        int r = cli_gen_arg(&ch.o, "chat", argc, argv, &i);
+        if (r < 0) return 1;
+        if (!r) return cli_error("chat: unknown argument '%s' (see 'seek chat --help')", argv[i]);
+    }
+    if (!ch.o.model) return cli_error("chat: no model: give one with -m MODEL.gguf");
+    if (!(ch.s = cli_open_session(&ch.o))) return 1;
+    ch.tty = isatty(0) && isatty(1);
+    ch.think = !ch.o.no_think;
+    if (!ch.o.seed_given) ch.o.sp.seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
+    int rc = 1;
+    if (set_sampler(&ch)) { cli_lib_error(); goto done; }
+    if (ch.o.system && !(ch.c.system = seek_strdup(ch.o.system))) { cli_lib_error(); goto done; }
+    cli_catch_sigint();
+    ch.s->cancel = &cli_cancel;
+    if (ch.tty) {
+        const seek_hparams *hp = &ch.s->model->hp;
+        printf("seek chat: %s, %s, context %d tokens, template %s\n", ch.o.model, arch_name(hp->arch), ch.s->n_ctx,
+               chat_format_name(ch.s->tmpl.format));
+        note(&ch, "%s", "/help for commands, Ctrl-C stops an answer, Ctrl-D leaves");
+    }
+    for (;;) {
+        bool intr;
+        char *line = read_message(ch.tty, &intr);
+        if (!line) {
+            if (intr) {
+                cli_cancel = 0;
+                if (ch.tty) putchar('\n');
+                note(&ch, "%s", "(Ctrl-D or /exit to leave)");
+                continue;
+            }
+            if (ch.tty) putchar('\n');
+            break;
+        }
+        if (line[0] == '/') {
+            int leave = command(&ch, line);
+            free(line);
+            if (leave) break;
+            continue;
+        }
+        if (!line[strspn(line, " \t\n")]) { free(line); continue; }
+        int bad = convo_add(&ch.c, CHAT_USER, line, strlen(line), NULL, 0);
+        free(line);
+        if (bad) { cli_lib_error(); goto done; }
+        answer(&ch);
+    }
+    rc = 0;
+done:
+    convo_free(&ch.c);
+    free(ch.last_reasoning);
+    sampler_free(ch.smp);
+    session_close(ch.s);
+    return rc;
+}
