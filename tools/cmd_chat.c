@@ -47,13 +47,19 @@ typedef struct {
 
 static int convo_add(convo *c, chat_role role, const char *content, size_t clen, const char *reasoning, size_t rlen) {
     if (seek_reserve(&c->v, &c->cap, c->n + 1, sizeof *c->v, 16)) return -1;
+    /* the history is re-tokenized every turn: keep it valid UTF-8 (a model can
+     * stop in the middle of a character; stray bytes become U+FFFD) */
+    strbuf a = {0}, b = {0};
+    if (sb_add_utf8(&a, content ? content : "", content ? clen : 0) || (reasoning && sb_add_utf8(&b, reasoning, rlen))) {
+        sb_free(&a), sb_free(&b);
+        return -1;
+    }
     turn *t = &c->v[c->n];
     t->role = role;
-    t->content = seek_strndup(content ? content : "", content ? clen : 0);
-    t->reasoning = reasoning ? seek_strndup(reasoning, rlen) : NULL;
+    t->content = sb_take(&a, NULL);
+    t->reasoning = reasoning ? sb_take(&b, NULL) : NULL;
     if (!t->content || (reasoning && !t->reasoning)) {
-        free(t->content);
-        free(t->reasoning);
+        free(t->content), free(t->reasoning);
         return -1;
     }
     c->n++;
@@ -234,7 +240,9 @@ static void answer(chat *ch) {
     chat_fit_result fit = {0};
     bool opens = false;
     if (!msgs) goto fail;
-    int reserve = ch->o.n_predict > 0 ? ch->o.n_predict : (s->n_ctx / 4 < 1024 ? s->n_ctx / 4 : 1024);
+    /* room kept for the answer: -n, or 1024, but never more than a quarter of the context */
+    int reserve = ch->o.n_predict > 0 ? ch->o.n_predict : 1024;
+    if (reserve > s->n_ctx / 4) reserve = s->n_ctx / 4;
     chat_render_opts ro = {.add_generation_prompt = true,
                            .thinking = chat_template_has_thinking_switch(&s->tmpl) ? ch->think : -1};
     if (session_prompt(s, msgs, n, &ro, reserve, ch->o.drop_oldest, &ids, &fit, &opens)) {

@@ -124,7 +124,11 @@ int cmd_run(int argc, char **argv) {
         if (o.system) msgs[n++] = (chat_msg){.role = CHAT_SYSTEM, .content = o.system};
         msgs[n++] = (chat_msg){.role = CHAT_USER, .content = prompt};
         chat_render_opts ro = {.add_generation_prompt = true, .thinking = cli_thinking(&o, s)};
-        if (session_prompt(s, msgs, n, &ro, o.n_predict > 0 ? o.n_predict : 1, false, &ids, NULL, &opens)) {
+        /* room for the answer: -n, but at most a quarter of the context (a longer
+         * answer is cut when the context is full, with a message) */
+        int reserve = o.n_predict > 0 ? o.n_predict : 1;
+        if (reserve > s->n_ctx / 4) reserve = s->n_ctx / 4;
+        if (session_prompt(s, msgs, n, &ro, reserve, false, &ids, NULL, &opens)) {
             cli_error("run: %s (use a larger --ctx)", seek_last_error());
             goto done;
         }

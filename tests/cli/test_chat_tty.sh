@@ -1,0 +1,67 @@
+# seek chat in a real terminal (a tmux pane): two turns, reasoning dim, the status line,
+# /reset, Ctrl-C during an answer and at the prompt, Ctrl-D to leave. Checks the screen.
+. tests/cli/lib.sh
+M=${CHAT_MODEL:-$BUILD/tests/chat-model.gguf}
+if ! command -v tmux >/dev/null 2>&1; then fail tmux "tmux is not installed (make deps installs it)"; exit 0; fi
+SOCK="$TMP/tmux.sock"
+tm() { tmux -S "$SOCK" "$@"; }
+trap 'tm kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
+screen() { tm capture-pane -p -J -t "$1" -S -500; }
+# wait_for PANE PATTERN COUNT: until PATTERN (grep -E) is on COUNT lines of the screen (10 s)
+wait_for() {
+    i=0
+    while [ $i -lt 100 ]; do
+        [ "$(screen "$1" | grep -cE -- "$2")" -ge "$3" ] && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
+}
+check() {   # NAME PANE PATTERN COUNT
+    if wait_for "$2" "$3" "$4"; then ok "$1"; else fail "$1" "screen: $(screen "$2" | tail -n 15 | tr '\n' '|')"; fi
+}
+start() {   # NAME ARGS...: a 120x50 terminal running seek chat
+    name=$1; shift
+    tm new-session -d -s "$name" -x 120 -y 50 \
+        "env -u NO_COLOR TERM=xterm-256color $SEEK chat -m $M $*; echo CHAT-EXITED \$?; sleep 60"
+}
+
+# --- two turns, /reset ---
+start a -n 24 --seed 1
+check banner a '^seek chat: .*deepseek2.*template deepseek-r1' 1
+tm send-keys -t a 'Hello there' Enter
+check turn1_status a '^\[[0-9]+ tokens, [0-9.]+ tok/s \| prompt [0-9]+ tokens.*\| context [0-9]+/4096\]' 1
+tm send-keys -t a 'What is 2+2?' Enter
+check turn2_status a '^\[[0-9]+ tokens' 2
+check turn_prompts a '^> (Hello there|What is 2\+2\?)$' 2
+# the second turn reused the cache: its prompt evaluation is shorter than its context use
+ctx=$(screen a | sed -n 's/.*context \([0-9]*\)\/4096.*/\1/p' | tr '\n' ' ')
+set -- $ctx
+if [ "$#" -eq 2 ] && [ "$2" -gt "$1" ]; then ok context_grows; else fail context_grows "context use: $ctx"; fi
+# reasoning is dim (SGR 2) on a terminal, and no <think> tags are printed
+if tm capture-pane -p -e -t a -S -500 | grep -q "$(printf '\033')\[2m" && ! screen a | grep -q '<think>'
+then ok reasoning_dim; else fail reasoning_dim "no dim text or raw tags"; fi
+tm send-keys -t a '/reset' Enter
+check reset a '^\(new conversation\)$' 1
+tm send-keys -t a 'Hello again' Enter
+check after_reset a '^\[[0-9]+ tokens' 3
+# ... and the conversation restarted: the context use is back to a first turn's
+last=$(screen a | sed -n 's/.*context \([0-9]*\)\/4096.*/\1/p' | tail -n 1)
+if [ -n "$last" ] && [ "$last" -lt "$2" ]; then ok reset_context; else fail reset_context "context after reset: $last (before $2)"; fi
+
+# --- Ctrl-C: stops an answer without leaving; at the prompt it only reminds how to leave ---
+start b -n 100000 --seed 5
+check banner_b b '^seek chat:' 1
+tm send-keys -t b 'Write a very long story' Enter
+sleep 1.5
+tm send-keys -t b C-c
+check ctrl_c_stops_answer b '^\[stopped\]$' 1
+check ctrl_c_status b '^\[[0-9]+ tokens' 1
+tm send-keys -t b 'Still there?' Enter
+check still_answers b '^\[[0-9]+ tokens' 2 || true
+tm send-keys -t b C-c
+sleep 1.5
+tm send-keys -t b C-c
+check ctrl_c_at_prompt b '^\(Ctrl-D or /exit to leave\)$' 1
+tm send-keys -t b C-d
+check ctrl_d_leaves b '^CHAT-EXITED 0$' 1
