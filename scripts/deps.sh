@@ -1,6 +1,7 @@
 #!/bin/sh
-# Check for the Debian packages seek builds against; install the missing ones
-# (as root with apt-get) so that `make` works on a fresh Debian 12 machine.
+# Check for the Debian packages seek builds against (and those its tests use:
+# numpy, tmux); install the missing ones (as root with apt-get) so that `make`
+# and `make test` work on a fresh Debian 12 machine.
 set -e
 need=""
 pkg-config --exists jansson 2>/dev/null || need="$need libjansson-dev"
