@@ -21,7 +21,7 @@ else
   ARCHFLAGS := -march=native
 endif
 
-PKGS      := jansson libpcre2-8
+PKGS      := jansson libpcre2-8 libedit
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -6,6 +6,7 @@ set -e
 need=""
 pkg-config --exists jansson 2>/dev/null || need="$need libjansson-dev"
 pkg-config --exists libpcre2-8 2>/dev/null || need="$need libpcre2-dev"
+pkg-config --exists libedit 2>/dev/null || need="$need libedit-dev"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 # the tests compare against NumPy references computed by Debian's python3
 /usr/bin/python3 -c "import numpy" 2>/dev/null || need="$need python3-numpy"

@@ -8,6 +8,7 @@
  * leave. With output that is not a terminal: no colour, no prompt decoration,
  * reasoning between <think> tags. Commands start with '/' (see HELP). */
 #include <errno.h>
+#include <histedit.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,39 +165,94 @@ out:
 
 /* ---- input ---- */
 
+/* Lines come from libedit on a terminal (line editing, history with the arrow
+ * keys), from plain getline otherwise. */
+typedef struct {
+    EditLine *el;      /* NULL when stdin is not a terminal */
+    History *hist;
+    bool continued;    /* the prompt shows that the message goes on */
+    char *buf;         /* getline's buffer */
+    size_t cap;
+} chat_input;
+
+static char *el_prompt(EditLine *el) {
+    chat_input *in = NULL;
+    el_get(el, EL_CLIENTDATA, &in);
+    return in && in->continued ? ". " : "> ";
+}
+
+static void input_open(chat_input *in, bool tty) {
+    memset(in, 0, sizeof *in);
+    if (!tty || !(in->el = el_init("seek", stdin, stdout, stderr))) return;
+    HistEvent ev;
+    if ((in->hist = history_init())) {
+        history(in->hist, &ev, H_SETSIZE, 1000);
+        history(in->hist, &ev, H_SETUNIQUE, 1);
+        el_set(in->el, EL_HIST, history, in->hist);
+    }
+    el_set(in->el, EL_CLIENTDATA, in);
+    el_set(in->el, EL_PROMPT, el_prompt);
+    el_set(in->el, EL_EDITOR, "emacs");
+    el_set(in->el, EL_SIGNAL, 1);   /* restore the terminal around signals */
+}
+
+static void input_close(chat_input *in) {
+    if (in->el) el_end(in->el);
+    if (in->hist) history_end(in->hist);
+    free(in->buf);
+}
+
+/* One line (without its newline) in *line, owned by `in`. Returns its length,
+ * -1 at the end of input, -2 when Ctrl-C interrupted the read. */
+static ssize_t input_line(chat_input *in, const char **line) {
+    errno = 0;
+    ssize_t n;
+    if (in->el) {
+        int count;
+        const char *l = el_gets(in->el, &count);
+        if (!l || count <= 0) return cli_cancel || errno == EINTR ? -2 : -1;
+        *line = l;
+        n = count;
+    } else {
+        n = getline(&in->buf, &in->cap, stdin);
+        if (n < 0) {
+            if (!(cli_cancel || errno == EINTR)) return -1;
+            clearerr(stdin);
+            return -2;
+        }
+        *line = in->buf;
+    }
+    while (n && ((*line)[n - 1] == '\n' || (*line)[n - 1] == '\r')) n--;
+    return n;
+}
+
 /* Read one message: lines ending in '\' continue it. NULL at end of input.
  * *interrupted is set when Ctrl-C arrived while reading (the text is dropped). */
-static char *read_message(bool tty, bool *interrupted) {
+static char *read_message(chat_input *in, bool *interrupted) {
     strbuf b = {0};
-    char *line = NULL;
-    size_t cap = 0;
     *interrupted = false;
     for (;;) {
-        if (tty) fputs(b.n ? ". " : "> ", stdout), fflush(stdout);
-        errno = 0;
-        ssize_t n = getline(&line, &cap, stdin);
+        in->continued = b.n > 0;
+        if (!in->el && isatty(0) && isatty(1)) fputs(in->continued ? ". " : "> ", stdout), fflush(stdout);
+        const char *line;
+        ssize_t n = input_line(in, &line);
         if (n < 0) {
-            if (errno == EINTR || cli_cancel) {
-                clearerr(stdin);
-                *interrupted = true;
-            }
-            free(line);
+            *interrupted = n == -2;
             if (b.n && !*interrupted) return sb_take(&b, NULL);   /* a last line without newline */
             sb_free(&b);
             return NULL;
         }
-        if (n && line[n - 1] == '\n') line[--n] = 0;
-        if (n && line[n - 1] == '\r') line[--n] = 0;
         bool more = n && line[n - 1] == '\\';
-        if (more) line[--n] = 0;
-        if ((b.n && sb_add(&b, "\n", 1)) || sb_add(&b, line, (size_t)n)) break;
+        if ((b.n && sb_add(&b, "\n", 1)) || sb_add(&b, line, (size_t)n - more)) break;
         if (!more) {
-            free(line);
-            char *s = sb_take(&b, NULL);
-            return s;
+            char *msg = sb_take(&b, NULL);
+            if (msg && in->hist && *msg) {
+                HistEvent ev;
+                history(in->hist, &ev, H_ENTER, msg);
+            }
+            return msg;
         }
     }
-    free(line);
     sb_free(&b);
     return NULL;
 }
@@ -398,9 +454,11 @@ int cmd_chat(int argc, char **argv) {
                chat_format_name(ch.s->tmpl.format));
         note(&ch, "%s", "/help for commands, Ctrl-C stops an answer, Ctrl-D leaves");
     }
+    chat_input in;
+    input_open(&in, ch.tty);
     for (;;) {
         bool intr;
-        char *line = read_message(ch.tty, &intr);
+        char *line = read_message(&in, &intr);
         if (!line) {
             if (intr) {
                 cli_cancel = 0;
@@ -423,6 +481,7 @@ int cmd_chat(int argc, char **argv) {
         if (bad) { cli_lib_error(); goto done; }
         answer(&ch);
     }
+    input_close(&in);
     rc = 0;
 done:
     convo_free(&ch.c);

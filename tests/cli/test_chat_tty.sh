@@ -1,5 +1,5 @@
 # seek chat in a real terminal (a tmux pane): two turns, reasoning dim, the status line,
-# /reset, Ctrl-C during an answer and at the prompt, Ctrl-D to leave. Checks the screen.
+# /reset, line editing and history, Ctrl-C during an answer and at the prompt, Ctrl-D to leave. Checks the screen.
 . tests/cli/lib.sh
 M=${CHAT_MODEL:-$BUILD/tests/chat-model.gguf}
 if ! command -v tmux >/dev/null 2>&1; then fail tmux "tmux is not installed (make deps installs it)"; exit 0; fi
@@ -48,6 +48,12 @@ check after_reset a '^\[[0-9]+ tokens' 3
 # ... and the conversation restarted: the context use is back to a first turn's
 last=$(screen a | sed -n 's/.*context \([0-9]*\)\/4096.*/\1/p' | tail -n 1)
 if [ -n "$last" ] && [ "$last" -lt "$2" ]; then ok reset_context; else fail reset_context "context after reset: $last (before $2)"; fi
+
+# line editing: the up arrow recalls the last message, Ctrl-A/Ctrl-K edit the line
+tm send-keys -t a Up Enter
+check history_recall a '^> Hello again$' 2
+tm send-keys -t a 'xyz' C-a C-k 'Edited line' Enter
+check line_editing a '^> Edited line$' 1
 
 # --- Ctrl-C: stops an answer without leaving; at the prompt it only reminds how to leave ---
 start b -n 100000 --seed 5
