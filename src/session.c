@@ -41,10 +41,7 @@ seek_session *session_open(const char *path, const session_opts *o) {
     if (!s) return NULL;
     char *jinja = NULL;
     if (!(s->model = model_load(path))) goto fail;
-    if (!(s->tok = tok_load_gguf(s->model->gguf))) {
-        seek_error_prefix("%s: ", path);
-        goto fail;
-    }
+    if (!(s->tok = tok_load_gguf(s->model->gguf))) goto fail;   /* the message names the file */
     if (tok_n_vocab(s->tok) > s->model->hp.n_vocab) {
         seek_error("%s: the tokenizer has %d tokens but the model only %d outputs", path, tok_n_vocab(s->tok),
                    s->model->hp.n_vocab);

@@ -115,6 +115,10 @@ seek_session *cli_open_session(const cli_gen_opts *o) {
         cli_lib_error();
         return NULL;
     }
+    int train = s->model->hp.n_ctx_train;
+    if (train > 0 && s->n_ctx > train)
+        fprintf(stderr, "seek: warning: a context of %d tokens is more than the %d the model was trained for\n",
+                s->n_ctx, train);
     if (o->verbose || s->tmpl.format == CHAT_FMT_GENERIC)
         fprintf(stderr, "seek: chat template: %s\n", chat_template_describe(&s->tmpl));
     return s;

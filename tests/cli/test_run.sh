@@ -50,3 +50,7 @@ expect_error bad_top_p "bad value '1.5' for --top-p" "$SEEK" run -m "$M" -p hi -
 expect_error unknown_arg "unknown argument '--bogus'" "$SEEK" run -m "$M" -p hi --bogus
 expect_error prompt_too_long "needs [0-9]+ tokens but the context has room for 56 \\(use a larger --ctx\\)" "$SEEK" run -m "$M" -p "$(seq 1 200 | tr '\n' ' ')" --ctx 64 -n 8
 expect_error not_a_model "tokenizer|tensor|architecture" "$SEEK" run -m tests/data/gguf/ggml-vocab-deepseek-coder.gguf -p hi
+"$SEEK" convert tests/data/hf/qwen2-tiny -o "$TMP/notok.gguf" >/dev/null 2>&1
+expect_error model_without_tokenizer "notok.gguf: no tokenizer" "$SEEK" run -m "$TMP/notok.gguf" -p hi
+"$SEEK" run -m "$M" -p hi -n 1 --ctx 8192 >"$TMP/out" 2>"$TMP/err"
+if grep -q "more than the 4096 the model was trained for" "$TMP/err"; then ok ctx_over_training_warns; else fail ctx_over_training_warns "$(cat "$TMP/err")"; fi
