@@ -743,7 +743,8 @@ static int write_tokenizer(conv *cv, gguf_writer *w) {
     if (access(tj, F_OK) != 0) {
         free(tj);
         if (cv->o.progress) fprintf(stderr, "convert: no tokenizer.json: writing a model without a tokenizer\n");
-        return 0;
+        /* llama.cpp-family engines refuse a file without this key; "none" is their word for it */
+        return gguf_set_str(w, "tokenizer.ggml.model", "none");
     }
     seek_tokenizer *t = tok_load_json(tj);
     free(tj);

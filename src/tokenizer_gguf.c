@@ -47,6 +47,10 @@ static int get_id(const gguf_file *g, const char *key, int32_t n_vocab, int32_t 
 static int load(seek_tokenizer **out, const gguf_file *g, const char *name) {
     char *model = gguf_get_string(g, "tokenizer.ggml.model");
     if (!model) return seek_error("%s: no tokenizer (tokenizer.ggml.model missing)", name);
+    if (!strcmp(model, "none")) {
+        free(model);
+        return seek_error("%s: no tokenizer (tokenizer.ggml.model is \"none\")", name);
+    }
     int kind = !strcmp(model, "gpt2") ? TOK_KIND_BPE : !strcmp(model, "llama") ? TOK_KIND_SPM : -1;
     if (kind < 0) {
         seek_error("%s: tokenizer model '%s' is not supported (gpt2 or llama)", name, model);

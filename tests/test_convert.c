@@ -96,6 +96,10 @@ TEST(deepseek2_metadata) {
     char *a = gguf_get_string(g, "general.architecture");
     CHECK_STR(a, "deepseek2");
     free(a);
+    /* no tokenizer.json: "none", the key other engines require to load the file */
+    a = gguf_get_string(g, "tokenizer.ggml.model");
+    CHECK_STR(a, "none");
+    free(a);
     CHECK(u32(g, "deepseek2.block_count") == 3 && u32(g, "deepseek2.attention.q_lora_rank") == 0 &&
           u32(g, "deepseek2.attention.kv_lora_rank") == 32 && u32(g, "deepseek2.attention.key_length") == 24 &&
           u32(g, "deepseek2.attention.value_length") == 16 && u32(g, "deepseek2.rope.dimension_count") == 8 &&

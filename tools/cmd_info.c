@@ -102,7 +102,8 @@ static void print_token(const gguf_file *g, const char *key) {
 static void print_tokenizer(const gguf_file *g) {
     char *model = gguf_get_string(g, "tokenizer.ggml.model");
     printf("tokenizer:     ");
-    if (!model) {
+    if (!model || !strcmp(model, "none")) {
+        free(model);
         printf("none\n");
     } else {
         char *pre = gguf_get_string(g, "tokenizer.ggml.pre");
