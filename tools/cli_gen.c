@@ -108,7 +108,7 @@ int cli_gen_arg(cli_gen_opts *o, const char *cmd, int argc, char **argv, int *i)
     return 1;
 }
 
-seek_session *cli_open_session(const cli_gen_opts *o) {
+seek_session *cli_open_session(cli_gen_opts *o) {
     session_opts so = {.n_ctx = o->n_ctx, .chat_template_file = o->template_file};
     seek_session *s = session_open(o->model, &so);
     if (!s) {
@@ -121,6 +121,8 @@ seek_session *cli_open_session(const cli_gen_opts *o) {
                 s->n_ctx, train);
     if (o->verbose || s->tmpl.format == CHAT_FMT_GENERIC)
         fprintf(stderr, "seek: chat template: %s\n", chat_template_describe(&s->tmpl));
+    if (!o->seed_given) o->sp.seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
+    if (o->verbose) fprintf(stderr, "seek: seed %llu\n", (unsigned long long)o->sp.seed);
     return s;
 }
 

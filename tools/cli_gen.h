@@ -37,8 +37,8 @@ int cli_gen_arg(cli_gen_opts *o, const char *cmd, int argc, char **argv, int *i)
 extern const char cli_gen_help[];
 /* Open the session (model, tokenizer, template, cache); prints the error and
  * returns NULL on failure. With -v (or an unrecognised template) says which
- * template is used, on stderr. */
-seek_session *cli_open_session(const cli_gen_opts *o);
+ * template is used, on stderr. Picks a fresh seed unless --seed was given. */
+seek_session *cli_open_session(cli_gen_opts *o);
 /* chat_render_opts.thinking for these options: where the template can switch
  * thinking, 1 (0 with --no-think); else -1, the template's own behaviour. */
 int cli_thinking(const cli_gen_opts *o, const seek_session *s);

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli_gen.h"
@@ -442,7 +441,6 @@ int cmd_chat(int argc, char **argv) {
     if (!(ch.s = cli_open_session(&ch.o))) return 1;
     ch.tty = isatty(0) && isatty(1);
     ch.think = !ch.o.no_think;
-    if (!ch.o.seed_given) ch.o.sp.seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
     int rc = 1;
     if (set_sampler(&ch)) { cli_lib_error(); goto done; }
     if (ch.o.system && !(ch.c.system = seek_strdup(ch.o.system))) { cli_lib_error(); goto done; }

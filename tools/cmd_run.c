@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli_gen.h"
@@ -102,8 +101,6 @@ int cmd_run(int argc, char **argv) {
 
     seek_session *s = cli_open_session(&o);
     if (!s) { free(prompt); return 1; }
-    if (!o.seed_given) o.sp.seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
-    if (o.verbose) fprintf(stderr, "seek: seed %llu\n", (unsigned long long)o.sp.seed);
     sampler *smp = sampler_new(&o.sp, s->model->hp.n_vocab);
     tok_ids ids = {0};
     gen_result r = {0};
