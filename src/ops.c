@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "threads.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------------------------ */
@@ -29,9 +30,12 @@ int mat_row(seek_mat w, int64_t r, float *dst) {
     return seek_dequantize_row(w.type, w.data + (size_t)r * w.row_bytes, dst, w.n_in);
 }
 
-int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, float *row) {
+/* Output rows [o0, o1) of out[T][OC] = x[T][C] @ W^T + bias. The arithmetic of one
+ * output element does not depend on the split, so any split gives the same bits. */
+static int matmul_rows(float *out, const float *x, seek_mat w, const float *bias, int T, float *row, int64_t o0,
+                       int64_t o1) {
     const int64_t C = w.n_in, OC = w.n_out;
-    for (int64_t o = 0; o < OC; o++) {
+    for (int64_t o = o0; o < o1; o++) {
         const float *wr;
         if (w.type == SEEK_TYPE_F32) {
             wr = (const float *)(w.data + (size_t)o * w.row_bytes);
@@ -48,6 +52,36 @@ int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, flo
         }
     }
     return 0;
+}
+
+typedef struct {
+    float *out;
+    const float *x;
+    seek_mat w;
+    const float *bias;
+    int T;
+    volatile int failed;   /* written by workers, read after par_for (its mutex orders it) */
+} matmul_job;
+
+static void matmul_range(void *ud, int64_t o0, int64_t o1) {
+    matmul_job *j = ud;
+    float *row = j->w.type == SEEK_TYPE_F32 ? NULL : malloc(sizeof(float) * (size_t)j->w.n_in);
+    if ((j->w.type != SEEK_TYPE_F32 && !row) || matmul_rows(j->out, j->x, j->w, j->bias, j->T, row, o0, o1))
+        j->failed = 1;
+    free(row);
+}
+
+/* Below this many multiply-adds a matmul is not worth waking the pool for. */
+enum { PAR_MIN_WORK = 1 << 16 };
+
+int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, float *row) {
+    /* the first row on this thread: a bad type is reported here, with its message */
+    if (w.n_out > 0 && w.type != SEEK_TYPE_F32 && mat_row(w, 0, row)) return -1;
+    if ((double)w.n_out * w.n_in * T < PAR_MIN_WORK || seek_threads() == 1)
+        return matmul_rows(out, x, w, bias, T, row, 0, w.n_out);
+    matmul_job j = {.out = out, .x = x, .w = w, .bias = bias, .T = T};
+    par_for(w.n_out, matmul_range, &j);
+    return j.failed ? seek_error("matmul: out of memory") : 0;
 }
 
 /* ------------------------------------------------------------------------------------ */

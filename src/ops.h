@@ -33,7 +33,9 @@ seek_mat mat_of(const gguf_tensor *t);
 seek_mat mat_slice(const gguf_tensor *t, int64_t i);
 
 /* out[T][OC] = x[T][C] @ W^T (+ bias[OC] if not NULL). C must equal W.n_in.
- * `row` is scratch for one dequantized row (W.n_in floats). Returns 0 or -1 (bad type). */
+ * `row` is scratch for one dequantized row (W.n_in floats). Returns 0 or -1 (bad type).
+ * Output rows are shared out over the thread pool (threads.h); the result is
+ * bit-identical for every thread count. */
 int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, float *row);
 /* Dequantize row r of W into dst[W.n_in]. */
 int mat_row(seek_mat w, int64_t r, float *dst);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "threads.h"
 #include "util.h"
 
 #define DIM "\033[2m"
@@ -21,6 +22,7 @@ const char cli_gen_help[] =
     "  -c, --ctx N             context size in tokens (default: the model's, at most 4096)\n"
     "  --chat-template FILE    a Jinja chat template to use instead of the model's\n"
     "  --system TEXT           system prompt\n"
+    "  -t, --threads N         worker threads (default: SEEK_THREADS, else every CPU)\n"
     "  --no-think              thinking off where the template can switch it (it is on by default),\n"
     "                          and hide any reasoning the model still writes\n"
     "  --drop-oldest           drop the oldest turns when the conversation outgrows the context\n"
@@ -71,7 +73,7 @@ int cli_gen_arg(cli_gen_opts *o, const char *cmd, int argc, char **argv, int *i)
     static const char *const with_value[] = {
         "-m", "--model", "--chat-template", "--system", "-c", "--ctx", "-n", "--max-tokens", "--temp",
         "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n", "--frequency-penalty",
-        "--presence-penalty", "--seed", "--stop", NULL};
+        "--presence-penalty", "--seed", "--stop", "-t", "--threads", NULL};
     size_t k = 0;
     while (with_value[k] && strcmp(with_value[k], a)) k++;
     if (!with_value[k]) return 0;
@@ -84,7 +86,10 @@ int cli_gen_arg(cli_gen_opts *o, const char *cmd, int argc, char **argv, int *i)
     else if (!strcmp(a, "--system")) o->system = v;
     else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) bad = parse_long(v, 1, 1L << 24, &n), o->n_ctx = (int)n;
     else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) bad = parse_long(v, -1, 1L << 30, &n), o->n_predict = (int)n;
-    else if (!strcmp(a, "--temp")) bad = parse_float(v, 0, 100, &o->sp.temperature);
+    else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+        bad = parse_long(v, 1, 256, &n);
+        if (!bad) seek_set_threads((int)n);
+    } else if (!strcmp(a, "--temp")) bad = parse_float(v, 0, 100, &o->sp.temperature);
     else if (!strcmp(a, "--top-k")) bad = parse_long(v, 0, 1L << 30, &n), o->sp.top_k = (int32_t)n;
     else if (!strcmp(a, "--top-p")) bad = parse_float(v, 0, 1, &o->sp.top_p);
     else if (!strcmp(a, "--min-p")) bad = parse_float(v, 0, 1, &o->sp.min_p);

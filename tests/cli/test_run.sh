@@ -54,3 +54,8 @@ expect_error not_a_model "tokenizer|tensor|architecture" "$SEEK" run -m tests/da
 expect_error model_without_tokenizer "notok.gguf: no tokenizer" "$SEEK" run -m "$TMP/notok.gguf" -p hi
 "$SEEK" run -m "$M" -p hi -n 1 --ctx 8192 >"$TMP/out" 2>"$TMP/err"
 if grep -q "more than the 4096 the model was trained for" "$TMP/err"; then ok ctx_over_training_warns; else fail ctx_over_training_warns "$(cat "$TMP/err")"; fi
+# the thread count changes the speed, not the answer
+"$SEEK" run -m "$M" -p "Count to ten" -n 24 --seed 11 -t 1 >"$TMP/t1" 2>&1
+"$SEEK" run -m "$M" -p "Count to ten" -n 24 --seed 11 -t 3 >"$TMP/t3" 2>&1
+if [ -s "$TMP/t1" ] && cmp -s "$TMP/t1" "$TMP/t3"; then ok threads_same_answer; else fail threads_same_answer "differs"; fi
+expect_error bad_threads "bad value '0' for -t" "$SEEK" run -m "$M" -p hi -t 0
