@@ -75,8 +75,9 @@ static void matmul_range(void *ud, int64_t o0, int64_t o1) {
 enum { PAR_MIN_WORK = 1 << 16 };
 
 int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, float *row) {
-    /* the first row on this thread: a bad type is reported here, with its message */
-    if (w.n_out > 0 && w.type != SEEK_TYPE_F32 && mat_row(w, 0, row)) return -1;
+    /* a type without dequantization fails here, on the caller's thread, with its message */
+    const seek_type_info *ti = seek_type_get((uint32_t)w.type);
+    if (w.n_out > 0 && !(ti && ti->can_dequantize)) return mat_row(w, 0, row);
     if ((double)w.n_out * w.n_in * T < PAR_MIN_WORK || seek_threads() == 1)
         return matmul_rows(out, x, w, bias, T, row, 0, w.n_out);
     matmul_job j = {.out = out, .x = x, .w = w, .bias = bias, .T = T};

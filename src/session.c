@@ -61,10 +61,13 @@ seek_session *session_open(const char *path, const session_opts *o) {
     if (stop_tokens_add(&s->stops, eos) || stop_tokens_add(&s->stops, tok_find(s->tok, chat_end_of_turn(&s->tmpl))))
         goto fail;
     if (ban_padding(s)) goto fail;
-    int n_ctx = o && o->n_ctx > 0 ? o->n_ctx : s->model->hp.n_ctx_train;
-    if (!(o && o->n_ctx > 0) && (n_ctx <= 0 || n_ctx > 4096)) n_ctx = 4096;
-    s->n_ctx = n_ctx;
-    if (!(s->cache = kvcache_new(s->model, n_ctx))) goto fail;
+    if (o && o->n_ctx > 0) {
+        s->n_ctx = o->n_ctx;
+    } else {   /* the model's own context, at most 4096 (the cache is allocated up front) */
+        s->n_ctx = s->model->hp.n_ctx_train;
+        if (s->n_ctx <= 0 || s->n_ctx > 4096) s->n_ctx = 4096;
+    }
+    if (!(s->cache = kvcache_new(s->model, s->n_ctx))) goto fail;
     free(jinja);
     return s;
 fail:

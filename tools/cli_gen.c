@@ -138,6 +138,19 @@ int cli_thinking(const cli_gen_opts *o, const seek_session *s) {
     return o->no_think ? 0 : 1;
 }
 
+int cli_answer_room(const cli_gen_opts *o, const seek_session *s, int dflt) {
+    int room = o->n_predict > 0 ? o->n_predict : dflt;
+    return room < s->n_ctx / 4 ? room : s->n_ctx / 4;
+}
+
+json_t *cli_json_text(const char *s, size_t n) {
+    strbuf b = {0};
+    if (sb_add_utf8(&b, s ? s : "", s ? n : 0)) return NULL;
+    json_t *j = json_stringn(b.s ? b.s : "", b.n);
+    sb_free(&b);
+    return j;
+}
+
 /* ---- Ctrl-C ---- */
 
 volatile sig_atomic_t cli_cancel;
@@ -212,9 +225,14 @@ void cli_printer_end(cli_printer *p) {
     fflush(p->f);
 }
 
+void cli_rates(const gen_result *r, double *prompt_tps, double *gen_tps) {
+    *prompt_tps = r->prompt_ms > 0 ? r->n_prompt_eval / (r->prompt_ms / 1000) : 0;
+    *gen_tps = r->gen_ms > 0 ? r->tokens.n / (r->gen_ms / 1000) : 0;
+}
+
 void cli_print_stats(FILE *f, bool color, const gen_result *r, int n_ctx) {
-    double gs = r->gen_ms > 0 ? r->tokens.n / (r->gen_ms / 1000) : 0;
-    double ps = r->prompt_ms > 0 ? r->n_prompt_eval / (r->prompt_ms / 1000) : 0;
+    double ps, gs;
+    cli_rates(r, &ps, &gs);
     fprintf(f, "%s[%zu tokens, %.1f tok/s | prompt %d tokens, %.1f tok/s | context %d/%d]%s\n", color ? DIM : "",
             r->tokens.n, gs, r->n_prompt_eval, ps, r->n_past, n_ctx, color ? RESET : "");
 }

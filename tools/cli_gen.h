@@ -3,6 +3,7 @@
 #ifndef SEEK_CLI_GEN_H
 #define SEEK_CLI_GEN_H
 
+#include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,6 +44,13 @@ seek_session *cli_open_session(cli_gen_opts *o);
  * thinking, 1 (0 with --no-think); else -1, the template's own behaviour. */
 int cli_thinking(const cli_gen_opts *o, const seek_session *s);
 
+/* Tokens kept free for the answer when the prompt is fitted: -n, else `dflt`,
+ * at most a quarter of the context (a longer answer is cut when the context is full). */
+int cli_answer_room(const cli_gen_opts *o, const seek_session *s, int dflt);
+
+/* A JSON string of n bytes of text; bytes that are not valid UTF-8 become U+FFFD. */
+json_t *cli_json_text(const char *s, size_t n);
+
 /* Ctrl-C: the handler sets cli_cancel (reads are interrupted, not restarted). */
 extern volatile sig_atomic_t cli_cancel;
 void cli_catch_sigint(void);
@@ -62,6 +70,8 @@ void cli_print_text(void *ud, bool is_reasoning, const char *s, size_t n);   /* 
 /* End of the answer: close what is open and end the line. */
 void cli_printer_end(cli_printer *p);
 
+/* Prompt and generation speed of a finished answer, tokens/s (0 when not timed). */
+void cli_rates(const gen_result *r, double *prompt_tps, double *gen_tps);
 /* "[12 tokens, 30.1 tok/s | prompt 40 tokens, 400 tok/s | context 52/4096]" */
 void cli_print_stats(FILE *f, bool color, const gen_result *r, int n_ctx);
 double cli_now(void);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <histedit.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,15 +98,11 @@ static int convo_save(const convo *c, const char *path) {
     int rc = -1;
     if (!root || !m) goto out;
     for (size_t i = 0; i < n; i++) {
-        strbuf b = {0}, r = {0};
-        if (sb_add_utf8(&b, m[i].content, strlen(m[i].content)) ||
-            (m[i].reasoning && sb_add_utf8(&r, m[i].reasoning, strlen(m[i].reasoning)))) {
-            sb_free(&b), sb_free(&r);
-            goto out;
-        }
-        json_t *o = json_pack("{s:s, s:s#}", "role", chat_role_name(m[i].role), "content", b.s ? b.s : "", b.n);
-        if (o && m[i].reasoning) json_object_set_new(o, "reasoning_content", json_stringn(r.s ? r.s : "", r.n));
-        sb_free(&b), sb_free(&r);
+        json_t *o = json_pack("{s:s, s:o}", "role", chat_role_name(m[i].role), "content",
+                              cli_json_text(m[i].content, strlen(m[i].content)));
+        if (o && m[i].reasoning &&
+            json_object_set_new(o, "reasoning_content", cli_json_text(m[i].reasoning, strlen(m[i].reasoning))))
+            json_decref(o), o = NULL;
         if (!o || json_array_append_new(arr, o)) goto out;
     }
     if (json_dump_file(root, path, JSON_INDENT(2))) {
@@ -268,11 +265,16 @@ typedef struct {
     uint64_t seed_changes;
 } chat;
 
-static void note(const chat *ch, const char *fmt, const char *arg) {
+/* A message from seek (not the model): dim on a terminal. */
+static void note(const chat *ch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(const chat *ch, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
     if (ch->tty) fputs("\033[2m", stdout);
-    printf(fmt, arg);
+    vprintf(fmt, ap);
     if (ch->tty) fputs("\033[0m", stdout);
     putchar('\n');
+    va_end(ap);
 }
 
 static int set_sampler(chat *ch) {
@@ -295,22 +297,15 @@ static void answer(chat *ch) {
     chat_fit_result fit = {0};
     bool opens = false;
     if (!msgs) goto fail;
-    /* room kept for the answer: -n, or 1024, but never more than a quarter of the context */
-    int reserve = ch->o.n_predict > 0 ? ch->o.n_predict : 1024;
-    if (reserve > s->n_ctx / 4) reserve = s->n_ctx / 4;
     chat_render_opts ro = {.add_generation_prompt = true,
                            .thinking = chat_template_has_thinking_switch(&s->tmpl) ? ch->think : -1};
-    if (session_prompt(s, msgs, n, &ro, reserve, ch->o.drop_oldest, &ids, &fit, &opens)) {
+    if (session_prompt(s, msgs, n, &ro, cli_answer_room(&ch->o, s, 1024), ch->o.drop_oldest, &ids, &fit, &opens)) {
         fprintf(stderr, "seek: %s\n", seek_last_error());
-        note(ch, "%s", ch->o.drop_oldest ? "(the message is too long for the context; try a shorter one or /reset)"
+        note(ch, ch->o.drop_oldest ? "(the message is too long for the context; try a shorter one or /reset)"
                                          : "(use /reset to start over, or restart with --drop-oldest or a larger --ctx)");
         goto drop_user;
     }
-    if (fit.n_dropped) {
-        char num[32];
-        snprintf(num, sizeof num, "%zu", fit.n_dropped);
-        note(ch, "(the %s oldest messages no longer fit the context and were left out)", num);
-    }
+    if (fit.n_dropped) note(ch, "(the %zu oldest messages no longer fit the context and were left out)", fit.n_dropped);
     cli_printer pr;
     cli_printer_init(&pr, stdout, ch->tty && ch->o.color, ch->think, ch->collapse);
     gen_params gp = {.max_tokens = ch->o.n_predict, .stop_strings = ch->o.stops, .n_stop_strings = ch->o.n_stops,
@@ -324,9 +319,9 @@ static void answer(chat *ch) {
         fprintf(stderr, "seek: %s\n", seek_last_error());
         goto drop_user;
     }
-    if (stopped) note(ch, "%s", "[stopped]");
+    if (stopped) note(ch, "[stopped]");
     else if (r.stop == GEN_STOP_CONTEXT)
-        note(ch, "%s", "(the context is full: the answer was cut; /reset to start over)");
+        note(ch, "(the context is full: the answer was cut; /reset to start over)");
     if (convo_add(&ch->c, CHAT_ASSISTANT, r.content.s, r.content.n, r.reasoning_opened ? (r.reasoning.s ? r.reasoning.s : "") : NULL,
                   r.reasoning.n))
         goto fail;
@@ -368,22 +363,20 @@ static int command(chat *ch, const char *line) {
         convo_clear(&ch->c);
         session_reset(ch->s);
         sampler_reset(ch->smp);
-        note(ch, "%s", "(new conversation)");
+        note(ch, "(new conversation)");
     } else if ((a = cmd_arg(line, "/system"))) {
         if (!*a) {
             note(ch, "system prompt: %s", ch->c.system ? ch->c.system : "(none)");
         } else {
             free(ch->c.system);
             ch->c.system = strcmp(a, "-") ? seek_strdup(a) : NULL;
-            note(ch, "%s", ch->c.system ? "(system prompt set)" : "(system prompt cleared)");
+            note(ch, ch->c.system ? "(system prompt set)" : "(system prompt cleared)");
         }
     } else if ((a = cmd_arg(line, "/temp"))) {
         char *end;
         float t = strtof(a, &end);
         if (!*a) {
-            char b[32];
-            snprintf(b, sizeof b, "%g", ch->o.sp.temperature);
-            note(ch, "temperature %s", b);
+            note(ch, "temperature %g", ch->o.sp.temperature);
         } else if (end == a || *end || !(t >= 0 && t <= 100)) {
             note(ch, "/temp needs a number from 0 to 100, not '%s'", a);
         } else {
@@ -397,27 +390,23 @@ static int command(chat *ch, const char *line) {
         } else {
             ch->think = !strcmp(a, "on");
             if (chat_template_has_thinking_switch(&ch->s->tmpl)) note(ch, "thinking %s", a);
-            else if (ch->think) note(ch, "%s", "reasoning shown (this template has no thinking switch)");
-            else note(ch, "%s", "reasoning hidden (this template has no thinking switch: the model still reasons)");
+            else if (ch->think) note(ch, "reasoning shown (this template has no thinking switch)");
+            else note(ch, "reasoning hidden (this template has no thinking switch: the model still reasons)");
         }
     } else if (!strcmp(line, "/collapse")) {
         ch->collapse = !ch->collapse;
-        note(ch, "%s", ch->collapse ? "reasoning collapsed to one line (/show prints it)" : "reasoning shown in full");
+        note(ch, ch->collapse ? "reasoning collapsed to one line (/show prints it)" : "reasoning shown in full");
     } else if (!strcmp(line, "/show")) {
         if (ch->last_reasoning) printf("%s%s%s\n", ch->tty ? "\033[2m" : "", ch->last_reasoning, ch->tty ? "\033[0m" : "");
-        else note(ch, "%s", "(the last answer had no reasoning)");
+        else note(ch, "(the last answer had no reasoning)");
     } else if ((a = cmd_arg(line, "/save"))) {
-        if (!*a) note(ch, "%s", "/save needs a file name");
+        if (!*a) note(ch, "/save needs a file name");
         else if (convo_save(&ch->c, a)) fprintf(stderr, "seek: %s\n", seek_last_error());
         else note(ch, "saved to %s", a);
     } else if ((a = cmd_arg(line, "/load"))) {
-        if (!*a) note(ch, "%s", "/load needs a file name");
+        if (!*a) note(ch, "/load needs a file name");
         else if (convo_load(&ch->c, a)) fprintf(stderr, "seek: %s\n", seek_last_error());
-        else {
-            char b[64];
-            snprintf(b, sizeof b, "%zu", ch->c.n);
-            note(ch, "loaded %s messages", b);
-        }
+        else note(ch, "loaded %zu messages", ch->c.n);
     } else {
         note(ch, "unknown command %s (/help lists them)", line);
     }
@@ -450,7 +439,7 @@ int cmd_chat(int argc, char **argv) {
         const seek_hparams *hp = &ch.s->model->hp;
         printf("seek chat: %s, %s, context %d tokens, template %s\n", ch.o.model, arch_name(hp->arch), ch.s->n_ctx,
                chat_format_name(ch.s->tmpl.format));
-        note(&ch, "%s", "/help for commands, Ctrl-C stops an answer, Ctrl-D leaves");
+        note(&ch, "/help for commands, Ctrl-C stops an answer, Ctrl-D leaves");
     }
     chat_input in;
     input_open(&in, ch.tty);
@@ -461,7 +450,7 @@ int cmd_chat(int argc, char **argv) {
             if (intr) {
                 cli_cancel = 0;
                 if (ch.tty) putchar('\n');
-                note(&ch, "%s", "(Ctrl-D or /exit to leave)");
+                note(&ch, "(Ctrl-D or /exit to leave)");
                 continue;
             }
             if (ch.tty) putchar('\n');

@@ -37,22 +37,14 @@ static char *read_stdin(size_t *len) {
     return sb_take(&b, len);
 }
 
-static json_t *utf8_json(const char *s, size_t n) {
-    strbuf b = {0};
-    if (sb_add_utf8(&b, s ? s : "", s ? n : 0)) return NULL;
-    json_t *j = json_stringn(b.s ? b.s : "", b.n);
-    sb_free(&b);
-    return j;
-}
-
 static int print_json(const gen_result *r, size_t n_prompt, bool with_reasoning) {
     json_t *ids = json_array();
     for (size_t i = 0; i < r->tokens.n; i++) json_array_append_new(ids, json_integer(r->tokens.v[i]));
-    double gs = r->gen_ms > 0 ? r->tokens.n / (r->gen_ms / 1000) : 0;
-    double ps = r->prompt_ms > 0 ? r->n_prompt_eval / (r->prompt_ms / 1000) : 0;
+    double ps, gs;
+    cli_rates(r, &ps, &gs);
     json_t *o = json_pack("{s:o, s:o, s:{s:i, s:i, s:o}, s:s, s:{s:f, s:f, s:f, s:f}}",
-                          "content", utf8_json(r->content.s, r->content.n),
-                          "reasoning", with_reasoning && r->reasoning_opened ? utf8_json(r->reasoning.s, r->reasoning.n)
+                          "content", cli_json_text(r->content.s, r->content.n),
+                          "reasoning", with_reasoning && r->reasoning_opened ? cli_json_text(r->reasoning.s, r->reasoning.n)
                                                                             : json_null(),
                           "tokens", "prompt", (json_int_t)n_prompt,
                           "generated", (json_int_t)r->tokens.n, "ids", ids,
@@ -121,11 +113,7 @@ int cmd_run(int argc, char **argv) {
         if (o.system) msgs[n++] = (chat_msg){.role = CHAT_SYSTEM, .content = o.system};
         msgs[n++] = (chat_msg){.role = CHAT_USER, .content = prompt};
         chat_render_opts ro = {.add_generation_prompt = true, .thinking = cli_thinking(&o, s)};
-        /* room for the answer: -n, but at most a quarter of the context (a longer
-         * answer is cut when the context is full, with a message) */
-        int reserve = o.n_predict > 0 ? o.n_predict : 1;
-        if (reserve > s->n_ctx / 4) reserve = s->n_ctx / 4;
-        if (session_prompt(s, msgs, n, &ro, reserve, false, &ids, NULL, &opens)) {
+        if (session_prompt(s, msgs, n, &ro, cli_answer_room(&o, s, 1), false, &ids, NULL, &opens)) {
             cli_error("run: %s (use a larger --ctx)", seek_last_error());
             goto done;
         }
