@@ -457,3 +457,21 @@ int model_forward(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, 
     if (rc == 0) c->n_past = pos0 + n;
     return rc;
 }
+
+/* Reference form of the batched entry point: one sequence after another. (The fast engine
+ * runs all sequences' tokens through each weight matrix together.) */
+int model_forward_batch(seek_model *m, seek_seq *seqs, int n_seqs) {
+    for (int i = 0; i < n_seqs; i++) {
+        seek_seq *s = &seqs[i];
+        float *lg = s->logits;
+        if (lg && !s->all_logits && s->n > 1) {
+            /* only the last token's logits are wanted: evaluate all but it without logits */
+            if (model_forward(m, s->cache, s->tokens, s->n - 1, s->pos0, NULL, NULL) ||
+                model_forward(m, s->cache, s->tokens + s->n - 1, 1, s->pos0 + s->n - 1, lg, NULL))
+                return -1;
+            continue;
+        }
+        if (model_forward(m, s->cache, s->tokens, s->n, s->pos0, lg, NULL)) return -1;
+    }
+    return 0;
+}

@@ -113,6 +113,23 @@ static inline float *kv_v(const seek_kvcache *c, int l, int pos) {
 int model_forward(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, int pos0,
                   float *logits, float *hidden);
 
+/* ---- batched forward over several sequences (the server's continuous batching) ----
+ * Each sequence has its own KV cache and positions; the tokens of all sequences go through
+ * the weight matrices together (one weight read serves every sequence), attention runs per
+ * sequence against its own cache. For sequence i: evaluate seqs[i].tokens[0..n) at positions
+ * pos0.. in seqs[i].cache (same rules as model_forward). Logits: if seqs[i].logits is not
+ * NULL it receives [n][n_vocab] when all_logits, else only the last token's [n_vocab].
+ * Returns 0, or -1 with the error set. model_forward is this with one sequence. */
+typedef struct {
+    seek_kvcache *cache;
+    const int32_t *tokens;
+    int n;
+    int pos0;
+    float *logits;
+    bool all_logits;
+} seek_seq;
+int model_forward_batch(seek_model *m, seek_seq *seqs, int n_seqs);
+
 /* per-architecture entry points (same contract) */
 int llama_forward(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, int pos0,
                   float *logits, float *hidden);

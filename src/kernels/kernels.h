@@ -1,0 +1,61 @@
+/* kernels.h - the hot loops of the forward pass: matrix products of quantized weights with
+ * activations, per tensor type and per CPU level.
+ *
+ * The contract every kernel meets (ops.c's matmul() is its only caller):
+ *   1. activations x[T][C] are first converted, row by row, to the weight type's
+ *      "activation type" (kern_entry.act_type: F32, Q8_0, Q8_1, Q8_K, BF16, ...) by
+ *      kern_entry.quant, into a scratch buffer (act_row_bytes(act_type, C) bytes per row);
+ *   2. kern_entry.mm computes a tile of the product:
+ *        out[c * out_stride + r] = dot(weight row r, activation row c)
+ *      for r < n_rows (rows w + r * w_stride) and c < n_cols (rows a + c * a_stride),
+ *      n = C values per row. The kernel chooses its own register blocking inside the tile
+ *      (e.g. 4 weight rows x 4 columns, so one weight block load feeds several tokens);
+ *      matmul() cuts the whole product into tiles and spreads them over the thread pool.
+ *   Decode is n_cols == 1. A kernel must give the same bits for a given (row, column)
+ *   whatever tile it falls in, so results do not depend on the thread count.
+ *
+ * CPU levels (chosen once from CPUID; SEEK_CPU=scalar|avx2|avx512 forces a lower one, so
+ * every level is tested on one machine). Kernels for AVX2/AVX-512 are compiled with
+ * function-level target attributes, so `make PORTABLE=1` binaries still contain them and
+ * pick them at run time.
+ *   KERN_SCALAR  plain C
+ *   KERN_AVX2    AVX2 + FMA + F16C
+ *   KERN_AVX512  AVX-512 F/BW/VL/DQ + VNNI (BF16 dot used when kern_cpu_has_bf16())
+ */
+#ifndef SEEK_KERNELS_H
+#define SEEK_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../dtype.h"
+
+typedef enum { KERN_SCALAR = 0, KERN_AVX2 = 1, KERN_AVX512 = 2, KERN_LEVELS = 3 } kern_level;
+
+/* Convert one activation row x[n] to the activation type (n a multiple of its block). */
+typedef void (*kern_quant_fn)(const float *x, void *y, int64_t n);
+/* One tile of the product (see above). */
+typedef void (*kern_mm_fn)(int64_t n, const uint8_t *w, size_t w_stride, int n_rows, const uint8_t *a,
+                           size_t a_stride, int n_cols, float *out, size_t out_stride);
+
+typedef struct {
+    seek_type act_type;   /* what activations are converted to */
+    kern_quant_fn quant;
+    kern_mm_fn mm;
+} kern_entry;
+
+/* The best level this CPU supports, lowered by SEEK_CPU (read once). */
+kern_level kern_cpu_level(void);
+const char *kern_level_name(kern_level l);
+bool kern_cpu_has_bf16(void);
+/* Force a level (tests); returns the previous one. A level above the CPU's is clamped. */
+kern_level kern_set_level(kern_level l);
+
+/* The kernel for weights of `type` at the current level, or NULL when there is none
+ * (matmul() then uses the reference path of ops.c). */
+const kern_entry *kern_for(seek_type type);
+/* The same at an explicit level (tests compare levels against each other). */
+const kern_entry *kern_for_level(seek_type type, kern_level l);
+
+#endif
