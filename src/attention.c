@@ -9,6 +9,7 @@
 #include "attention.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kvcache.h"
@@ -136,8 +137,8 @@ void attention(const attn_args *a, float *scratch) {
 
 void attention_ref(const attn_args *a) {
     const int group = a->n_head / a->n_kv_head, dk = a->k.dim, dv = a->v.dim;
-    const int P = a->pos0 + a->T;
-    double att[P > 0 ? P : 1];
+    double *att = malloc(sizeof(double) * (size_t)(a->pos0 + a->T));
+    if (!att) return;
     for (int t = 0; t < a->T; t++)
         for (int h = 0; h < a->n_head; h++) {
             const int g = h / group, vis = a->pos0 + t + 1;
@@ -160,4 +161,5 @@ void attention_ref(const attn_args *a) {
                 o[i] = (float)(s / sum);
             }
         }
+    free(att);
 }

@@ -67,7 +67,9 @@ seek_session *session_open(const char *path, const session_opts *o) {
         s->n_ctx = s->model->hp.n_ctx_train;
         if (s->n_ctx <= 0 || s->n_ctx > 4096) s->n_ctx = 4096;
     }
-    if (!(s->cache = kvcache_new(s->model, s->n_ctx))) goto fail;
+    seek_type ct = SEEK_TYPE_F16;   /* half the memory of F32; logits within 1e-3 (docs/engine.md) */
+    if (o && o->cache_type && kv_type_parse(o->cache_type, &ct)) goto fail;
+    if (!(s->cache = kvcache_new_type(s->model, s->n_ctx, ct))) goto fail;
     free(jinja);
     return s;
 fail:
