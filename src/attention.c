@@ -41,7 +41,10 @@ static const float *load_tile(const attn_src *s, int g, int p0, int n, float *bu
         *stride = s->row_bytes / sizeof(float);
         return (const float *)base + col;
     }
-    for (int j = 0; j < n; j++) kv_get(s->type, base + (size_t)j * s->row_bytes, col, s->dim, buf + (size_t)j * s->dim);
+    if (col == 0 && kv_row_bytes(s->type, s->dim) == s->row_bytes && (s->type != SEEK_TYPE_Q8_0 || s->dim % 32 == 0))
+        kv_get(s->type, base, 0, n * s->dim, buf);   /* whole rows, back to back: one conversion */
+    else
+        for (int j = 0; j < n; j++) kv_get(s->type, base + (size_t)j * s->row_bytes, col, s->dim, buf + (size_t)j * s->dim);
     *stride = (size_t)s->dim;
     return buf;
 }

@@ -83,12 +83,13 @@ void kv_get(seek_type t, const uint8_t *src, int col0, int n, float *dst) {
         break;
     }
     case SEEK_TYPE_Q8_0:
-        for (int j = col0, e = col0 + n; j < e;) {
-            const uint8_t *b = src + (size_t)(j / 32) * 34;
-            float d = q_rdf16(b);
-            const int8_t *q = (const int8_t *)(b + 2);
-            int be = (j / 32 + 1) * 32 < e ? (j / 32 + 1) * 32 : e;
-            for (; j < be; j++) dst[j - col0] = d * q[j % 32];
+        for (int b = col0 / 32, e = col0 + n; b * 32 < e; b++) {   /* the blocks the range touches */
+            const uint8_t *blk = src + (size_t)b * 34;
+            const float d = q_rdf16(blk);
+            const int8_t *q = (const int8_t *)(blk + 2);
+            const int lo = b * 32 > col0 ? 0 : col0 - b * 32, hi = b * 32 + 32 < e ? 32 : e - b * 32;
+            float *o = dst + b * 32 - col0;
+            for (int j = lo; j < hi; j++) o[j] = d * q[j];
         }
         break;
     default: break;
