@@ -22,8 +22,9 @@
  *   naive     decompress k_nope and v for every cached position (two matmuls over P rows),
  *             then ordinary multi-head attention. Cost ~ P (nope + hv) R per head once per
  *             call, then only P (hk + hv) per query: the choice for long prefill.
- * Wk, Wv are unpacked once at load into F32 (model.c: m->mla_kb[l] [H][nope][R],
- * m->mla_vb[l] [H][hv][R]), whichever file layout (attn_kv_b or attn_k_b + attn_v_b).
+ * Wk, Wv are unpacked once at load (model.c: m->mla_kb[l] [H][nope][R], m->mla_vb[l]
+ * [H][hv][R], F32 for F32 files, else F16), whichever file layout (attn_kv_b or
+ * attn_k_b + attn_v_b).
  * RoPE pairs adjacent elements (interleaved). With YaRN, model.c folds DeepSeek's mscale^2
  * into kq_scale.
  *
@@ -79,7 +80,8 @@ static bool use_naive(const seek_model *m, int n, int pos0) {
 
 typedef struct {
     const seek_hparams *hp;
-    const float *kb, *vb;    /* this layer's [H][nope][R], [H][hv][R] */
+    const uint8_t *kb, *vb;  /* this layer's [H][nope][R], [H][hv][R] in m->mla_type */
+    bool f16;
     const float *q;          /* [n][H][hk] */
     float *qa;               /* [n][H][R + rope]: q_abs ; q_pe */
     const float *lat;        /* [n][H][R] attention output in latent space */
@@ -97,7 +99,11 @@ static void absorb_q(void *ud, int64_t h0, int64_t h1) {
             float *qa = j->qa + ((size_t)t * H + h) * (R + rope);
             const float *qh = j->q + ((size_t)t * H + h) * hk;
             memset(qa, 0, sizeof(float) * (size_t)R);
-            for (int d = 0; d < nope; d++) vec_axpy(qa, qh[d], j->kb + ((size_t)h * nope + d) * R, R);
+            for (int d = 0; d < nope; d++) {
+                const size_t r = (size_t)h * nope + d;
+                if (j->f16) vec_axpy_f16(qa, qh[d], (const uint16_t *)j->kb + r * R, R);
+                else vec_axpy(qa, qh[d], (const float *)j->kb + r * R, R);
+            }
             memcpy(qa + R, qh + nope, sizeof(float) * (size_t)rope);
         }
 }
@@ -110,7 +116,10 @@ static void absorb_out(void *ud, int64_t h0, int64_t h1) {
         for (int t = 0; t < j->n; t++) {
             const float *lt = j->lat + ((size_t)t * H + h) * R;
             float *o = j->out + ((size_t)t * H + h) * hv;
-            for (int i = 0; i < hv; i++) o[i] = vec_dot(j->vb + ((size_t)h * hv + i) * R, lt, R);
+            for (int i = 0; i < hv; i++) {
+                const size_t r = (size_t)h * hv + i;
+                o[i] = j->f16 ? vec_dot_f16((const uint16_t *)j->vb + r * R, lt, R) : vec_dot((const float *)j->vb + r * R, lt, R);
+            }
         }
 }
 
@@ -121,7 +130,8 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
     const seek_hparams *hp = &m->hp;
     const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, rope = hp->n_rope;
     const int hk = nope + rope, hv = hp->head_dim_v, P = pos0 + n;
-    const float *kb = m->mla_kb[l], *vb = m->mla_vb[l];
+    const uint8_t *kb = m->mla_kb[l], *vb = m->mla_vb[l];
+    const size_t wrow = seek_row_size(m->mla_type, R);
     if (use_naive(m, n, pos0)) {
         /* decompress every position: lat[P][R] -> kn[P][H*nope], vv[P][H*hv]; keys
          * kk[P][H][hk] = [k_nope ; k_pe] */
@@ -129,8 +139,8 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
         if (!lat) return -1;
         float *kn = lat + (size_t)P * R, *vv = kn + (size_t)P * H * nope, *kk = vv + (size_t)P * H * hv;
         for (int p = 0; p < P; p++) kv_get(c->type, kv_krow(c, l, p), 0, R, lat + (size_t)p * R);
-        seek_mat wk = {SEEK_TYPE_F32, R, (int64_t)H * nope, sizeof(float) * (size_t)R, (const uint8_t *)kb};
-        seek_mat wv = {SEEK_TYPE_F32, R, (int64_t)H * hv, sizeof(float) * (size_t)R, (const uint8_t *)vb};
+        seek_mat wk = {m->mla_type, R, (int64_t)H * nope, wrow, kb};
+        seek_mat wv = {m->mla_type, R, (int64_t)H * hv, wrow, vb};
         if (matmul(kn, lat, wk, NULL, P, row) || matmul(vv, lat, wv, NULL, P, row)) return -1;
         for (int p = 0; p < P; p++) {
             float kpe[rope];
@@ -156,7 +166,7 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
     float *qa = ws_get(m, WS_TMP, (size_t)n * H * (2 * R + rope));
     if (!qa) return -1;
     float *lat = qa + (size_t)n * H * (R + rope);
-    absorb_job j = {.hp = hp, .kb = kb, .vb = vb, .q = q, .qa = qa, .lat = lat, .out = ao, .n = n};
+    absorb_job j = {.hp = hp, .kb = kb, .vb = vb, .f16 = m->mla_type == SEEK_TYPE_F16, .q = q, .qa = qa, .lat = lat, .out = ao, .n = n};
     par_for(H, absorb_q, &j);
     attn_args a = {
         .T = n, .pos0 = pos0, .n_head = H, .n_kv_head = 1,

@@ -346,47 +346,57 @@ static int init_rope(seek_model *md) {
 }
 
 /* deepseek2: unpack each layer's kv_b once into kb[H][nope][R] (k_nope = kb_h . c) and
- * vb[H][hv][R] (v = vb_h . c), F32, from either the fused attn_kv_b or the split
- * attn_k_b / attn_v_b. The forward pass reads these instead of dequantizing kv_b per call. */
+ * vb[H][hv][R] (v = vb_h . c), from either the fused attn_kv_b or the split
+ * attn_k_b / attn_v_b, stored as m->mla_type (model.h). The forward pass reads these
+ * instead of dequantizing kv_b per call. */
 static int prepare_mla(seek_model *md) {
     const seek_hparams *hp = &md->hp;
     if (hp->arch != ARCH_DEEPSEEK2) return 0;
     const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, hv = hp->head_dim_v, L = hp->n_layer;
     const size_t nk = (size_t)H * nope * R, nv = (size_t)H * hv * R;
+    const seek_layer *L0 = &md->layers[0];
+    md->mla_type = (L0->wkv_b ? L0->wkv_b->type : L0->wk_b->type) == SEEK_TYPE_F32 ? SEEK_TYPE_F32 : SEEK_TYPE_F16;
+    const size_t esz = md->mla_type == SEEK_TYPE_F32 ? 4 : 2;
     uint64_t total;
-    if (!seek_mul_ok((uint64_t)(nk + nv), (uint64_t)L * sizeof(float), &total) || total > SIZE_MAX)
+    if (!seek_mul_ok((uint64_t)(nk + nv), (uint64_t)L * esz, &total) || total > SIZE_MAX)
         return seek_error("%s: the unpacked attn_kv_b does not fit in memory", md->gguf->path);
     md->mla_kb = seek_calloc((size_t)L, sizeof *md->mla_kb);
     md->mla_vb = seek_calloc((size_t)L, sizeof *md->mla_vb);
-    float *all = seek_malloc((size_t)total);
+    uint8_t *all = seek_malloc((size_t)total);
+    float *kb = seek_malloc(sizeof(float) * (nk + nv)), *vb = kb ? kb + nk : NULL;   /* one layer in F32 */
     float *row = seek_malloc(sizeof(float) * (size_t)(R > nope ? R : nope));
-    if (!md->mla_kb || !md->mla_vb || !all || !row) { free(all); free(row); return -1; }
+    if (!md->mla_kb || !md->mla_vb || !all || !kb || !row) { free(all); free(kb); free(row); return -1; }
+    md->mla_kb[0] = all;   /* model_free frees the block through it */
     int rc = 0;
     for (int l = 0; l < L && !rc; l++) {
         const seek_layer *Ly = &md->layers[l];
-        float *kb = md->mla_kb[l] = all + (size_t)l * (nk + nv), *vb = md->mla_vb[l] = kb + nk;
         if (Ly->wkv_b) {
             seek_mat w = mat_of(Ly->wkv_b);   /* rows: per head, nope rows of k then hv rows of v */
             for (int h = 0; h < H && !rc; h++) {
                 for (int d = 0; d < nope && !rc; d++) rc = mat_row(w, (int64_t)h * (nope + hv) + d, kb + ((size_t)h * nope + d) * R);
                 for (int i = 0; i < hv && !rc; i++) rc = mat_row(w, (int64_t)h * (nope + hv) + nope + i, vb + ((size_t)h * hv + i) * R);
             }
-            continue;
+        } else {
+            /* attn_k_b: rows of nope values, row index h*R + c (the transpose of kb_h) */
+            seek_type kt = Ly->wk_b->type;
+            size_t kbytes = seek_row_size(kt, nope);
+            for (int h = 0; h < H && !rc; h++)
+                for (int c = 0; c < R && !rc; c++) {
+                    rc = seek_dequantize_row(kt, (const uint8_t *)Ly->wk_b->data + ((size_t)h * R + c) * kbytes, row, nope);
+                    for (int d = 0; d < nope; d++) kb[((size_t)h * nope + d) * R + c] = row[d];
+                }
+            /* attn_v_b: rows of R values, row index h*hv + i */
+            seek_type vt = Ly->wv_b->type;
+            size_t vbytes = seek_row_size(vt, R);
+            for (size_t r = 0; r < (size_t)H * hv && !rc; r++)
+                rc = seek_dequantize_row(vt, (const uint8_t *)Ly->wv_b->data + r * vbytes, vb + r * R, R);
         }
-        /* attn_k_b: rows of nope values, row index h*R + c (the transpose of kb_h) */
-        seek_type kt = Ly->wk_b->type;
-        size_t kbytes = seek_row_size(kt, nope);
-        for (int h = 0; h < H && !rc; h++)
-            for (int c = 0; c < R && !rc; c++) {
-                rc = seek_dequantize_row(kt, (const uint8_t *)Ly->wk_b->data + ((size_t)h * R + c) * kbytes, row, nope);
-                for (int d = 0; d < nope; d++) kb[((size_t)h * nope + d) * R + c] = row[d];
-            }
-        /* attn_v_b: rows of R values, row index h*hv + i */
-        seek_type vt = Ly->wv_b->type;
-        size_t vbytes = seek_row_size(vt, R);
-        for (size_t r = 0; r < (size_t)H * hv && !rc; r++)
-            rc = seek_dequantize_row(vt, (const uint8_t *)Ly->wv_b->data + r * vbytes, vb + r * R, R);
+        md->mla_kb[l] = all + (size_t)l * (nk + nv) * esz;
+        md->mla_vb[l] = md->mla_kb[l] + nk * esz;
+        kv_put(md->mla_type, kb, md->mla_kb[l], (int)nk);
+        kv_put(md->mla_type, vb, md->mla_vb[l], (int)nv);
     }
+    free(kb);
     free(row);
     if (rc) return seek_error_prefix("%s", md->gguf->path);
     return 0;

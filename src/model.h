@@ -80,9 +80,12 @@ typedef struct seek_model {
     float kq_scale;               /* softmax scale of attention scores */
     mla_mode mla;                 /* deepseek2: how attention runs (default MLA_AUTO) */
     bool reference;               /* run the plain F32 reference pass (forward_ref.c) */
-    /* prepared at load (deepseek2): per layer, attn_kv_b unpacked to F32
-     * kb[H][nope][R] (k_nope = kb_h . c) and vb[H][hv][R] (v = vb_h . c) */
-    float **mla_kb, **mla_vb;
+    /* prepared at load (deepseek2): per layer, attn_kv_b unpacked to kb[H][nope][R]
+     * (k_nope = kb_h . c) and vb[H][hv][R] (v = vb_h . c) in mla_type: F32 when the file's
+     * kv_b is F32 (exact), else F16 (half the bytes decode reads; its rounding, 2^-11
+     * relative, is far below that of any quantized type the values come from) */
+    seek_type mla_type;
+    uint8_t **mla_kb, **mla_vb;
     struct seek_workspace *ws;    /* activations and scratch of the fast pass (forward.h) */
 } seek_model;
 

@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "dtype.h"
+
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
@@ -73,6 +75,43 @@ static inline void vec_axpy(float *y, float a, const float *x, int n) {
 /* y[i] *= a */
 static inline void vec_scale(float *y, float a, int n) {
     for (int i = 0; i < n; i++) y[i] *= a;
+}
+
+/* The same with the first operand in IEEE half precision (F16C where available). */
+static inline float vec_dot_f16(const uint16_t *a, const float *b, int n) {
+    int i = 0;
+#if defined(__AVX512F__)
+    __m512 s0 = _mm512_setzero_ps();
+    for (; i + 16 <= n; i += 16)
+        s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))), _mm512_loadu_ps(b + i), s0);
+    float s = _mm512_reduce_add_ps(s0);
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+    __m256 s0 = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8)
+        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))), _mm256_loadu_ps(b + i), s0);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    float s = _mm_cvtss_f32(h);
+#else
+    float s = 0;
+#endif
+    for (; i < n; i++) s += seek_fp16_to_fp32(a[i]) * b[i];
+    return s;
+}
+
+static inline void vec_axpy_f16(float *y, float a, const uint16_t *x, int n) {
+    int i = 0;
+#if defined(__AVX512F__)
+    __m512 va = _mm512_set1_ps(a);
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + i))), _mm512_loadu_ps(y + i)));
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+    __m256 va = _mm256_set1_ps(a);
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), _mm256_loadu_ps(y + i)));
+#endif
+    for (; i < n; i++) y[i] += a * seek_fp16_to_fp32(x[i]);
 }
 
 #endif

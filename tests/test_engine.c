@@ -85,6 +85,49 @@ TEST(fast_matches_reference) {
     }
 }
 
+/* Q8_0 weights: MLA's kv_b is prepared in F16 (model.h). Fast vs reference (which
+ * dequantizes kv_b to F32 at every call): >= 90% of positions within 2e-3 of the scale,
+ * every position within 0.35 (a MoE routing flip); absorbed vs naive on the same prepared
+ * weights within 1e-5. */
+TEST(quantized_weights_fast_matches_reference) {
+    for (int fi = 0; fi < NFIX; fi++) {
+        char dir[256], out[300];
+        snprintf(dir, sizeof dir, "tests/data/hf/%s", fixtures[fi]);
+        snprintf(out, sizeof out, "%s/%s-q8_0.gguf", tmpdir, fixtures[fi]);
+        convert_opts o = {.type = SEEK_TYPE_Q8_0, .progress = false};
+        CHECK_MSG(convert_hf(dir, out, &o) == 0, "%s", seek_last_error());
+        seek_model *m = model_load(out);
+        CHECK(m);
+        if (m->hp.arch == ARCH_DEEPSEEK2) CHECK(m->mla_type == SEEK_TYPE_F16);
+        const int T = 40, V = m->hp.n_vocab;
+        int32_t tok[40];
+        random_tokens(tok, T, V, 77u + (uint32_t)fi);
+        float *fast = eval(m, tok, T, SEEK_TYPE_F32);
+        m->mla = MLA_NAIVE;
+        float *naive = eval(m, tok, T, SEEK_TYPE_F32);
+        m->mla = MLA_ABSORBED;
+        float *absd = eval(m, tok, T, SEEK_TYPE_F32);
+        m->mla = MLA_AUTO;
+        m->reference = true;
+        float *ref = eval(m, tok, T, SEEK_TYPE_F32);
+        CHECK(fast && ref && naive && absd);
+        double sc = max_abs(ref, (size_t)T * V), worst = 0;
+        int good = 0;
+        for (int t = 0; t < T; t++) {
+            double e = max_diff(fast + (size_t)t * V, ref + (size_t)t * V, V);
+            good += e <= 2e-3 * sc;
+            worst = fmax(worst, e);
+        }
+        if (getenv("SEEK_TEST_VERBOSE")) printf("  %s q8_0: %d/%d within 2e-3, worst %.3g of scale\n", fixtures[fi], good, T, worst / sc);
+        CHECK_MSG(good * 10 >= T * 9 && worst <= 0.35 * sc, "%s q8_0: %d of %d positions within 2e-3, worst %g (scale %g)",
+                  fixtures[fi], good, T, worst, sc);
+        double e = max_diff(naive, absd, (size_t)T * V);
+        CHECK_MSG(e <= 1e-5 * sc, "%s q8_0: absorbed vs naive %g (scale %g)", fixtures[fi], e, sc);
+        free(fast); free(ref); free(naive); free(absd);
+        model_free(m);
+    }
+}
+
 /* absorbed == naive MLA in the fast pass, within 1e-5 of the scale, in one batch and after
  * a cached prefix */
 TEST(mla_absorbed_equals_naive) {
@@ -402,6 +445,7 @@ int main(void) {
     RUN(convert_fixtures);
     RUN(fast_matches_reference);
     RUN(mla_absorbed_equals_naive);
+    RUN(quantized_weights_fast_matches_reference);
     RUN(token_by_token_equals_batch);
     RUN(forward_batch_equals_one_at_a_time);
     RUN(cache_types_near_f32);
