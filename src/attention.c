@@ -32,14 +32,18 @@ typedef struct {
     int QT, hb, n_qt, n_hb, group, units;
 } attn_job;
 
-/* Keys or values of positions p0..p0+n-1, kv head g, as F32 rows: a pointer into the
- * source when it is F32, else converted into buf. *stride gets the row stride in floats. */
-static const float *load_tile(const attn_src *s, int g, int p0, int n, float *buf, size_t *stride) {
+/* Keys or values of positions p0..p0+n-1, kv head g, as rows the dot/axpy loops read:
+ * a pointer into the source when it is F32 or F16 (*half says which; F16 is read as is by
+ * vec_dot_f16 / vec_axpy_f16), else converted to F32 into buf. *stride gets the row stride
+ * in elements. */
+static const void *load_tile(const attn_src *s, int g, int p0, int n, float *buf, size_t *stride, bool *half) {
     int col = s->col0 + g * s->head_stride;
     const uint8_t *base = s->data + (size_t)p0 * s->row_bytes;
-    if (s->type == SEEK_TYPE_F32) {
-        *stride = s->row_bytes / sizeof(float);
-        return (const float *)base + col;
+    *half = s->type == SEEK_TYPE_F16;
+    if (s->type == SEEK_TYPE_F32 || s->type == SEEK_TYPE_F16) {
+        const size_t esz = s->type == SEEK_TYPE_F32 ? 4 : 2;
+        *stride = s->row_bytes / esz;
+        return base + col * esz;
     }
     if (col == 0 && kv_row_bytes(s->type, s->dim) == s->row_bytes && (s->type != SEEK_TYPE_Q8_0 || s->dim % 32 == 0))
         kv_get(s->type, base, 0, n * s->dim, buf);   /* whole rows, back to back: one conversion */
@@ -68,9 +72,10 @@ static void run_unit(const attn_job *J, int u, float *ws) {
     for (int p0 = 0; p0 < p_end; p0 += PK) {
         const int np = p_end - p0 < PK ? p_end - p0 : PK;
         size_t ks, vs;
-        const float *K = load_tile(&a->k, g, p0, np, kbuf, &ks);
-        const float *V = a->v_in_k ? K : load_tile(&a->v, g, p0, np, vbuf, &vs);
-        if (a->v_in_k) vs = ks;
+        bool kh, vh;
+        const void *K = load_tile(&a->k, g, p0, np, kbuf, &ks, &kh);
+        const void *V = a->v_in_k ? K : load_tile(&a->v, g, p0, np, vbuf, &vs, &vh);
+        if (a->v_in_k) vs = ks, vh = kh;
         for (int t = t0; t < t1; t++) {
             const int vis = a->pos0 + t + 1 - p0;   /* positions of this tile row t may see */
             const int n = vis < np ? vis : np;
@@ -81,7 +86,8 @@ static void run_unit(const attn_job *J, int u, float *ws) {
                 float *s = sc + (size_t)r * PK, *ar = acc + (size_t)r * dv;
                 float tmax = -INFINITY;
                 for (int j = 0; j < n; j++) {
-                    s[j] = vec_dot(qv, K + (size_t)j * ks, dk) * a->scale;
+                    s[j] = (kh ? vec_dot_f16((const uint16_t *)K + (size_t)j * ks, qv, dk)
+                             : vec_dot(qv, (const float *)K + (size_t)j * ks, dk)) * a->scale;
                     if (s[j] > tmax) tmax = s[j];
                 }
                 if (tmax > mx[r]) {   /* a new maximum: rescale what was summed so far */
@@ -94,7 +100,8 @@ static void run_unit(const attn_job *J, int u, float *ws) {
                 for (int j = 0; j < n; j++) {
                     float e = expf(s[j] - mx[r]);
                     l += e;
-                    vec_axpy(ar, e, V + (size_t)j * vs, dv);
+                    if (vh) vec_axpy_f16(ar, e, (const uint16_t *)V + (size_t)j * vs, dv);
+                    else vec_axpy(ar, e, (const float *)V + (size_t)j * vs, dv);
                 }
                 sum[r] += l;
             }
