@@ -9,6 +9,7 @@
 #include "model.h"
 #include "quant.h"
 #include "util.h"
+#include "vec.h"
 
 #if defined(__F16C__)
 #include <immintrin.h>
@@ -71,7 +72,7 @@ void kv_get(seek_type t, const uint8_t *src, int col0, int n, float *dst) {
 #if defined(__F16C__)
         for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + i))));
 #endif
-        for (; i < n; i++) dst[i] = seek_fp16_to_fp32(s[i]);
+        for (; i < n; i++) dst[i] = vec_h2f(s[i]);
         break;
     }
     case SEEK_TYPE_BF16: {

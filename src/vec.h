@@ -12,9 +12,18 @@
 
 #include "dtype.h"
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__)) || defined(__F16C__)
 #include <immintrin.h>
 #endif
+
+/* One IEEE half to float (an instruction with F16C). */
+static inline float vec_h2f(uint16_t h) {
+#if defined(__F16C__)
+    return _cvtsh_ss(h);
+#else
+    return seek_fp16_to_fp32(h);
+#endif
+}
 
 /* sum_i a[i] * b[i] */
 static inline float vec_dot(const float *a, const float *b, int n) {
@@ -84,7 +93,9 @@ static inline float vec_dot_f16(const uint16_t *a, const float *b, int n) {
     __m512 s0 = _mm512_setzero_ps();
     for (; i + 16 <= n; i += 16)
         s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))), _mm512_loadu_ps(b + i), s0);
-    float s = _mm512_reduce_add_ps(s0);
+    __m256 t = _mm256_setzero_ps();
+    if (i + 8 <= n) { t = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))), _mm256_loadu_ps(b + i)); i += 8; }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, _mm512_zextps256_ps512(t)));
 #elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
     __m256 s0 = _mm256_setzero_ps();
     for (; i + 8 <= n; i += 8)
@@ -96,7 +107,7 @@ static inline float vec_dot_f16(const uint16_t *a, const float *b, int n) {
 #else
     float s = 0;
 #endif
-    for (; i < n; i++) s += seek_fp16_to_fp32(a[i]) * b[i];
+    for (; i < n; i++) s += vec_h2f(a[i]) * b[i];
     return s;
 }
 
@@ -106,12 +117,14 @@ static inline void vec_axpy_f16(float *y, float a, const uint16_t *x, int n) {
     __m512 va = _mm512_set1_ps(a);
     for (; i + 16 <= n; i += 16)
         _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x + i))), _mm512_loadu_ps(y + i)));
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_set1_ps(a), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), _mm256_loadu_ps(y + i)));
 #elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
     __m256 va = _mm256_set1_ps(a);
     for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))), _mm256_loadu_ps(y + i)));
 #endif
-    for (; i < n; i++) y[i] += a * seek_fp16_to_fp32(x[i]);
+    for (; i < n; i++) y[i] += a * vec_h2f(x[i]);
 }
 
 #endif
