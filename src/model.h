@@ -113,7 +113,9 @@ size_t kvcache_bytes_per_token(const seek_model *m, seek_type type);
  * other. Writes logits[n][n_vocab] if not NULL, and if `hidden` is not NULL the hidden
  * states hidden[n_layer+1][n][n_embd]: entry 0 the embeddings, entry l the output of block l,
  * the last entry (l = n_layer) after the final norm. Sets cache->n_past = pos0 + n.
- * Returns 0, or -1 with the error set. */
+ * Returns 0, or -1 with the error set. The fast path (docs/engine.md) uses the model's
+ * workspace: one forward call per model at a time. With m->reference the plain reference
+ * pass runs instead (F32 caches only). */
 int model_forward(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, int pos0,
                   float *logits, float *hidden);
 
