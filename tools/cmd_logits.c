@@ -54,7 +54,8 @@ int cmd_logits(int argc, char **argv) {
     if (!model || !toks || !out) { usage(stderr); return cli_error("logits: need -m MODEL, --tokens IDS and -o OUT"); }
     int32_t *ids;
     int n;
-    if (parse_ids(toks, &ids, &n) || n == 0) return cli_error("logits: --tokens must be a comma-separated list of ids");
+    if (parse_ids(toks, &ids, &n)) return cli_error("logits: --tokens must be a comma-separated list of ids");
+    if (n == 0) { free(ids); return cli_error("logits: --tokens is empty: give at least one id"); }
     seek_model *m = model_load(model);
     if (!m) { free(ids); return cli_lib_error(); }
     m->mla_absorb = !naive;
