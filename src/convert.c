@@ -336,6 +336,22 @@ static int64_t expected_elements(const hf_config *c) {
     return n;
 }
 
+int convert_check_config(const char *json_text, size_t len) {
+    json_error_t je;
+    json_t *cfg = json_loadb(json_text, len, 0, &je);
+    cfg_path = "config.json";
+    int rc;
+    if (!cfg) rc = seek_error("config.json: invalid JSON (line %d: %s)", je.line, je.text);
+    else if (!json_is_object(cfg)) rc = seek_error("config.json: not a JSON object");
+    else {
+        hf_config c;
+        rc = read_config(cfg, &c) || check_config(&c) ? -1 : 0;
+    }
+    json_decref(cfg);
+    cfg_path = NULL;
+    return rc;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* the converter's state: input tensors (all shards), output records in a scratch file */
 
