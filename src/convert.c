@@ -281,8 +281,8 @@ static int check_config(const hf_config *c) {
         {"n_group", c->n_group, MAX_HEADS},
         /* derived row widths */
         {"num_attention_heads * head_dim", (int64_t)c->n_head * c->head_dim, MAX_ROW},
-        {"num_attention_heads * (qk_nope_head_dim + qk_rope_head_dim)", (int64_t)c->n_head * (c->nope + c->rope), MAX_ROW},
-        {"num_attention_heads * (qk_nope_head_dim + v_head_dim)", (int64_t)c->n_head * (c->nope + c->v_head), MAX_ROW},
+        {"num_attention_heads * (qk_nope_head_dim + qk_rope_head_dim)", (int64_t)c->n_head * ((int64_t)c->nope + c->rope), MAX_ROW},
+        {"num_attention_heads * (qk_nope_head_dim + v_head_dim)", (int64_t)c->n_head * ((int64_t)c->nope + c->v_head), MAX_ROW},
         {"kv_lora_rank + qk_rope_head_dim", (int64_t)c->kv_lora + c->rope, MAX_ROW},
         {"moe_intermediate_size * n_shared_experts", (int64_t)c->n_ff_exp * c->n_shared, MAX_ROW},
     };
