@@ -4,7 +4,8 @@
 #   make PORTABLE=1      generic x86-64 / aarch64 build (runs on any CPU of the family)
 #   make test            build + run all tests; ends with "N passed, N failed"
 #   make asan            all tests under AddressSanitizer + UBSan (build-asan/)
-#   make fuzz            libFuzzer harnesses for the GGUF and safetensors parsers (build-fuzz/)
+#   make fuzz            libFuzzer harnesses (build-fuzz/): GGUF and safetensors parsers, model
+#                        loader, config.json, tokenizer.json + tokenizing, chat templates
 #   make fuzz-run        a short fuzzing run of each harness (FUZZ_SECONDS=30)
 #   make run             chat with the default model
 #
@@ -85,7 +86,8 @@ asan:
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(DEP_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-fuzz: $(DEPS_OK) build-fuzz/fuzz_gguf build-fuzz/fuzz_safetensors
+FUZZ_NAMES := gguf safetensors model hfconfig tokenizer chat
+fuzz: $(DEPS_OK) $(FUZZ_NAMES:%=build-fuzz/fuzz_%)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(DEPS_OK)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(DEP_LIBS) -lm -pthread

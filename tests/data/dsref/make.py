@@ -1,199 +1,237 @@
-#!/usr/bin/env python3
-"""Golden logits from DeepSeek's own reference implementation (inference/model.py of
-deepseek-ai/DeepSeek-V3), for the cases the Hugging Face fixtures do not cover:
+#!/usr/bin/python3
+"""Golden logits from DeepSeek's own reference implementation.
 
-  v2-group   DeepSeek-V2 routing: softmax scores, group_limited_greedy (groups ranked by their
-             best expert, no selection bias), no renormalisation, routed scaling, no q-LoRA
-  mscale     YaRN with mscale != mscale_all_dim (model.py has one `mscale`, the softmax-scale
-             one, i.e. the HF config's mscale_all_dim; the GGUF convention keeps only that one)
-  mtp        DeepSeek-V3 layout (q-LoRA, sigmoid scores + selection bias, noaux_tc groups,
-             renormalised weights) whose checkpoint also holds a multi-token-prediction layer
-             (num_nextn_predict_layers = 1, tensors model.layers.{n_layers}.*); model.py does
-             not run it, and seek must convert and load the file without choking on it
+Usage: /usr/bin/python3 tests/data/dsref/make.py PATH/TO/DeepSeek-V3/inference/model.py
 
-For each case this writes a Hugging Face-style checkpoint (config.json + model.safetensors,
-float32) and golden.json + caseN.logits.f32 [T, V]: the logits at every position, obtained by
-feeding the tokens one at a time through model.py's cache (its forward returns the last
-position only), with both of its MLA implementations ("naive" and "absorb"), which must agree.
+Runs `inference/model.py` of github.com/deepseek-ai/DeepSeek-V3 (not part of this repo;
+give its path; it was commit 9b4e9788e4a3a731f7567338ed15d3ec549ce03b) on CPU with Debian's
+python3-torch, in float32, over tiny random checkpoints this script writes in the Hugging
+Face layout (config.json + model.safetensors). For each model directory it writes
+golden.json (the tokens, the greedy continuation) and case0.logits.f32 ([T][V] logits:
+position t from model.py run on tokens[0..t]). What each fixture covers is in README.md.
 
-Usage: /usr/bin/python3 make.py DEEPSEEK_V3_INFERENCE_DIR OUT_DIR
-(needs python3-torch; model.py's kernel.py needs triton, which is stubbed out: only its FP8
-paths use it.) The golden files in this folder were made with torch 1.13 (Debian 12) and
-DeepSeek-V3 at the revision named in README.md.
-"""
-import json, math, os, struct, sys, types
+Only two things are supplied around model.py, neither of them model code: a stand-in for
+its `kernel` module (Triton FP8 kernels, unused with float32 weights) and, on torch < 2.4,
+torch.nn.functional.rms_norm written out from its definition."""
+import importlib.util
+import json
+import math
+import os
+import struct
+import sys
+import types
 
 import torch
 import torch.nn.functional as F
 
-src, out_root = sys.argv[1], sys.argv[2]
+HERE = os.path.dirname(os.path.abspath(__file__))
 
-# --- make model.py importable on a CPU-only torch 1.13 -----------------------------------
-kernel = types.ModuleType("kernel")
-def _no_fp8(*a, **k): raise RuntimeError("FP8 kernels are not used here")
-kernel.act_quant = kernel.weight_dequant = kernel.fp8_gemm = _no_fp8
-sys.modules["kernel"] = kernel
-if not hasattr(F, "rms_norm"):   # torch < 2.4
-    def _rms_norm(x, shape, weight, eps):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
-    F.rms_norm = _rms_norm
-sys.path.insert(0, src)
-import model as ref   # noqa: E402
+def load_reference(path):
+    kernel = types.ModuleType("kernel")
+    def unused(*a, **k):
+        raise RuntimeError("FP8 kernels are not used by these fixtures")
+    kernel.act_quant = kernel.weight_dequant = kernel.fp8_gemm = unused
+    sys.modules["kernel"] = kernel
+    if not hasattr(F, "rms_norm"):
+        def rms_norm(x, shape, weight, eps):
+            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
+        F.rms_norm = rms_norm
+    spec = importlib.util.spec_from_file_location("ds_model", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
-torch.set_num_threads(1)
-
-CASES = {
-    "v2-group": dict(
-        hf=dict(model_type="deepseek_v2", architectures=["DeepseekV2ForCausalLM"], topk_method="group_limited_greedy",
-                scoring_func="softmax", norm_topk_prob=False, q_lora_rank=None,
-                rope_scaling=dict(type="yarn", factor=4.0, original_max_position_embeddings=64, beta_fast=32,
-                                  beta_slow=1, mscale=0.707, mscale_all_dim=0.707)),
-        args=dict(q_lora_rank=0, score_func="softmax", n_expert_groups=4, n_limited_groups=2, route_scale=2.0,
-                  mscale=0.707),
-        bias=False, mtp=False),
-    "mscale": dict(
-        hf=dict(model_type="deepseek_v2", architectures=["DeepseekV2ForCausalLM"], topk_method="greedy",
-                scoring_func="softmax", norm_topk_prob=False, q_lora_rank=None,
-                rope_scaling=dict(type="yarn", factor=8.0, original_max_position_embeddings=64, beta_fast=32,
-                                  beta_slow=1, mscale=0.3, mscale_all_dim=0.8)),
-        args=dict(q_lora_rank=0, score_func="softmax", n_expert_groups=1, n_limited_groups=1, route_scale=1.0,
-                  mscale=0.8, rope_factor=8.0, max_seq_len=512),
-        bias=False, mtp=False),
-    "mtp": dict(
-        hf=dict(model_type="deepseek_v3", architectures=["DeepseekV3ForCausalLM"], topk_method="noaux_tc",
-                scoring_func="sigmoid", norm_topk_prob=True, q_lora_rank=24, num_nextn_predict_layers=1,
-                rope_scaling=dict(type="yarn", factor=4.0, original_max_position_embeddings=64, beta_fast=32,
-                                  beta_slow=1, mscale=1.0, mscale_all_dim=1.0)),
-        args=dict(q_lora_rank=24, score_func="sigmoid", n_expert_groups=4, n_limited_groups=2, route_scale=2.5,
-                  mscale=1.0),
-        bias=True, mtp=True),
-}
-
-# shared shape: small, but every dimension distinct so a transposed weight cannot pass
-BASE = dict(vocab_size=320, dim=64, inter_dim=96, moe_inter_dim=32, n_layers=3, n_dense_layers=1, n_heads=4,
-            n_routed_experts=8, n_shared_experts=1, n_activated_experts=3, kv_lora_rank=32, qk_nope_head_dim=16,
-            qk_rope_head_dim=8, v_head_dim=20, original_seq_len=64, rope_theta=10000.0, rope_factor=4.0,
-            beta_fast=32, beta_slow=1, max_seq_len=256, max_batch_size=1)
-T = 80   # > original_seq_len, so the YaRN ramp matters
-
-
-def hf_name(n):
-    """model.py parameter name -> Hugging Face checkpoint name."""
-    m = {"embed.weight": "model.embed_tokens.weight", "norm.weight": "model.norm.weight", "head.weight": "lm_head.weight"}
-    if n in m:
-        return m[n]
-    p = n.split(".")
-    assert p[0] == "layers"
-    pre = f"model.layers.{p[1]}."
-    rest = ".".join(p[2:])
-    tbl = {"attn_norm.weight": "input_layernorm.weight", "ffn_norm.weight": "post_attention_layernorm.weight",
-           "attn.wq.weight": "self_attn.q_proj.weight", "attn.wq_a.weight": "self_attn.q_a_proj.weight",
-           "attn.q_norm.weight": "self_attn.q_a_layernorm.weight", "attn.wq_b.weight": "self_attn.q_b_proj.weight",
-           "attn.wkv_a.weight": "self_attn.kv_a_proj_with_mqa.weight",
-           "attn.kv_norm.weight": "self_attn.kv_a_layernorm.weight", "attn.wkv_b.weight": "self_attn.kv_b_proj.weight",
-           "attn.wo.weight": "self_attn.o_proj.weight", "ffn.gate.weight": "mlp.gate.weight",
-           "ffn.gate.bias": "mlp.gate.e_score_correction_bias"}
-    if rest in tbl:
-        return pre + tbl[rest]
-    w = {"w1": "gate_proj", "w2": "down_proj", "w3": "up_proj"}
-    q = rest.split(".")
-    if q[0] == "ffn" and q[1] in w:                                   # dense MLP
-        return pre + f"mlp.{w[q[1]]}.weight"
-    if q[0] == "ffn" and q[1] == "experts":                           # routed expert
-        return pre + f"mlp.experts.{q[2]}.{w[q[3]]}.weight"
-    if q[0] == "ffn" and q[1] == "shared_experts":
-        return pre + f"mlp.shared_experts.{w[q[2]]}.weight"
-    raise KeyError(n)
-
-
-def fill(model, gen, bias):
-    """Random weights scaled so activations stay of order 1 (differences then show)."""
-    for name, p in model.named_parameters():
-        if name.endswith("norm.weight"):
-            p.data = 1.0 + 0.2 * torch.randn(p.shape, generator=gen)
-        elif p.dim() == 2:
-            p.data = torch.randn(p.shape, generator=gen) / math.sqrt(p.shape[1])
-            if name == "embed.weight":
-                p.data *= math.sqrt(p.shape[1])
-        else:
-            p.data = torch.randn(p.shape, generator=gen)
-    if bias:   # model.py only creates the selection bias for dim 7168 (the 671B model)
-        for blk in model.layers:
-            if isinstance(blk.ffn, ref.MoE):
-                blk.ffn.gate.bias = torch.nn.Parameter(0.05 * torch.randn(blk.ffn.gate.weight.shape[0], generator=gen))
-
-
-def logits_all(model, tokens):
-    out = []
-    for i, t in enumerate(tokens):
-        out.append(model(torch.tensor([[t]]), start_pos=i)[0].float())
-    return torch.stack(out)
-
+# ---- tiny checkpoints in the Hugging Face layout ----------------------------------------
 
 def write_safetensors(path, tensors):
     header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        b = tensors[name].contiguous().float().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [off, off + len(b)]}
+    for name, t in tensors.items():
+        b = t.contiguous().to(torch.float32).numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
+    h = json.dumps(header).encode()
+    h += b" " * ((-len(h)) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
+def make_weights(c, g, n_layers_total):
+    """HF-named random weights; layers >= num_hidden_layers are the MTP block."""
+    D, H = c["hidden_size"], c["num_attention_heads"]
+    nope, rope, hv, R = c["qk_nope_head_dim"], c["qk_rope_head_dim"], c["v_head_dim"], c["kv_lora_rank"]
+    def lin(o, i, gain=1.0):
+        return torch.randn(o, i, generator=g) * (gain / math.sqrt(i))
+    def norm(n):
+        return 1.0 + 0.1 * torch.randn(n, generator=g)
+    w = {"model.embed_tokens.weight": torch.randn(c["vocab_size"], D, generator=g),
+         "model.norm.weight": norm(D), "lm_head.weight": lin(c["vocab_size"], D)}
+    for l in range(n_layers_total):
+        p = "model.layers.%d." % l
+        w[p + "input_layernorm.weight"] = norm(D)
+        w[p + "post_attention_layernorm.weight"] = norm(D)
+        if c.get("q_lora_rank"):
+            w[p + "self_attn.q_a_proj.weight"] = lin(c["q_lora_rank"], D)
+            w[p + "self_attn.q_a_layernorm.weight"] = norm(c["q_lora_rank"])
+            w[p + "self_attn.q_b_proj.weight"] = lin(H * (nope + rope), c["q_lora_rank"])
+        else:
+            w[p + "self_attn.q_proj.weight"] = lin(H * (nope + rope), D)
+        w[p + "self_attn.kv_a_proj_with_mqa.weight"] = lin(R + rope, D)
+        w[p + "self_attn.kv_a_layernorm.weight"] = norm(R)
+        w[p + "self_attn.kv_b_proj.weight"] = lin(H * (nope + hv), R)
+        w[p + "self_attn.o_proj.weight"] = lin(D, H * hv)
+        if l < c["first_k_dense_replace"]:
+            F_ = c["intermediate_size"]
+            w[p + "mlp.gate_proj.weight"] = lin(F_, D)
+            w[p + "mlp.up_proj.weight"] = lin(F_, D)
+            w[p + "mlp.down_proj.weight"] = lin(D, F_)
+        else:
+            E, Fe = c["n_routed_experts"], c["moe_intermediate_size"]
+            w[p + "mlp.gate.weight"] = lin(E, D, 4.0)   # a decisive router: no near-ties
+            for e in range(E):
+                q = p + "mlp.experts.%d." % e
+                w[q + "gate_proj.weight"] = lin(Fe, D)
+                w[q + "up_proj.weight"] = lin(Fe, D)
+                w[q + "down_proj.weight"] = lin(D, Fe)
+            S = Fe * c["n_shared_experts"]
+            if S:
+                w[p + "mlp.shared_experts.gate_proj.weight"] = lin(S, D)
+                w[p + "mlp.shared_experts.up_proj.weight"] = lin(S, D)
+                w[p + "mlp.shared_experts.down_proj.weight"] = lin(D, S)
+        if l >= c["num_hidden_layers"]:   # the MTP block's own tensors
+            w[p + "enorm.weight"] = norm(D)
+            w[p + "hnorm.weight"] = norm(D)
+            w[p + "eh_proj.weight"] = lin(D, 2 * D)
+            w[p + "embed_tokens.weight"] = torch.randn(c["vocab_size"], D, generator=g)
+            w[p + "shared_head.norm.weight"] = norm(D)
+            w[p + "shared_head.head.weight"] = lin(c["vocab_size"], D)
+    return w
 
-for ci, (case, spec) in enumerate(CASES.items()):
-    a = dict(BASE, **spec["args"])
-    args = ref.ModelArgs(**a)
-    gen = torch.Generator().manual_seed(1000 + ci)
-    results = {}
-    for impl in ("naive", "absorb"):
-        ref.attn_impl = impl
-        torch.manual_seed(0)
-        model = ref.Transformer(args).float()
-        fill(model, torch.Generator().manual_seed(1000 + ci), spec["bias"])
-        tokens = torch.randint(0, a["vocab_size"], (T,), generator=torch.Generator().manual_seed(7 + ci)).tolist()
-        with torch.inference_mode():
-            results[impl] = logits_all(model, tokens)
-    lg = results["absorb"]
-    rel = (results["naive"] - lg).abs().max().item() / lg.abs().max().item()
-    assert rel < 1e-5, f"{case}: model.py's naive and absorbed MLA differ by {rel}"
+# HF names -> model.py names (DeepSeek's inference/README documents the same mapping)
+RENAME = [("model.embed_tokens", "embed"), ("model.norm", "norm"), ("lm_head", "head"), ("model.layers", "layers"),
+          ("input_layernorm", "attn_norm"), ("post_attention_layernorm", "ffn_norm"), ("self_attn", "attn"),
+          ("q_a_proj", "wq_a"), ("q_a_layernorm", "q_norm"), ("q_b_proj", "wq_b"), ("q_proj", "wq"),
+          ("kv_a_proj_with_mqa", "wkv_a"), ("kv_a_layernorm", "kv_norm"), ("kv_b_proj", "wkv_b"), ("o_proj", "wo"),
+          ("mlp", "ffn"), ("gate_proj", "w1"), ("down_proj", "w2"), ("up_proj", "w3")]
 
-    tensors = {hf_name(n): p.detach() for n, p in model.named_parameters()}
-    if spec["mtp"]:   # an extra MTP block: a copy-shaped MoE layer plus the nextn projections
-        L, D, V = a["n_layers"], a["dim"], a["vocab_size"]
-        src_l = L - 1
-        for n, t in list(tensors.items()):
-            if n.startswith(f"model.layers.{src_l}."):
-                tensors[n.replace(f"model.layers.{src_l}.", f"model.layers.{L}.")] = torch.randn(t.shape, generator=gen) * 0.1
-        tensors[f"model.layers.{L}.eh_proj.weight"] = torch.randn(D, 2 * D, generator=gen) * 0.1
-        tensors[f"model.layers.{L}.enorm.weight"] = torch.ones(D)
-        tensors[f"model.layers.{L}.hnorm.weight"] = torch.ones(D)
-        tensors[f"model.layers.{L}.shared_head.norm.weight"] = torch.ones(D)
-        tensors[f"model.layers.{L}.shared_head.head.weight"] = torch.randn(V, D, generator=gen) * 0.1
-        tensors[f"model.layers.{L}.embed_tokens.weight"] = torch.randn(V, D, generator=gen) * 0.1
+def to_reference_names(w, n_layer):
+    out = {}
+    for k, v in w.items():
+        parts = k.split(".")
+        if parts[1] == "layers" and int(parts[2]) >= n_layer:
+            continue   # model.py has no MTP block: the checkpoint's extra layer is not loaded
+        for a, b in RENAME:
+            k = k.replace(a, b)
+        out[k] = v
+    return out
 
-    hf = dict(vocab_size=a["vocab_size"], hidden_size=a["dim"], intermediate_size=a["inter_dim"],
-              moe_intermediate_size=a["moe_inter_dim"], num_hidden_layers=a["n_layers"],
-              first_k_dense_replace=a["n_dense_layers"], moe_layer_freq=1, num_attention_heads=a["n_heads"],
-              num_key_value_heads=a["n_heads"], n_routed_experts=a["n_routed_experts"],
-              n_shared_experts=a["n_shared_experts"], num_experts_per_tok=a["n_activated_experts"],
-              n_group=a["n_expert_groups"], topk_group=a["n_limited_groups"], routed_scaling_factor=a["route_scale"],
-              kv_lora_rank=a["kv_lora_rank"], qk_nope_head_dim=a["qk_nope_head_dim"],
-              qk_rope_head_dim=a["qk_rope_head_dim"], v_head_dim=a["v_head_dim"], rope_theta=a["rope_theta"],
-              rms_norm_eps=1e-6, max_position_embeddings=a["max_seq_len"], tie_word_embeddings=False,
-              hidden_act="silu", torch_dtype="float32")
-    hf.update(spec["hf"])
-    d = os.path.join(out_root, case)
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(hf, f, indent=1)
-    write_safetensors(os.path.join(d, "model.safetensors"), tensors)
-    lg.numpy().astype("<f4").tofile(os.path.join(d, "case0.logits.f32"))
-    with open(os.path.join(d, "golden.json"), "w") as f:
-        json.dump({"source": "deepseek-ai/DeepSeek-V3 inference/model.py, float32, token by token",
-                   "naive_vs_absorb_rel": rel,
-                   "cases": [{"tokens": tokens, "logits_file": "case0.logits.f32", "logits_shape": list(lg.shape)}]},
-                  f, indent=1)
-    print(f"{case}: T={len(tokens)} V={lg.shape[1]} naive/absorb rel diff {rel:.2e}")
+def model_args(ref, c):
+    rs = c.get("rope_scaling") or {}
+    return ref.ModelArgs(
+        max_batch_size=1, max_seq_len=256, dtype="bf16", vocab_size=c["vocab_size"], dim=c["hidden_size"],
+        inter_dim=c["intermediate_size"], moe_inter_dim=c["moe_intermediate_size"], n_layers=c["num_hidden_layers"],
+        n_dense_layers=c["first_k_dense_replace"], n_heads=c["num_attention_heads"],
+        n_routed_experts=c["n_routed_experts"], n_shared_experts=c["n_shared_experts"],
+        n_activated_experts=c["num_experts_per_tok"], n_expert_groups=c["n_group"], n_limited_groups=c["topk_group"],
+        score_func=c["scoring_func"], route_scale=c["routed_scaling_factor"], q_lora_rank=c.get("q_lora_rank") or 0,
+        kv_lora_rank=c["kv_lora_rank"], qk_nope_head_dim=c["qk_nope_head_dim"], qk_rope_head_dim=c["qk_rope_head_dim"],
+        v_head_dim=c["v_head_dim"], original_seq_len=rs["original_max_position_embeddings"],
+        rope_theta=c["rope_theta"], rope_factor=rs["factor"], beta_fast=rs["beta_fast"], beta_slow=rs["beta_slow"],
+        # model.py has one mscale, used for the softmax scale: DeepSeek's configs for it carry
+        # the HF config's mscale_all_dim (HF's mscale only rescales cos/sin, which model.py omits)
+        mscale=rs["mscale_all_dim"])
+
+def base_config(**kw):
+    c = {"architectures": ["DeepseekV2ForCausalLM"], "model_type": "deepseek_v2", "vocab_size": 256,
+         "hidden_size": 64, "intermediate_size": 128, "moe_intermediate_size": 32, "num_hidden_layers": 3,
+         "first_k_dense_replace": 1, "num_attention_heads": 4, "num_key_value_heads": 4, "q_lora_rank": None,
+         "kv_lora_rank": 32, "qk_nope_head_dim": 16, "qk_rope_head_dim": 8, "v_head_dim": 16,
+         "n_routed_experts": 16, "n_shared_experts": 1, "num_experts_per_tok": 3, "n_group": 4, "topk_group": 2,
+         "topk_method": "group_limited_greedy", "scoring_func": "softmax", "norm_topk_prob": False,
+         "routed_scaling_factor": 1.5, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "max_position_embeddings": 256,
+         "tie_word_embeddings": False, "moe_layer_freq": 1, "num_nextn_predict_layers": 0,
+         "rope_scaling": {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64, "beta_fast": 32,
+                          "beta_slow": 1, "mscale": 0.707, "mscale_all_dim": 0.707}}
+    c.update(kw)
+    return c
+
+FIXTURES = {
+    # V2's group-limited greedy routing: softmax scores, groups ranked by their best expert
+    "v2-group-limited": base_config(),
+    # rope_scaling mscale != mscale_all_dim (only mscale_all_dim enters the softmax scale)
+    "v2-mscale-differs": base_config(
+        n_group=1, topk_group=1, topk_method="greedy", num_experts_per_tok=2, n_routed_experts=8,
+        rope_scaling={"type": "yarn", "factor": 8.0, "original_max_position_embeddings": 32, "beta_fast": 32,
+                      "beta_slow": 1, "mscale": 0.5, "mscale_all_dim": 1.0}),
+    # V3 layout with a multi-token-prediction block (model.layers.3) that seek must skip;
+    # sigmoid scores, q-LoRA, normalised top-k weights
+    "v3-mtp": base_config(
+        architectures=["DeepseekV3ForCausalLM"], model_type="deepseek_v3", q_lora_rank=48, scoring_func="sigmoid",
+        topk_method="noaux_tc", norm_topk_prob=True, routed_scaling_factor=2.5, num_nextn_predict_layers=1,
+        n_shared_experts=2, rope_scaling={"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64,
+                                          "beta_fast": 32, "beta_slow": 1, "mscale": 1.0, "mscale_all_dim": 1.0}),
+}
+
+def route_margin(ref, model, tokens):
+    """Smallest gap between the last chosen and the first rejected expert/group over all
+    routed tokens: a near-tie would make the fixture fragile against summation order."""
+    gaps = []
+    orig = ref.Gate.forward
+    def spy(self, x):
+        s = F.linear(x, self.weight)
+        s = s.softmax(-1) if self.score_func == "softmax" else s.sigmoid()
+        if self.n_groups > 1:
+            gs = s.view(x.size(0), self.n_groups, -1).amax(-1).sort(-1, descending=True)[0]
+            gaps.append((gs[:, self.topk_groups - 1] - gs[:, self.topk_groups]).min().item())
+        w, idx = orig(self, x)
+        ss = s.clone()
+        if self.n_groups > 1:
+            keep = s.view(x.size(0), self.n_groups, -1).amax(-1).topk(self.topk_groups, -1)[1]
+            m = torch.ones(x.size(0), self.n_groups, dtype=torch.bool).scatter_(1, keep, False)
+            ss = ss.view(x.size(0), self.n_groups, -1).masked_fill(m.unsqueeze(-1), -1.0).flatten(1)
+        top = ss.sort(-1, descending=True)[0]
+        gaps.append((top[:, self.topk - 1] - top[:, self.topk]).min().item())
+        return w, idx
+    ref.Gate.forward = spy
+    model(torch.tensor([tokens]), 0)
+    ref.Gate.forward = orig
+    return min(gaps)
+
+def main():
+    ref = load_reference(sys.argv[1])
+    torch.manual_seed(0)
+    for name, c in FIXTURES.items():
+        d = os.path.join(HERE, name)
+        os.makedirs(d, exist_ok=True)
+        n_mtp = c["num_nextn_predict_layers"]
+        for seed in range(100):
+            g = torch.Generator().manual_seed(1000 + seed)
+            w = make_weights(c, g, c["num_hidden_layers"] + n_mtp)
+            model = ref.Transformer(model_args(ref, c))
+            model.float()   # model.py builds bf16 Linear weights: make them f32 before loading
+            missing, unexpected = model.load_state_dict(to_reference_names(w, c["num_hidden_layers"]), strict=False)
+            assert not unexpected and all("cache" in k or "freqs" in k for k in missing), (missing, unexpected)
+            tokens = torch.randint(0, c["vocab_size"], (24,), generator=g).tolist()
+            margin = route_margin(ref, model, tokens)
+            if margin > 2e-4:
+                break
+        # logits at every position: model.py returns the last position's, so run each prefix
+        T, V = len(tokens), c["vocab_size"]
+        logits = torch.stack([model(torch.tensor([tokens[:t + 1]]), 0)[0] for t in range(T)])
+        # greedy continuation through model.py's own KV cache (decode path)
+        model(torch.tensor([tokens]), 0)
+        nxt, cont = int(logits[-1].argmax()), []
+        for i in range(16):
+            cont.append(nxt)
+            nxt = int(model(torch.tensor([[nxt]]), T + i)[0].argmax())
+        write_safetensors(os.path.join(d, "model.safetensors"), w)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(c, f, indent=1)
+        logits.to(torch.float32).numpy().astype("<f4").tofile(os.path.join(d, "case0.logits.f32"))
+        with open(os.path.join(d, "golden.json"), "w") as f:
+            json.dump({"reference": "deepseek-ai/DeepSeek-V3 inference/model.py @ 9b4e9788e4a3a731f7567338ed15d3ec549ce03b",
+                       "torch": torch.__version__, "weights_seed": 1000 + seed, "min_routing_margin": margin,
+                       "tokens": tokens, "logits_file": "case0.logits.f32", "logits_shape": [T, V],
+                       "greedy_continuation": cont}, f, indent=1)
+        print(name, "seed", 1000 + seed, "routing margin %.4f" % margin, "max |logit| %.3f" % logits.abs().max())
+
+main()
