@@ -419,6 +419,57 @@ KT_AVX512 KINLINE void unpack_avx512(seek_type t, int bb, const uint8_t *b, int 
     if (t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1) *mw = bcast4_f16(m[0], m[1], m[2], m[3], true);
 }
 
+/* The same for 4 whole blocks (a group of G = 4 * bb bytes), with fewer instructions: the
+ * fp16 scales / mins are picked out of two 64-byte loads inside the group by one word
+ * permute, and Q8_0's halves regrouped by two 128-bit-lane shuffles. */
+#define SC_BASE1(BB) (4 * (BB) - 64 < 64 ? 4 * (BB) - 64 : 64)
+#define SC_IDX(BB, OFF, K) ((K) * (BB) + (OFF) <= 62 ? ((K) * (BB) + (OFF)) / 2 : 32 + ((K) * (BB) + (OFF) - SC_BASE1(BB)) / 2)
+#define SC_I4(BB, OFF, K) SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K)
+#define SC_TABLE(BB, OFF) {SC_I4(BB, OFF, 0), SC_I4(BB, OFF, 1), SC_I4(BB, OFF, 2), SC_I4(BB, OFF, 3), \
+                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+static const uint16_t sc_idx[5][2][32] = {
+    {SC_TABLE(34, 0), SC_TABLE(34, 0)}, {SC_TABLE(18, 0), SC_TABLE(18, 0)}, {SC_TABLE(22, 0), SC_TABLE(22, 0)},
+    {SC_TABLE(20, 0), SC_TABLE(20, 2)}, {SC_TABLE(24, 0), SC_TABLE(24, 2)},
+};
+
+KT_AVX512 KINLINE void unpack4_avx512(seek_type t, int bb, const uint8_t *p, __m512i *wa, __m512i *wb, __m512 *sw,
+                                      __m512 *mw) {
+    const int ti = t == SEEK_TYPE_Q8_0 ? 0 : t == SEEK_TYPE_Q4_0 ? 1 : t == SEEK_TYPE_Q5_0 ? 2 : t == SEEK_TYPE_Q4_1 ? 3 : 4;
+    const __m512i z0 = _mm512_loadu_si512(p), z1 = _mm512_loadu_si512(p + SC_BASE1(bb));
+    *sw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(z0, _mm512_loadu_si512(sc_idx[ti][0]), z1)));
+    if (t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1)
+        *mw = _mm512_cvtph_ps(_mm512_castsi512_si256(
+            _mm512_maskz_permutex2var_epi16(0x1111, z0, _mm512_loadu_si512(sc_idx[ti][1]), z1)));
+    if (t == SEEK_TYPE_Q8_0) {
+        __m512i X = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2))),
+                                       _mm256_loadu_si256((const __m256i *)(p + 36)), 1);
+        __m512i Y = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 70))),
+                                       _mm256_loadu_si256((const __m256i *)(p + 104)), 1);
+        const __m512i sgn = _mm512_set1_epi8((char)0x80);
+        *wa = _mm512_xor_si512(_mm512_shuffle_i64x2(X, Y, 0x88), sgn);
+        *wb = _mm512_xor_si512(_mm512_shuffle_i64x2(X, Y, 0xDD), sgn);
+        return;
+    }
+    const int off = t == SEEK_TYPE_Q4_0 ? 2 : t == SEEK_TYPE_Q4_1 ? 4 : t == SEEK_TYPE_Q5_0 ? 6 : 8;
+    __m512i V = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + off)));
+    V = _mm512_inserti32x4(V, _mm_loadu_si128((const __m128i *)(p + bb + off)), 1);
+    V = _mm512_inserti32x4(V, _mm_loadu_si128((const __m128i *)(p + 2 * bb + off)), 2);
+    V = _mm512_inserti32x4(V, _mm_loadu_si128((const __m128i *)(p + 3 * bb + off)), 3);
+    const __m512i m4 = _mm512_set1_epi8(15);
+    __m512i A = _mm512_and_si512(V, m4), B = _mm512_and_si512(_mm512_srli_epi16(V, 4), m4);
+    if (t == SEEK_TYPE_Q5_0 || t == SEEK_TYPE_Q5_1) {
+        uint64_t hma = 0, hmb = 0;
+        for (int k = 0; k < 4; k++) {
+            uint32_t qh = kern_rd32(p + k * bb + off - 4);
+            hma |= (uint64_t)(qh & 0xFFFF) << (16 * k);
+            hmb |= (uint64_t)(qh >> 16) << (16 * k);
+        }
+        A = _mm512_mask_add_epi8(A, hma, A, _mm512_set1_epi8(16));
+        B = _mm512_mask_add_epi8(B, hmb, B, _mm512_set1_epi8(16));
+    }
+    *wa = A, *wb = B;
+}
+
 KT_AVX512 KINLINE void leg_avx512_mk(seek_type t, int bb, int nr, int nc, int64_t n, const uint8_t *w, size_t ws,
                                      const uint8_t *a, size_t as, float *out, size_t os) {
     const bool q81 = t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1;
@@ -433,7 +484,7 @@ KT_AVX512 KINLINE void leg_avx512_mk(seek_type t, int bb, int nr, int nc, int64_
             __m512i wa, wb;
             __m512 sw, mw = _mm512_setzero_ps();
             if (cnt == 4)
-                unpack_avx512(t, bb, w + i * ws + g * bb, 4, &wa, &wb, &sw, &mw);
+                unpack4_avx512(t, bb, w + i * ws + g * bb, &wa, &wb, &sw, &mw);
             else
                 unpack_avx512(t, bb, w + i * ws + g * bb, cnt, &wa, &wb, &sw, &mw);
             for (int j = 0; j < nc; j++) {
