@@ -7,6 +7,7 @@
 #   make fuzz            libFuzzer harnesses (build-fuzz/): GGUF and safetensors parsers, model
 #                        loader, config.json, tokenizer.json + tokenizing, chat templates
 #   make fuzz-run        a short fuzzing run of each harness (FUZZ_SECONDS=30)
+#   make bench-kernels   matmul speed per type and CPU level (BENCH_ARGS="--ref Q8_0")
 #   make run             chat with the default model
 #
 # Dependencies (Debian packages) are installed by scripts/deps.sh when missing.
@@ -39,7 +40,7 @@ TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: all test asan fuzz fuzz-run run clean deps
+.PHONY: all test asan fuzz fuzz-run run clean deps bench-kernels
 
 all: seek
 
@@ -82,6 +83,13 @@ asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  EXTRA_LDLIBS="-fsanitize=address,undefined" test
+
+# Kernel speed per type and CPU level vs matmul_ref (not a test; BENCH_ARGS e.g. "--ref Q8_0").
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libseek.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libseek.a $(LDLIBS)
+bench-kernels: $(BUILD)/bench/kernels_bench
+	$(BUILD)/bench/kernels_bench $(BENCH_ARGS)
 
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(DEP_CFLAGS) \
