@@ -33,13 +33,20 @@ typedef struct {
     __m512i q[4];   /* unsigned quants, 64 per register */
     __m512i sc;     /* int32 lane g: scale of group g in the low 16 bits, high 16 bits 0 */
     __m256i mb;     /* int16 [16]: offset multiplier per group (kquants_impl.h) */
-    float d, dm;
+    __m128 dd;      /* lane 0: d, lane 1: dm (kquants_impl.h) */
 } kq_row;
 
-KQ_INLINE float f16(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
+/* [d, -dmin, 0, 0] from two fp16 at p */
+KQ_INLINE __m128 d_dmin(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm_xor_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(v)), _mm_setr_ps(0.0f, -0.0f, 0.0f, 0.0f));
+}
+/* [d, 0, 0, 0] from one fp16 at p */
+KQ_INLINE __m128 d_only(const uint8_t *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128(v));
 }
 KQ_INLINE uint32_t rd32(const uint8_t *p) {
     uint32_t u;
@@ -64,13 +71,13 @@ KQ_INLINE void unpack_q2k(const uint8_t *b, kq_row *u) {
     __m128i lo = _mm_set1_epi8(15);
     u->sc = _mm512_cvtepu8_epi32(_mm_and_si128(s, lo));
     u->mb = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s, 4), lo));
+    _Pragma("GCC unroll 2")
     for (int h = 0; h < 2; h++) {
         __m512i qs = dup256(b + 16 + 32 * h);
         u->q[2 * h] = two_bits(qs, 0, 2);
         u->q[2 * h + 1] = two_bits(qs, 4, 6);
     }
-    u->d = f16(b + 80);
-    u->dm = -f16(b + 82);
+    u->dd = d_dmin(b + 80);
 }
 
 KQ_INLINE void unpack_q3k(const uint8_t *b, kq_row *u) {
@@ -82,32 +89,38 @@ KQ_INLINE void unpack_q3k(const uint8_t *b, kq_row *u) {
     u->sc = sc_from_i8(s);
     u->mb = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(_mm256_cvtepi8_epi16(s), 2));
     __m512i hm = dup256(b);
+    _Pragma("GCC unroll 2")
     for (int h = 0; h < 2; h++) {
         __m512i qs = dup256(b + 32 + 32 * h);
+        _Pragma("GCC unroll 2")
         for (int e = 0; e < 2; e++) {
             int k = 2 * h + e;
             __m512i q = two_bits(qs, 4 * e, 4 * e + 2);
             __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << 2 * k)), _mm256_set1_epi8((char)(1 << (2 * k + 1))), 1);
             __mmask64 hi = _mm512_test_epi8_mask(hm, bit);
-            u->q[k] = _mm512_or_si512(q, _mm512_maskz_mov_epi8(hi, bytes(4)));
+            u->q[k] = _mm512_mask_add_epi8(q, hi, q, bytes(4));
         }
     }
-    u->d = f16(b + 108);
-    u->dm = 0;
+    u->dd = d_only(b + 108);
 }
 
 /* Q4_K/Q5_K: 8 scales and 8 mins of 6 bits in 12 bytes -> per-group vectors. */
 KQ_INLINE void k4_scales(const uint8_t *b, kq_row *u) {
-    uint32_t w0 = rd32(b + 4), w1 = rd32(b + 8), w2 = rd32(b + 12);
-    const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
-    __m128i sm = _mm_setr_epi32((int)(w0 & m6), (int)((w2 & m4) | (w0 >> 6 & m2) << 4), (int)(w1 & m6),
-                                (int)((w2 >> 4 & m4) | (w1 >> 6 & m2) << 4));   /* scales 0..7, mins 0..7 */
+    /* 32-bit words w0 w1 w2 of the 12 bytes (the 4 bytes after them are quants, unused):
+     * scales 0-3 = w0 & 0x3f.., scales 4-7 = (w2 & 0x0f..) | (w0 >> 6 & 0x03..) << 4,
+     * mins 0-3 = w1 & 0x3f..,   mins 4-7 = (w2 >> 4 & 0x0f..) | (w1 >> 6 & 0x03..) << 4 */
+    __m128i v = _mm_loadu_si128((const __m128i *)(b + 4));
+    __m128i A = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0));   /* w0 w2 w1 w2 */
+    __m128i B = _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 0, 0));   /* w0 w0 w1 w1 */
+    __m128i lo = _mm_and_si128(_mm_srlv_epi32(A, _mm_setr_epi32(0, 0, 0, 4)),
+                               _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+    __m128i hi = _mm_and_si128(_mm_srli_epi32(B, 6), _mm_setr_epi32(0, 0x03030303, 0, 0x03030303));
+    __m128i sm = _mm_or_si128(lo, _mm_slli_epi32(hi, 4));   /* scales 0..7, mins 0..7 */
     __m128i sc = _mm_shuffle_epi8(sm, _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
     __m128i mn = _mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
     u->sc = _mm512_cvtepu8_epi32(sc);
     u->mb = _mm256_cvtepu8_epi16(mn);
-    u->d = f16(b);
-    u->dm = -f16(b + 2);
+    u->dd = d_dmin(b);
 }
 
 /* low nibbles of 32 bytes then high nibbles: values 64k..64k+63 of Q4_K/Q5_K */
@@ -119,17 +132,19 @@ KQ_INLINE __m512i nibbles(const uint8_t *p) {
 
 KQ_INLINE void unpack_q4k(const uint8_t *b, kq_row *u) {
     k4_scales(b, u);
+    _Pragma("GCC unroll 4")
     for (int k = 0; k < 4; k++) u->q[k] = nibbles(b + 16 + 32 * k);
 }
 
 KQ_INLINE void unpack_q5k(const uint8_t *b, kq_row *u) {
     k4_scales(b, u);
     __m512i qh = dup256(b + 16);
+    _Pragma("GCC unroll 4")
     for (int k = 0; k < 4; k++) {
         __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << 2 * k)), _mm256_set1_epi8((char)(1 << (2 * k + 1))), 1);
         __mmask64 hi = _mm512_test_epi8_mask(qh, bit);
         __m512i q = nibbles(b + 48 + 32 * k);
-        u->q[k] = _mm512_or_si512(q, _mm512_maskz_mov_epi8(hi, bytes(16)));
+        u->q[k] = _mm512_mask_add_epi8(q, hi, q, bytes(16));
     }
 }
 
@@ -137,6 +152,7 @@ KQ_INLINE void unpack_q6k(const uint8_t *b, kq_row *u) {
     __m128i s = _mm_loadu_si128((const __m128i *)(b + 192));
     u->sc = sc_from_i8(s);
     u->mb = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(_mm256_cvtepi8_epi16(s), 5));
+    _Pragma("GCC unroll 2")
     for (int h = 0; h < 2; h++) {
         __m512i ql = _mm512_loadu_si512(b + 64 * h);
         __m512i qh = dup256(b + 128 + 32 * h);
@@ -145,8 +161,59 @@ KQ_INLINE void unpack_q6k(const uint8_t *b, kq_row *u) {
         u->q[2 * h] = _mm512_or_si512(lo0, _mm512_slli_epi16(two_bits(qh, 0, 2), 4));
         u->q[2 * h + 1] = _mm512_or_si512(lo1, _mm512_slli_epi16(two_bits(qh, 4, 6), 4));
     }
-    u->d = f16(b + 208);
-    u->dm = 0;
+    u->dd = d_only(b + 208);
+}
+
+/* ---- Q4_K/Q5_K decode: the interleaved order ----
+ * Sub-blocks are 32 values, so with two int32 lanes per sub-block a zmm covers all 8: chunk
+ * k holds bytes 8k..8k+7 of every sub-block j in qword j. One vpdpbusd chain over the 4
+ * chunks then leaves lanes 2j, 2j+1 with sub-block j's partial dots, and one vpmaddwd with
+ * the scale vector (lane g: scale of sub-block g/2, exactly kq_row.sc) finishes S1. The
+ * activations are put in the same order once per column and super-block. */
+
+KQ_INLINE void interleave_acts(__m512i *av) {
+    __m512i t[4];
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {
+        /* qword 4j + k of the super-block for j = 0..7: qwords k, 4+k of each register */
+        __m512i lo = _mm512_permutex2var_epi64(av[0], _mm512_setr_epi64(k, 4 + k, 8 + k, 12 + k, 0, 0, 0, 0), av[1]);
+        __m512i hi = _mm512_permutex2var_epi64(av[2], _mm512_setr_epi64(0, 0, 0, 0, k, 4 + k, 8 + k, 12 + k), av[3]);
+        t[k] = _mm512_mask_blend_epi64(0xF0, lo, hi);
+    }
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) av[k] = t[k];
+}
+
+/* chunk k of the interleaved Q4_K/Q5_K low nibbles: qword j = qs qword 4(j/2) + k, nibble j%2 */
+KQ_INLINE void nibbles_il(const uint8_t *qs, __m512i *q) {
+    __m512i q0 = _mm512_loadu_si512(qs), q1 = _mm512_loadu_si512(qs + 64);
+    __m512i sh = _mm512_setr_epi64(0, 4, 0, 4, 0, 4, 0, 4);
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {
+        __m512i x = _mm512_permutex2var_epi64(q0, _mm512_setr_epi64(k, k, 4 + k, 4 + k, 8 + k, 8 + k, 12 + k, 12 + k), q1);
+        q[k] = _mm512_and_si512(_mm512_srlv_epi64(x, sh), bytes(15));
+    }
+}
+
+KQ_INLINE void unpack_q4k_il(const uint8_t *b, kq_row *u) {
+    k4_scales(b, u);
+    nibbles_il(b + 16, u->q);
+}
+
+KQ_INLINE void unpack_q5k_il(const uint8_t *b, kq_row *u) {
+    k4_scales(b, u);
+    nibbles_il(b + 48, u->q);
+    /* the 5th bit of sub-block j, byte i, is bit j of qh[i]: chunk k takes qh qword k */
+    __m512i bit = _mm512_setr_epi64(0x0101010101010101ll, 0x0202020202020202ll, 0x0404040404040404ll,
+                                    0x0808080808080808ll, 0x1010101010101010ll, 0x2020202020202020ll,
+                                    0x4040404040404040ll, (long long)0x8080808080808080ull);
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {
+        int64_t h;
+        memcpy(&h, b + 16 + 8 * k, 8);
+        __mmask64 hi = _mm512_test_epi8_mask(_mm512_set1_epi64(h), bit);
+        u->q[k] = _mm512_mask_add_epi8(u->q[k], hi, u->q[k], bytes(16));
+    }
 }
 
 /* ---- the shared parts ---- */
@@ -161,10 +228,13 @@ KQ_INLINE __m512i pattern(__m512i sc, int k) {
 /* Lane i of the result is the sum of the 16 lanes of v[i]. */
 KQ_INLINE __m512i hsum16(const __m512i *v) {
     __m512i t[8], u[4], s[2];
+    _Pragma("GCC unroll 8")
     for (int i = 0; i < 8; i++)
         t[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]));
+    _Pragma("GCC unroll 4")
     for (int j = 0; j < 4; j++)
         u[j] = _mm512_add_epi32(_mm512_unpacklo_epi64(t[2 * j], t[2 * j + 1]), _mm512_unpackhi_epi64(t[2 * j], t[2 * j + 1]));
+    _Pragma("GCC unroll 2")
     for (int j = 0; j < 2; j++)
         s[j] = _mm512_add_epi32(_mm512_shuffle_i32x4(u[2 * j], u[2 * j + 1], 0x88), _mm512_shuffle_i32x4(u[2 * j], u[2 * j + 1], 0xDD));
     return _mm512_add_epi32(_mm512_shuffle_i32x4(s[0], s[1], 0x88), _mm512_shuffle_i32x4(s[0], s[1], 0xDD));
@@ -173,9 +243,12 @@ KQ_INLINE __m512i hsum16(const __m512i *v) {
 /* The same for 16 ymm of 8 lanes. */
 KQ_INLINE __m512i hsum16_256(const __m256i *y) {
     __m512i z[8], t[4], u[2];
+    _Pragma("GCC unroll 8")
     for (int i = 0; i < 8; i++) z[i] = _mm512_inserti64x4(_mm512_castsi256_si512(y[i]), y[i + 8], 1);
+    _Pragma("GCC unroll 4")
     for (int i = 0; i < 4; i++)
         t[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(z[2 * i], z[2 * i + 1]), _mm512_unpackhi_epi32(z[2 * i], z[2 * i + 1]));
+    _Pragma("GCC unroll 2")
     for (int j = 0; j < 2; j++)
         u[j] = _mm512_add_epi32(_mm512_unpacklo_epi64(t[2 * j], t[2 * j + 1]), _mm512_unpackhi_epi64(t[2 * j], t[2 * j + 1]));
     __m512i s = _mm512_add_epi32(_mm512_shuffle_i32x4(u[0], u[1], 0x88), _mm512_shuffle_i32x4(u[0], u[1], 0xDD));
@@ -194,39 +267,61 @@ KQ_INLINE float act_d(const uint8_t *ab) {
 
 typedef void (*unpack_fn)(const uint8_t *, kq_row *);
 
-/* n_cols == 1: 16 rows per zmm of results. */
-KQ_INLINE void mm_decode(int64_t nb, const uint8_t *w, size_t ws, int nr, const uint8_t *a, float *out,
-                         size_t bytes_per_block, unpack_fn unpack, int has_min) {
-    for (int r0 = 0; r0 < nr; r0 += 16) {
-        int m = nr - r0 < 16 ? nr - r0 : 16;
-        __m512i s1[16], zero = _mm512_setzero_si512();
-        __m256i s2[16];
-        float dw[16] = {0}, dmw[16] = {0};
-        for (int i = 0; i < 16; i++) s1[i] = zero, s2[i] = _mm256_setzero_si256();
-        __m512 acc = _mm512_setzero_ps();
-        for (int64_t b = 0; b < nb; b++) {
-            const uint8_t *ab = a + b * KQ_Q8K_BYTES;
-            __m256i bs = _mm256_loadu_si256((const __m256i *)(ab + KQ_Q8K_BSUMS));
-            for (int i = 0; i < m; i++) {
-                kq_row u;
-                unpack(w + (r0 + i) * ws + b * bytes_per_block, &u);
-                __m512i s = zero;
-                for (int k = 0; k < 4; k++)
-                    s = dot_chunk(s, u.q[k], _mm512_loadu_si512(ab + KQ_Q8K_QS + 64 * k), pattern(u.sc, k));
-                __m256i t = _mm256_madd_epi16(bs, u.mb);
-                if (has_min) s2[i] = t;
-                else s = _mm512_add_epi32(s, _mm512_zextsi256_si512(t));
-                s1[i] = s;
-                dw[i] = u.d;
-                dmw[i] = u.dm;
+/* n_cols == 1: rows r0..r0+m-1 (m <= 16) in the lanes of one zmm. */
+KQ_INLINE void decode_group(int64_t nb, const uint8_t *w, size_t ws, int m, const uint8_t *a, float *out,
+                            size_t bytes_per_block, unpack_fn unpack, int has_min, int il) {
+    __m512i s1[16], zero = _mm512_setzero_si512();
+    __m256i s2[16];
+    float dw[16] = {0}, dmw[16] = {0};
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 16; i++) s1[i] = zero, s2[i] = _mm256_setzero_si256();
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *ab = a + b * KQ_Q8K_BYTES;
+        __m256i bs = _mm256_loadu_si256((const __m256i *)(ab + KQ_Q8K_BSUMS));
+        __m512i av[4];
+        _Pragma("GCC unroll 4")
+        for (int k = 0; k < 4; k++) av[k] = _mm512_loadu_si512(ab + KQ_Q8K_QS + 64 * k);
+        if (il) interleave_acts(av);
+        _Pragma("GCC unroll 16")
+        for (int i = 0; i < m; i++) {
+            kq_row u;
+            unpack(w + i * ws + b * bytes_per_block, &u);
+            __m512i s = zero;
+            if (il == 1) {
+                /* 16 products per lane <= 16 * 15 * 128 < 2^15: one chain, one multiply */
+                _Pragma("GCC unroll 4")
+                for (int k = 0; k < 4; k++) s = _mm512_dpbusd_epi32(s, u.q[k], av[k]);
+                s = _mm512_madd_epi16(s, u.sc);
+            } else if (il == 2) {
+                /* 5-bit quants: two chains of 8 products (<= 8 * 31 * 128 < 2^15) */
+                __m512i h0 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, u.q[0], av[0]), u.q[1], av[1]);
+                __m512i h1 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, u.q[2], av[2]), u.q[3], av[3]);
+                s = _mm512_dpwssd_epi32(_mm512_madd_epi16(h0, u.sc), h1, u.sc);
+            } else {
+                _Pragma("GCC unroll 4")
+                for (int k = 0; k < 4; k++) s = dot_chunk(s, u.q[k], av[k], pattern(u.sc, k));
             }
-            __m512 da = _mm512_set1_ps(act_d(ab));
-            acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(dw), da), _mm512_cvtepi32_ps(hsum16(s1)), acc);
-            if (has_min)
-                acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(dmw), da), _mm512_cvtepi32_ps(hsum16_256(s2)), acc);
+            __m256i t = _mm256_madd_epi16(bs, u.mb);
+            if (has_min) s2[i] = t;
+            else s = _mm512_add_epi32(s, _mm512_zextsi256_si512(t));
+            s1[i] = s;
+            _mm_store_ss(dw + i, u.dd);
+            _mm_store_ss(dmw + i, _mm_movehdup_ps(u.dd));
         }
-        _mm512_mask_storeu_ps(out + r0, (__mmask16)((1u << m) - 1), acc);
+        __m512 da = _mm512_set1_ps(act_d(ab));
+        acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(dw), da), _mm512_cvtepi32_ps(hsum16(s1)), acc);
+        if (has_min)
+            acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(dmw), da), _mm512_cvtepi32_ps(hsum16_256(s2)), acc);
     }
+    _mm512_mask_storeu_ps(out, (__mmask16)((1u << m) - 1), acc);
+}
+
+KQ_INLINE void mm_decode(int64_t nb, const uint8_t *w, size_t ws, int nr, const uint8_t *a, float *out,
+                         size_t bytes_per_block, unpack_fn unpack, int has_min, int il) {
+    int r0 = 0;
+    for (; r0 + 16 <= nr; r0 += 16) decode_group(nb, w + r0 * ws, ws, 16, a, out + r0, bytes_per_block, unpack, has_min, il);
+    if (r0 < nr) decode_group(nb, w + r0 * ws, ws, nr - r0, a, out + r0, bytes_per_block, unpack, has_min, il);
 }
 
 /* Scratch of the prefill path: one unpacked super-block of one row. */
@@ -243,17 +338,23 @@ KQ_INLINE __m512 micro(const kq_packed *P, const float *dw, const float *dmw, co
     __m512i s1[16], zero = _mm512_setzero_si512();
     __m256i s2[16];
     float da[4] = {0};
+    _Pragma("GCC unroll 16")
     for (int i = 0; i < 16; i++) s1[i] = zero, s2[i] = _mm256_setzero_si256();
+    _Pragma("GCC unroll 4")
     for (int k = 0; k < 4; k++) {
         __m512i av[4];
         for (int c = 0; c < nc; c++) av[c] = _mm512_loadu_si512(ab + c * as + KQ_Q8K_QS + 64 * k);
+        _Pragma("GCC unroll 4")
         for (int r = 0; r < 4; r++) {
             __m512i q = P[r].q[k], pat = P[r].pat[k];
+            _Pragma("GCC unroll 4")
             for (int c = 0; c < nc; c++) s1[4 * c + r] = dot_chunk(s1[4 * c + r], q, av[c], pat);
         }
     }
+    _Pragma("GCC unroll 4")
     for (int c = 0; c < nc; c++) {
         __m256i bs = _mm256_loadu_si256((const __m256i *)(ab + c * as + KQ_Q8K_BSUMS));
+        _Pragma("GCC unroll 4")
         for (int r = 0; r < 4; r++) {
             __m256i t = _mm256_madd_epi16(bs, P[r].mb);
             if (has_min) s2[4 * c + r] = t;
@@ -281,6 +382,7 @@ KQ_INLINE void mm_prefill(int64_t nb, const uint8_t *w, size_t ws, int nr, const
         for (int64_t b0 = 0; b0 < nb; b0 += CHUNK) {
             int ch = nb - b0 < CHUNK ? (int)(nb - b0) : CHUNK;
             for (int bb = 0; bb < ch; bb++)
+                _Pragma("GCC unroll 4")
                 for (int i = 0; i < 4; i++) {
                     kq_packed *p = &P[bb][i];
                     if (i >= m) {
@@ -290,16 +392,18 @@ KQ_INLINE void mm_prefill(int64_t nb, const uint8_t *w, size_t ws, int nr, const
                     }
                     kq_row u;
                     unpack(w + (r0 + i) * ws + (b0 + bb) * bytes_per_block, &u);
+                    _Pragma("GCC unroll 4")
                     for (int k = 0; k < 4; k++) p->q[k] = u.q[k], p->pat[k] = pattern(u.sc, k);
                     p->mb = u.mb;
-                    dw[bb][i] = u.d;
-                    dmw[bb][i] = u.dm;
+                    _mm_store_ss(&dw[bb][i], u.dd);
+                    _mm_store_ss(&dmw[bb][i], _mm_movehdup_ps(u.dd));
                 }
             for (int c0 = 0; c0 < nc; c0 += 4) {
                 int k = nc - c0 < 4 ? nc - c0 : 4;
                 __m512 acc = _mm512_setzero_ps();
                 if (b0) {
                     for (int c = 0; c < k; c++)
+                        _Pragma("GCC unroll 16")
                         for (int i = 0; i < m; i++) tmp[4 * c + i] = out[(c0 + c) * os + r0 + i];
                     acc = _mm512_loadu_ps(tmp);
                 }
@@ -312,23 +416,24 @@ KQ_INLINE void mm_prefill(int64_t nb, const uint8_t *w, size_t ws, int nr, const
                         acc = micro(P[bb], dw[bb], dmw[bb], ab + bb * KQ_Q8K_BYTES, as, k, acc, has_min);
                 _mm512_storeu_ps(tmp, acc);
                 for (int c = 0; c < k; c++)
+                    _Pragma("GCC unroll 16")
                     for (int i = 0; i < m; i++) out[(c0 + c) * os + r0 + i] = tmp[4 * c + i];
             }
         }
     }
 }
 
-#define KQ_MM(t, bytes, has_min) \
+#define KQ_MM(t, bytes, has_min, dec_unpack, il) \
     KQ_TARGET void kq_mm_##t##_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
                                       int nc, float *out, size_t os) { \
-        if (nc == 1) mm_decode(n / KQ_K, w, ws, nr, a, out, bytes, unpack_##t, has_min); \
+        if (nc == 1) mm_decode(n / KQ_K, w, ws, nr, a, out, bytes, dec_unpack, has_min, il); \
         else mm_prefill(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, has_min); \
     }
-KQ_MM(q2k, 84, 1)
-KQ_MM(q3k, 110, 0)
-KQ_MM(q4k, 144, 1)
-KQ_MM(q5k, 176, 1)
-KQ_MM(q6k, 210, 0)
+KQ_MM(q2k, 84, 1, unpack_q2k, 0)
+KQ_MM(q3k, 110, 0, unpack_q3k, 0)
+KQ_MM(q4k, 144, 1, unpack_q4k_il, 1)
+KQ_MM(q5k, 176, 1, unpack_q5k_il, 2)
+KQ_MM(q6k, 210, 0, unpack_q6k, 0)
 
 /* ---- Q8_K activations (ggml's rounding, byte for byte: see seek_quant_q8_k) ---- */
 
