@@ -32,7 +32,6 @@ enum { NTYPES = 5 };
 
 /* The levels this CPU can run. */
 static int level_ok(kern_level l) {
-    if (l == KERN_AVX2) return 0; /* TEMP */
 #if defined(__x86_64__)
     if (l == KERN_AVX2)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");

@@ -6,7 +6,7 @@
 #if defined(__x86_64__)
 #define KQ_ROW(T, t) \
     [SEEK_TYPE_##T] = {{SEEK_TYPE_Q8_K, kq_quant_q8k_scalar, kq_mm_##t##_scalar}, \
-                       {SEEK_TYPE_Q8_K, NULL, NULL}, \
+                       {SEEK_TYPE_Q8_K, kq_quant_q8k_avx2, kq_mm_##t##_avx2}, \
                        {SEEK_TYPE_Q8_K, kq_quant_q8k_avx512, kq_mm_##t##_avx512}}
 #else
 #define KQ_ROW(T, t) [SEEK_TYPE_##T] = {{SEEK_TYPE_Q8_K, kq_quant_q8k_scalar, kq_mm_##t##_scalar}}
