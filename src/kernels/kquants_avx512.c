@@ -377,6 +377,8 @@ KQ_INLINE void mm_prefill(int64_t nb, const uint8_t *w, size_t ws, int nr, const
                           float *out, size_t os, size_t bytes_per_block, unpack_fn unpack, int has_min) {
     kq_packed P[CHUNK][4];
     float dw[CHUNK][4], dmw[CHUNK][4], tmp[16];
+    if (nb == 0)   /* empty rows: every dot product is 0, as in the other paths */
+        for (int c = 0; c < nc; c++) memset(out + c * os, 0, sizeof(float) * (size_t)nr);
     for (int r0 = 0; r0 < nr; r0 += 4) {
         int m = nr - r0 < 4 ? nr - r0 : 4;
         for (int64_t b0 = 0; b0 < nb; b0 += CHUNK) {
