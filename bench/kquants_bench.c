@@ -3,12 +3,13 @@
  *
  *   kquants_bench [DECODE_MIB] [THREADS]        (make bench-kquants)
  *
- * decode:  one activation column against DECODE_MIB (default 512) of weights, n = 4096:
- *          GB/s of weight bytes read (best of 3), with THREADS threads (default 1 and 2).
- * prefill: 512 columns against 1024 x 4096 weights, cut in tiles of 64 rows x 512 columns:
- *          GFLOP/s (2 * rows * n * columns per run).
- * read:    a plain AVX2/AVX-512-free read of the same buffer (sum of uint64 words), as the
- *          memory ceiling of this machine at the time.
+ * 1. compute, one core, data in cache, timed in thread CPU time (so other programs on a
+ *    shared machine disturb it little): 64 rows x 4096 weights,
+ *      decode  (1 column):    ns per row and super-block, and the GB/s of weights that is
+ *      prefill (512 columns): GFLOP/s (2 * rows * n * columns per run).
+ * 2. decode from memory, wall clock: one column against DECODE_MIB (default 512) of
+ *    weights, 1..THREADS threads (default 2), GB/s of weights read, next to a plain read of
+ *    the same buffer measured just before it (the memory ceiling at that moment).
  * Numbers are only comparable within one run: the machine may be shared.
  */
 #include <pthread.h>
@@ -134,61 +135,91 @@ static int level_ok(kern_level l) {
     return 1;
 }
 
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Best thread-CPU seconds of one run_rows(j) call, over `reps` tries. */
+static double cpu_timed(job j, int reps) {
+    double best = 1e30;
+    for (int k = 0; k < reps; k++) {
+        double t0 = cpu_now();
+        run_rows(&j);
+        double dt = cpu_now() - t0;
+        if (dt < best) best = dt;
+    }
+    return best;
+}
+
+static const char *lname(int l) { return l < 0 ? "baseline" : l == 0 ? "scalar" : l == 1 ? "avx2" : "avx512"; }
+
 int main(int argc, char **argv) {
     size_t mib = argc > 1 ? (size_t)atoi(argv[1]) : 512;
     int maxt = argc > 2 ? atoi(argv[2]) : 2;
     if (maxt < 1 || maxt > 8) maxt = 2;
+    if (mib < 16) mib = 16;
     const int64_t n = 4096;
+    const int C_ROWS = 64, C_COLS = 512;
     size_t bytes = mib << 20;
-    uint8_t *w = malloc(bytes);
     size_t as = seek_row_size(SEEK_TYPE_Q8_K, n);
-    const int P_COLS = 512, P_ROWS = 1024;
-    uint8_t *a = malloc(as * P_COLS);
-    float *x = malloc(sizeof(float) * n);
-    float *out = malloc(sizeof(float) * (bytes / 1000 + P_ROWS * (size_t)P_COLS));
+    uint8_t *w = malloc(bytes), *a = malloc(as * C_COLS);
+    float *x = malloc(sizeof(float) * n), *out = malloc(sizeof(float) * (bytes / 1000 + (size_t)C_ROWS * C_COLS));
     if (!w || !a || !x || !out) return 1;
-    for (int c = 0; c < P_COLS; c++) {
+    for (int c = 0; c < C_COLS; c++) {
         for (int64_t i = 0; i < n; i++) x[i] = (float)((int)(rnd() % 2001) - 1000) * 1e-3f;
         seek_quantize_row(SEEK_TYPE_Q8_K, x, a + c * as, n);
     }
-    printf("# kquants_bench: n = %lld, decode over %zu MiB, prefill %d x %lld weights x %d columns\n",
-           (long long)n, mib, P_ROWS, (long long)n, P_COLS);
-    memset(w, 1, bytes);
-    for (int nt = 1; nt <= maxt; nt++) {
-        job j = {.w = w, .ws = 4096};
-        double t = timed(j, (int)(bytes / 4096), nt, 3, read_main);
-        printf("read %d thread%s: %.1f GB/s\n", nt, nt > 1 ? "s" : "", bytes / t * 1e-9);
+    printf("# kquants_bench: n = %lld\n", (long long)n);
+    printf("# 1. compute, one core, in cache (%d rows; thread CPU time)\n", C_ROWS);
+    printf("%-5s %-8s %14s %14s %16s\n", "type", "level", "decode ns/sb", "decode GB/s", "prefill GFLOP/s");
+    for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
+        seek_type t = types[ti];
+        size_t ws = seek_row_size(t, n);
+        fill_weights(t, w, (size_t)C_ROWS * ws);
+        for (int l = -1; l < KERN_LEVELS; l++) {
+            if (l >= 0 && (!level_ok((kern_level)l) || !kern_kquant(t, (kern_level)l))) continue;
+            job j = {.n = n, .w = w, .ws = ws, .r0 = 0, .r1 = C_ROWS, .tile_rows = C_ROWS, .a = a, .as = as,
+                     .out = out, .os = C_ROWS, .t = t, .baseline = l < 0};
+            if (l >= 0) j.e = kern_kquant(t, (kern_level)l);
+            j.cols = 1;
+            int reps = l <= 0 ? 3 : 200;
+            double td = 1e30;
+            for (int k = 0; k < 5; k++) {
+                double t0 = cpu_now();
+                for (int r = 0; r < reps; r++) run_rows(&j);
+                double dt = (cpu_now() - t0) / reps;
+                if (dt < td) td = dt;
+            }
+            j.cols = C_COLS;
+            if (l <= 0) j.r1 = 4;   /* the slow ones on 4 rows */
+            double tp = cpu_timed(j, l <= 0 ? 1 : 5) * C_ROWS / j.r1;
+            double sbs = (double)C_ROWS * (n / 256);
+            printf("%-5s %-8s %14.2f %14.2f %16.2f\n", seek_type_get(t)->name, lname(l), td / sbs * 1e9,
+                   (double)C_ROWS * ws / td * 1e-9, 2.0 * C_ROWS * n * C_COLS / tp * 1e-9);
+            fflush(stdout);
+        }
     }
-    printf("%-5s %-7s %3s %14s %14s %16s %16s\n", "type", "level", "thr", "decode GB/s", "baseline GB/s",
-           "prefill GFLOP/s", "baseline GFLOP/s");
+    printf("# 2. decode from memory (%zu MiB of weights; wall clock, best of 3)\n", mib);
+    printf("%-5s %-8s %3s %12s %12s %7s\n", "type", "level", "thr", "decode GB/s", "read GB/s", "ratio");
     for (size_t ti = 0; ti < sizeof types / sizeof *types; ti++) {
         seek_type t = types[ti];
         size_t ws = seek_row_size(t, n);
         int rows = (int)(bytes / ws);
         fill_weights(t, w, (size_t)rows * ws);
-        for (int nt = 1; nt <= maxt; nt++) {
-            job base = {.n = n, .w = w, .ws = ws, .tile_rows = 64, .a = a, .as = as, .out = out, .os = 1, .t = t};
-            /* baseline: decode on a tenth of the rows, prefill on 16 rows per thread */
-            job bj = base;
-            bj.cols = 1, bj.baseline = 1;
-            double td_base = timed(bj, rows / 10, nt, 1, thread_main) * 10;
-            bj.cols = P_COLS, bj.os = P_ROWS;
-            double tp_base = timed(bj, 16 * nt, nt, 1, thread_main) * P_ROWS / (16.0 * nt);
-            for (int l = 0; l < KERN_LEVELS; l++) {
+        for (int nt = 1; nt <= maxt; nt++)
+            for (int l = KERN_AVX2; l < KERN_LEVELS; l++) {
                 if (!level_ok((kern_level)l) || !kern_kquant(t, (kern_level)l)) continue;
-                job j = base;
-                j.e = kern_kquant(t, (kern_level)l);
-                j.cols = 1;
+                job r = {.w = w, .ws = ws};
+                double tr = timed(r, rows, nt, 3, read_main);
+                job j = {.n = n, .w = w, .ws = ws, .tile_rows = 64, .a = a, .as = as, .out = out, .os = 1, .t = t,
+                         .cols = 1, .e = kern_kquant(t, (kern_level)l)};
                 double td = timed(j, rows, nt, 3, thread_main);
-                j.cols = P_COLS, j.os = P_ROWS;
-                double tp = timed(j, P_ROWS, nt, l == KERN_SCALAR ? 1 : 3, thread_main);
-                double flop = 2.0 * P_ROWS * n * P_COLS;
-                printf("%-5s %-7s %3d %14.2f %14.2f %16.1f %16.2f\n", seek_type_get(t)->name,
-                       l == 0 ? "scalar" : l == 1 ? "avx2" : "avx512", nt, (double)rows * ws / td * 1e-9,
-                       (double)rows * ws / td_base * 1e-9, flop / tp * 1e-9, flop / tp_base * 1e-9);
+                double gd = (double)rows * ws / td * 1e-9, gr = (double)rows * ws / tr * 1e-9;
+                printf("%-5s %-8s %3d %12.2f %12.2f %7.2f\n", seek_type_get(t)->name, lname(l), nt, gd, gr, gd / gr);
                 fflush(stdout);
             }
-        }
     }
     free(w); free(a); free(x); free(out);
     return 0;
