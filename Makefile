@@ -40,7 +40,7 @@ TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: all test asan fuzz fuzz-run run clean deps bench-kernels
+.PHONY: all test asan fuzz fuzz-run run clean deps bench-kernels bench-kquants
 
 all: seek
 
@@ -112,3 +112,10 @@ clean:
 	rm -rf build build-asan build-fuzz seek
 
 -include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_BIN:=.d)
+
+# Speed of the K-quant kernels per type and CPU level (not a test; see bench/kquants_bench.c).
+$(BUILD)/bench/kquants_bench: bench/kquants_bench.c $(BUILD)/libseek.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libseek.a $(LDLIBS)
+bench-kquants: $(BUILD)/bench/kquants_bench
+	$(BUILD)/bench/kquants_bench
