@@ -58,7 +58,7 @@ static void check_fixture(const char *name) {
     CHECK(m->hp.n_vocab == V);
     float *lg = malloc(sizeof(float) * (size_t)T * V), *one = malloc(sizeof(float) * V);
     for (int absorb = 1; absorb >= 0; absorb--) {
-        m->mla_absorb = absorb;
+        m->mla = absorb ? MLA_ABSORBED : MLA_NAIVE;
         for (int by_token = 0; by_token <= 1; by_token++) {
             seek_kvcache *c = kvcache_new(m, T + 16);
             int rc = 0;

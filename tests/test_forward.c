@@ -117,7 +117,7 @@ static int greedy(seek_model *m, seek_kvcache *c, const float *last, int32_t *ou
 static void check_model(const char *name, const char *file, bool absorb) {
     seek_model *m = model_load(file);
     CHECK_MSG(m, "%s: %s", name, seek_last_error());
-    m->mla_absorb = absorb;
+    m->mla = absorb ? MLA_ABSORBED : MLA_NAIVE;
     for (int ci = 0;; ci++) {
         golden_case gc;
         int r = load_case(name, ci, &gc);
@@ -193,9 +193,9 @@ TEST(mla_naive_equals_absorbed_random) {
         for (int t = 0; t < T; t++) { s = s * 1664525u + 1013904223u; tok[t] = (int32_t)((s >> 8) % (uint32_t)V); }
         float *a = malloc(sizeof(float) * T * V), *b = malloc(sizeof(float) * T * V);
         seek_kvcache *c = kvcache_new(m, T);
-        m->mla_absorb = true;
+        m->mla = MLA_ABSORBED;
         CHECK(model_forward(m, c, tok, 25, 0, a, NULL) == 0 && model_forward(m, c, tok + 25, T - 25, 25, a + 25 * V, NULL) == 0);
-        m->mla_absorb = false;
+        m->mla = MLA_NAIVE;
         c->n_past = 0;
         CHECK(model_forward(m, c, tok, T, 0, b, NULL) == 0);
         double sc = max_abs(b, (size_t)T * V), err = max_diff(a, b, (size_t)T * V);

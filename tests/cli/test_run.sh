@@ -82,3 +82,11 @@ run_ok threads_same_answer "$TMP/t1" "$SEEK" run -m "$M" -p "Count to ten" -n 24
 run_ok threads_same_answer "$TMP/t3" "$SEEK" run -m "$M" -p "Count to ten" -n 24 --seed 11 -t 3 &&
 same threads_same_answer "$TMP/t1" "$TMP/t3"
 expect_error bad_threads "bad value '0' for -t" "$SEEK" run -m "$M" -p hi -t 0
+# --cache-type: every cache type runs (greedy, f32 and the default f16 give the same text on
+# this model); an unknown type is one clear error
+"$SEEK" run -m "$M" -p "Count to ten" -n 16 --temp 0 --cache-type f32 >"$TMP/c32" 2>&1
+"$SEEK" run -m "$M" -p "Count to ten" -n 16 --temp 0 >"$TMP/c16" 2>&1
+if [ -s "$TMP/c32" ] && cmp -s "$TMP/c32" "$TMP/c16"; then ok cache_f16_same_greedy_text; else fail cache_f16_same_greedy_text "differs"; fi
+expect_ok cache_bf16 "$SEEK" run -m "$M" -p hi -n 4 --cache-type bf16
+expect_ok cache_q8_0 "$SEEK" run -m "$M" -p hi -n 4 --cache-type Q8_0
+expect_error bad_cache_type "cache type 'q4_0': expected f32, f16, bf16 or q8_0" "$SEEK" run -m "$M" -p hi --cache-type q4_0
