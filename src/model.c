@@ -524,7 +524,7 @@ int model_output(seek_model *m, float *x, int n, float *logits, float *hidden) {
     if (!logits) return 0;
     float *row = seek_malloc(sizeof(float) * (size_t)D);
     if (!row) return -1;
-    int rc = matmul(logits, x, mat_of(m->output), NULL, n, row);
+    int rc = (m->reference ? matmul_ref : matmul)(logits, x, mat_of(m->output), NULL, n, row);
     free(row);
     return rc;
 }

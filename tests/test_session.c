@@ -74,7 +74,7 @@ TEST(chunked_prefill_matches_one_batch) {
     CHECK_MSG(session_generate(s, &prompt, smp, &gp, &r) == 0, "%s", seek_last_error());
     CHECK(r.n_prompt_eval == T);
     /* the same prompt in one batch from an empty cache, straight through the model */
-    seek_kvcache *c = kvcache_new(s->model, T);
+    seek_kvcache *c = kvcache_new_type(s->model, T, s->cache->type);
     CHECK(c && model_forward(s->model, c, ids, T, 0, one, NULL) == 0);
     const float *ref = one + (size_t)(T - 1) * V;
     int best = -1;
