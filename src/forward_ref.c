@@ -77,8 +77,8 @@ int llama_forward_ref(seek_model *m, seek_kvcache *c, const int32_t *tokens, int
 
         /* ---- attention ---- */
         for (int i = 0; i < T; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->attn_norm->data, D, hp->norm_eps);
-        if (matmul(q, xn, mat_of(Ly->wq), bq, T, row) || matmul(k, xn, mat_of(Ly->wk), bk, T, row) ||
-            matmul(v, xn, mat_of(Ly->wv), bv, T, row))
+        if (matmul_ref(q, xn, mat_of(Ly->wq), bq, T, row) || matmul_ref(k, xn, mat_of(Ly->wk), bk, T, row) ||
+            matmul_ref(v, xn, mat_of(Ly->wv), bv, T, row))
             goto out;
         for (int i = 0; i < T; i++) {
             for (int h = 0; h < H; h++) rope_apply(&m->rope, q + ((size_t)i * H + h) * hdk, pos0 + i);
@@ -87,14 +87,14 @@ int llama_forward_ref(seek_model *m, seek_kvcache *c, const int32_t *tokens, int
             memcpy(kv_v(c, l, pos0 + i), v + (size_t)i * KV * hdv, sizeof(float) * KV * hdv);
         }
         gqa_attention(ao, q, c, l, T, pos0, H, KV, hdk, hdv, m->kq_scale, att);
-        if (matmul(o, ao, mat_of(Ly->wo), NULL, T, row)) goto out;
+        if (matmul_ref(o, ao, mat_of(Ly->wo), NULL, T, row)) goto out;
         for (size_t i = 0; i < t * D; i++) x[i] += o[i];
 
         /* ---- SwiGLU MLP ---- */
         for (int i = 0; i < T; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->ffn_norm->data, D, hp->norm_eps);
-        if (matmul(g, xn, mat_of(Ly->ffn_gate), NULL, T, row) || matmul(u, xn, mat_of(Ly->ffn_up), NULL, T, row)) goto out;
+        if (matmul_ref(g, xn, mat_of(Ly->ffn_gate), NULL, T, row) || matmul_ref(u, xn, mat_of(Ly->ffn_up), NULL, T, row)) goto out;
         for (size_t i = 0; i < t * F; i++) g[i] = silu(g[i]) * u[i];
-        if (matmul(o, g, mat_of(Ly->ffn_down), NULL, T, row)) goto out;
+        if (matmul_ref(o, g, mat_of(Ly->ffn_down), NULL, T, row)) goto out;
         for (size_t i = 0; i < t * D; i++) x[i] += o[i];
 
         if (hidden && l + 1 < L) memcpy(hidden + (size_t)(l + 1) * t * D, x, sizeof(float) * t * D);
@@ -282,9 +282,9 @@ static void moe_route(const seek_hparams *hp, const float *s, const float *bias,
 static int swiglu(float *out, const float *xn, seek_mat gate, seek_mat up, seek_mat down, int T,
                   float *g, float *u, float *row) {
     const int64_t F = gate.n_out;
-    if (matmul(g, xn, gate, NULL, T, row) || matmul(u, xn, up, NULL, T, row)) return -1;
+    if (matmul_ref(g, xn, gate, NULL, T, row) || matmul_ref(u, xn, up, NULL, T, row)) return -1;
     for (size_t i = 0; i < (size_t)T * F; i++) g[i] = silu(g[i]) * u[i];
-    return matmul(out, g, down, NULL, T, row);
+    return matmul_ref(out, g, down, NULL, T, row);
 }
 
 /* out[T][D] = MoE(xn[T][D]). Tokens are grouped by expert so each expert's weights are
@@ -310,7 +310,7 @@ static int moe_forward(float *out, const float *xn, const seek_layer *Ly, const 
     if (!s || !choice || !gscore || !keep || !idx || !w || !tok || !wt || !xe || !ye || !g || !u) goto out;
 
     /* router */
-    if (matmul(s, xn, mat_of(Ly->gate_inp), NULL, T, row)) goto out;
+    if (matmul_ref(s, xn, mat_of(Ly->gate_inp), NULL, T, row)) goto out;
     const float *bias = Ly->exp_probs_b ? Ly->exp_probs_b->data : NULL;
     for (int t = 0; t < T; t++) {
         float *st = s + (size_t)t * E;
@@ -399,13 +399,13 @@ int deepseek2_forward_ref(seek_model *m, seek_kvcache *c, const int32_t *tokens,
         /* ---- MLA ---- */
         for (int i = 0; i < T; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->attn_norm->data, D, hp->norm_eps);
         if (Ly->wq_a) {   /* q-LoRA: down-project, norm, up-project */
-            if (matmul(qa, xn, mat_of(Ly->wq_a), NULL, T, row)) goto out;
+            if (matmul_ref(qa, xn, mat_of(Ly->wq_a), NULL, T, row)) goto out;
             for (int i = 0; i < T; i++) rmsnorm(qa + (size_t)i * QL, qa + (size_t)i * QL, Ly->q_a_norm->data, QL, hp->norm_eps);
-            if (matmul(q, qa, mat_of(Ly->wq_b), NULL, T, row)) goto out;
+            if (matmul_ref(q, qa, mat_of(Ly->wq_b), NULL, T, row)) goto out;
         } else {
-            if (matmul(q, xn, mat_of(Ly->wq), NULL, T, row)) goto out;
+            if (matmul_ref(q, xn, mat_of(Ly->wq), NULL, T, row)) goto out;
         }
-        if (matmul(kva, xn, mat_of(Ly->wkv_a), NULL, T, row)) goto out;
+        if (matmul_ref(kva, xn, mat_of(Ly->wkv_a), NULL, T, row)) goto out;
         for (int i = 0; i < T; i++) {
             for (int h = 0; h < H; h++) rope_apply(&m->rope, q + ((size_t)i * H + h) * hk + nope, pos0 + i);
             float *cache = kv_k(c, l, pos0 + i);   /* [R + rope] */
@@ -418,7 +418,7 @@ int deepseek2_forward_ref(seek_model *m, seek_kvcache *c, const int32_t *tokens,
             mla_attention_absorbed(ao, q, c, l, T, pos0, hp, m->kq_scale, kb, vb, qabs, lat, att);
         else
             mla_attention_naive(ao, q, c, l, T, pos0, hp, m->kq_scale, kb, vb, kn, vv, att);
-        if (matmul(o, ao, mat_of(Ly->wo), NULL, T, row)) goto out;
+        if (matmul_ref(o, ao, mat_of(Ly->wo), NULL, T, row)) goto out;
         for (size_t i = 0; i < t * D; i++) x[i] += o[i];
 
         /* ---- FFN: dense SwiGLU or DeepSeekMoE ---- */

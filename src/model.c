@@ -85,7 +85,47 @@ static int opt_bool(const meta *m, const char *suffix, bool *out) {
     return seek_error("%s: metadata key '%s' is not a bool", m->g->path, k);
 }
 
-#define MAXDIM (1 << 24)
+#define MAXDIM (1 << 24)          /* longest row (floats) any weight or activation may have */
+#define MAX_TOKEN_FLOATS (1 << 26)  /* activation floats one token may need (256 MiB) */
+
+/* Every size the forward pass derives from the hyperparameters, computed once here in
+ * 64-bit arithmetic and bounded, so that no `int` product in arch_*.c can overflow and no
+ * buffer is sized from an unchecked value. This also covers parameters of parts the file
+ * does not use (MoE sizes in a file without MoE blocks still size scratch buffers). */
+static int check_sizes(const seek_hparams *hp, const char *path, const char *arch) {
+    const int64_t D = hp->n_embd, H = hp->n_head, KV = hp->n_head_kv;
+    const int64_t hk = hp->head_dim_k, hv = hp->head_dim_v;
+    struct { const char *what; int64_t v; } w[12];
+    int n = 0;
+#define ROW(s, x) (w[n].what = (s), w[n].v = (x), n++)
+    ROW("head_count * key_length", H * hk);
+    ROW("head_count * value_length", H * hv);
+    ROW("head_count_kv * key_length", KV * hk);
+    ROW("head_count_kv * value_length", KV * hv);
+    ROW("feed_forward_length", hp->n_ff);
+    int64_t per_token = 4 * D + H * hk + 2 * KV * (hk > hv ? hk : hv) + H * hv + 2 * (int64_t)hp->n_ff;
+    if (hp->arch == ARCH_DEEPSEEK2) {
+        const int64_t R = hp->kv_lora_rank, nope = hp->n_nope, S = (int64_t)hp->n_ff_exp * hp->n_expert_shared;
+        ROW("kv_lora_rank + rope.dimension_count", R + hp->n_rope);
+        ROW("head_count * (key_length - rope.dimension_count + value_length)", H * (nope + hv));
+        ROW("expert_feed_forward_length * expert_shared_count", S);
+        ROW("expert_feed_forward_length", hp->n_ff_exp);
+        ROW("expert_count", hp->n_expert);
+        /* the absorbed attention keeps [H][nope][R] and [H][hv][R] copies of the kv_b weight */
+        if (H * (nope + hv) * R > (int64_t)1 << 30)
+            return seek_error("%s: %s head_count * (key_length - rope.dimension_count + value_length) * kv_lora_rank = "
+                              "%lld is too large", path, arch, (long long)(H * (nope + hv) * R));
+        per_token += hp->q_lora_rank + R + hp->n_rope + 2 * (S > hp->n_ff_exp ? S : hp->n_ff_exp) + 2 * hp->n_expert;
+    }
+#undef ROW
+    for (int i = 0; i < n; i++)
+        if (w[i].v > MAXDIM)
+            return seek_error("%s: %s %s = %lld exceeds the limit %d", path, arch, w[i].what, (long long)w[i].v, MAXDIM);
+    if (per_token > MAX_TOKEN_FLOATS)
+        return seek_error("%s: the hyperparameters need %lld activation floats per token (limit %d)", path,
+                          (long long)per_token, MAX_TOKEN_FLOATS);
+    return 0;
+}
 
 static int read_hparams(seek_model *md, const meta *m) {
     seek_hparams *hp = &md->hp;
@@ -149,7 +189,7 @@ static int read_hparams(seek_model *md, const meta *m) {
         if (opt_int(m, "rope.dimension_count", &hp->n_rot, 2, hp->head_dim_k)) return -1;
         if (hp->n_head % hp->n_head_kv)
             return seek_error("%s: head_count %d is not a multiple of head_count_kv %d", path, hp->n_head, hp->n_head_kv);
-        return 0;
+        return check_sizes(hp, path, m->arch);
     }
 
     /* deepseek2 */
@@ -189,6 +229,7 @@ static int read_hparams(seek_model *md, const meta *m) {
                           hp->n_rope, hp->head_dim_k);
     hp->n_nope = hp->head_dim_k - hp->n_rope;
     hp->n_head_kv = hp->n_head;
+    /* (check_sizes bounds the MoE sizes even without MoE blocks: they size scratch buffers) */
     if (hp->n_layer_dense_lead < hp->n_layer) {
         if (hp->n_expert < 1 || hp->n_expert_used < 1 || hp->n_expert_used > hp->n_expert || hp->n_ff_exp < 1)
             return seek_error("%s: MoE blocks need expert_count, expert_used_count (1..expert_count) and "
@@ -200,7 +241,7 @@ static int read_hparams(seek_model *md, const meta *m) {
             return seek_error("%s: the %d selected expert groups hold fewer than expert_used_count = %d experts",
                               path, hp->n_group_used, hp->n_expert_used);
     }
-    return 0;
+    return check_sizes(hp, path, m->arch);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -483,7 +524,7 @@ int model_output(seek_model *m, float *x, int n, float *logits, float *hidden) {
     if (!logits) return 0;
     float *row = seek_malloc(sizeof(float) * (size_t)D);
     if (!row) return -1;
-    int rc = matmul(logits, x, mat_of(m->output), NULL, n, row);
+    int rc = (m->reference ? matmul_ref : matmul)(logits, x, mat_of(m->output), NULL, n, row);
     free(row);
     return rc;
 }

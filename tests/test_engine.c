@@ -85,10 +85,12 @@ TEST(fast_matches_reference) {
     }
 }
 
-/* Q8_0 weights: MLA's kv_b is prepared in F16 (model.h). Fast vs reference (which
- * dequantizes kv_b to F32 at every call): >= 90% of positions within 2e-3 of the scale,
- * every position within 0.35 (a MoE routing flip); absorbed vs naive on the same prepared
- * weights within 1e-5. */
+/* Q8_0 weights: MLA's kv_b is prepared in F16 (model.h), and the kernels quantize
+ * activations to Q8_0 (as llama.cpp-family engines do), which moves each product by ~0.5%
+ * of its scale; the reference keeps F32 activations and dequantizes kv_b to F32 at every
+ * call. Fast vs reference: >= 90% of positions within 0.03 of the scale, every position
+ * within 0.35 (a MoE routing flip); absorbed vs naive on the same prepared weights
+ * within 1e-5. */
 TEST(quantized_weights_fast_matches_reference) {
     for (int fi = 0; fi < NFIX; fi++) {
         char dir[256], out[300];
@@ -115,11 +117,11 @@ TEST(quantized_weights_fast_matches_reference) {
         int good = 0;
         for (int t = 0; t < T; t++) {
             double e = max_diff(fast + (size_t)t * V, ref + (size_t)t * V, V);
-            good += e <= 2e-3 * sc;
+            good += e <= 0.03 * sc;
             worst = fmax(worst, e);
         }
-        if (getenv("SEEK_TEST_VERBOSE")) printf("  %s q8_0: %d/%d within 2e-3, worst %.3g of scale\n", fixtures[fi], good, T, worst / sc);
-        CHECK_MSG(good * 10 >= T * 9 && worst <= 0.35 * sc, "%s q8_0: %d of %d positions within 2e-3, worst %g (scale %g)",
+        if (getenv("SEEK_TEST_VERBOSE")) printf("  %s q8_0: %d/%d within 0.03, worst %.3g of scale\n", fixtures[fi], good, T, worst / sc);
+        CHECK_MSG(good * 10 >= T * 9 && worst <= 0.35 * sc, "%s q8_0: %d of %d positions within 0.03, worst %g (scale %g)",
                   fixtures[fi], good, T, worst, sc);
         double e = max_diff(naive, absd, (size_t)T * V);
         CHECK_MSG(e <= 1e-5 * sc, "%s q8_0: absorbed vs naive %g (scale %g)", fixtures[fi], e, sc);

@@ -12,7 +12,13 @@
 #include "util.h"
 
 static void usage(FILE *f) {
-    fputs("usage: seek logits -m MODEL.gguf --tokens ID,ID,... -o OUT.f32 [--one-by-one] [--naive|--absorbed] [--reference]\n", f);
+    fputs("usage: seek logits -m MODEL.gguf --tokens ID,ID,... -o OUT.f32 [--one-by-one] [--naive|--absorbed]\n"
+          "                   [--reference] [-v]\n"
+          "  --one-by-one   feed the tokens one at a time through the KV cache (default: one batch)\n"
+          "  --naive        naive MLA attention (deepseek2; default: chosen by cost)\n"
+          "  --absorbed     absorbed MLA attention (deepseek2)\n"
+          "  --reference    the plain reference forward pass (the oracle of the fast one)\n"
+          "  -v, --verbose  say how the logits were computed (tokens, vocabulary, forward calls)\n", f);
 }
 
 /* "1,2,3" -> ids; -1 on a malformed list. */
@@ -41,7 +47,7 @@ static int parse_ids(const char *s, int32_t **out, int *n) {
 
 int cmd_logits(int argc, char **argv) {
     const char *model = NULL, *toks = NULL, *out = NULL;
-    bool one = false, naive = false, absorbed = false, ref = false;
+    bool one = false, naive = false, absorbed = false, ref = false, verbose = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
@@ -50,6 +56,7 @@ int cmd_logits(int argc, char **argv) {
         else if (!strcmp(a, "-o") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(a, "--one-by-one")) one = true;
         else if (!strcmp(a, "--naive")) naive = true;
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = true;
         else if (!strcmp(a, "--absorbed")) absorbed = true;
         else if (!strcmp(a, "--reference")) ref = true;
         else return cli_error("logits: unknown argument '%s'", a);
@@ -57,7 +64,8 @@ int cmd_logits(int argc, char **argv) {
     if (!model || !toks || !out) { usage(stderr); return cli_error("logits: need -m MODEL, --tokens IDS and -o OUT"); }
     int32_t *ids;
     int n;
-    if (parse_ids(toks, &ids, &n) || n == 0) return cli_error("logits: --tokens must be a comma-separated list of ids");
+    if (parse_ids(toks, &ids, &n)) return cli_error("logits: --tokens must be a comma-separated list of ids");
+    if (n == 0) { free(ids); return cli_error("logits: --tokens is empty: give at least one id"); }
     seek_model *m = model_load(model);
     if (!m) { free(ids); return cli_lib_error(); }
     m->mla = naive ? MLA_NAIVE : absorbed ? MLA_ABSORBED : MLA_AUTO;
@@ -68,10 +76,11 @@ int cmd_logits(int argc, char **argv) {
     seek_kvcache *c = kvcache_new(m, n);
     FILE *f = NULL;
     if (!logits || !c) { cli_lib_error(); goto done; }
+    int calls = 0;   /* forward calls made, reported with -v */
     if (one) {
-        for (int t = 0; t < n; t++)
+        for (int t = 0; t < n; t++, calls++)
             if (model_forward(m, c, ids + t, 1, t, logits + (size_t)t * V, NULL)) { cli_lib_error(); goto done; }
-    } else if (model_forward(m, c, ids, n, 0, logits, NULL)) {
+    } else if (calls++, model_forward(m, c, ids, n, 0, logits, NULL)) {
         cli_lib_error();
         goto done;
     }
@@ -82,6 +91,9 @@ int cmd_logits(int argc, char **argv) {
         goto done;
     }
     f = NULL;
+    if (verbose)
+        fprintf(stderr, "logits: %d tokens x %zu vocabulary in %d forward call%s (%s attention)\n", n, V, calls,
+                calls == 1 ? "" : "s", m->hp.arch == ARCH_DEEPSEEK2 ? (naive ? "naive MLA" : "absorbed MLA") : "standard");
     rc = 0;
 done:
     if (f) fclose(f);
