@@ -16,11 +16,13 @@
 #include "threads.h"
 #include "vec.h"
 
-enum { PK = 64, RMAX = 64, QT_MAX = 16 };
+/* PK key positions per tile (score_row is written for 64), at most RMAX query rows per unit;
+ * units with BLOCKED_MIN_ROWS rows or more transpose the key tile (run_unit_blocked). */
+enum { PK = 64, RMAX = 64, QT_MAX = 16, BLOCKED_MIN_ROWS = 4 };
 
 size_t attention_scratch(int n_head, int n_kv_head, int dk, int dv, int n_threads) {
     (void)n_head; (void)n_kv_head;
-    size_t per = (size_t)PK * dk + (size_t)PK * dv + (size_t)RMAX * PK + (size_t)RMAX * dv + 2 * RMAX;
+    size_t per = 2 * (size_t)PK * dk + (size_t)PK * dv + (size_t)RMAX * PK + (size_t)RMAX * dv + 2 * RMAX;
     return per * (size_t)(n_threads > 0 ? n_threads : 1);
 }
 
@@ -36,11 +38,12 @@ typedef struct {
  * a pointer into the source when it is F32 or F16 (*half says which; F16 is read as is by
  * vec_dot_f16 / vec_axpy_f16), else converted to F32 into buf. *stride gets the row stride
  * in elements. */
-static const void *load_tile(const attn_src *s, int g, int p0, int n, float *buf, size_t *stride, bool *half) {
+static const void *load_tile(const attn_src *s, int g, int p0, int n, float *buf, size_t *stride, bool *half,
+                             bool allow_half) {
     int col = s->col0 + g * s->head_stride;
     const uint8_t *base = s->data + (size_t)p0 * s->row_bytes;
-    *half = s->type == SEEK_TYPE_F16;
-    if (s->type == SEEK_TYPE_F32 || s->type == SEEK_TYPE_F16) {
+    *half = s->type == SEEK_TYPE_F16 && allow_half;
+    if (s->type == SEEK_TYPE_F32 || *half) {
         const size_t esz = s->type == SEEK_TYPE_F32 ? 4 : 2;
         *stride = s->row_bytes / esz;
         return base + col * esz;
@@ -53,6 +56,124 @@ static const void *load_tile(const attn_src *s, int g, int p0, int n, float *buf
     return buf;
 }
 
+/* ---- the blocked form, for units with several query rows ----
+ * The key tile is transposed once (kt[dk][PK]) so a row's 64 scores are 64-wide multiply-adds
+ * over dk with no horizontal sums, and the value rows are summed into a row's output with
+ * the output held in registers across the tile. */
+
+/* s[0..PK) = q . kt[.][j] */
+static inline void score_row(float *s, const float *q, const float *kt, int dk) {
+#if defined(__AVX512F__)
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int d = 0; d < dk; d++) {
+        const __m512 b = _mm512_set1_ps(q[d]);
+        const float *k = kt + (size_t)d * PK;
+        a0 = _mm512_fmadd_ps(b, _mm512_loadu_ps(k), a0);
+        a1 = _mm512_fmadd_ps(b, _mm512_loadu_ps(k + 16), a1);
+        a2 = _mm512_fmadd_ps(b, _mm512_loadu_ps(k + 32), a2);
+        a3 = _mm512_fmadd_ps(b, _mm512_loadu_ps(k + 48), a3);
+    }
+    _mm512_storeu_ps(s, a0);
+    _mm512_storeu_ps(s + 16, a1);
+    _mm512_storeu_ps(s + 32, a2);
+    _mm512_storeu_ps(s + 48, a3);
+#else
+    for (int j = 0; j < PK; j++) s[j] = 0.0f;
+    for (int d = 0; d < dk; d++) {
+        const float qd = q[d], *k = kt + (size_t)d * PK;
+        for (int j = 0; j < PK; j++) s[j] += qd * k[j];
+    }
+#endif
+}
+
+/* acc[0..dv) += sum_{j < n} p[j] V[j][0..dv)  (V rows vs floats apart) */
+static inline void acc_rows(float *acc, const float *p, int n, const float *V, size_t vs, int dv) {
+    int c = 0;
+#if defined(__AVX512F__)
+    for (; c + 64 <= dv; c += 64) {
+        __m512 a0 = _mm512_loadu_ps(acc + c), a1 = _mm512_loadu_ps(acc + c + 16);
+        __m512 a2 = _mm512_loadu_ps(acc + c + 32), a3 = _mm512_loadu_ps(acc + c + 48);
+        for (int j = 0; j < n; j++) {
+            const __m512 b = _mm512_set1_ps(p[j]);
+            const float *v = V + (size_t)j * vs + c;
+            a0 = _mm512_fmadd_ps(b, _mm512_loadu_ps(v), a0);
+            a1 = _mm512_fmadd_ps(b, _mm512_loadu_ps(v + 16), a1);
+            a2 = _mm512_fmadd_ps(b, _mm512_loadu_ps(v + 32), a2);
+            a3 = _mm512_fmadd_ps(b, _mm512_loadu_ps(v + 48), a3);
+        }
+        _mm512_storeu_ps(acc + c, a0);
+        _mm512_storeu_ps(acc + c + 16, a1);
+        _mm512_storeu_ps(acc + c + 32, a2);
+        _mm512_storeu_ps(acc + c + 48, a3);
+    }
+    for (; c < dv; c += 16) {
+        const __mmask16 m = dv - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (dv - c)) - 1);
+        __m512 a0 = _mm512_maskz_loadu_ps(m, acc + c);
+        for (int j = 0; j < n; j++)
+            a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_maskz_loadu_ps(m, V + (size_t)j * vs + c), a0);
+        _mm512_mask_storeu_ps(acc + c, m, a0);
+    }
+#else
+    for (int j = 0; j < n; j++) vec_axpy(acc + c, p[j], V + (size_t)j * vs + c, dv - c);
+#endif
+}
+
+static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, int h1, float *ws) {
+    const attn_args *a = J->a;
+    const int dk = a->k.dim, dv = a->v.dim, nh = h1 - h0, nr = (t1 - t0) * nh;
+    float *kbuf = ws, *kt = kbuf + (size_t)PK * dk, *vbuf = kt + (size_t)PK * dk, *sc = vbuf + (size_t)PK * dv;
+    float *acc = sc + (size_t)RMAX * PK, *mx = acc + (size_t)RMAX * dv, *sum = mx + RMAX;
+    for (int r = 0; r < nr; r++) { mx[r] = -INFINITY; sum[r] = 0.0f; }
+    memset(acc, 0, sizeof(float) * (size_t)nr * dv);
+
+    const int p_end = a->pos0 + t1;
+    for (int p0 = 0; p0 < p_end; p0 += PK) {
+        const int np = p_end - p0 < PK ? p_end - p0 : PK;
+        size_t ks, vs;
+        bool half;
+        const float *K = load_tile(&a->k, g, p0, np, kbuf, &ks, &half, false);
+        const float *V = a->v_in_k ? K : load_tile(&a->v, g, p0, np, vbuf, &vs, &half, false);
+        if (a->v_in_k) vs = ks;
+        for (int d = 0; d < dk; d++) {   /* kt[d][j] = K[j][d]; columns past np zero */
+            float *row = kt + (size_t)d * PK;
+            for (int j = 0; j < np; j++) row[j] = K[(size_t)j * ks + d];
+            for (int j = np; j < PK; j++) row[j] = 0.0f;
+        }
+        for (int t = t0; t < t1; t++) {
+            const int vis = a->pos0 + t + 1 - p0;
+            const int n = vis < np ? vis : np;
+            if (n <= 0) continue;
+            for (int h = h0; h < h1; h++) {
+                const int r = (t - t0) * nh + (h - h0);
+                float *s = sc + (size_t)r * PK, *ar = acc + (size_t)r * dv;
+                score_row(s, a->q + (size_t)t * a->q_stride + (size_t)h * a->q_hstride, kt, dk);
+                float tmax = -INFINITY;
+                for (int j = 0; j < n; j++) {
+                    s[j] *= a->scale;
+                    if (s[j] > tmax) tmax = s[j];
+                }
+                if (tmax > mx[r]) {
+                    float corr = expf(mx[r] - tmax);
+                    sum[r] *= corr;
+                    vec_scale(ar, corr, dv);
+                    mx[r] = tmax;
+                }
+                float l = 0.0f;
+                for (int j = 0; j < n; j++) l += s[j] = expf(s[j] - mx[r]);
+                sum[r] += l;
+                acc_rows(ar, s, n, V, vs, dv);
+            }
+        }
+    }
+    for (int t = t0; t < t1; t++)
+        for (int h = h0; h < h1; h++) {
+            const int r = (t - t0) * nh + (h - h0);
+            float *o = a->out + (size_t)t * a->o_stride + (size_t)h * a->o_hstride;
+            const float inv = 1.0f / sum[r], *ar = acc + (size_t)r * dv;
+            for (int i = 0; i < dv; i++) o[i] = ar[i] * inv;
+        }
+}
+
 static void run_unit(const attn_job *J, int u, float *ws) {
     const attn_args *a = J->a;
     const int dk = a->k.dim, dv = a->v.dim;
@@ -62,8 +183,13 @@ static void run_unit(const attn_job *J, int u, float *ws) {
     const int h0 = g * J->group + hbi * J->hb;
     const int h1 = h0 + J->hb < (g + 1) * J->group ? h0 + J->hb : (g + 1) * J->group;
     const int nh = h1 - h0, nr = (t1 - t0) * nh;
+    if (nr >= BLOCKED_MIN_ROWS) {
+        run_unit_blocked(J, g, t0, t1, h0, h1, ws);
+        return;
+    }
 
-    float *kbuf = ws, *vbuf = kbuf + (size_t)PK * dk, *sc = vbuf + (size_t)PK * dv;
+    /* few rows (decode without grouped heads): one dot per position, tiles read in place */
+    float *kbuf = ws, *vbuf = kbuf + (size_t)PK * dk * 2, *sc = vbuf + (size_t)PK * dv;
     float *acc = sc + (size_t)RMAX * PK, *mx = acc + (size_t)RMAX * dv, *sum = mx + RMAX;
     for (int r = 0; r < nr; r++) { mx[r] = -INFINITY; sum[r] = 0.0f; }
     memset(acc, 0, sizeof(float) * (size_t)nr * dv);
@@ -73,8 +199,8 @@ static void run_unit(const attn_job *J, int u, float *ws) {
         const int np = p_end - p0 < PK ? p_end - p0 : PK;
         size_t ks, vs;
         bool kh, vh;
-        const void *K = load_tile(&a->k, g, p0, np, kbuf, &ks, &kh);
-        const void *V = a->v_in_k ? K : load_tile(&a->v, g, p0, np, vbuf, &vs, &vh);
+        const void *K = load_tile(&a->k, g, p0, np, kbuf, &ks, &kh, true);
+        const void *V = a->v_in_k ? K : load_tile(&a->v, g, p0, np, vbuf, &vs, &vh, true);
         if (a->v_in_k) vs = ks, vh = kh;
         for (int t = t0; t < t1; t++) {
             const int vis = a->pos0 + t + 1 - p0;   /* positions of this tile row t may see */
