@@ -61,8 +61,63 @@ static const void *load_tile(const attn_src *s, int g, int p0, int n, float *buf
  * over dk with no horizontal sums, and the value rows are summed into a row's output with
  * the output held in registers across the tile. */
 
-/* s[0..PK) = q . kt[.][j] */
-static inline void score_row(float *s, const float *q, const float *kt, int dk) {
+#if defined(__AVX512F__)
+/* e^x for 16 lanes: x = k ln2 + r, |r| <= ln2/2, e^r by its Taylor polynomial to r^7
+ * (relative error ~1e-7, below float rounding), then scaled by 2^k. */
+static inline __m512 exp16(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));   /* e^-87 ~ 1.6e-38: the sums ignore it */
+    const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, k);
+}
+#endif
+
+/* Largest of s[0..n), n >= 1. */
+static inline float row_max(const float *s, int n) {
+#if defined(__AVX512F__)
+    __m512 m = _mm512_set1_ps(-INFINITY);
+    for (int j = 0; j < n; j += 16) {
+        const __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        m = _mm512_mask_max_ps(m, k, m, _mm512_maskz_loadu_ps(k, s + j));
+    }
+    return _mm512_reduce_max_ps(m);
+#else
+    float m = s[0];
+    for (int j = 1; j < n; j++) m = s[j] > m ? s[j] : m;
+    return m;
+#endif
+}
+
+/* s[j] = e^(s[j] - m) for j < n; returns their sum. */
+static inline float exp_shift_sum(float *s, int n, float m) {
+#if defined(__AVX512F__)
+    __m512 sum = _mm512_setzero_ps();
+    const __m512 vm = _mm512_set1_ps(m);
+    for (int j = 0; j < n; j += 16) {
+        const __mmask16 k = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + j), vm));
+        _mm512_mask_storeu_ps(s + j, k, e);
+        sum = _mm512_mask_add_ps(sum, k, sum, e);
+    }
+    return _mm512_reduce_add_ps(sum);
+#else
+    float l = 0.0f;
+    for (int j = 0; j < n; j++) l += s[j] = expf(s[j] - m);
+    return l;
+#endif
+}
+
+/* s[0..PK) = scale * q . kt[.][j] */
+static inline void score_row(float *s, const float *q, const float *kt, int dk, float scale) {
 #if defined(__AVX512F__)
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     for (int d = 0; d < dk; d++) {
@@ -73,16 +128,18 @@ static inline void score_row(float *s, const float *q, const float *kt, int dk) 
         a2 = _mm512_fmadd_ps(b, _mm512_loadu_ps(k + 32), a2);
         a3 = _mm512_fmadd_ps(b, _mm512_loadu_ps(k + 48), a3);
     }
-    _mm512_storeu_ps(s, a0);
-    _mm512_storeu_ps(s + 16, a1);
-    _mm512_storeu_ps(s + 32, a2);
-    _mm512_storeu_ps(s + 48, a3);
+    const __m512 sc = _mm512_set1_ps(scale);
+    _mm512_storeu_ps(s, _mm512_mul_ps(a0, sc));
+    _mm512_storeu_ps(s + 16, _mm512_mul_ps(a1, sc));
+    _mm512_storeu_ps(s + 32, _mm512_mul_ps(a2, sc));
+    _mm512_storeu_ps(s + 48, _mm512_mul_ps(a3, sc));
 #else
     for (int j = 0; j < PK; j++) s[j] = 0.0f;
     for (int d = 0; d < dk; d++) {
         const float qd = q[d], *k = kt + (size_t)d * PK;
         for (int j = 0; j < PK; j++) s[j] += qd * k[j];
     }
+    for (int j = 0; j < PK; j++) s[j] *= scale;
 #endif
 }
 
@@ -146,21 +203,15 @@ static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, i
             for (int h = h0; h < h1; h++) {
                 const int r = (t - t0) * nh + (h - h0);
                 float *s = sc + (size_t)r * PK, *ar = acc + (size_t)r * dv;
-                score_row(s, a->q + (size_t)t * a->q_stride + (size_t)h * a->q_hstride, kt, dk);
-                float tmax = -INFINITY;
-                for (int j = 0; j < n; j++) {
-                    s[j] *= a->scale;
-                    if (s[j] > tmax) tmax = s[j];
-                }
+                score_row(s, a->q + (size_t)t * a->q_stride + (size_t)h * a->q_hstride, kt, dk, a->scale);
+                const float tmax = row_max(s, n);
                 if (tmax > mx[r]) {
                     float corr = expf(mx[r] - tmax);
                     sum[r] *= corr;
                     vec_scale(ar, corr, dv);
                     mx[r] = tmax;
                 }
-                float l = 0.0f;
-                for (int j = 0; j < n; j++) l += s[j] = expf(s[j] - mx[r]);
-                sum[r] += l;
+                sum[r] += exp_shift_sum(s, n, mx[r]);
                 acc_rows(ar, s, n, V, vs, dv);
             }
         }
