@@ -175,6 +175,55 @@ static inline void acc_rows(float *acc, const float *p, int n, const float *V, s
 #endif
 }
 
+#if defined(__AVX512F__)
+/* Four rows at once (the same query token, four heads): each key-tile load feeds 4 rows.
+ * s + i * PK receives row i's scaled scores. */
+static inline void score_rows4(float *s, const float *q0, const float *q1, const float *q2, const float *q3,
+                               const float *kt, int dk, float scale) {
+#define ROW_ACC(i) __m512 a##i##0 = _mm512_setzero_ps(), a##i##1 = a##i##0, a##i##2 = a##i##0, a##i##3 = a##i##0
+    ROW_ACC(0); ROW_ACC(1); ROW_ACC(2); ROW_ACC(3);
+#undef ROW_ACC
+    for (int d = 0; d < dk; d++) {
+        const float *k = kt + (size_t)d * PK;
+        const __m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16), k2 = _mm512_loadu_ps(k + 32), k3 = _mm512_loadu_ps(k + 48);
+#define ROW_FMA(i, q) do { const __m512 b = _mm512_set1_ps(q[d]); \
+        a##i##0 = _mm512_fmadd_ps(b, k0, a##i##0); a##i##1 = _mm512_fmadd_ps(b, k1, a##i##1); \
+        a##i##2 = _mm512_fmadd_ps(b, k2, a##i##2); a##i##3 = _mm512_fmadd_ps(b, k3, a##i##3); } while (0)
+        ROW_FMA(0, q0); ROW_FMA(1, q1); ROW_FMA(2, q2); ROW_FMA(3, q3);
+#undef ROW_FMA
+    }
+    const __m512 sc = _mm512_set1_ps(scale);
+#define ROW_ST(i) do { float *o = s + (i) * PK; \
+        _mm512_storeu_ps(o, _mm512_mul_ps(a##i##0, sc)); _mm512_storeu_ps(o + 16, _mm512_mul_ps(a##i##1, sc)); \
+        _mm512_storeu_ps(o + 32, _mm512_mul_ps(a##i##2, sc)); _mm512_storeu_ps(o + 48, _mm512_mul_ps(a##i##3, sc)); } while (0)
+    ROW_ST(0); ROW_ST(1); ROW_ST(2); ROW_ST(3);
+#undef ROW_ST
+}
+
+/* acc + i * dv += sum_{j < n} p[i * PK + j] V[j] for rows i = 0..3 (each value-row load
+ * feeds 4 rows; outputs in registers, 32 values per row at a time) */
+static inline void acc_rows4(float *acc, int dv, const float *p, int n, const float *V, size_t vs) {
+    for (int c = 0; c < dv; c += 32) {
+        const __mmask16 m0 = dv - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (dv - c)) - 1);
+        const __mmask16 m1 = dv - c >= 32 ? (__mmask16)0xffff : dv - c <= 16 ? 0 : (__mmask16)((1u << (dv - c - 16)) - 1);
+#define ROW_LD(i) __m512 b##i##0 = _mm512_maskz_loadu_ps(m0, acc + (i) * dv + c), b##i##1 = _mm512_maskz_loadu_ps(m1, acc + (i) * dv + c + 16)
+        ROW_LD(0); ROW_LD(1); ROW_LD(2); ROW_LD(3);
+#undef ROW_LD
+        for (int j = 0; j < n; j++) {
+            const float *v = V + (size_t)j * vs + c;
+            const __m512 v0 = _mm512_maskz_loadu_ps(m0, v), v1 = _mm512_maskz_loadu_ps(m1, v + 16);
+#define ROW_FMA(i) do { const __m512 w = _mm512_set1_ps(p[(i) * PK + j]); \
+            b##i##0 = _mm512_fmadd_ps(w, v0, b##i##0); b##i##1 = _mm512_fmadd_ps(w, v1, b##i##1); } while (0)
+            ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3);
+#undef ROW_FMA
+        }
+#define ROW_ST(i) do { _mm512_mask_storeu_ps(acc + (i) * dv + c, m0, b##i##0); _mm512_mask_storeu_ps(acc + (i) * dv + c + 16, m1, b##i##1); } while (0)
+        ROW_ST(0); ROW_ST(1); ROW_ST(2); ROW_ST(3);
+#undef ROW_ST
+    }
+}
+#endif
+
 static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, int h1, float *ws) {
     const attn_args *a = J->a;
     const int dk = a->k.dim, dv = a->v.dim, nh = h1 - h0, nr = (t1 - t0) * nh;
@@ -200,10 +249,31 @@ static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, i
             const int vis = a->pos0 + t + 1 - p0;
             const int n = vis < np ? vis : np;
             if (n <= 0) continue;
-            for (int h = h0; h < h1; h++) {
+            const float *qt = a->q + (size_t)t * a->q_stride;
+            int h = h0;
+#if defined(__AVX512F__)
+            for (; h + 4 <= h1; h += 4) {   /* four heads of this token together */
                 const int r = (t - t0) * nh + (h - h0);
                 float *s = sc + (size_t)r * PK, *ar = acc + (size_t)r * dv;
-                score_row(s, a->q + (size_t)t * a->q_stride + (size_t)h * a->q_hstride, kt, dk, a->scale);
+                const size_t hs = a->q_hstride;
+                score_rows4(s, qt + h * hs, qt + (h + 1) * hs, qt + (h + 2) * hs, qt + (h + 3) * hs, kt, dk, a->scale);
+                for (int i = 0; i < 4; i++) {
+                    const float tmax = row_max(s + i * PK, n);
+                    if (tmax > mx[r + i]) {
+                        float corr = expf(mx[r + i] - tmax);
+                        sum[r + i] *= corr;
+                        vec_scale(ar + (size_t)i * dv, corr, dv);
+                        mx[r + i] = tmax;
+                    }
+                    sum[r + i] += exp_shift_sum(s + i * PK, n, mx[r + i]);
+                }
+                acc_rows4(ar, dv, s, n, V, vs);
+            }
+#endif
+            for (; h < h1; h++) {
+                const int r = (t - t0) * nh + (h - h0);
+                float *s = sc + (size_t)r * PK, *ar = acc + (size_t)r * dv;
+                score_row(s, qt + (size_t)h * a->q_hstride, kt, dk, a->scale);
                 const float tmax = row_max(s, n);
                 if (tmax > mx[r]) {
                     float corr = expf(mx[r] - tmax);
