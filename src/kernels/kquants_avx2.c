@@ -16,6 +16,7 @@
  *     into a stack buffer (quants and per-chunk scale vectors), then every pair of columns
  *     runs over it: per 32 values, 4 weight loads x 2 activation loads feed 8 vpmaddubsw.
  */
+#if defined(__x86_64__)   /* the whole file: x86-64 only */
 #include <immintrin.h>
 #include <string.h>
 
@@ -394,3 +395,5 @@ KQ_TARGET void kq_quant_q8k_avx2(const float *x, void *vy, int64_t n) {
         memcpy(y, &d, 4);
     }
 }
+
+#endif

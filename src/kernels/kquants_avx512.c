@@ -20,6 +20,7 @@
  *     group of 4 columns runs over them: per 64 values, 4 weight loads x 4 activation loads
  *     feed 16 vpdpbusd + 16 vpdpwssd, so a weight block read from memory serves every column.
  */
+#if defined(__x86_64__)   /* the whole file: x86-64 only */
 #include <immintrin.h>
 #include <string.h>
 
@@ -473,3 +474,5 @@ KQ_TARGET void kq_quant_q8k_avx512(const float *x, void *vy, int64_t n) {
         memcpy(y, &d, 4);
     }
 }
+
+#endif
