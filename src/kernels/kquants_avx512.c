@@ -318,9 +318,127 @@ KQ_INLINE void decode_group(int64_t nb, const uint8_t *w, size_t ws, int m, cons
     _mm512_mask_storeu_ps(out, (__mmask16)((1u << m) - 1), acc);
 }
 
+/* ---- Q4_K/Q5_K decode, 16 rows at once ----
+ * The per-row work is cut to the quants: the 16-byte headers (d, dmin, 12 scale bytes) of
+ * the 16 rows are transposed so that the 6-bit scales and mins of all rows are decoded
+ * together, the mins term S2 of all rows is 4 vpdpwssd, and each row only fetches its 8
+ * scales. Layout here: chunk k holds bytes 8k..8k+3 of sub-block j in dword lane j and bytes
+ * 8k+4..8k+7 in lane j + 8, so a row's scale vector is its 8 scale bytes, twice, widened.
+ * Same integers as every other path (kquants_impl.h). */
+
+/* chunk k of the activations in that layout */
+KQ_INLINE void acts_k4(const uint8_t *qa, __m512i *av) {
+    __m512i n0 = _mm512_loadu_si512(qa), n1 = _mm512_loadu_si512(qa + 64);
+    __m512i n2 = _mm512_loadu_si512(qa + 128), n3 = _mm512_loadu_si512(qa + 192);
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {
+        int e = 2 * k, o = 2 * k + 1;
+        __m512i idx = _mm512_setr_epi32(e, 8 + e, 16 + e, 24 + e, e, 8 + e, 16 + e, 24 + e,
+                                        o, 8 + o, 16 + o, 24 + o, o, 8 + o, 16 + o, 24 + o);
+        av[k] = _mm512_mask_blend_epi32(0xF0F0, _mm512_permutex2var_epi32(n0, idx, n1), _mm512_permutex2var_epi32(n2, idx, n3));
+    }
+}
+
+/* one row's quants in that layout (qs: Q4_K/Q5_K low nibbles; qh: Q5_K high bits or NULL) */
+KQ_INLINE void quants_k4(const uint8_t *qs, const uint8_t *qh, __m512i *q) {
+    __m512i q0 = _mm512_loadu_si512(qs), q1 = _mm512_loadu_si512(qs + 64);
+    __m512i sh = _mm512_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4);
+    __m512i bit = _mm512_setr_epi32(0x01010101, 0x02020202, 0x04040404, 0x08080808, 0x10101010, 0x20202020, 0x40404040,
+                                    (int)0x80808080u, 0x01010101, 0x02020202, 0x04040404, 0x08080808, 0x10101010,
+                                    0x20202020, 0x40404040, (int)0x80808080u);
+    __m512i hz = qh ? _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)qh)) : _mm512_setzero_si512();
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {
+        int e = 2 * k, o = 2 * k + 1;
+        __m512i idx = _mm512_setr_epi32(e, e, 8 + e, 8 + e, 16 + e, 16 + e, 24 + e, 24 + e,
+                                        o, o, 8 + o, 8 + o, 16 + o, 16 + o, 24 + o, 24 + o);
+        __m512i x = _mm512_permutex2var_epi32(q0, idx, q1);
+        q[k] = _mm512_and_si512(_mm512_srlv_epi32(x, sh), bytes(15));
+        if (qh) {
+            __m512i hsrc = _mm512_permutexvar_epi32(_mm512_setr_epi32(e, e, e, e, e, e, e, e, o, o, o, o, o, o, o, o), hz);
+            q[k] = _mm512_mask_add_epi8(q[k], _mm512_test_epi8_mask(hsrc, bit), q[k], bytes(16));
+        }
+    }
+}
+
+/* lane i <-> row i from the transposed lane order (lane 4L + g <-> row 4g + L); an involution */
+KQ_INLINE __m512i untranspose(void) { return _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15); }
+
+KQ_INLINE void decode16_k4(int64_t nb, const uint8_t *w, size_t ws, const uint8_t *a, float *out,
+                           size_t bytes_per_block, int is_q5) {
+    const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *ab = a + b * KQ_Q8K_BYTES, *wb = w + b * bytes_per_block;
+        /* headers: Z[g] 128-bit lane L = the 16 bytes of row 4g + L; then a 4x4 transpose per lane */
+        __m512i Z[4];
+        _Pragma("GCC unroll 4")
+        for (int g = 0; g < 4; g++) {
+            __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(wb + (4 * g) * ws)));
+            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 1) * ws)), 1);
+            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 2) * ws)), 2);
+            Z[g] = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 3) * ws)), 3);
+        }
+        __m512i t0 = _mm512_unpacklo_epi32(Z[0], Z[1]), t1 = _mm512_unpackhi_epi32(Z[0], Z[1]);
+        __m512i t2 = _mm512_unpacklo_epi32(Z[2], Z[3]), t3 = _mm512_unpackhi_epi32(Z[2], Z[3]);
+        __m512i D = _mm512_unpacklo_epi64(t0, t2), W0 = _mm512_unpackhi_epi64(t0, t2);
+        __m512i W1 = _mm512_unpacklo_epi64(t1, t3), W2 = _mm512_unpackhi_epi64(t1, t3);
+        /* the scale/min formulas of k4_scales, on all rows at once */
+        __m512i sc03 = _mm512_and_si512(W0, m6), mn03 = _mm512_and_si512(W1, m6);
+        __m512i sc47 = _mm512_or_si512(_mm512_and_si512(W2, m4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W0, 6), m2), 4));
+        __m512i mn47 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(W2, 4), m4),
+                                       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W1, 6), m2), 4));
+        /* S2 = sum_j m_j * (bsum[2j] + bsum[2j+1]) for all rows: int16 pairs (m_j, m_j+2) x (B_j, B_j+2) */
+        __m256i B = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(ab + KQ_Q8K_BSUMS)), _mm256_set1_epi16(1));
+        B = _mm256_packs_epi32(B, B);   /* int16 per 128: B0 B1 B2 B3 x2 | B4 B5 B6 B7 x2 */
+        B = _mm256_shuffle_epi8(B, _mm256_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7,
+                                                    0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7));
+        __m512i Bz = _mm512_castsi256_si512(B);   /* dwords: (B0,B2) (B1,B3) .. (B4,B6) (B5,B7) at 4, 5 */
+        const __m512i lo16 = _mm512_set1_epi32(0x00ff00ff);
+        __m512i S2 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_and_si512(mn03, lo16), _mm512_permutexvar_epi32(_mm512_set1_epi32(0), Bz));
+        S2 = _mm512_dpwssd_epi32(S2, _mm512_srli_epi16(mn03, 8), _mm512_permutexvar_epi32(_mm512_set1_epi32(1), Bz));
+        S2 = _mm512_dpwssd_epi32(S2, _mm512_and_si512(mn47, lo16), _mm512_permutexvar_epi32(_mm512_set1_epi32(4), Bz));
+        S2 = _mm512_dpwssd_epi32(S2, _mm512_srli_epi16(mn47, 8), _mm512_permutexvar_epi32(_mm512_set1_epi32(5), Bz));
+        /* d and -dmin of all rows */
+        __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(D));
+        __m512 dmw = _mm512_xor_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(D, 16))), _mm512_set1_ps(-0.0f));
+        /* the rows' quants */
+        __m512i av[4], s1[16];
+        acts_k4(ab + KQ_Q8K_QS, av);
+        _Pragma("GCC unroll 16")
+        for (int i = 0; i < 16; i++) {
+            const uint8_t *rb = wb + i * ws;
+            __m512i q[4];
+            quants_k4(rb + (is_q5 ? 48 : 16), is_q5 ? rb + 16 : NULL, q);
+            int p = 4 * (i % 4) + i / 4;   /* row i's lane in the transposed vectors */
+            __m512i x = _mm512_permutex2var_epi32(sc03, _mm512_setr_epi32(p, p + 16, p, p + 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), sc47);
+            __m512i sc = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(x));
+            __m512i zero = _mm512_setzero_si512();
+            if (!is_q5) {
+                __m512i t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, q[0], av[0]), q[1], av[1]);
+                t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(t, q[2], av[2]), q[3], av[3]);
+                s1[i] = _mm512_madd_epi16(t, sc);   /* 16 products per lane <= 16 * 15 * 128 < 2^15 */
+            } else {
+                __m512i h0 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, q[0], av[0]), q[1], av[1]);
+                __m512i h1 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, q[2], av[2]), q[3], av[3]);
+                s1[i] = _mm512_dpwssd_epi32(_mm512_madd_epi16(h0, sc), h1, sc);   /* 8 * 31 * 128 < 2^15 */
+            }
+        }
+        __m512 da = _mm512_set1_ps(act_d(ab));
+        dw = _mm512_permutexvar_ps(untranspose(), dw);
+        dmw = _mm512_permutexvar_ps(untranspose(), dmw);
+        S2 = _mm512_permutexvar_epi32(untranspose(), S2);
+        acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(hsum16(s1)), acc);
+        acc = _mm512_fmadd_ps(_mm512_mul_ps(dmw, da), _mm512_cvtepi32_ps(S2), acc);
+    }
+    _mm512_storeu_ps(out, acc);
+}
+
 KQ_INLINE void mm_decode(int64_t nb, const uint8_t *w, size_t ws, int nr, const uint8_t *a, float *out,
                          size_t bytes_per_block, unpack_fn unpack, int has_min, int il) {
     int r0 = 0;
+    if (il)
+        for (; r0 + 16 <= nr; r0 += 16) decode16_k4(nb, w + r0 * ws, ws, a, out + r0, bytes_per_block, il == 2);
     for (; r0 + 16 <= nr; r0 += 16) decode_group(nb, w + r0 * ws, ws, 16, a, out + r0, bytes_per_block, unpack, has_min, il);
     if (r0 < nr) decode_group(nb, w + r0 * ws, ws, nr - r0, a, out + r0, bytes_per_block, unpack, has_min, il);
 }
