@@ -3,6 +3,14 @@
  * Same arithmetic as kquants_scalar.c (block layouts drawn there; integer and float steps
  * in kquants_impl.h), so every (row, column) gives the same bits at every level.
  *
+ * Block layouts (bytes, as ggml's; bit-level formulas in kquants_scalar.c):
+ *   Q2_K  84: scales[16] (scale | min << 4 per group of 16) | qs[64] (2-bit) | d | dmin
+ *   Q3_K 110: hmask[32] (3rd bit) | qs[64] (low 2 bits) | scales[12] (16 x 6-bit) | d
+ *   Q4_K 144: d | dmin | scales[12] (8 scales + 8 mins, 6-bit) | qs[128] (nibbles)
+ *   Q5_K 176: d | dmin | scales[12] | qh[32] (5th bit) | qs[128]
+ *   Q6_K 210: ql[128] (low nibbles) | qh[64] (top 2 bits) | scales[16] (int8) | d
+ *   Q8_K 292: float d | int8 qs[256] | int16 bsums[16]   (the activations)
+ *
  * A weight super-block is unpacked into eight ymm of unsigned quants, q[k] = values
  * 32k..32k+31. vpmaddubsw (unsigned weight x signed Q8_K activation) gives int16 pair sums
  * (at most 2 * 63 * 128, no saturation); int16 lanes 0-7 belong to group 2k and 8-15 to
@@ -11,7 +19,8 @@
  * summed at the end of each super-block by a transposing tree over 8 pairs (hsum8).
  *
  * Loop order:
- *   n_cols == 1 (decode): 8 rows at a time, each row's block unpacked in registers.
+ *   n_cols == 1 (decode): 8 rows at a time, each row's block unpacked in registers (Q4_K and
+ *     Q5_K: the 8 rows' headers are transposed and decoded together, see decode8_k4).
  *   n_cols >= 2 (prefill): 4 rows at a time; up to 8 super-blocks of them are unpacked
  *     into a stack buffer (quants and per-chunk scale vectors), then every pair of columns
  *     runs over it: per 32 values, 4 weight loads x 2 activation loads feed 8 vpmaddubsw.

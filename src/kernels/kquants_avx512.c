@@ -3,6 +3,14 @@
  * Same arithmetic as kquants_scalar.c (the block layouts are drawn there; the integer and
  * float steps are stated in kquants_impl.h), so every (row, column) gives the same bits.
  *
+ * Block layouts (bytes, as ggml's; bit-level formulas in kquants_scalar.c):
+ *   Q2_K  84: scales[16] (scale | min << 4 per group of 16) | qs[64] (2-bit) | d | dmin
+ *   Q3_K 110: hmask[32] (3rd bit) | qs[64] (low 2 bits) | scales[12] (16 x 6-bit) | d
+ *   Q4_K 144: d | dmin | scales[12] (8 scales + 8 mins, 6-bit) | qs[128] (nibbles)
+ *   Q5_K 176: d | dmin | scales[12] | qh[32] (5th bit) | qs[128]
+ *   Q6_K 210: ql[128] (low nibbles) | qh[64] (top 2 bits) | scales[16] (int8) | d
+ *   Q8_K 292: float d | int8 qs[256] | int16 bsums[16]   (the activations)
+ *
  * A weight super-block is unpacked into four zmm of unsigned quants, q[k] = values
  * 64k..64k+63, one byte each. vpdpbusd (unsigned weight x signed Q8_K activation, 4
  * products per int32 lane) gives lane i of chunk k the partial dot of values 64k+4i..+3,
@@ -14,7 +22,8 @@
  *
  * Loop order:
  *   n_cols == 1 (decode): 16 rows at a time; per super-block, each row is unpacked in
- *     registers and dotted with the column; the 16 row sums become one zmm.
+ *     registers and dotted with the column; the 16 row sums become one zmm. Q4_K and Q5_K
+ *     decode the 16 rows' headers together and use an interleaved order (decode16_k4).
  *   n_cols >= 2 (prefill): 4 rows at a time; up to 8 super-blocks of those rows are
  *     unpacked into a scratch buffer (quants, per-chunk scale vectors, offsets), then every
  *     group of 4 columns runs over them: per 64 values, 4 weight loads x 4 activation loads
