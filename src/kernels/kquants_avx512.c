@@ -279,7 +279,7 @@ typedef void (*unpack_fn)(const uint8_t *, kq_row *);
 
 /* n_cols == 1: rows r0..r0+m-1 (m <= 16) in the lanes of one zmm. */
 KQ_INLINE void decode_group(int64_t nb, const uint8_t *w, size_t ws, int m, const uint8_t *a, float *out,
-                            size_t bytes_per_block, unpack_fn unpack, int has_min, int il) {
+                            size_t bytes_per_block, unpack_fn unpack, int has_min, int il, int off) {
     __m512i s1[16], zero = _mm512_setzero_si512();
     __m256i s2[16];
     float dw[16] = {0}, dmw[16] = {0};
@@ -293,6 +293,13 @@ KQ_INLINE void decode_group(int64_t nb, const uint8_t *w, size_t ws, int m, cons
         _Pragma("GCC unroll 4")
         for (int k = 0; k < 4; k++) av[k] = _mm512_loadu_si512(ab + KQ_Q8K_QS + 64 * k);
         if (il) interleave_acts(av);
+        /* Q3_K/Q6_K: -off * (sum of each lane's 4 activations), the start of every row's
+         * vpdpbusd, so the lane gets sum (q - off) * a (|.| <= 4 * 32 * 128 < 2^15) and the
+         * offset costs nothing per row */
+        __m512i negoff[4];
+        _Pragma("GCC unroll 4")
+        for (int k = 0; k < 4; k++)
+            negoff[k] = off ? _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, bytes(off), av[k])) : zero;
         _Pragma("GCC unroll 16")
         for (int i = 0; i < m; i++) {
             kq_row u;
@@ -308,13 +315,15 @@ KQ_INLINE void decode_group(int64_t nb, const uint8_t *w, size_t ws, int m, cons
                 __m512i h0 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, u.q[0], av[0]), u.q[1], av[1]);
                 __m512i h1 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, u.q[2], av[2]), u.q[3], av[3]);
                 s = _mm512_dpwssd_epi32(_mm512_madd_epi16(h0, u.sc), h1, u.sc);
+            } else if (off) {
+                _Pragma("GCC unroll 4")
+                for (int k = 0; k < 4; k++) s = _mm512_dpwssd_epi32(s, _mm512_dpbusd_epi32(negoff[k], u.q[k], av[k]), pattern(u.sc, k));
             } else {
                 _Pragma("GCC unroll 4")
                 for (int k = 0; k < 4; k++) s = dot_chunk(s, u.q[k], av[k], pattern(u.sc, k));
             }
-            __m256i t = _mm256_madd_epi16(bs, u.mb);
-            if (has_min) s2[i] = t;
-            else s = _mm512_add_epi32(s, _mm512_zextsi256_si512(t));
+            if (has_min) s2[i] = _mm256_madd_epi16(bs, u.mb);
+            else if (!off) s = _mm512_add_epi32(s, _mm512_zextsi256_si512(_mm256_madd_epi16(bs, u.mb)));
             s1[i] = s;
             _mm_store_ss(dw + i, u.dd);
             _mm_store_ss(dmw + i, _mm_movehdup_ps(u.dd));
@@ -444,12 +453,13 @@ KQ_INLINE void decode16_k4(int64_t nb, const uint8_t *w, size_t ws, const uint8_
 }
 
 KQ_INLINE void mm_decode(int64_t nb, const uint8_t *w, size_t ws, int nr, const uint8_t *a, float *out,
-                         size_t bytes_per_block, unpack_fn unpack, int has_min, int il) {
+                         size_t bytes_per_block, unpack_fn unpack, int has_min, int il, int off) {
     int r0 = 0;
     if (il)
         for (; r0 + 16 <= nr; r0 += 16) decode16_k4(nb, w + r0 * ws, ws, a, out + r0, bytes_per_block, il == 2);
-    for (; r0 + 16 <= nr; r0 += 16) decode_group(nb, w + r0 * ws, ws, 16, a, out + r0, bytes_per_block, unpack, has_min, il);
-    if (r0 < nr) decode_group(nb, w + r0 * ws, ws, nr - r0, a, out + r0, bytes_per_block, unpack, has_min, il);
+    for (; r0 + 16 <= nr; r0 += 16)
+        decode_group(nb, w + r0 * ws, ws, 16, a, out + r0, bytes_per_block, unpack, has_min, il, off);
+    if (r0 < nr) decode_group(nb, w + r0 * ws, ws, nr - r0, a, out + r0, bytes_per_block, unpack, has_min, il, off);
 }
 
 /* Scratch of the prefill path: one unpacked super-block of one row. */
@@ -553,17 +563,17 @@ KQ_INLINE void mm_prefill(int64_t nb, const uint8_t *w, size_t ws, int nr, const
     }
 }
 
-#define KQ_MM(t, bytes, has_min, dec_unpack, il) \
+#define KQ_MM(t, bytes, has_min, dec_unpack, il, off) \
     KQ_TARGET void kq_mm_##t##_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
                                       int nc, float *out, size_t os) { \
-        if (nc == 1) mm_decode(n / KQ_K, w, ws, nr, a, out, bytes, dec_unpack, has_min, il); \
+        if (nc == 1) mm_decode(n / KQ_K, w, ws, nr, a, out, bytes, dec_unpack, has_min, il, off); \
         else mm_prefill(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, has_min); \
     }
-KQ_MM(q2k, 84, 1, unpack_q2k, 0)
-KQ_MM(q3k, 110, 0, unpack_q3k, 0)
-KQ_MM(q4k, 144, 1, unpack_q4k_il, 1)
-KQ_MM(q5k, 176, 1, unpack_q5k_il, 2)
-KQ_MM(q6k, 210, 0, unpack_q6k, 0)
+KQ_MM(q2k, 84, 1, unpack_q2k, 0, 0)
+KQ_MM(q3k, 110, 0, unpack_q3k, 0, 4)
+KQ_MM(q4k, 144, 1, unpack_q4k_il, 1, 0)
+KQ_MM(q5k, 176, 1, unpack_q5k_il, 2, 0)
+KQ_MM(q6k, 210, 0, unpack_q6k, 0, 32)
 
 /* ---- Q8_K activations (ggml's rounding, byte for byte: see seek_quant_q8_k) ---- */
 
