@@ -60,6 +60,12 @@ const quant_target *quant_target_find(const char *name) {
     return NULL;
 }
 
+const quant_target *quant_target_by_ftype(int ftype) {
+    for (size_t i = 0; i < N_TARGETS; i++)
+        if (targets[i].t.ftype == ftype) return &targets[i].t;   /* mixtures come before plain K types */
+    return NULL;
+}
+
 const char *quant_target_names(void) {
     static char buf[256];
     if (!buf[0])
@@ -283,6 +289,8 @@ int quant_model_init(quant_model *qm, const gguf_file *g) {
     if (!arch) return seek_error("%s: not a model (no general.architecture)", g->path);
     snprintf(qm->arch, sizeof qm->arch, "%s", arch);
     free(arch);
+    if (!gguf_find_tensor(g, "token_embd.weight"))
+        return seek_error("%s: not a model (no token_embd.weight tensor)", g->path);
     qm->n_layer = meta_int(g, qm->arch, "block_count", 0);
     if (qm->n_layer <= 0) return seek_error("%s: not a model (no %s.block_count)", g->path, qm->arch);
     qm->n_expert = meta_int(g, qm->arch, "expert_count", 0);

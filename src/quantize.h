@@ -27,6 +27,8 @@ typedef struct {
 
 /* The target called `name` (case-insensitive), or NULL. */
 const quant_target *quant_target_find(const char *name);
+/* The mixture or type a general.file_type value stands for, or NULL. */
+const quant_target *quant_target_by_ftype(int ftype);
 /* Comma-separated list of all target names (for error messages and --help). */
 const char *quant_target_names(void);
 
