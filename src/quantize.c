@@ -337,6 +337,15 @@ static void chunk_worker(void *p, int64_t begin, int64_t end) {
     free(row);
 }
 
+int quant_convert_rows(seek_type type, int64_t n, int64_t row0, int64_t k, quant_row_fn src, void *ud, uint8_t *dst) {
+    size_t rb = seek_row_size(type, n);
+    if (!rb && n) return seek_error("cannot write rows of %" PRId64 " values as %s", n,
+                                    seek_type_get(type) ? seek_type_get(type)->name : "?");
+    chunk_job j = {src, ud, type, n, row0, rb, dst, 0};
+    par_for(k, chunk_worker, &j);
+    return j.failed ? seek_error("converting rows to %s failed", seek_type_get(type)->name) : 0;
+}
+
 int quant_write_rows(gguf_stream *s, seek_type type, int64_t n, int64_t rows,
                      quant_row_fn src, void *ud, uint64_t *done_bytes) {
     size_t rb = seek_row_size(type, n);
@@ -350,9 +359,7 @@ int quant_write_rows(gguf_stream *s, seek_type type, int64_t n, int64_t rows,
     int rc = 0;
     for (int64_t r0 = 0; r0 < rows && !rc; r0 += per) {
         int64_t k = rows - r0 < per ? rows - r0 : per;
-        chunk_job j = {src, ud, type, n, r0, rb, buf, 0};
-        par_for(k, chunk_worker, &j);
-        if (j.failed) rc = seek_error("converting rows to %s failed", seek_type_get(type)->name);
+        if (quant_convert_rows(type, n, r0, k, src, ud, buf)) rc = -1;
         else if (gguf_stream_put(s, buf, (size_t)k * rb)) rc = -1;
         else if (done_bytes) *done_bytes += (uint64_t)k * rb;
     }

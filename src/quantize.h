@@ -59,6 +59,9 @@ typedef void (*quant_row_fn)(void *ud, int64_t row, float *dst, int64_t n);
  * Returns 0, or -1 with the error set. */
 int quant_write_rows(gguf_stream *s, seek_type type, int64_t n, int64_t rows,
                      quant_row_fn src, void *ud, uint64_t *done_bytes);
+/* Convert rows row0..row0+k of n values from `src` into dst (k * seek_row_size(type, n)
+ * bytes), on all threads. Returns 0, or -1 with the error set. */
+int quant_convert_rows(seek_type type, int64_t n, int64_t row0, int64_t k, quant_row_fn src, void *ud, uint8_t *dst);
 
 typedef struct {
     const quant_target *target;

@@ -368,6 +368,32 @@ static void gen_row(void *ud, int64_t row, float *dst, int64_t n) {
     }
 }
 
+/* --fast: POOL_ROWS rows are generated and converted once; row r of the tensor is pool row
+ * hash(r) mod POOL_ROWS, so the bytes still vary along the tensor (no two neighbouring rows
+ * alike) but nothing is quantized more than once. */
+#define POOL_ROWS 256
+static int write_pooled(gguf_stream *st, seek_type type, int64_t n, int64_t rows, gen *g, uint64_t *done) {
+    const size_t rb = seek_row_size(type, n);
+    const int64_t per = rb ? (int64_t)((16u << 20) / rb) + 1 : 1;
+    uint8_t *pool = seek_malloc(POOL_ROWS * rb), *buf = seek_malloc((size_t)per * rb);
+    int rc = -1;
+    if (!pool || !buf || quant_convert_rows(type, n, 0, POOL_ROWS, gen_row, g, pool)) goto out;
+    for (int64_t r0 = 0; r0 < rows; r0 += per) {
+        int64_t k = rows - r0 < per ? rows - r0 : per;
+        for (int64_t r = 0; r < k; r++) {
+            uint64_t h = (uint64_t)(r0 + r) * 0x9e3779b97f4a7c15ULL;
+            memcpy(buf + (size_t)r * rb, pool + (size_t)((h >> 32) % POOL_ROWS) * rb, rb);
+        }
+        if (gguf_stream_put(st, buf, (size_t)k * rb)) goto out;
+        *done += (uint64_t)k * rb;
+    }
+    rc = 0;
+out:
+    free(pool);
+    free(buf);
+    return rc;
+}
+
 /* ------------------------------------------------------------------------ */
 
 static char tmp_name[4096];
@@ -492,7 +518,12 @@ int synth_write(const char *out, const synth_opts *o) {
     for (size_t i = 0; i < l.n; i++) {
         const tdesc *t = &l.t[i];
         gen g = {t, &s, hash_str(t->name, o->seed * 0x9e3779b97f4a7c15ULL + 0xcbf29ce484222325ULL), freqs};
-        if (quant_write_rows(st, types[i], t->ne[0], t->ne[1] * t->ne[2], gen_row, &g, &done)) goto out;
+        const int64_t rows = t->ne[1] * t->ne[2];
+        if (o->fast && rows > POOL_ROWS && t->k == K_MATRIX && !t->f32) {
+            if (write_pooled(st, types[i], t->ne[0], rows, &g, &done)) goto out;
+        } else if (quant_write_rows(st, types[i], t->ne[0], rows, gen_row, &g, &done)) {
+            goto out;
+        }
         if (o->progress) {
             char b1[32], b2[32];
             double dt = now_s() - t0;

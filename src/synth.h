@@ -27,6 +27,8 @@ typedef struct {
     uint64_t seed;
     int threads;
     bool progress;
+    bool fast;                    /* rows repeat from a pool of POOL_ROWS random rows per tensor:
+                                     same shapes and bytes, far less to compute (for speed tests) */
     /* test-size overrides (0: the real value): shrink a model while keeping its structure */
     int vocab, ff, ff_exp, heads, experts;
 } synth_opts;

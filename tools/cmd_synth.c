@@ -21,6 +21,8 @@ static void usage(FILE *f) {
             "  --tokenizer FILE  tokenizer.json or a GGUF with tokenizer.ggml.* (default: the family's,\n"
             "                    from the checkout's tests/data)\n"
             "  --list            print each tensor's name and shape, write nothing\n"
+            "  --fast            big matrices repeat rows from a pool of 256 random rows per tensor\n"
+            "                    (same shapes and bytes, minutes instead of hours: for speed tests)\n"
             "test-size overrides (the file no longer has the real shapes):\n"
             "  --vocab N --ff N --ff-exp N --heads N --experts N\n",
             synth_shape_names());
@@ -53,6 +55,7 @@ int cmd_synth(int argc, char **argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         if (!strcmp(a, "--list")) { list = true; continue; }
         if (!strcmp(a, "--quiet")) { o.progress = false; continue; }
+        if (!strcmp(a, "--fast")) { o.fast = true; continue; }
         if (!v) return cli_error("synth: unknown option '%s' (or it lacks its value)", a);
         i++;
         if (!strcmp(a, "--shape")) o.shape = v;

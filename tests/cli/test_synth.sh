@@ -109,3 +109,11 @@ expect_error bad_out "cannot create" "$SEEK" synth --shape deepseek-v2-lite --la
 expect_error bad_tokenizer "nope.json" "$SEEK" synth --shape deepseek-v2-lite --layers 1 --tokenizer "$TMP/nope.json" -o "$TMP/o.gguf"
 expect_error no_out "need -o" "$SEEK" synth --shape deepseek-v3
 if ls "$TMP" | grep -q '^o.gguf'; then fail nothing_left "$(ls "$TMP" | grep o.gguf)"; else ok nothing_left; fi
+
+# --fast: the same tensors, types and sizes (rows drawn from a pool), other bytes
+"$SEEK" synth --shape r1-distill-qwen-1.5b --layers 1 --vocab 1024 --ff 512 --type Q4_K_M -o "$TMP/slow.gguf" --quiet
+"$SEEK" synth --shape r1-distill-qwen-1.5b --layers 1 --vocab 1024 --ff 512 --type Q4_K_M -o "$TMP/fast.gguf" --quiet --fast
+"$SEEK" info "$TMP/slow.gguf" | grep -v '^file:' >"$TMP/i1"; "$SEEK" info "$TMP/fast.gguf" | grep -v '^file:' >"$TMP/i2"
+if cmp -s "$TMP/i1" "$TMP/i2" && ! cmp -s "$TMP/slow.gguf" "$TMP/fast.gguf"; then ok fast_same_layout
+else fail fast_same_layout "$(diff "$TMP/i1" "$TMP/i2" | head -3 | tr '\n' ' ')"; fi
+expect_ok fast_runs "$SEEK" logits -m "$TMP/fast.gguf" --tokens 1,2,3 -o "$TMP/f.f32"
