@@ -5,7 +5,7 @@
  *            logits, like llama-bench's pp test)
  *   decode   n tokens one at a time after that prompt (llama-bench's tg test starts at
  *            position 0 instead; with -p 0 this is the same)
- * Each figure is the median of r runs after one warm-up run; the spread is the standard
+ * Each figure is the median of r runs after a short warm-up (4 prompt tokens, 1 decode step); the spread is the standard
  * deviation over the runs. Around them: the machine's streaming read bandwidth (a probe
  * over 1 GiB on all threads), the weight bytes one decode step must read (routed experts
  * counted at n_used / n_expert), the fraction of the bandwidth decode reached, prefill
@@ -189,16 +189,18 @@ int cmd_bench(int argc, char **argv) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
         toks[i] = (int32_t)((x >> 33) % (uint64_t)V);
     }
-    for (int run = -1; run < r; run++) {   /* run -1: warm-up (page faults, caches) */
+    for (int run = -1; run < r; run++) {
+        /* run -1 warms up: a short prompt and one decode step fault every weight page in */
+        const int rp = run < 0 ? (p < 4 ? p : 4) : p, rn = run < 0 ? (n < 1 ? n : 1) : n;
         c->n_past = 0;
         double t0 = now_s();
-        if (p > 0) {
-            seek_seq s = {c, toks, p, 0, logits, false};
+        if (rp > 0) {
+            seek_seq s = {c, toks, rp, 0, logits, false};
             if (model_forward_batch(m, &s, 1)) { cli_lib_error(); goto done; }
         }
         double t1 = now_s();
-        for (int i = 0; i < n; i++)
-            if (model_forward(m, c, toks + p + i, 1, p + i, logits, NULL)) { cli_lib_error(); goto done; }
+        for (int i = 0; i < rn; i++)
+            if (model_forward(m, c, toks + rp + i, 1, rp + i, logits, NULL)) { cli_lib_error(); goto done; }
         double t2 = now_s();
         if (run >= 0) {
             tp[run] = p > 0 ? p / (t1 - t0) : 0;
