@@ -7,7 +7,7 @@
  * Rules for IQ types, Falcon and other architectures are left out. The conversion of rows
  * is the reference quantizers' (seek_quantize_row), so output equals that tool's byte for
  * byte for the same choice of type (docs/quantize.md lists the two places where the choice
- * differs: fallbacks to types seek cannot write).
+ * differs: fallbacks to types seek cannot write, IQ4_NL and ik's Q6_0).
  */
 #include "quantize.h"
 

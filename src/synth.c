@@ -293,7 +293,7 @@ static int write_tokenizer(const shape *s, const char *tok_path, const char *tmp
     if (tok_write_gguf(t, w)) goto out;
     strs = seek_malloc(sizeof *strs * (size_t)V);
     types = seek_malloc(sizeof *types * (size_t)V);
-    pads = seek_malloc((size_t)V * 16);
+    pads = seek_malloc((size_t)V * 24);
     if (!strs || !types || !pads) goto out;
     for (int32_t i = 0; i < V; i++) {
         const char *x = i < nt ? tok_text(t, i) : NULL;
@@ -301,8 +301,8 @@ static int write_tokenizer(const shape *s, const char *tok_path, const char *tmp
             strs[i] = x;
             types[i] = tok_type(t, i);
         } else {   /* ids the (trimmed) tokenizer leaves empty */
-            snprintf(pads + (size_t)i * 16, 16, "[PAD%d]", i);
-            strs[i] = pads + (size_t)i * 16;
+            snprintf(pads + (size_t)i * 24, 24, "[PAD%d]", i);
+            strs[i] = pads + (size_t)i * 24;
             types[i] = TOK_TYPE_UNUSED;
         }
     }

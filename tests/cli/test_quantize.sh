@@ -82,6 +82,19 @@ PY
     if [ "$res" = ok ]; then ok "types_${model}_$mix"; else fail "types_${model}_$mix" "$res"; fi
 done <"$TMP/expect"
 
+# byte identity with llama-quantize: what ik_llama.cpp's llama-quantize wrote for these same
+# two input files (tests/data/quantize/llama-quantize.sha256, recorded by make.sh there)
+REF=tests/data/quantize/llama-quantize.sha256
+for run in $(grep -v '^#' "$REF" | cut -d' ' -f1 | uniq); do
+    model=${run%%-*} mix=${run#*-}
+    if ! "$SEEK" quantize "$TMP/$model.gguf" "$TMP/ref.gguf" "$mix" --quiet 2>"$TMP/err"; then fail "same_bytes_as_llama_quantize_$run" "$(cat "$TMP/err")"; continue; fi
+    /usr/bin/python3 bench/tensor_hashes.py "$TMP/ref.gguf" | sed "s/^/$run /" >"$TMP/got"
+    grep "^$run " "$REF" >"$TMP/want"
+    if cmp -s "$TMP/want" "$TMP/got"; then ok "same_bytes_as_llama_quantize_$run"
+    else fail "same_bytes_as_llama_quantize_$run" "$(diff "$TMP/want" "$TMP/got" | grep '^>' | head -3 | tr '\n' ' ')"; fi
+done
+rm -f "$TMP/ref.gguf"
+
 # --pure: every quantized tensor the base type, except where rows don't fit
 "$SEEK" quantize "$TMP/v2.gguf" "$TMP/x.gguf" Q4_K_M --pure --dry-run >"$TMP/out" 2>"$TMP/err"
 if awk '$2 != $3' "$TMP/out" | grep -v ' Q4_K$' | grep -qv -e 'blk.0.ffn_down.weight F16 Q5_0' -e 'ffn_down_exps.weight F16 Q5_0'; then
