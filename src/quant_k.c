@@ -190,7 +190,7 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
         if (x[i] > max) max = x[i];
         float w = weights[i];
         sum_w += w;
-        sum_x += w * x[i];
+        sum_x = fmaf(w, x[i], sum_x);
     }
     if (min > 0) min = 0;
     if (max == min) {
@@ -206,7 +206,7 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
         L[i] = (uint8_t)q_max(0, q_min(nmax, l));
         float diff = fmaf((float)L[i], scale, min) - x[i];
         diff = use_mad ? fabsf(diff) : diff * diff;
-        best_error += weights[i] * diff;
+        best_error = fmaf(weights[i], diff, best_error);
     }
     if (nstep < 1) {
         *the_min = -min;
@@ -236,7 +236,7 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
             for (int i = 0; i < n; i++) {
                 float diff = fmaf(this_scale, (float)Laux[i], this_min) - x[i];
                 diff = use_mad ? fabsf(diff) : diff * diff;
-                cur_error += weights[i] * diff;
+                cur_error = fmaf(weights[i], diff, cur_error);
             }
             if (cur_error < best_error) {
                 for (int i = 0; i < n; i++) L[i] = Laux[i];
@@ -428,7 +428,7 @@ static void quant_k4_superblock(const float *x, int nmax, float rmin, int nstep,
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < QK_K / 32; j++) {
         float sum_x2 = 0;
-        for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
+        for (int l = 0; l < 32; l++) sum_x2 = fmaf(x[32 * j + l], x[32 * j + l], sum_x2);
         float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
         scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,

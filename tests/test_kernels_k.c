@@ -34,7 +34,7 @@ enum { NTYPES = 5 };
 static int level_ok(kern_level l) {
 #if defined(__x86_64__)
     if (l == KERN_AVX2)
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");   /* all such CPUs have F16C */
     if (l == KERN_AVX512)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&

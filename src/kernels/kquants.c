@@ -3,13 +3,14 @@
 
 #include "kquants_impl.h"
 
+/* Q8_K activations in the plain layout (act_row_bytes left NULL where the struct has it) */
+#define KQ_ENTRY(t, level) {.act_type = SEEK_TYPE_Q8_K, .quant = kq_quant_q8k_##level, .mm = kq_mm_##t##_##level}
+
 #if defined(__x86_64__)
 #define KQ_ROW(T, t) \
-    [SEEK_TYPE_##T] = {{SEEK_TYPE_Q8_K, kq_quant_q8k_scalar, kq_mm_##t##_scalar}, \
-                       {SEEK_TYPE_Q8_K, kq_quant_q8k_avx2, kq_mm_##t##_avx2}, \
-                       {SEEK_TYPE_Q8_K, kq_quant_q8k_avx512, kq_mm_##t##_avx512}}
+    [SEEK_TYPE_##T] = {KQ_ENTRY(t, scalar), KQ_ENTRY(t, avx2), KQ_ENTRY(t, avx512)}
 #else
-#define KQ_ROW(T, t) [SEEK_TYPE_##T] = {{SEEK_TYPE_Q8_K, kq_quant_q8k_scalar, kq_mm_##t##_scalar}}
+#define KQ_ROW(T, t) [SEEK_TYPE_##T] = {KQ_ENTRY(t, scalar)}
 #endif
 
 static const kern_entry table[SEEK_TYPE_Q6_K + 1][KERN_LEVELS] = {

@@ -3,6 +3,14 @@
  * Same arithmetic as kquants_scalar.c (block layouts drawn there; integer and float steps
  * in kquants_impl.h), so every (row, column) gives the same bits at every level.
  *
+ * Block layouts (bytes, as ggml's; bit-level formulas in kquants_scalar.c):
+ *   Q2_K  84: scales[16] (scale | min << 4 per group of 16) | qs[64] (2-bit) | d | dmin
+ *   Q3_K 110: hmask[32] (3rd bit) | qs[64] (low 2 bits) | scales[12] (16 x 6-bit) | d
+ *   Q4_K 144: d | dmin | scales[12] (8 scales + 8 mins, 6-bit) | qs[128] (nibbles)
+ *   Q5_K 176: d | dmin | scales[12] | qh[32] (5th bit) | qs[128]
+ *   Q6_K 210: ql[128] (low nibbles) | qh[64] (top 2 bits) | scales[16] (int8) | d
+ *   Q8_K 292: float d | int8 qs[256] | int16 bsums[16]   (the activations)
+ *
  * A weight super-block is unpacked into eight ymm of unsigned quants, q[k] = values
  * 32k..32k+31. vpmaddubsw (unsigned weight x signed Q8_K activation) gives int16 pair sums
  * (at most 2 * 63 * 128, no saturation); int16 lanes 0-7 belong to group 2k and 8-15 to
@@ -11,11 +19,13 @@
  * summed at the end of each super-block by a transposing tree over 8 pairs (hsum8).
  *
  * Loop order:
- *   n_cols == 1 (decode): 8 rows at a time, each row's block unpacked in registers.
+ *   n_cols == 1 (decode): 8 rows at a time, each row's block unpacked in registers (Q4_K and
+ *     Q5_K: the 8 rows' headers are transposed and decoded together, see decode8_k4).
  *   n_cols >= 2 (prefill): 4 rows at a time; up to 8 super-blocks of them are unpacked
  *     into a stack buffer (quants and per-chunk scale vectors), then every pair of columns
  *     runs over it: per 32 values, 4 weight loads x 2 activation loads feed 8 vpmaddubsw.
  */
+#if defined(__x86_64__)   /* the whole file: x86-64 only */
 #include <immintrin.h>
 #include <string.h>
 
@@ -223,9 +233,87 @@ KQ_INLINE void decode_group(int64_t nb, const uint8_t *w, size_t ws, int m, cons
     memcpy(out, tmp, sizeof(float) * (size_t)m);
 }
 
+/* ---- Q4_K/Q5_K decode, 8 rows at once ----
+ * The 16-byte headers (d, dmin, 12 scale bytes) of 8 rows are transposed so that their
+ * 6-bit scales, mins and d/dmin decode together and the mins term S2 of all rows is 4
+ * vpmaddwd; per row only the quants, the dot and the fetch of its 8 scales remain.
+ * Same integers as every other path (kquants_impl.h). */
+
+KQ_INLINE void decode8_k4(int64_t nb, const uint8_t *w, size_t ws, const uint8_t *a, float *out,
+                          size_t bytes_per_block, int is_q5) {
+    const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f), m4 = _mm256_set1_epi32(0x0f0f0f0f), m2 = _mm256_set1_epi32(0x03030303);
+    const __m256i lo16 = _mm256_set1_epi32(0x00ff00ff), w16 = _mm256_set1_epi32(0xFFFF);
+    /* lane i <-> row i from the transposed order (lane 4L + g <-> row 2g + L) */
+    const __m256i untr = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *ab = a + b * KQ_Q8K_BYTES, *wb = w + b * bytes_per_block;
+        __m256i Z[4];
+        _Pragma("GCC unroll 4")
+        for (int g = 0; g < 4; g++)
+            Z[g] = _mm256_loadu2_m128i((const __m128i *)(wb + (2 * g + 1) * ws), (const __m128i *)(wb + (2 * g) * ws));
+        __m256i t0 = _mm256_unpacklo_epi32(Z[0], Z[1]), t1 = _mm256_unpackhi_epi32(Z[0], Z[1]);
+        __m256i t2 = _mm256_unpacklo_epi32(Z[2], Z[3]), t3 = _mm256_unpackhi_epi32(Z[2], Z[3]);
+        __m256i D = _mm256_unpacklo_epi64(t0, t2), W0 = _mm256_unpackhi_epi64(t0, t2);
+        __m256i W1 = _mm256_unpacklo_epi64(t1, t3), W2 = _mm256_unpackhi_epi64(t1, t3);
+        __m256i sc03 = _mm256_and_si256(W0, m6), mn03 = _mm256_and_si256(W1, m6);
+        __m256i sc47 = _mm256_or_si256(_mm256_and_si256(W2, m4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(W0, 6), m2), 4));
+        __m256i mn47 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(W2, 4), m4),
+                                       _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(W1, 6), m2), 4));
+        /* S2 of all rows: int16 pairs (m_j, m_j+2) x (B_j, B_j+2), B_j = bsum[2j] + bsum[2j+1] */
+        __m256i B = _mm256_madd_epi16(ld(ab + KQ_Q8K_BSUMS), _mm256_set1_epi16(1));
+        B = _mm256_packs_epi32(B, B);
+        B = _mm256_shuffle_epi8(B, _mm256_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7,
+                                                    0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7));
+        __m256i S2 = _mm256_madd_epi16(_mm256_and_si256(mn03, lo16), _mm256_permutevar8x32_epi32(B, _mm256_set1_epi32(0)));
+        S2 = _mm256_add_epi32(S2, _mm256_madd_epi16(_mm256_srli_epi16(mn03, 8), _mm256_permutevar8x32_epi32(B, _mm256_set1_epi32(1))));
+        S2 = _mm256_add_epi32(S2, _mm256_madd_epi16(_mm256_and_si256(mn47, lo16), _mm256_permutevar8x32_epi32(B, _mm256_set1_epi32(4))));
+        S2 = _mm256_add_epi32(S2, _mm256_madd_epi16(_mm256_srli_epi16(mn47, 8), _mm256_permutevar8x32_epi32(B, _mm256_set1_epi32(5))));
+        /* d and -dmin of all rows */
+        __m256i dh = _mm256_permute4x64_epi64(_mm256_packus_epi32(_mm256_and_si256(D, w16), _mm256_srli_epi32(D, 16)), 0xD8);
+        __m256 dw = _mm256_cvtph_ps(_mm256_castsi256_si128(dh));
+        __m256 dmw = _mm256_xor_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(dh, 1)), _mm256_set1_ps(-0.0f));
+        __m256i s1[8];
+        _Pragma("GCC unroll 8")
+        for (int i = 0; i < 8; i++) {
+            const uint8_t *rb = wb + i * ws;
+            int p = 4 * (i % 2) + i / 2;   /* row i's lane in the transposed vectors */
+            __m256i x = _mm256_blend_epi32(_mm256_permutevar8x32_epi32(sc03, _mm256_set1_epi32(p)),
+                                           _mm256_permutevar8x32_epi32(sc47, _mm256_set1_epi32(p)), 0xAA);
+            __m256i sc16 = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm256_castsi256_si128(x)));   /* s0..s7 x2 */
+            __m256i s = _mm256_setzero_si256();
+            _Pragma("GCC unroll 4")
+            for (int h = 0; h < 4; h++) {
+                __m256i qs = ld(rb + (is_q5 ? 48 : 16) + 32 * h);
+                __m256i q0 = _mm256_and_si256(qs, bytes(15)), q1 = _mm256_and_si256(_mm256_srli_epi16(qs, 4), bytes(15));
+                if (is_q5) {
+                    __m256i qh = ld(rb + 16);
+                    q0 = _mm256_or_si256(q0, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * h), bytes(1)), 4));
+                    q1 = _mm256_or_si256(q1, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * h + 1), bytes(1)), 4));
+                }
+                /* sub-blocks 2h and 2h+1: their scale in every int16 lane */
+                __m256i p0 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * h))));
+                __m256i p1 = _mm256_shuffle_epi8(sc16, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * h + 1))));
+                s = dot_chunk(s, q0, ab + KQ_Q8K_QS + 64 * h, p0);
+                s = dot_chunk(s, q1, ab + KQ_Q8K_QS + 64 * h + 32, p1);
+            }
+            s1[i] = s;
+        }
+        __m256 da = _mm256_set1_ps(act_d(ab));
+        dw = _mm256_permutevar8x32_ps(dw, untr);
+        dmw = _mm256_permutevar8x32_ps(dmw, untr);
+        S2 = _mm256_permutevar8x32_epi32(S2, untr);
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(hsum8(s1)), acc);
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(dmw, da), _mm256_cvtepi32_ps(S2), acc);
+    }
+    _mm256_storeu_ps(out, acc);
+}
+
 KQ_INLINE void mm_decode(int64_t nb, const uint8_t *w, size_t ws, int nr, const uint8_t *a, float *out,
-                         size_t bytes_per_block, unpack_fn unpack, int has_min) {
+                         size_t bytes_per_block, unpack_fn unpack, int has_min, int k4) {
     int r0 = 0;
+    if (k4)
+        for (; r0 + 8 <= nr; r0 += 8) decode8_k4(nb, w + r0 * ws, ws, a, out + r0, bytes_per_block, k4 == 2);
     for (; r0 + 8 <= nr; r0 += 8) decode_group(nb, w + r0 * ws, ws, 8, a, out + r0, bytes_per_block, unpack, has_min);
     if (r0 < nr) decode_group(nb, w + r0 * ws, ws, nr - r0, a, out + r0, bytes_per_block, unpack, has_min);
 }
@@ -328,17 +416,17 @@ KQ_INLINE void mm_prefill(int64_t nb, const uint8_t *w, size_t ws, int nr, const
     }
 }
 
-#define KQ_MM(t, bytes, has_min) \
+#define KQ_MM(t, bytes, has_min, k4) \
     KQ_TARGET void kq_mm_##t##_avx2(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
                                     int nc, float *out, size_t os) { \
-        if (nc == 1) mm_decode(n / KQ_K, w, ws, nr, a, out, bytes, unpack_##t, has_min); \
+        if (nc == 1) mm_decode(n / KQ_K, w, ws, nr, a, out, bytes, unpack_##t, has_min, k4); \
         else mm_prefill(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, has_min); \
     }
-KQ_MM(q2k, 84, 1)
-KQ_MM(q3k, 110, 0)
-KQ_MM(q4k, 144, 1)
-KQ_MM(q5k, 176, 1)
-KQ_MM(q6k, 210, 0)
+KQ_MM(q2k, 84, 1, 0)
+KQ_MM(q3k, 110, 0, 0)
+KQ_MM(q4k, 144, 1, 1)
+KQ_MM(q5k, 176, 1, 2)
+KQ_MM(q6k, 210, 0, 0)
 
 /* ---- Q8_K activations (ggml's rounding, byte for byte: see seek_quant_q8_k) ---- */
 
@@ -394,3 +482,5 @@ KQ_TARGET void kq_quant_q8k_avx2(const float *x, void *vy, int64_t n) {
         memcpy(y, &d, 4);
     }
 }
+
+#endif

@@ -70,30 +70,4 @@ a = np.fromfile(sys.argv[1], '<f4')
 sys.exit(0 if a.size == 3 * 300 and a.std() > 0.1 and np.isfinite(a).all() else 1)" "$TMP/q4.f32"
 then ok q4_k_logits_sane; else fail q4_k_logits_sane "$(wc -c <"$TMP/q4.f32") bytes"; fi
 
-# perplexity: compared with the value NumPy computes from `seek tokenize` + `seek logits`
-M=tests/data/gguf/model-Q4_K_S.gguf
-printf 'The quick brown fox jumps over the lazy dog. Hello world, this is a small test of perplexity.\n' >"$TMP/ppl.txt"
-expect_ok perplexity "$SEEK" perplexity -m "$M" -f "$TMP/ppl.txt" --ctx 16
-ours=$(sed -n 's/^perplexity: \([0-9.]*\) over.*/\1/p' "$TMP/out")
-ids=$("$SEEK" tokenize -m "$M" --bos -f "$TMP/ppl.txt" | tr ' ' ',')
-ref=$(/usr/bin/python3 - "$SEEK" "$M" "$ids" "$TMP" <<'PY'
-import subprocess, sys, numpy as np
-seek, model, ids, tmp = sys.argv[1], sys.argv[2], [int(x) for x in sys.argv[3].split(',') if x], sys.argv[4]
-nll, n = 0.0, 0
-for k in range(len(ids) // 16):
-    w = ids[16 * k:16 * k + 16]
-    subprocess.run([seek, 'logits', '-m', model, '--tokens', ','.join(map(str, w)), '-o', tmp + '/p.f32'], check=True)
-    l = np.fromfile(tmp + '/p.f32', dtype='<f4').reshape(16, -1).astype(np.float64)
-    for t in range(8, 15):
-        m = l[t].max()
-        nll += np.log(np.exp(l[t] - m).sum()) + m - l[t, w[t + 1]]
-        n += 1
-print(np.exp(nll / n))
-PY
-)
-if /usr/bin/python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); sys.exit(0 if abs(a-b)<=1e-4*b else 1)" "$ours" "$ref"; then
-    ok perplexity_matches_numpy
-else
-    fail perplexity_matches_numpy "seek $ours, numpy $ref"
-fi
-expect_error perplexity_short_text "fewer than one window" "$SEEK" perplexity -m "$M" -f "$TMP/ppl.txt" --ctx 512
+# perplexity: see tests/cli/test_perplexity.sh (llama.cpp's protocol, checked against NumPy)
