@@ -217,7 +217,7 @@ int cmd_bench(int argc, char **argv) {
     const model_cost mc = cost_of(m);
     const double gflops = p > 0 ? prefill_flops(m, &mc, p) * pp / p / 1e9 : 0;
     const double frac = bw > 0 ? mc.bytes_per_token * tg / (bw * 1e9) : 0;
-    const double kv_bytes = (double)(c->k_dim + c->v_dim) * sizeof(float) * c->n_layer;
+    const double kv_bytes = (double)kvcache_bytes_per_token(m, c->type);
     uint32_t ft = 0;
     gguf_get_u32(m->gguf, "general.file_type", &ft);
     const quant_target *qt = quant_target_by_ftype((int)ft);
