@@ -138,11 +138,12 @@ static void stats(double *v, int n, double *median, double *sd) {
 }
 
 static void usage(FILE *f) {
-    fputs("usage: seek bench -m MODEL.gguf [-p 512] [-n 128] [-r 5] [--threads N] [--json]\n\n"
+    fputs("usage: seek bench -m MODEL.gguf [-p 512] [-n 128] [-r 5] [--threads N] [--cache-type T] [--json]\n\n"
           "  -p N        prompt tokens evaluated in one batch (prefill), 0 to skip\n"
           "  -n N        tokens decoded one at a time after the prompt, 0 to skip\n"
           "  -r N        runs; figures are the median, spread the standard deviation\n"
           "  --threads N worker threads (default: all CPUs)\n"
+          "  --cache-type T  KV cache type: f32, f16 (default, as seek run/chat), bf16, q8_0\n"
           "  --json      one JSON object on stdout\n", f);
 }
 
@@ -155,7 +156,7 @@ static int pos_arg(const char *opt, const char *v, int min, int *out) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    const char *path = NULL;
+    const char *path = NULL, *cache_type = "f16";
     int p = 512, n = 128, r = 5, threads = 0;
     bool json = false;
     for (int i = 1; i < argc; i++) {
@@ -167,10 +168,13 @@ int cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "-n") && v) { if (pos_arg(a, argv[++i], 0, &n)) return 1; }
         else if (!strcmp(a, "-r") && v) { if (pos_arg(a, argv[++i], 1, &r)) return 1; }
         else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && v) { if (pos_arg(a, argv[++i], 1, &threads)) return 1; }
+        else if (!strcmp(a, "--cache-type") && v) cache_type = argv[++i];
         else return cli_error("bench: unknown argument '%s'", a);
     }
     if (!path) { usage(stderr); return cli_error("bench: need -m MODEL"); }
     if (p + n < 1) return cli_error("bench: nothing to measure (-p 0 -n 0)");
+    seek_type ct;
+    if (kv_type_parse(cache_type, &ct)) return cli_lib_error();
     if (threads) seek_set_threads(threads);
     seek_model *m = model_load(path);
     if (!m) return cli_lib_error();
@@ -182,7 +186,7 @@ int cmd_bench(int argc, char **argv) {
     int32_t *toks = malloc(sizeof *toks * (size_t)(p + n + 1));
     float *logits = malloc(sizeof(float) * (size_t)V);
     double *tp = calloc((size_t)r, sizeof *tp), *td = calloc((size_t)r, sizeof *td);
-    seek_kvcache *c = kvcache_new(m, p + n + 1);
+    seek_kvcache *c = kvcache_new_type(m, p + n + 1, ct);
     if (!toks || !logits || !tp || !td || !c) { cli_error("bench: out of memory"); goto done; }
     uint64_t x = 12345;   /* fixed pseudo-random prompt: same work on every run */
     for (int i = 0; i < p + n + 1; i++) {
@@ -235,9 +239,9 @@ int cmd_bench(int argc, char **argv) {
                "\"n_prompt\": %d, \"n_gen\": %d, \"runs\": %d, "
                "\"prefill_tps\": %.3f, \"prefill_spread\": %.3f, \"decode_tps\": %.3f, \"decode_spread\": %.3f, "
                "\"mem_bw_gbs\": %.3f, \"bytes_per_token\": %.0f, \"decode_bw_fraction\": %.4f, "
-               "\"prefill_gflops\": %.3f, \"kv_bytes_per_token\": %.0f}\n",
+               "\"prefill_gflops\": %.3f, \"kv_bytes_per_token\": %.0f, \"kv_type\": \"%s\"}\n",
                arch_name(hp->arch), type, mc.params_total, seek_threads(), p, n, r, pp, pp_sd, tg, tg_sd, bw,
-               mc.bytes_per_token, frac, gflops, kv_bytes);
+               mc.bytes_per_token, frac, gflops, kv_bytes, seek_type_get(ct)->name);
     } else {
         printf("model:        %s (%s, %s, %.2f B params)\n", base, arch_name(hp->arch), type, mc.params_total / 1e9);
         printf("threads:      %d, %d runs (median +/- standard deviation)\n", seek_threads(), r);
@@ -246,7 +250,7 @@ int cmd_bench(int argc, char **argv) {
         printf("memory read:  %10.2f GB/s (streaming probe, 1 GiB, all threads)\n", bw);
         printf("weights read: %10s per decoded token; decode reached %.1f%% of the bandwidth\n",
                seek_fmt_bytes((uint64_t)mc.bytes_per_token, b1, sizeof b1), 100 * frac);
-        printf("KV cache:     %10s per token\n", seek_fmt_bytes((uint64_t)kv_bytes, b1, sizeof b1));
+        printf("KV cache:     %10s per token (%s)\n", seek_fmt_bytes((uint64_t)kv_bytes, b1, sizeof b1), seek_type_get(ct)->name);
     }
     rc = 0;
 done:
