@@ -19,7 +19,7 @@ typedef struct {
     const char *template_file; /* --chat-template FILE */
     const char *system;        /* --system TEXT */
     int n_ctx;                 /* --ctx */
-    int n_predict;             /* -n: <= 0 until EOS or the context is full */
+    int n_predict;             /* -n: -1 until EOS or the context is full, 0 no tokens, N at most N */
     sampler_params sp;
     bool seed_given;
     const char *stops[CLI_MAX_STOPS];

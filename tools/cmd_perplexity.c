@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "model.h"
 #include "tokenizer.h"
@@ -24,13 +25,19 @@ int cmd_perplexity(int argc, char **argv) {
             puts("usage: seek perplexity -m MODEL.gguf -f TEXT_FILE [--ctx N]");
             return 0;
         }
-        if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && i + 1 < argc) model = argv[++i];
-        else if (!strcmp(a, "-f") && i + 1 < argc) file = argv[++i];
-        else if ((!strcmp(a, "--ctx") || !strcmp(a, "-c")) && i + 1 < argc) n_ctx = atoi(argv[++i]);
-        else return cli_error("perplexity: unknown argument '%s'", a);
+        const char *v;
+        int r;
+        if ((r = cli_opt("perplexity", argc, argv, &i, "-m", "--model", &model)) ||
+            (r = cli_opt("perplexity", argc, argv, &i, "-f", "--file", &file))) {
+            if (r < 0) return 2;
+        } else if ((r = cli_opt("perplexity", argc, argv, &i, "--ctx", "-c", &v))) {
+            if (r < 0 || cli_int("perplexity", a, v, 4, 1 << 24, &n_ctx)) return 2;
+        } else {
+            return cli_usage_error("perplexity", "unknown argument '%s'", a);
+        }
     }
-    if (!model || !file) return cli_error("perplexity: need -m MODEL and -f FILE");
-    if (n_ctx < 4) return cli_error("perplexity: --ctx must be at least 4");
+    if (!model) return cli_usage_error("perplexity", "no model: give one with -m MODEL.gguf");
+    if (!file) return cli_usage_error("perplexity", "no text: give one with -f TEXT_FILE");
     size_t len;
     char *text = seek_read_file(file, &len);
     if (!text) return cli_lib_error();
@@ -50,9 +57,11 @@ int cmd_perplexity(int argc, char **argv) {
         goto done;
     }
     const int V = m->hp.n_vocab;
-    logits = malloc(sizeof(float) * (size_t)n_ctx * V);
-    c = kvcache_new(m, n_ctx);
-    if (!logits || !c) { cli_lib_error(); goto done; }
+    if (!(logits = seek_malloc(sizeof(float) * (size_t)n_ctx * V))) {
+        cli_error("perplexity: %s for the logits of a %d-token window", seek_last_error(), n_ctx);
+        goto done;
+    }
+    if (!(c = kvcache_new(m, n_ctx))) { cli_error("perplexity: KV cache for %d positions: %s", n_ctx, seek_last_error()); goto done; }
     double nll = 0;
     long count = 0;
     const bool tty = isatty(2);
