@@ -45,7 +45,19 @@ typedef struct {
     const char *s;          /* = vocab[id].text */
     uint32_t len;
     bool lstrip, rstrip, single_word, special, normalized;
+    int32_t same_next;      /* the next added token with the same text (higher id), or -1 */
 } tok_added;
+
+/* A byte trie over the added tokens' texts: finding every added token that starts at a
+ * text position costs one step per byte of the longest match, however many added tokens
+ * there are (a linear scan once cost text length x number of added tokens). Children of a
+ * node are a sibling list sorted by byte, so a step is at most 256 comparisons. */
+typedef struct {
+    int32_t child, sibling; /* first child, next sibling (-1: none) */
+    int32_t parent;         /* -1 at the root */
+    int32_t tok;            /* added[] index of the lowest-id token ending here, or -1 */
+    uint8_t byte;
+} tok_trie_node;
 
 /* Pre-tokenizer: a sequence of regex splits (opaque PCRE2 codes). */
 typedef struct {
@@ -78,7 +90,8 @@ struct seek_tokenizer {
 
     tok_added *added;              /* sorted: by first byte, then longest first */
     int32_t n_added;
-    int32_t added_start[257];      /* added[added_start[b] .. added_start[b+1]) begin with byte b */
+    tok_trie_node *trie;           /* node 0 is the root */
+    int32_t n_trie, cap_trie;
 
     int32_t bos, eos, pad, unk;
     bool add_bos, add_eos;
