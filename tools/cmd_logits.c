@@ -64,7 +64,8 @@ int cmd_logits(int argc, char **argv) {
     if (!out) return cli_usage_error("logits", "no output file: give one with -o OUT.f32");
     int32_t *ids;
     int n;
-    if (parse_ids(toks, &ids, &n)) return cli_error("logits: --tokens: '%s' is not a comma-separated list of ids", toks);
+    if (parse_ids(toks, &ids, &n))
+        return cli_error("logits: --tokens: '%.60s%s' is not a comma-separated list of ids", toks, strlen(toks) > 60 ? "..." : "");
     if (n == 0) { free(ids); return cli_error("logits: --tokens is empty: give at least one id"); }
     seek_model *m = model_load(model);
     if (!m) { free(ids); return cli_lib_error(); }
