@@ -340,11 +340,12 @@ int tok_build_added(seek_tokenizer *t, const char *name) {
         int32_t n = 0;
         for (uint32_t j = 0; j < a->len; j++)
             if ((n = trie_add(t, n, (uint8_t)a->s[j])) < 0) return -1;
-        if (t->trie[n].tok < 0) { t->trie[n].tok = i; continue; }
+        if (t->trie[n].tok < 0) { t->trie[n].tok = i; continue; }   /* (n is never the root: len > 0) */
         int32_t *p = &t->trie[n].tok;
         while (t->added[*p].same_next >= 0) p = &t->added[*p].same_next;
         t->added[*p].same_next = i;
     }
+    for (int b = 0; b < 256; b++) t->trie_first[b] = trie_find(t, 0, (uint8_t)b);
     return 0;
 }
 
@@ -631,8 +632,9 @@ int tok_encode(const seek_tokenizer *t, const char *text, size_t len, bool add_s
         const tok_added *hit = NULL;
         /* the longest added token starting at pos whose single_word condition holds: walk
          * the trie along the text as far as it goes, then back up towards the root */
-        int32_t n = 0;
-        for (size_t j = pos; j < len; j++) {
+        int32_t n = t->n_trie ? t->trie_first[(uint8_t)text[pos]] : -1;
+        if (n < 0) { pos++; continue; }
+        for (size_t j = pos + 1; j < len; j++) {
             int32_t c = trie_find(t, n, (uint8_t)text[j]);
             if (c < 0) break;
             n = c;

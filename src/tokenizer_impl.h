@@ -92,6 +92,8 @@ struct seek_tokenizer {
     int32_t n_added;
     tok_trie_node *trie;           /* node 0 is the root */
     int32_t n_trie, cap_trie;
+    int32_t trie_first[256];       /* the root's child for each first byte (-1: none): O(1) for the
+                                      common case, a text byte that starts no added token */
 
     int32_t bos, eos, pad, unk;
     bool add_bos, add_eos;
