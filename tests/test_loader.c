@@ -169,6 +169,12 @@ TEST(deepseek2_hparam_rejections) {
                                     U("deepseek2.expert_used_count", 4)}},
                   "the 1 selected expert groups hold fewer than expert_used_count = 4"));
     CHECK(rejects(v2, (edit){.kv = {DEL("deepseek2.attention.kv_lora_rank")}}, "missing metadata key 'deepseek2.attention.kv_lora_rank'"));
+    /* each factor within its range, their product not: checked in 64-bit, never overflowing */
+    CHECK(rejects(v2, (edit){.kv = {U("deepseek2.attention.head_count", 8), U("deepseek2.attention.kv_lora_rank", 1 << 23)}},
+                  "kv_lora_rank = 2147483648 exceeds the limit 1073741824"));
+    CHECK(rejects(v2, (edit){.kv = {U("deepseek2.attention.head_count", 65536), U("deepseek2.attention.key_length", 1 << 24),
+                                    U("deepseek2.attention.value_length", 1 << 24), U("deepseek2.attention.kv_lora_rank", 1 << 23)}},
+                  "head_count * key_length = 1099511627776 exceeds the limit"));
 }
 
 /* issue 13, bug 4: a one-block deepseek2 file whose only block is dense still carries MoE
