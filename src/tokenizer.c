@@ -472,7 +472,24 @@ typedef struct {
     int32_t *id, *prev, *next;
     uint64_t *heap;      /* (rank << 32) | left position: smaller = merge first */
     size_t cap, n_heap;
+    /* Long pieces (a run of 10 million spaces is one piece): the initial pairs are sorted
+     * once (counting sort by rank; their positions are already in order) and taken from
+     * the front, so the heap holds only the pairs that merges create. Taking the smaller of
+     * the two fronts pops in exactly the heap's order, without a 10-million-entry heap. */
+    uint64_t *seed;
+    size_t n_seed, seed_head;
+    uint32_t *count;     /* [n_merges + 1] */
+    /* Pairs created by merges arrive mostly in increasing key order (a pass over one rank
+     * goes left to right): those are appended to this sorted FIFO, only the others go to
+     * the heap. The smallest of the three fronts is the next merge, as with one heap. */
+    uint64_t *run;
+    size_t n_run, run_head;
+    bool plain_heap;     /* tests: everything through the heap (the reference order) */
 } bpe_work;
+
+/* pieces longer than this use the sorted seeds (a variable so that tests can compare the
+ * paths on the same pieces; SIZE_MAX: the plain heap alone, no sorted seeds or run) */
+size_t tok_bpe_sorted_seeds_min = 4096;
 
 static int work_reserve(bpe_work *w, size_t n) {
     if (n <= w->cap) return 0;
@@ -488,6 +505,10 @@ static int work_reserve(bpe_work *w, size_t n) {
     uint64_t *h = seek_realloc(w->heap, cap * 2 * sizeof *h);   /* <= n-1 seeds + n-1 pushes */
     if (!h) return -1;
     w->heap = h;
+    if (!(h = seek_realloc(w->seed, cap * sizeof *h))) return -1;
+    w->seed = h;
+    if (!(h = seek_realloc(w->run, cap * 3 * sizeof *h))) return -1;   /* <= 2 pushes per merge + seeds */
+    w->run = h;
     w->cap = cap;
     return 0;
 }
@@ -497,6 +518,29 @@ static void work_free(bpe_work *w) {
     free(w->prev);
     free(w->next);
     free(w->heap);
+    free(w->seed);
+    free(w->count);
+    free(w->run);
+}
+
+/* The initial pairs of ids[0..m) sorted by (rank, position) into w->seed. */
+static int sort_seeds(const seek_tokenizer *t, bpe_work *w, int32_t m) {
+    const size_t R = (size_t)t->n_merges + 1;
+    if (!w->count && !(w->count = seek_malloc(R * sizeof *w->count))) return -1;
+    memset(w->count, 0, R * sizeof *w->count);
+    size_t n = 0;
+    for (int32_t i = 0; i + 1 < m; i++) {   /* the keys, in position order, into the heap array */
+        uint32_t r = merge_rank(t, w->id[i], w->id[i + 1]);
+        if (r == UINT32_MAX) continue;
+        w->heap[n++] = ((uint64_t)r << 32) | (uint32_t)i;
+        w->count[r]++;
+    }
+    uint32_t sum = 0;
+    for (size_t r = 0; r < R; r++) { uint32_t c = w->count[r]; w->count[r] = sum; sum += c; }
+    for (size_t i = 0; i < n; i++) w->seed[w->count[w->heap[i] >> 32]++] = w->heap[i];
+    w->n_seed = n;
+    w->seed_head = 0;
+    return 0;
 }
 
 static void heap_push(bpe_work *w, uint64_t v) {
@@ -528,7 +572,26 @@ static uint64_t heap_pop(bpe_work *w) {
 static void try_pair(const seek_tokenizer *t, bpe_work *w, int32_t left) {
     if (left < 0 || w->next[left] < 0) return;
     uint32_t r = merge_rank(t, w->id[left], w->id[w->next[left]]);
-    if (r != UINT32_MAX) heap_push(w, ((uint64_t)r << 32) | (uint32_t)left);
+    if (r == UINT32_MAX) return;
+    uint64_t v = ((uint64_t)r << 32) | (uint32_t)left;
+    if (w->run_head == w->n_run) w->run_head = w->n_run = 0;   /* empty: start over */
+    if (!w->plain_heap && (w->n_run == 0 || v >= w->run[w->n_run - 1])) w->run[w->n_run++] = v;
+    else heap_push(w, v);
+}
+
+/* The next candidate merge: the smallest front of seeds, run and heap. */
+static bool next_pair(bpe_work *w, uint64_t *out) {
+    int src = -1;
+    uint64_t best = UINT64_MAX;
+    if (w->seed_head < w->n_seed) best = w->seed[w->seed_head], src = 0;
+    if (w->run_head < w->n_run && w->run[w->run_head] < best) best = w->run[w->run_head], src = 1;
+    if (w->n_heap && w->heap[0] < best) best = w->heap[0], src = 2;
+    if (src < 0) return false;
+    if (src == 0) w->seed_head++;
+    else if (src == 1) w->run_head++;
+    else heap_pop(w);
+    *out = best;
+    return true;
 }
 
 /* Merge one pre-tokenized piece and append its ids. */
@@ -551,9 +614,15 @@ static int bpe_piece(const seek_tokenizer *t, const char *s, size_t n, bpe_work 
     if (m == 0) return 0;
     w->next[m - 1] = -1;
     w->n_heap = 0;
-    for (int32_t i = 0; i + 1 < m; i++) try_pair(t, w, i);
-    while (w->n_heap) {
-        uint64_t top = heap_pop(w);
+    w->n_seed = w->seed_head = w->n_run = w->run_head = 0;
+    w->plain_heap = tok_bpe_sorted_seeds_min == SIZE_MAX;
+    if ((size_t)m > tok_bpe_sorted_seeds_min) {
+        if (sort_seeds(t, w, m)) return -1;
+    } else {
+        for (int32_t i = 0; i + 1 < m; i++) try_pair(t, w, i);
+    }
+    uint64_t top;
+    while (next_pair(w, &top)) {
         uint32_t r = (uint32_t)(top >> 32);
         int32_t left = (int32_t)(uint32_t)top;
         int32_t right = w->next[left];

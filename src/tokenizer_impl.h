@@ -115,6 +115,9 @@ int32_t tok_map_find(const seek_tokenizer *t, const tok_strmap *m, const char *s
 int tok_mark_added(seek_tokenizer *t, int32_t id, bool special, bool lstrip, bool rstrip,
                    bool single_word, bool normalized, const char *name);
 int tok_build_added(seek_tokenizer *t, const char *name);
+/* BPE pieces longer than this many symbols sort their initial pairs instead of heaping
+ * them (same result, less time on very long pieces); tests lower it to compare the paths. */
+extern size_t tok_bpe_sorted_seeds_min;
 
 /* GPT-2 byte-level alphabet: byte -> code point, code point -> byte (-1 if none). */
 uint32_t tok_byte_to_cp(uint8_t b);

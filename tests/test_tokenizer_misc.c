@@ -382,6 +382,52 @@ TEST(many_added_tokens_fast) {
     CHECK_MSG(secs < 0.5, "encoding took %.2f s", secs);
 }
 
+/* Long BPE pieces sort their initial pairs and keep merge-created pairs in a sorted run
+ * beside the heap; the result must be exactly the plain heap's. Both paths on the same
+ * pieces: long words, CJK runs, whitespace runs, and the golden texts (short pieces). */
+TEST(bpe_long_piece_paths_agree) {
+    strbuf text = {0};
+    unsigned r = 7;
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < 20000; i++, r = r * 1103515245u + 12345u) sb_add(&text, &"etaoinshrdlucmfw"[(r >> 9) % 16], 1);
+        sb_adds(&text, " ");
+        for (int i = 0; i < 5000; i++, r = r * 1103515245u + 12345u) {   /* CJK: one piece per run */
+            unsigned cp = 0x4e00 + (r >> 9) % 0x200;
+            char u[3] = {(char)(0xE0 | cp >> 12), (char)(0x80 | ((cp >> 6) & 63)), (char)(0x80 | (cp & 63))};
+            sb_add(&text, u, 3);
+        }
+        for (int i = 0; i < 9000; i++, r = r * 1103515245u + 12345u) sb_add(&text, (r >> 9) % 3 ? " " : "\t", 1);
+        sb_adds(&text, "x\n\n");
+    }
+    size_t gl;
+    char *golden = seek_read_file(DATA "deepseek-v3.golden.json", &gl);
+    CHECK(golden);
+    sb_add(&text, golden, gl);
+    free(golden);
+    const char *toks[] = {"deepseek-v3", "llama3", "qwen"};
+    bool same = true;
+    for (int k = 0; k < 3 && same; k++) {
+        char path[128];
+        snprintf(path, sizeof path, DATA "%s/tokenizer.json", toks[k]);
+        seek_tokenizer *t = tok_load_json(path);
+        if (!t) { same = false; break; }
+        tok_ids a = {0}, b = {0};
+        size_t saved = tok_bpe_sorted_seeds_min;
+        tok_bpe_sorted_seeds_min = SIZE_MAX;     /* the plain heap everywhere (the reference) */
+        int ra = tok_encode(t, text.s, text.n, false, &a);
+        tok_bpe_sorted_seeds_min = 0;            /* sorted seeds + sorted run + heap everywhere */
+        int rb = tok_encode(t, text.s, text.n, false, &b);
+        tok_bpe_sorted_seeds_min = saved;
+        same = ra == 0 && rb == 0 && a.n == b.n && a.n > 1000 && !memcmp(a.v, b.v, a.n * sizeof *a.v);
+        if (!same) printf("# %s: %zu vs %zu ids\n", toks[k], a.n, b.n);
+        tok_ids_free(&a);
+        tok_ids_free(&b);
+        tok_free(t);
+    }
+    sb_free(&text);
+    CHECK(same);
+}
+
 int main(void) {
     RUN(split_behaviours);
     RUN(malformed_json);
@@ -391,5 +437,6 @@ int main(void) {
     RUN(nfc);
     RUN(long_whitespace_runs);
     RUN(many_added_tokens_fast);
+    RUN(bpe_long_piece_paths_agree);
     return test_summary();
 }
