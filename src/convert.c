@@ -942,7 +942,8 @@ int convert_hf(const char *hf_dir, const char *out_path, const convert_opts *opt
     if (read_config(cfg, &cv.c) || check_config(&cv.c) || index_sources(&cv)) goto out;
     int64_t want_elems = expected_elements(&cv.c);
     if ((uint64_t)want_elems > cv.in_total) {
-        seek_error("%s: config.json implies %lld weights but the checkpoint's tensors hold only %llu bytes", cp,
+        seek_error("%s: config.json implies %lld weights but the checkpoint's tensors hold only %llu bytes "
+                   "(a missing shard, or a config that does not belong to these weights?)", cp,
                    (long long)want_elems, (unsigned long long)cv.in_total);
         goto out;
     }

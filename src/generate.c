@@ -1,6 +1,8 @@
 /* generate.c - prompt evaluation and the sample/detokenise/stop loop (see generate.h). */
 #include "generate.h"
 
+#include <math.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,6 +52,17 @@ static void on_split(void *ud, bool is_reasoning, const char *s, size_t n) {
     if (k->p->on_text) k->p->on_text(k->p->ud, is_reasoning, s, n);
 }
 
+/* NaN or +inf logits mean the model's arithmetic broke down (a damaged file, weights that
+ * overflow); -inf is a masked-out token. Returns -1 with the error set if any is found. */
+static int logits_broken(const float *l, int32_t n_vocab, int32_t pos) {
+    for (int32_t i = 0; i < n_vocab; i++)
+        if (isnan(l[i]) || l[i] == INFINITY)
+            return seek_error("the model produced %s logits at position %d (token id %d among them): the model "
+                              "file may be damaged or its weights overflow", isnan(l[i]) ? "NaN" : "infinite", (int)pos,
+                              (int)i);
+    return 0;
+}
+
 int generate(const gen_model *m, const seek_tokenizer *tok, sampler *s, const stop_tokens *stops,
              const int32_t *prompt, size_t n_prompt, size_t n_cached, const gen_params *p, gen_result *r) {
     if (n_prompt == 0) return seek_error("generate: empty prompt");
@@ -87,6 +100,11 @@ int generate(const gen_model *m, const seek_tokenizer *tok, sampler *s, const st
     for (;;) {
         if (p->cancel && *p->cancel) {
             r->stop = GEN_STOP_CANCELLED;
+            break;
+        }
+        /* a NaN would surface as the sampler's "no finite logit": say where it came from */
+        if (logits_broken(logits, m->n_vocab, r->n_past - 1)) {
+            rc = -1;
             break;
         }
         int32_t id = sampler_sample(s, logits);

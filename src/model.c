@@ -111,16 +111,20 @@ static int check_sizes(const seek_hparams *hp, const char *path, const char *arc
         ROW("expert_feed_forward_length * expert_shared_count", S);
         ROW("expert_feed_forward_length", hp->n_ff_exp);
         ROW("expert_count", hp->n_expert);
-        /* the absorbed attention keeps [H][nope][R] and [H][hv][R] copies of the kv_b weight */
-        if (H * (nope + hv) * R > (int64_t)1 << 30)
-            return seek_error("%s: %s head_count * (key_length - rope.dimension_count + value_length) * kv_lora_rank = "
-                              "%lld is too large", path, arch, (long long)(H * (nope + hv) * R));
         per_token += hp->q_lora_rank + R + hp->n_rope + 2 * (S > hp->n_ff_exp ? S : hp->n_ff_exp) + 2 * hp->n_expert;
     }
 #undef ROW
     for (int i = 0; i < n; i++)
         if (w[i].v > MAXDIM)
             return seek_error("%s: %s %s = %lld exceeds the limit %d", path, arch, w[i].what, (long long)w[i].v, MAXDIM);
+    if (hp->arch == ARCH_DEEPSEEK2) {
+        /* the absorbed attention keeps [H][nope][R] and [H][hv][R] copies of the kv_b weight
+         * (both factors are <= 2^24 here, so the product fits in 64 bits) */
+        const int64_t kvb = H * (hp->n_nope + hv) * (int64_t)hp->kv_lora_rank;
+        if (kvb > (int64_t)1 << 30)
+            return seek_error("%s: %s head_count * (key_length - rope.dimension_count + value_length) * kv_lora_rank = "
+                              "%lld exceeds the limit %d", path, arch, (long long)kvb, 1 << 30);
+    }
     if (per_token > MAX_TOKEN_FLOATS)
         return seek_error("%s: the hyperparameters need %lld activation floats per token (limit %d)", path,
                           (long long)per_token, MAX_TOKEN_FLOATS);

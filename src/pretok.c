@@ -169,9 +169,20 @@ static int push(tok_spans *s, size_t off, size_t len) {
     return 0;
 }
 
+/* The regex step budget for a piece of `len` bytes. PCRE2's default (10 million) made a run
+ * of ~10 million spaces fail outright (`\s*[\r\n]+` and `\s+(?!\S)` each walk the whole run
+ * and back), while Hugging Face's engine has no such limit. The budget grows with the piece:
+ * the shipped regexes need a few steps per byte, so long runs tokenize exactly as HF does,
+ * while a pathological (exponential) regex from a hostile tokenizer.json still stops after
+ * a bounded amount of work instead of hanging. */
+static uint32_t match_budget(size_t len) {
+    uint64_t b = 10000000u + 64 * (uint64_t)len;
+    return b > UINT32_MAX ? UINT32_MAX : (uint32_t)b;
+}
+
 /* Split one piece [off, off+len) of text with step k, appending to out. */
 static int split_piece(const tok_pretok *p, int k, const char *text, size_t off, size_t len,
-                       pcre2_match_data *md, tok_spans *out) {
+                       pcre2_match_data *md, pcre2_match_context *mc, tok_spans *out) {
     const pcre2_code *re = p->re[k];
     const uint8_t *subj = (const uint8_t *)text + off;
     int beh = p->behavior[k];
@@ -180,10 +191,14 @@ static int split_piece(const tok_pretok *p, int k, const char *text, size_t off,
     size_t pend_off = 0, pend_len = 0;   /* MERGED_NEXT / CONTIGUOUS: a piece waiting for more */
     bool have_pend = false;
     while (pos <= len) {
-        int rc = pcre2_jit_match(re, subj, len, pos, PCRE2_NO_UTF_CHECK, md, NULL);
+        pcre2_set_match_limit(mc, match_budget(len - pos));
+        int rc = pcre2_jit_match(re, subj, len, pos, PCRE2_NO_UTF_CHECK, md, mc);
         if (rc == PCRE2_ERROR_JIT_STACKLIMIT || rc == PCRE2_ERROR_JIT_BADOPTION)
-            rc = pcre2_match(re, subj, len, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, NULL);
+            rc = pcre2_match(re, subj, len, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, mc);
         if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT)
+            return seek_error("tokenize: pre-tokenizer regex %d gave up on a piece of %zu bytes (PCRE2 error %d: "
+                              "the tokenizer's regex backtracks too much)", k + 1, len, rc);
         if (rc < 0) return seek_error("tokenize: pre-tokenizer regex failed (PCRE2 error %d)", rc);
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
         size_t ms = ov[0], me = ov[1];
@@ -256,18 +271,24 @@ int pretok_run(const tok_pretok *p, const char *text, size_t len, tok_spans *out
     if (len == 0) return 0;
     if (p->n == 0) return push(out, 0, len);
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    if (!md) return seek_error("out of memory (regex match data)");
+    pcre2_match_context *mc = pcre2_match_context_create(NULL);
+    if (!md || !mc) {
+        pcre2_match_data_free(md);
+        pcre2_match_context_free(mc);
+        return seek_error("out of memory (regex match data)");
+    }
     /* step 0 reads the whole text; each later step reads the previous step's pieces */
     tok_spans *cur = (p->n % 2) ? out : tmp, *nxt;
     cur->n = 0;
-    int rc = split_piece(p, 0, text, 0, len, md, cur);
+    int rc = split_piece(p, 0, text, 0, len, md, mc, cur);
     for (int k = 1; rc == 0 && k < p->n; k++) {
         nxt = cur == out ? tmp : out;
         nxt->n = 0;
         for (size_t i = 0; rc == 0 && i < cur->n; i++)
-            rc = split_piece(p, k, text, cur->v[i].off, cur->v[i].len, md, nxt);
+            rc = split_piece(p, k, text, cur->v[i].off, cur->v[i].len, md, mc, nxt);
         cur = nxt;
     }
     pcre2_match_data_free(md);
+    pcre2_match_context_free(mc);
     return rc;
 }

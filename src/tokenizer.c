@@ -2,7 +2,8 @@
  * byte-level BPE merging, decoding and the streaming decoder.
  *
  * Encoding, for one text (Hugging Face order of operations):
- *   1. added tokens ("<｜User｜>", "<think>") are found first, leftmost-longest,
+ *   1. added tokens ("<｜User｜>", "<think>") are found first, leftmost-longest (a byte
+ *      trie: the cost per text byte does not grow with the number of added tokens),
  *      and cut the text into fragments that are tokenized on their own;
  *   2. each fragment is normalised (NFC for Qwen2; nothing for DeepSeek/Llama 3);
  *   3. the pre-tokenizer (pretok.c) cuts it into pieces with the family's regexes;
@@ -280,36 +281,71 @@ int tok_mark_added(seek_tokenizer *t, int32_t id, bool special, bool lstrip, boo
                    bool single_word, bool normalized, const char *name) {
     if (id < 0 || id >= t->n_vocab) return seek_error("%s: added token id %d out of range", name, id);
     if (t->vocab[id].text_len == 0) return 0;   /* an empty string can never be matched */
-    for (int32_t i = 0; i < t->n_added; i++)
-        if (t->added[i].id == id) return 0;
-    tok_added *a = seek_realloc(t->added, ((size_t)t->n_added + 1) * sizeof *a);
-    if (!a) return -1;
-    t->added = a;
-    a[t->n_added++] = (tok_added){id, NULL, 0, lstrip, rstrip, single_word, special, normalized};
-    return 0;
+    size_t cap = (size_t)t->n_added;            /* capacity: the next power of two (grown by doubling) */
+    while (cap & (cap - 1)) cap &= cap - 1;
+    if (cap && cap < (size_t)t->n_added) cap <<= 1;
+    if (seek_reserve(&t->added, &cap, (size_t)t->n_added + 1, sizeof *t->added, 16)) return -1;
+    t->added[t->n_added++] = (tok_added){id, NULL, 0, lstrip, rstrip, single_word, special, normalized, -1};
+    return 0;   /* duplicates (the same id twice) are dropped by tok_build_added */
 }
 
-static int added_cmp(const void *pa, const void *pb) {
+/* by id, then by the order they were marked (kept in same_next while sorting) */
+static int added_by_id(const void *pa, const void *pb) {
     const tok_added *a = pa, *b = pb;
-    uint8_t fa = (uint8_t)a->s[0], fb = (uint8_t)b->s[0];
-    if (fa != fb) return fa < fb ? -1 : 1;
-    if (a->len != b->len) return a->len > b->len ? -1 : 1;   /* longest first */
-    return a->id < b->id ? -1 : a->id > b->id;
+    if (a->id != b->id) return a->id < b->id ? -1 : 1;
+    return a->same_next < b->same_next ? -1 : a->same_next > b->same_next;
+}
+
+/* The child of node n for byte b, or -1. */
+static int32_t trie_find(const seek_tokenizer *t, int32_t n, uint8_t b) {
+    int32_t c = t->trie[n].child;
+    while (c >= 0 && t->trie[c].byte < b) c = t->trie[c].sibling;
+    return c >= 0 && t->trie[c].byte == b ? c : -1;
+}
+
+/* The child of node n for byte b, created if absent (-1: out of memory). */
+static int32_t trie_add(seek_tokenizer *t, int32_t n, uint8_t b) {
+    int32_t c = trie_find(t, n, b);
+    if (c >= 0) return c;
+    size_t cap = (size_t)t->cap_trie;
+    if (seek_reserve(&t->trie, &cap, (size_t)t->n_trie + 1, sizeof *t->trie, 64)) return -1;
+    t->cap_trie = (int32_t)cap;
+    int32_t *link = &t->trie[n].child;   /* keep siblings sorted by byte */
+    while (*link >= 0 && t->trie[*link].byte < b) link = &t->trie[*link].sibling;
+    int32_t k = t->n_trie++;
+    t->trie[k] = (tok_trie_node){.child = -1, .sibling = *link, .parent = n, .tok = -1, .byte = b};
+    *link = k;
+    return k;
 }
 
 int tok_build_added(seek_tokenizer *t, const char *name) {
     (void)name;
-    for (int32_t i = 0; i < t->n_added; i++) {
-        t->added[i].s = t->vocab[t->added[i].id].text;
-        t->added[i].len = t->vocab[t->added[i].id].text_len;
-    }
-    if (t->n_added) qsort(t->added, (size_t)t->n_added, sizeof *t->added, added_cmp);
+    for (int32_t i = 0; i < t->n_added; i++) t->added[i].same_next = i;
+    if (t->n_added) qsort(t->added, (size_t)t->n_added, sizeof *t->added, added_by_id);
     int32_t k = 0;
-    for (int b = 0; b < 256; b++) {
-        t->added_start[b] = k;
-        while (k < t->n_added && (uint8_t)t->added[k].s[0] == b) k++;
+    for (int32_t i = 0; i < t->n_added; i++)   /* drop repeated ids (the first one's flags win) */
+        if (!k || t->added[k - 1].id != t->added[i].id) t->added[k++] = t->added[i];
+    t->n_added = k;
+    for (int32_t i = 0; i < t->n_added; i++) t->added[i].same_next = -1;
+    free(t->trie);
+    t->n_trie = t->cap_trie = 0;
+    if (!(t->trie = seek_malloc(64 * sizeof *t->trie))) return -1;
+    t->cap_trie = 64;
+    t->trie[t->n_trie++] = (tok_trie_node){.child = -1, .sibling = -1, .parent = -1, .tok = -1};
+    /* in id order, so a node's first token is the lowest id with that text */
+    for (int32_t i = 0; i < t->n_added; i++) {
+        tok_added *a = &t->added[i];
+        a->s = t->vocab[a->id].text;
+        a->len = t->vocab[a->id].text_len;
+        int32_t n = 0;
+        for (uint32_t j = 0; j < a->len; j++)
+            if ((n = trie_add(t, n, (uint8_t)a->s[j])) < 0) return -1;
+        if (t->trie[n].tok < 0) { t->trie[n].tok = i; continue; }   /* (n is never the root: len > 0) */
+        int32_t *p = &t->trie[n].tok;
+        while (t->added[*p].same_next >= 0) p = &t->added[*p].same_next;
+        t->added[*p].same_next = i;
     }
-    t->added_start[256] = k;
+    for (int b = 0; b < 256; b++) t->trie_first[b] = trie_find(t, 0, (uint8_t)b);
     return 0;
 }
 
@@ -423,6 +459,7 @@ void tok_free(seek_tokenizer *t) {
     free(t->mkeys);
     free(t->mvals);
     free(t->added);
+    free(t->trie);
     pretok_free(&t->pre);
     free(t);
 }
@@ -435,7 +472,24 @@ typedef struct {
     int32_t *id, *prev, *next;
     uint64_t *heap;      /* (rank << 32) | left position: smaller = merge first */
     size_t cap, n_heap;
+    /* Long pieces (a run of 10 million spaces is one piece): the initial pairs are sorted
+     * once (counting sort by rank; their positions are already in order) and taken from
+     * the front, so the heap holds only the pairs that merges create. Taking the smaller of
+     * the two fronts pops in exactly the heap's order, without a 10-million-entry heap. */
+    uint64_t *seed;
+    size_t n_seed, seed_head;
+    uint32_t *count;     /* [n_merges + 1] */
+    /* Pairs created by merges arrive mostly in increasing key order (a pass over one rank
+     * goes left to right): those are appended to this sorted FIFO, only the others go to
+     * the heap. The smallest of the three fronts is the next merge, as with one heap. */
+    uint64_t *run;
+    size_t n_run, run_head;
+    bool plain_heap;     /* tests: everything through the heap (the reference order) */
 } bpe_work;
+
+/* pieces longer than this use the sorted seeds (a variable so that tests can compare the
+ * paths on the same pieces; SIZE_MAX: the plain heap alone, no sorted seeds or run) */
+size_t tok_bpe_sorted_seeds_min = 4096;
 
 static int work_reserve(bpe_work *w, size_t n) {
     if (n <= w->cap) return 0;
@@ -451,6 +505,10 @@ static int work_reserve(bpe_work *w, size_t n) {
     uint64_t *h = seek_realloc(w->heap, cap * 2 * sizeof *h);   /* <= n-1 seeds + n-1 pushes */
     if (!h) return -1;
     w->heap = h;
+    if (!(h = seek_realloc(w->seed, cap * sizeof *h))) return -1;
+    w->seed = h;
+    if (!(h = seek_realloc(w->run, cap * 3 * sizeof *h))) return -1;   /* <= 2 pushes per merge + seeds */
+    w->run = h;
     w->cap = cap;
     return 0;
 }
@@ -460,6 +518,29 @@ static void work_free(bpe_work *w) {
     free(w->prev);
     free(w->next);
     free(w->heap);
+    free(w->seed);
+    free(w->count);
+    free(w->run);
+}
+
+/* The initial pairs of ids[0..m) sorted by (rank, position) into w->seed. */
+static int sort_seeds(const seek_tokenizer *t, bpe_work *w, int32_t m) {
+    const size_t R = (size_t)t->n_merges + 1;
+    if (!w->count && !(w->count = seek_malloc(R * sizeof *w->count))) return -1;
+    memset(w->count, 0, R * sizeof *w->count);
+    size_t n = 0;
+    for (int32_t i = 0; i + 1 < m; i++) {   /* the keys, in position order, into the heap array */
+        uint32_t r = merge_rank(t, w->id[i], w->id[i + 1]);
+        if (r == UINT32_MAX) continue;
+        w->heap[n++] = ((uint64_t)r << 32) | (uint32_t)i;
+        w->count[r]++;
+    }
+    uint32_t sum = 0;
+    for (size_t r = 0; r < R; r++) { uint32_t c = w->count[r]; w->count[r] = sum; sum += c; }
+    for (size_t i = 0; i < n; i++) w->seed[w->count[w->heap[i] >> 32]++] = w->heap[i];
+    w->n_seed = n;
+    w->seed_head = 0;
+    return 0;
 }
 
 static void heap_push(bpe_work *w, uint64_t v) {
@@ -491,7 +572,26 @@ static uint64_t heap_pop(bpe_work *w) {
 static void try_pair(const seek_tokenizer *t, bpe_work *w, int32_t left) {
     if (left < 0 || w->next[left] < 0) return;
     uint32_t r = merge_rank(t, w->id[left], w->id[w->next[left]]);
-    if (r != UINT32_MAX) heap_push(w, ((uint64_t)r << 32) | (uint32_t)left);
+    if (r == UINT32_MAX) return;
+    uint64_t v = ((uint64_t)r << 32) | (uint32_t)left;
+    if (w->run_head == w->n_run) w->run_head = w->n_run = 0;   /* empty: start over */
+    if (!w->plain_heap && (w->n_run == 0 || v >= w->run[w->n_run - 1])) w->run[w->n_run++] = v;
+    else heap_push(w, v);
+}
+
+/* The next candidate merge: the smallest front of seeds, run and heap. */
+static bool next_pair(bpe_work *w, uint64_t *out) {
+    int src = -1;
+    uint64_t best = UINT64_MAX;
+    if (w->seed_head < w->n_seed) best = w->seed[w->seed_head], src = 0;
+    if (w->run_head < w->n_run && w->run[w->run_head] < best) best = w->run[w->run_head], src = 1;
+    if (w->n_heap && w->heap[0] < best) best = w->heap[0], src = 2;
+    if (src < 0) return false;
+    if (src == 0) w->seed_head++;
+    else if (src == 1) w->run_head++;
+    else heap_pop(w);
+    *out = best;
+    return true;
 }
 
 /* Merge one pre-tokenized piece and append its ids. */
@@ -514,9 +614,15 @@ static int bpe_piece(const seek_tokenizer *t, const char *s, size_t n, bpe_work 
     if (m == 0) return 0;
     w->next[m - 1] = -1;
     w->n_heap = 0;
-    for (int32_t i = 0; i + 1 < m; i++) try_pair(t, w, i);
-    while (w->n_heap) {
-        uint64_t top = heap_pop(w);
+    w->n_seed = w->seed_head = w->n_run = w->run_head = 0;
+    w->plain_heap = tok_bpe_sorted_seeds_min == SIZE_MAX;
+    if ((size_t)m > tok_bpe_sorted_seeds_min) {
+        if (sort_seeds(t, w, m)) return -1;
+    } else {
+        for (int32_t i = 0; i + 1 < m; i++) try_pair(t, w, i);
+    }
+    uint64_t top;
+    while (next_pair(w, &top)) {
         uint32_t r = (uint32_t)(top >> 32);
         int32_t left = (int32_t)(uint32_t)top;
         int32_t right = w->next[left];
@@ -592,17 +698,24 @@ int tok_encode(const seek_tokenizer *t, const char *text, size_t len, bool add_s
     size_t seg = 0, pos = 0;
     bool prev_special = true;
     while (pos < len && rc == 0) {
-        uint8_t b = (uint8_t)text[pos];
         const tok_added *hit = NULL;
-        for (int32_t k = t->added_start[b]; k < t->added_start[b + 1]; k++) {
-            const tok_added *a = &t->added[k];
-            if (a->len > len - pos || memcmp(text + pos, a->s, a->len) != 0) continue;
-            if (a->single_word && ((pos > 0 && is_word_byte((uint8_t)text[pos - 1])) ||
-                                   (pos + a->len < len && is_word_byte((uint8_t)text[pos + a->len]))))
-                continue;
-            hit = a;
-            break;
+        /* the longest added token starting at pos whose single_word condition holds: walk
+         * the trie along the text as far as it goes, then back up towards the root */
+        int32_t n = t->n_trie ? t->trie_first[(uint8_t)text[pos]] : -1;
+        if (n < 0) { pos++; continue; }
+        for (size_t j = pos + 1; j < len; j++) {
+            int32_t c = trie_find(t, n, (uint8_t)text[j]);
+            if (c < 0) break;
+            n = c;
         }
+        for (; n > 0 && !hit; n = t->trie[n].parent)
+            for (int32_t k = t->trie[n].tok; k >= 0 && !hit; k = t->added[k].same_next) {
+                const tok_added *a = &t->added[k];
+                if (a->single_word && ((pos > 0 && is_word_byte((uint8_t)text[pos - 1])) ||
+                                       (pos + a->len < len && is_word_byte((uint8_t)text[pos + a->len]))))
+                    continue;
+                hit = a;
+            }
         if (!hit) { pos++; continue; }
         size_t start = pos, end = pos + hit->len;
         if (hit->lstrip) while (start > seg && is_ascii_space(text[start - 1])) start--;

@@ -45,7 +45,19 @@ typedef struct {
     const char *s;          /* = vocab[id].text */
     uint32_t len;
     bool lstrip, rstrip, single_word, special, normalized;
+    int32_t same_next;      /* the next added token with the same text (higher id), or -1 */
 } tok_added;
+
+/* A byte trie over the added tokens' texts: finding every added token that starts at a
+ * text position costs one step per byte of the longest match, however many added tokens
+ * there are (a linear scan once cost text length x number of added tokens). Children of a
+ * node are a sibling list sorted by byte, so a step is at most 256 comparisons. */
+typedef struct {
+    int32_t child, sibling; /* first child, next sibling (-1: none) */
+    int32_t parent;         /* -1 at the root */
+    int32_t tok;            /* added[] index of the lowest-id token ending here, or -1 */
+    uint8_t byte;
+} tok_trie_node;
 
 /* Pre-tokenizer: a sequence of regex splits (opaque PCRE2 codes). */
 typedef struct {
@@ -78,7 +90,10 @@ struct seek_tokenizer {
 
     tok_added *added;              /* sorted: by first byte, then longest first */
     int32_t n_added;
-    int32_t added_start[257];      /* added[added_start[b] .. added_start[b+1]) begin with byte b */
+    tok_trie_node *trie;           /* node 0 is the root */
+    int32_t n_trie, cap_trie;
+    int32_t trie_first[256];       /* the root's child for each first byte (-1: none): O(1) for the
+                                      common case, a text byte that starts no added token */
 
     int32_t bos, eos, pad, unk;
     bool add_bos, add_eos;
@@ -100,6 +115,9 @@ int32_t tok_map_find(const seek_tokenizer *t, const tok_strmap *m, const char *s
 int tok_mark_added(seek_tokenizer *t, int32_t id, bool special, bool lstrip, bool rstrip,
                    bool single_word, bool normalized, const char *name);
 int tok_build_added(seek_tokenizer *t, const char *name);
+/* BPE pieces longer than this many symbols sort their initial pairs instead of heaping
+ * them (same result, less time on very long pieces); tests lower it to compare the paths. */
+extern size_t tok_bpe_sorted_seeds_min;
 
 /* GPT-2 byte-level alphabet: byte -> code point, code point -> byte (-1 if none). */
 uint32_t tok_byte_to_cp(uint8_t b);

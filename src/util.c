@@ -42,21 +42,32 @@ int seek_error_prefix(const char *fmt, ...) {
 
 const char *seek_last_error(void) { return err_buf; }
 
+/* "out of memory: cannot allocate 1.50 GiB (1610612736 bytes)": callers that know what the
+ * memory was for add it in front (seek_error_prefix) - the size alone is already actionable */
+static void oom(uint64_t n) {
+    char b[32];
+    seek_error("out of memory: cannot allocate %s (%llu bytes)", seek_fmt_bytes(n, b, sizeof b), (unsigned long long)n);
+}
+
 void *seek_malloc(size_t n) {
     void *p = malloc(n ? n : 1);
-    if (!p) seek_error("out of memory (allocating %zu bytes)", n);
+    if (!p) oom(n);
     return p;
 }
 
 void *seek_calloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) seek_error("out of memory (allocating %zu x %zu bytes)", n, size);
+    uint64_t total;
+    if (!p) {
+        if (seek_mul_ok(n, size, &total)) oom(total);
+        else seek_error("out of memory: cannot allocate %zu x %zu bytes", n, size);
+    }
     return p;
 }
 
 void *seek_realloc(void *p, size_t n) {
     void *q = realloc(p, n ? n : 1);
-    if (!q) seek_error("out of memory (allocating %zu bytes)", n);
+    if (!q) oom(n);
     return q;
 }
 

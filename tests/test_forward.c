@@ -1,7 +1,7 @@
 /* test_forward.c - the forward pass against Hugging Face transformers' outputs.
  *
  * For every fixture model in tests/data/hf/ (tiny random checkpoints; golden.json and the
- * case*.f32 files were produced by transformers, see tests/data/hf/README.md): convert the
+ * case*.f32 files were produced by transformers, see tests/data/README.md): convert the
  * checkpoint to GGUF, load it, and for every case compare
  *   - logits at every position (max |diff| relative to the logits' scale) and argmax,
  *   - the hidden state after every block (and after the final norm),

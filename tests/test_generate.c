@@ -20,7 +20,7 @@ typedef struct {
     size_t n_script, n_prompt;
     int32_t next_pos; /* the position the cache expects next */
     int bad_pos, bad_id, calls;
-    int fail_at_call;
+    int fail_at_call, nan_at_call;
 } fake;
 
 static int fake_eval(void *ud, const int32_t *ids, size_t n, int32_t pos, float *logits) {
@@ -37,6 +37,7 @@ static int fake_eval(void *ud, const int32_t *ids, size_t n, int32_t pos, float 
     size_t k = (size_t)f->next_pos - f->n_prompt; /* index of the token to predict */
     for (int32_t i = 0; i < f->n_vocab; i++) logits[i] = 0;
     logits[k < f->n_script && !f->bad_id ? f->script[k] : 0] = 20;
+    if (f->nan_at_call && f->calls == f->nan_at_call) logits[7] = NAN;
     return 0;
 }
 
@@ -196,6 +197,17 @@ TEST(cached_prefix_and_eval_failure) {
     x.f.fail_at_call = 4;
     CHECK(generate(&x.m, x.tok, x.smp, &x.stops, x.prompt.v, x.prompt.n, 0, &p, &r) == -1);
     CHECK(strstr(seek_last_error(), "fake: eval failed") && r.tokens.n == 3);
+    gen_result_free(&r);
+    /* the model produces NaN at its 3rd call (position n_prompt + 1): said so, with the position */
+    r = (gen_result){0};
+    x.f.next_pos = 0;
+    x.f.calls = 0;
+    x.f.fail_at_call = 0;
+    x.f.nan_at_call = 3;
+    CHECK(generate(&x.m, x.tok, x.smp, &x.stops, x.prompt.v, x.prompt.n, 0, &p, &r) == -1);
+    char want[96];
+    snprintf(want, sizeof want, "the model produced NaN logits at position %d", (int)x.prompt.n + 1);
+    CHECK_MSG(strstr(seek_last_error(), want) && r.tokens.n == 2, "%s", seek_last_error());
     gen_result_free(&r);
     int32_t a[] = {1, 2, 3, 4}, b[] = {1, 2, 5};
     CHECK(gen_common_prefix(a, 4, b, 3) == 2 && gen_common_prefix(a, 4, a, 2) == 2);

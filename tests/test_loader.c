@@ -150,6 +150,9 @@ TEST(dense_hparam_rejections) {
     CHECK(rejects(llama, (edit){.kv = {U("llama.attention.head_count_kv", 3)}}, "head_count 4 is not a multiple of head_count_kv 3"));
     CHECK(rejects(llama, (edit){.kv = {U("llama.rope.dimension_count", 64)}}, "'llama.rope.dimension_count' = 64 is out of range"));
     CHECK(rejects(llama, (edit){.kv = {DEL("llama.feed_forward_length")}}, "missing metadata key 'llama.feed_forward_length'"));
+    CHECK(rejects(qwen, (edit){.kv = {U("qwen2.rope.dimension_count", 7)}}, "rope: dimension count 7 must be even"));
+    CHECK(rejects(llama, (edit){.kv = {F("llama.rope.freq_base", 0)}}, "rope: frequency base 0 must be > 0"));
+    CHECK(rejects(llama, (edit){.swap_tensor = "rope_freqs.weight"}, "tensor 'rope_freqs.weight' has shape"));
     /* key_length up to 65536 passes the key's own range; the product with head_count may not */
     CHECK(rejects(llama, (edit){.kv = {U("llama.attention.head_count", 65536), U("llama.attention.head_count_kv", 65536),
                                        U("llama.attention.key_length", 65536), U("llama.embedding_length", 65536)}},
@@ -166,6 +169,12 @@ TEST(deepseek2_hparam_rejections) {
                                     U("deepseek2.expert_used_count", 4)}},
                   "the 1 selected expert groups hold fewer than expert_used_count = 4"));
     CHECK(rejects(v2, (edit){.kv = {DEL("deepseek2.attention.kv_lora_rank")}}, "missing metadata key 'deepseek2.attention.kv_lora_rank'"));
+    /* each factor within its range, their product not: checked in 64-bit, never overflowing */
+    CHECK(rejects(v2, (edit){.kv = {U("deepseek2.attention.head_count", 8), U("deepseek2.attention.kv_lora_rank", 1 << 23)}},
+                  "kv_lora_rank = 2147483648 exceeds the limit 1073741824"));
+    CHECK(rejects(v2, (edit){.kv = {U("deepseek2.attention.head_count", 65536), U("deepseek2.attention.key_length", 1 << 24),
+                                    U("deepseek2.attention.value_length", 1 << 24), U("deepseek2.attention.kv_lora_rank", 1 << 23)}},
+                  "head_count * key_length = 1099511627776 exceeds the limit"));
 }
 
 /* issue 13, bug 4: a one-block deepseek2 file whose only block is dense still carries MoE

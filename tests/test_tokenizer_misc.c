@@ -1,8 +1,11 @@
 /* test_tokenizer_misc.c - tokenizer pieces other than the golden encodings:
  * Split behaviours, malformed tokenizer.json / GGUF vocabularies (clear errors, no
  * crash), GGUF metadata written and read back, special tokens shown or hidden. */
+#include <stdarg.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "strbuf.h"
 #include "test.h"
 #include "tokenizer_impl.h"
 #include "util.h"
@@ -262,6 +265,169 @@ TEST(nfc) {
     tok_free(t);
 }
 
+/* ---------------------------------------------------------------- hostile input */
+
+/* ~10 million consecutive spaces once made every pre-tokenizer fail (PCRE2 match limit,
+ * error -47), while Hugging Face's tokenizers split them. The expected pieces come from
+ * Python's `regex` engine applying the same Split patterns (tests/data/tokenizer/long_runs.py). */
+TEST(long_whitespace_runs) {
+    enum { N = 10000000 };
+    static const struct { const char *tok, text; size_t n; size_t spans[2][2]; } cases[] = {
+        {"deepseek-v3", 'A', 2, {{0, 9999999}, {9999999, 10000001}}},
+        {"deepseek-v3", 'B', 2, {{0, 1}, {1, 10000001}}},
+        {"deepseek-v3", 'C', 1, {{0, 10000001}}},
+        {"deepseek-v3", 'D', 2, {{0, 9999998}, {9999998, 10000000}}},
+        {"llama3", 'A', 2, {{0, 9999999}, {9999999, 10000001}}},
+        {"llama3", 'B', 2, {{0, 1}, {1, 10000001}}},
+        {"llama3", 'C', 1, {{0, 10000001}}},
+        {"llama3", 'D', 2, {{0, 9999998}, {9999998, 10000000}}},
+    };
+    char *text = malloc(N + 2);
+    CHECK(text);
+    seek_tokenizer *t = NULL;
+    const char *loaded = "";
+    tok_spans a = {0}, b = {0};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        if (strcmp(loaded, cases[c].tok)) {
+            char path[128];
+            snprintf(path, sizeof path, DATA "%s/tokenizer.json", cases[c].tok);
+            tok_free(t);
+            t = tok_load_json(path);
+            loaded = cases[c].tok;
+            if (!t) break;
+        }
+        size_t n = 0;
+        switch (cases[c].text) {
+        case 'A': memset(text, ' ', N); text[N] = 'a'; n = N + 1; break;
+        case 'B': text[0] = 'x'; memset(text + 1, ' ', N); n = N + 1; break;
+        case 'C': memset(text, ' ', N); text[N] = '\n'; n = N + 1; break;
+        case 'D': for (n = 0; n + 3 <= N; n += 3) memcpy(text + n, "\t \t", 3); text[n++] = 'b'; break;
+        }
+        clock_t t0 = clock();
+        int rc = pretok_run(&t->pre, text, n, &a, &b);
+        double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+        if (rc) { tok_free(t); free(text); free(a.v); free(b.v); FAILF("%s %c: %s", cases[c].tok, cases[c].text, seek_last_error()); }
+        bool same = a.n == cases[c].n;
+        for (size_t i = 0; same && i < a.n; i++)
+            same = a.v[i].off == cases[c].spans[i][0] && a.v[i].off + a.v[i].len == cases[c].spans[i][1];
+        if (!same || secs > 10) {
+            tok_free(t); free(text); free(a.v); free(b.v);
+            FAILF("%s %c: %zu pieces (first [%zu, +%zu)), %.1f s", cases[c].tok, cases[c].text, a.n,
+                  a.n ? (size_t)a.v[0].off : 0, a.n ? (size_t)a.v[0].len : 0, secs);
+        }
+    }
+    CHECK_MSG(t, "%s", seek_last_error());
+    tok_free(t);
+    free(text);
+    free(a.v);
+    free(b.v);
+}
+
+static void addf(strbuf *b, const char *fmt, ...) {
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    sb_add(b, buf, (size_t)n);
+}
+
+/* Added tokens were matched by trying every added token with the text's next byte: 5,000
+ * added tokens sharing a first byte made 200 KB of text cost ~5 s. Now a trie: the cost
+ * does not grow with the number of added tokens. The text mixes whole added tokens with
+ * near misses; every whole one must come out as its id, and the rest round-trip. */
+TEST(many_added_tokens_fast) {
+    enum { K = 5000, TEXT = 200000 };
+    strbuf j = {0};
+    addf(&j, "{\"added_tokens\":[");
+    for (int i = 0; i < K; i++)
+        addf(&j, "%s{\"id\":%d,\"content\":\"<t%d>\",\"special\":true}", i ? "," : "", 3 + i, i);
+    addf(&j, "]," PRE "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2");
+    for (int i = 0; i < K; i++) addf(&j, ",\"<t%d>\":%d", i, 3 + i);
+    /* single characters so that the near misses encode too */
+    const char *chars = "<>t0123456789";
+    for (int i = 0; chars[i]; i++) addf(&j, ",\"%c\":%d", chars[i], 3 + K + i);
+    addf(&j, "},\"merges\":[\"a b\"]}}");
+    seek_tokenizer *t = tok_load_json_text(j.s, j.n, NULL, "many.json");
+    sb_free(&j);
+    CHECK_MSG(t, "%s", seek_last_error());
+    strbuf text = {0};
+    size_t whole = 0;
+    for (unsigned r = 1; text.n < TEXT; r = r * 1103515245u + 12345u) {
+        unsigned v = (r >> 8) % K;
+        switch ((r >> 4) % 4) {
+        case 0: addf(&text, "<t%u>", v); whole++; break;       /* an added token */
+        case 1: addf(&text, "<t%u", v); break;                 /* a near miss */
+        case 2: addf(&text, "<<<<<<<<<<<<<<<<"); break;        /* the shared first byte alone */
+        default: addf(&text, "ab"); break;
+        }
+    }
+    tok_ids ids = {0};
+    clock_t t0 = clock();
+    int rc = tok_encode(t, text.s, text.n, false, &ids);
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    size_t n_added = 0;
+    for (size_t i = 0; i < ids.n; i++) n_added += ids.v[i] >= 3 && ids.v[i] < 3 + K;
+    size_t dn = 0;
+    char *back = rc ? NULL : tok_decode(t, ids.v, ids.n, true, &dn);
+    bool round = back && dn == text.n && !memcmp(back, text.s, dn);
+    free(back);
+    tok_ids_free(&ids);
+    tok_free(t);
+    sb_free(&text);
+    CHECK_MSG(rc == 0, "%s", seek_last_error());
+    CHECK_MSG(n_added == whole, "%zu added-token ids for %zu added tokens in the text", n_added, whole);
+    CHECK(round);
+    if (getenv("SEEK_TEST_VERBOSE")) printf("# many_added_tokens_fast: %.3f s\n", secs);
+    CHECK_MSG(secs < 0.5, "encoding took %.2f s", secs);
+}
+
+/* Long BPE pieces sort their initial pairs and keep merge-created pairs in a sorted run
+ * beside the heap; the result must be exactly the plain heap's. Both paths on the same
+ * pieces: long words, CJK runs, whitespace runs, and the golden texts (short pieces). */
+TEST(bpe_long_piece_paths_agree) {
+    strbuf text = {0};
+    unsigned r = 7;
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i < 20000; i++, r = r * 1103515245u + 12345u) sb_add(&text, &"etaoinshrdlucmfw"[(r >> 9) % 16], 1);
+        sb_adds(&text, " ");
+        for (int i = 0; i < 5000; i++, r = r * 1103515245u + 12345u) {   /* CJK: one piece per run */
+            unsigned cp = 0x4e00 + (r >> 9) % 0x200;
+            char u[3] = {(char)(0xE0 | cp >> 12), (char)(0x80 | ((cp >> 6) & 63)), (char)(0x80 | (cp & 63))};
+            sb_add(&text, u, 3);
+        }
+        for (int i = 0; i < 9000; i++, r = r * 1103515245u + 12345u) sb_add(&text, (r >> 9) % 3 ? " " : "\t", 1);
+        sb_adds(&text, "x\n\n");
+    }
+    size_t gl;
+    char *golden = seek_read_file(DATA "deepseek-v3.golden.json", &gl);
+    CHECK(golden);
+    sb_add(&text, golden, gl);
+    free(golden);
+    const char *toks[] = {"deepseek-v3", "llama3", "qwen"};
+    bool same = true;
+    for (int k = 0; k < 3 && same; k++) {
+        char path[128];
+        snprintf(path, sizeof path, DATA "%s/tokenizer.json", toks[k]);
+        seek_tokenizer *t = tok_load_json(path);
+        if (!t) { same = false; break; }
+        tok_ids a = {0}, b = {0};
+        size_t saved = tok_bpe_sorted_seeds_min;
+        tok_bpe_sorted_seeds_min = SIZE_MAX;     /* the plain heap everywhere (the reference) */
+        int ra = tok_encode(t, text.s, text.n, false, &a);
+        tok_bpe_sorted_seeds_min = 0;            /* sorted seeds + sorted run + heap everywhere */
+        int rb = tok_encode(t, text.s, text.n, false, &b);
+        tok_bpe_sorted_seeds_min = saved;
+        same = ra == 0 && rb == 0 && a.n == b.n && a.n > 1000 && !memcmp(a.v, b.v, a.n * sizeof *a.v);
+        if (!same) printf("# %s: %zu vs %zu ids\n", toks[k], a.n, b.n);
+        tok_ids_free(&a);
+        tok_ids_free(&b);
+        tok_free(t);
+    }
+    sb_free(&text);
+    CHECK(same);
+}
+
 int main(void) {
     RUN(split_behaviours);
     RUN(malformed_json);
@@ -269,5 +435,8 @@ int main(void) {
     RUN(gguf_round_trip);
     RUN(special_tokens);
     RUN(nfc);
+    RUN(long_whitespace_runs);
+    RUN(many_added_tokens_fast);
+    RUN(bpe_long_piece_paths_agree);
     return test_summary();
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "threads.h"
 #include "util.h"
@@ -28,7 +29,8 @@ const char cli_gen_help[] =
     "                          and hide any reasoning the model still writes\n"
     "  --drop-oldest           drop the oldest turns when the conversation outgrows the context\n"
     "sampling (defaults: DeepSeek's recommendation for R1):\n"
-    "  -n, --max-tokens N      stop after N tokens (default: at EOS or when the context is full)\n"
+    "  -n, --max-tokens N      stop after N tokens; -1: at EOS or when the context is full (default);\n"
+    "                          0: no tokens (as in llama.cpp)\n"
     "  --temp T                temperature, 0 = greedy (0.6)\n"
     "  --top-k K               (40, 0 = off)   --top-p P  (0.95, 1 = off)   --min-p P  (0.05, 0 = off)\n"
     "  --repeat-penalty X      (1 = off)       --repeat-last-n N  (64, -1 = all)\n"
@@ -42,24 +44,6 @@ void cli_gen_defaults(cli_gen_opts *o) {
     o->sp = sampler_defaults();
     o->n_predict = -1;
     o->color = isatty(1) && !getenv("NO_COLOR");
-}
-
-/* Strict number parsing: the whole string, within range. */
-static int parse_long(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-static int parse_float(const char *s, float lo, float hi, float *out) {
-    char *end;
-    errno = 0;
-    float v = strtof(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) return -1;
-    *out = v;
-    return 0;
 }
 
 int cli_gen_arg(cli_gen_opts *o, const char *cmd, int argc, char **argv, int *i) {
@@ -78,32 +62,30 @@ int cli_gen_arg(cli_gen_opts *o, const char *cmd, int argc, char **argv, int *i)
     size_t k = 0;
     while (with_value[k] && strcmp(with_value[k], a)) k++;
     if (!with_value[k]) return 0;
-    if (*i + 1 >= argc) return cli_error("%s: %s needs a value", cmd, a), -1;
-    const char *v = argv[++*i];
-    long n = 0;
-    int bad = 0;
+    const char *v;
+    if (cli_opt(cmd, argc, argv, i, a, NULL, &v) < 0) return -1;
+    int n = 0, bad = 0;
     if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
     else if (!strcmp(a, "--chat-template")) o->template_file = v;
     else if (!strcmp(a, "--system")) o->system = v;
     else if (!strcmp(a, "--cache-type")) o->cache_type = v;
-    else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) bad = parse_long(v, 1, 1L << 24, &n), o->n_ctx = (int)n;
-    else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) bad = parse_long(v, -1, 1L << 30, &n), o->n_predict = (int)n;
+    else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) bad = cli_int(cmd, a, v, 1, 1 << 24, &o->n_ctx);
+    /* -n: as in llama.cpp, -1 = no limit, 0 = no tokens, N = at most N tokens */
+    else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) bad = cli_int(cmd, a, v, -1, 1 << 30, &o->n_predict);
     else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-        bad = parse_long(v, 1, 256, &n);
-        if (!bad) seek_set_threads((int)n);
-    } else if (!strcmp(a, "--temp")) bad = parse_float(v, 0, 100, &o->sp.temperature);
-    else if (!strcmp(a, "--top-k")) bad = parse_long(v, 0, 1L << 30, &n), o->sp.top_k = (int32_t)n;
-    else if (!strcmp(a, "--top-p")) bad = parse_float(v, 0, 1, &o->sp.top_p);
-    else if (!strcmp(a, "--min-p")) bad = parse_float(v, 0, 1, &o->sp.min_p);
-    else if (!strcmp(a, "--repeat-penalty")) bad = parse_float(v, 0.01f, 100, &o->sp.repeat_penalty);
-    else if (!strcmp(a, "--repeat-last-n")) bad = parse_long(v, -1, 1L << 30, &n), o->sp.penalty_last_n = (int32_t)n;
-    else if (!strcmp(a, "--frequency-penalty")) bad = parse_float(v, 0, 100, &o->sp.freq_penalty);
-    else if (!strcmp(a, "--presence-penalty")) bad = parse_float(v, 0, 100, &o->sp.presence_penalty);
+        bad = cli_int(cmd, a, v, 1, 256, &n);
+        if (!bad) seek_set_threads(n);
+    } else if (!strcmp(a, "--temp")) bad = cli_float(cmd, a, v, 0, 100, &o->sp.temperature);
+    else if (!strcmp(a, "--top-k")) bad = cli_int(cmd, a, v, 0, 1 << 30, &n), o->sp.top_k = (int32_t)n;
+    else if (!strcmp(a, "--top-p")) bad = cli_float(cmd, a, v, 0, 1, &o->sp.top_p);
+    else if (!strcmp(a, "--min-p")) bad = cli_float(cmd, a, v, 0, 1, &o->sp.min_p);
+    else if (!strcmp(a, "--repeat-penalty")) bad = cli_float(cmd, a, v, 0.01f, 100, &o->sp.repeat_penalty);
+    else if (!strcmp(a, "--repeat-last-n")) bad = cli_int(cmd, a, v, -1, 1 << 30, &n), o->sp.penalty_last_n = (int32_t)n;
+    else if (!strcmp(a, "--frequency-penalty")) bad = cli_float(cmd, a, v, 0, 100, &o->sp.freq_penalty);
+    else if (!strcmp(a, "--presence-penalty")) bad = cli_float(cmd, a, v, 0, 100, &o->sp.presence_penalty);
     else if (!strcmp(a, "--seed")) {
-        char *end;
-        errno = 0;
-        unsigned long long s = strtoull(v, &end, 10);
-        bad = errno || end == v || *end || v[0] == '-';
+        uint64_t s = 0;
+        bad = cli_u64(cmd, a, v, &s);
         o->sp.seed = s;
         o->seed_given = true;
     } else if (!strcmp(a, "--stop")) {
@@ -111,8 +93,7 @@ int cli_gen_arg(cli_gen_opts *o, const char *cmd, int argc, char **argv, int *i)
         if (!*v) return cli_error("%s: --stop needs a non-empty text", cmd), -1;
         o->stops[o->n_stops++] = v;
     }
-    if (bad) return cli_error("%s: bad value '%s' for %s", cmd, v, a), -1;
-    return 1;
+    return bad ? -1 : 1;
 }
 
 seek_session *cli_open_session(cli_gen_opts *o) {

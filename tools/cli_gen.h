@@ -20,7 +20,7 @@ typedef struct {
     const char *system;        /* --system TEXT */
     int n_ctx;                 /* --ctx */
     const char *cache_type;    /* --cache-type */
-    int n_predict;             /* -n: <= 0 until EOS or the context is full */
+    int n_predict;             /* -n: -1 until EOS or the context is full, 0 no tokens, N at most N */
     sampler_params sp;
     bool seed_given;
     const char *stops[CLI_MAX_STOPS];

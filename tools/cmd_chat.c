@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_args.h"
 #include "cli_gen.h"
 #include "cmds.h"
 #include "util.h"
@@ -120,8 +121,11 @@ out:
 /* /load: replaces the conversation (and the system prompt) only if the whole file is valid. */
 static int convo_load(convo *c, const char *path) {
     json_error_t e;
-    json_t *root = json_load_file(path, 0, &e);
-    if (!root) return seek_error("%s: %s (line %d)", path, e.text, e.line);
+    FILE *f = fopen(path, "rb");   /* jansson reports a missing file as "line -1" */
+    if (!f) return seek_error("%s: %s", path, strerror(errno));
+    json_t *root = json_loadf(f, 0, &e);
+    fclose(f);
+    if (!root) return seek_error("%s: not a saved conversation: invalid JSON at line %d: %s", path, e.line, e.text);
     json_t *arr = json_is_array(root) ? root : json_object_get(root, "messages");
     convo nc = {0};
     int rc = -1;
@@ -423,10 +427,11 @@ int cmd_chat(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) { usage(stdout); return 0; }
         int r = cli_gen_arg(&ch.o, "chat", argc, argv, &i);
-        if (r < 0) return 1;
-        if (!r) return cli_error("chat: unknown argument '%s' (see 'seek chat --help')", argv[i]);
+        if (r < 0) return 2;
+        if (!r) return cli_usage_error("chat", "unknown argument '%s'", argv[i]);
     }
-    if (!ch.o.model) return cli_error("chat: no model: give one with -m MODEL.gguf");
+    if (!ch.o.model) return cli_usage_error("chat", "no model: give one with -m MODEL.gguf");
+    if (ch.o.n_predict == 0) return cli_usage_error("chat", "-n 0 would make every answer empty: give -n N >= 1, or -1 for no limit");
     if (!(ch.s = cli_open_session(&ch.o))) return 1;
     ch.tty = isatty(0) && isatty(1);
     ch.think = !ch.o.no_think;
@@ -463,6 +468,13 @@ int cmd_chat(int argc, char **argv) {
             continue;
         }
         if (!line[strspn(line, " \t\n")]) { free(line); continue; }
+        size_t bad_at;
+        if (!cli_utf8_ok(line, strlen(line), &bad_at)) {
+            fprintf(stderr, "seek: chat: the message is not valid UTF-8 (byte %zu of %zu); it was not sent\n", bad_at,
+                    strlen(line));
+            free(line);
+            continue;
+        }
         int bad = convo_add(&ch.c, CHAT_USER, line, strlen(line), NULL, 0);
         free(line);
         if (bad) { cli_lib_error(); goto done; }

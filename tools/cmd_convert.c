@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "convert.h"
 #include "util.h"
@@ -17,17 +18,21 @@ static void usage(FILE *f) {
 int cmd_convert(int argc, char **argv) {
     const char *dir = NULL, *out = NULL, *type = "f16";
     bool quiet = false;
+    if (argc < 2) return cli_usage_error("convert", "no checkpoint directory given");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        if (!strcmp(a, "-o") && i + 1 < argc) out = argv[++i];
-        else if ((!strcmp(a, "--type") || !strcmp(a, "-t")) && i + 1 < argc) type = argv[++i];
-        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = true;
-        else if (a[0] == '-') return cli_error("convert: unknown option '%s'", a);
+        int r;
+        if ((r = cli_opt("convert", argc, argv, &i, "-o", "--output", &out)) ||
+            (r = cli_opt("convert", argc, argv, &i, "--type", "-t", &type))) {
+            if (r < 0) return 2;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = true;
+        else if (a[0] == '-') return cli_usage_error("convert", "unknown option '%s'", a);
         else if (!dir) dir = a;
-        else return cli_error("convert: more than one HF_DIR");
+        else return cli_usage_error("convert", "more than one HF_DIR ('%s' and '%s')", dir, a);
     }
-    if (!dir || !out) { usage(stderr); return cli_error("convert: need HF_DIR and -o OUT.gguf"); }
+    if (!dir) return cli_usage_error("convert", "no checkpoint directory given");
+    if (!out) return cli_usage_error("convert", "no output file: give one with -o OUT.gguf");
     convert_opts o = {0};
     if (!strcmp(type, "f32")) o.type = SEEK_TYPE_F32;
     else if (!strcmp(type, "f16")) o.type = SEEK_TYPE_F16;

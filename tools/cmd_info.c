@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "gguf.h"
 #include "quantize.h"
@@ -145,12 +146,13 @@ int cmd_info(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage();
         else if (!strcmp(argv[i], "--brief")) brief = 1;
-        else if (!strcmp(argv[i], "-m") && i + 1 < argc) path = argv[++i];
-        else if (argv[i][0] == '-') return cli_error("info: unknown option '%s'", argv[i]);
+        else if (!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) {
+            if (cli_opt("info", argc, argv, &i, argv[i], NULL, &path) < 0) return 2;
+        } else if (argv[i][0] == '-') return cli_usage_error("info", "unknown option '%s'", argv[i]);
         else if (!path) path = argv[i];
-        else return cli_error("info: more than one file given ('%s')", argv[i]);
+        else return cli_usage_error("info", "more than one file given ('%s')", argv[i]);
     }
-    if (!path) return cli_error("info: no file given (usage: seek info FILE.gguf)");
+    if (!path) return cli_usage_error("info", "no file given");
 
     gguf_file *g = gguf_open(path);
     if (!g) return cli_lib_error();

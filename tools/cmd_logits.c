@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "model.h"
 #include "util.h"
@@ -24,7 +25,7 @@ static void usage(FILE *f) {
 /* "1,2,3" -> ids; -1 on a malformed list. */
 static int parse_ids(const char *s, int32_t **out, int *n) {
     int cap = 16, k = 0;
-    int32_t *v = malloc(sizeof *v * cap);
+    int32_t *v = malloc(sizeof *v * cap);   /* (a failure here is reported as a malformed list) */
     if (!v) return -1;
     while (*s) {
         char *end;
@@ -48,23 +49,29 @@ static int parse_ids(const char *s, int32_t **out, int *n) {
 int cmd_logits(int argc, char **argv) {
     const char *model = NULL, *toks = NULL, *out = NULL;
     bool one = false, naive = false, absorbed = false, ref = false, verbose = false;
+    if (argc < 2) return cli_usage_error("logits", "no model and tokens given");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && i + 1 < argc) model = argv[++i];
-        else if (!strcmp(a, "--tokens") && i + 1 < argc) toks = argv[++i];
-        else if (!strcmp(a, "-o") && i + 1 < argc) out = argv[++i];
-        else if (!strcmp(a, "--one-by-one")) one = true;
+        int r;
+        if ((r = cli_opt("logits", argc, argv, &i, "-m", "--model", &model)) ||
+            (r = cli_opt("logits", argc, argv, &i, "--tokens", NULL, &toks)) ||
+            (r = cli_opt("logits", argc, argv, &i, "-o", "--output", &out))) {
+            if (r < 0) return 2;
+        } else if (!strcmp(a, "--one-by-one")) one = true;
         else if (!strcmp(a, "--naive")) naive = true;
         else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) verbose = true;
         else if (!strcmp(a, "--absorbed")) absorbed = true;
         else if (!strcmp(a, "--reference")) ref = true;
-        else return cli_error("logits: unknown argument '%s'", a);
+        else return cli_usage_error("logits", "unknown argument '%s'", a);
     }
-    if (!model || !toks || !out) { usage(stderr); return cli_error("logits: need -m MODEL, --tokens IDS and -o OUT"); }
+    if (!model) return cli_usage_error("logits", "no model: give one with -m MODEL.gguf");
+    if (!toks) return cli_usage_error("logits", "no tokens: give them with --tokens ID,ID,...");
+    if (!out) return cli_usage_error("logits", "no output file: give one with -o OUT.f32");
     int32_t *ids;
     int n;
-    if (parse_ids(toks, &ids, &n)) return cli_error("logits: --tokens must be a comma-separated list of ids");
+    if (parse_ids(toks, &ids, &n))
+        return cli_error("logits: --tokens: '%.60s%s' is not a comma-separated list of ids", toks, strlen(toks) > 60 ? "..." : "");
     if (n == 0) { free(ids); return cli_error("logits: --tokens is empty: give at least one id"); }
     seek_model *m = model_load(model);
     if (!m) { free(ids); return cli_lib_error(); }
@@ -72,10 +79,11 @@ int cmd_logits(int argc, char **argv) {
     m->reference = ref;
     int rc = 1;
     const size_t V = (size_t)m->hp.n_vocab;
-    float *logits = malloc(sizeof(float) * V * (size_t)n);
-    seek_kvcache *c = kvcache_new(m, n);
+    float *logits = seek_malloc(sizeof(float) * V * (size_t)n);
+    seek_kvcache *c = NULL;
     FILE *f = NULL;
-    if (!logits || !c) { cli_lib_error(); goto done; }
+    if (!logits) { cli_error("logits: %s for the logits of %d tokens x %zu vocabulary", seek_last_error(), n, V); goto done; }
+    if (!(c = kvcache_new(m, n))) { cli_error("logits: KV cache for %d positions: %s", n, seek_last_error()); goto done; }
     int calls = 0;   /* forward calls made, reported with -v */
     if (one) {
         for (int t = 0; t < n; t++, calls++)

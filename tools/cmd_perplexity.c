@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "model.h"
 #include "threads.h"
@@ -46,17 +47,25 @@ int cmd_perplexity(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && i + 1 < argc) model = argv[++i];
-        else if (!strcmp(a, "-f") && i + 1 < argc) file = argv[++i];
-        else if ((!strcmp(a, "--ctx") || !strcmp(a, "-c")) && i + 1 < argc) n_ctx = atoi(argv[++i]);
-        else if (!strcmp(a, "--chunks") && i + 1 < argc) max_chunks = atoi(argv[++i]);
-        else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--legacy")) legacy = true;
-        else return cli_error("perplexity: unknown argument '%s'", a);
+        const char *v;
+        int r;
+        if ((r = cli_opt("perplexity", argc, argv, &i, "-m", "--model", &model)) ||
+            (r = cli_opt("perplexity", argc, argv, &i, "-f", "--file", &file))) {
+            if (r < 0) return 2;
+        } else if ((r = cli_opt("perplexity", argc, argv, &i, "--ctx", "-c", &v))) {
+            if (r < 0 || cli_int("perplexity", a, v, 4, 1 << 24, &n_ctx)) return 2;
+        } else if ((r = cli_opt("perplexity", argc, argv, &i, "--chunks", NULL, &v))) {
+            if (r < 0 || cli_int("perplexity", a, v, 1, 1 << 30, &max_chunks)) return 2;
+        } else if ((r = cli_opt("perplexity", argc, argv, &i, "--threads", "-t", &v))) {
+            if (r < 0 || cli_int("perplexity", a, v, 1, 256, &threads)) return 2;
+        } else if (!strcmp(a, "--legacy")) {
+            legacy = true;
+        } else {
+            return cli_usage_error("perplexity", "unknown argument '%s'", a);
+        }
     }
-    if (!model || !file) { usage(stderr); return cli_error("perplexity: need -m MODEL and -f FILE"); }
-    if (n_ctx < 4) return cli_error("perplexity: -c must be at least 4");
-    if (max_chunks == 0 || max_chunks < -1) return cli_error("perplexity: --chunks must be at least 1");
+    if (!model) return cli_usage_error("perplexity", "no model: give one with -m MODEL.gguf");
+    if (!file) return cli_usage_error("perplexity", "no text: give one with -f TEXT_FILE");
     if (threads > 0) seek_set_threads(threads);
     size_t len;
     char *text = seek_read_file(file, &len);
@@ -82,10 +91,11 @@ int cmd_perplexity(int argc, char **argv) {
     if (max_chunks > 0 && max_chunks < n_chunks) n_chunks = max_chunks;
     const bool add_bos = !legacy && tok_add_bos(tk) && tok_bos(tk) >= 0;
     const int V = m->hp.n_vocab, first = n_ctx / 2;
-    logits = malloc(sizeof(float) * (size_t)n_ctx * V);
-    chunk = malloc(sizeof *chunk * (size_t)n_ctx);
-    c = kvcache_new(m, n_ctx);
-    if (!logits || !chunk || !c) { cli_error("perplexity: out of memory for %d x %d logits", n_ctx, V); goto done; }
+    if (!(logits = seek_malloc(sizeof(float) * (size_t)n_ctx * V)) || !(chunk = seek_malloc(sizeof *chunk * (size_t)n_ctx))) {
+        cli_error("perplexity: %s for the logits of a %d-token chunk", seek_last_error(), n_ctx);
+        goto done;
+    }
+    if (!(c = kvcache_new(m, n_ctx))) { cli_error("perplexity: KV cache for %d positions: %s", n_ctx, seek_last_error()); goto done; }
     fprintf(stderr, "perplexity: %zu tokens, %d chunks of %d, scoring the last %d of each%s\n", ids.n, n_chunks,
             n_ctx, n_ctx - first - 1, add_bos ? ", BOS first" : "");
     double nll = 0, nll2 = 0;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_args.h"
 #include "cli_gen.h"
 #include "cmds.h"
 #include "reasoning.h"
@@ -69,26 +70,32 @@ int cmd_run(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         int r = cli_gen_arg(&o, "run", argc, argv, &i);
-        if (r < 0) return 1;
+        if (r < 0) return 2;
         if (r) continue;
-        if ((!strcmp(a, "-p") || !strcmp(a, "--prompt")) && i + 1 < argc) prompt_arg = argv[++i];
-        else if ((!strcmp(a, "-f") || !strcmp(a, "--file")) && i + 1 < argc) file = argv[++i];
-        else if (!strcmp(a, "--json")) json = true;
+        if ((r = cli_opt("run", argc, argv, &i, "-p", "--prompt", &prompt_arg)) ||
+            (r = cli_opt("run", argc, argv, &i, "-f", "--file", &file))) {
+            if (r < 0) return 2;
+        } else if (!strcmp(a, "--json")) json = true;
         else if (!strcmp(a, "--raw")) raw = true;
         else if (a[0] != '-' && !prompt_arg) prompt_arg = a;
-        else return cli_error("run: unknown argument '%s' (see 'seek run --help')", a);
+        else return cli_usage_error("run", "unknown argument '%s'", a);
     }
-    if (!o.model) return cli_error("run: no model: give one with -m MODEL.gguf");
+    if (!o.model) return cli_usage_error("run", "no model: give one with -m MODEL.gguf");
     char *prompt;
     size_t plen;
     if (prompt_arg) prompt = seek_strdup(prompt_arg), plen = prompt ? strlen(prompt) : 0;
     else if (file) prompt = seek_read_file(file, &plen);
     else if (!isatty(0)) prompt = read_stdin(&plen);
-    else return cli_error("run: no prompt: give one with -p TEXT, -f FILE or on stdin");
+    else return cli_usage_error("run", "no prompt: give one with -p TEXT, -f FILE or on stdin");
     if (!prompt) return cli_lib_error();
     if (plen == 0 || strlen(prompt) != plen) {
         free(prompt);
         return cli_error(plen ? "run: the prompt contains a NUL byte" : "run: the prompt is empty");
+    }
+    size_t bad_at;
+    if (!cli_utf8_ok(prompt, plen, &bad_at)) {
+        free(prompt);
+        return cli_error("run: the prompt is not valid UTF-8 (byte %zu of %zu)", bad_at, plen);
     }
 
     seek_session *s = cli_open_session(&o);
@@ -126,7 +133,9 @@ int cmd_run(int argc, char **argv) {
     gen_params gp = {.max_tokens = o.n_predict, .stop_strings = o.stops, .n_stop_strings = o.n_stops,
                      .start_thinking = opens, .on_text = json ? NULL : cli_print_text, .ud = &pr,
                      .cancel = &cli_cancel};
-    int g = session_generate(s, &ids, smp, &gp, &r);
+    int g = 0;
+    if (o.n_predict == 0) r.stop = GEN_STOP_LENGTH;   /* -n 0: the prompt is checked, no token generated */
+    else g = session_generate(s, &ids, smp, &gp, &r);
     if (!json) cli_printer_end(&pr);
     if (cli_cancel) { rc = 130; goto done; }
     if (g) { cli_lib_error(); goto done; }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "gguf.h"
 #include "tokenizer.h"
@@ -38,26 +39,29 @@ static void print_piece(const char *p, size_t n) {
 int cmd_tokenize(int argc, char **argv) {
     const char *model = NULL, *json = NULL, *file = NULL, *text = NULL, *decode = NULL;
     bool pieces = false, bos = false, show_special = false;
+    if (argc < 2) return cli_usage_error("tokenize", "no tokenizer and text given");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && i + 1 < argc) model = argv[++i];
-        else if (!strcmp(a, "--tokenizer") && i + 1 < argc) json = argv[++i];
-        else if (!strcmp(a, "-f") && i + 1 < argc) file = argv[++i];
-        else if (!strcmp(a, "--decode") && i + 1 < argc) decode = argv[++i];
-        else if (!strcmp(a, "--pieces")) pieces = true;
+        int r;
+        if ((r = cli_opt("tokenize", argc, argv, &i, "-m", "--model", &model)) ||
+            (r = cli_opt("tokenize", argc, argv, &i, "--tokenizer", NULL, &json)) ||
+            (r = cli_opt("tokenize", argc, argv, &i, "-f", "--file", &file)) ||
+            (r = cli_opt("tokenize", argc, argv, &i, "--decode", NULL, &decode))) {
+            if (r < 0) return 2;
+        } else if (!strcmp(a, "--pieces")) pieces = true;
         else if (!strcmp(a, "--bos")) bos = true;
         else if (!strcmp(a, "--show-special")) show_special = true;
-        else if (a[0] == '-' && a[1] && !text) return cli_error("tokenize: unknown option '%s'", a);
+        else if (a[0] == '-' && a[1] && !text) return cli_usage_error("tokenize", "unknown option '%s'", a);
         else if (!text) text = a;
-        else return cli_error("tokenize: more than one TEXT argument");
+        else return cli_usage_error("tokenize", "more than one TEXT argument");
     }
     if (model && !json) {
         size_t n = strlen(model);
         if (n >= 5 && !strcmp(model + n - 5, ".json")) { json = model; model = NULL; }
     }
-    if (!model == !json) { usage(stderr); return cli_error("tokenize: give one of -m MODEL.gguf or --tokenizer tokenizer.json"); }
-    if (!!text + !!file + !!decode != 1) { usage(stderr); return cli_error("tokenize: give one of TEXT, -f FILE or --decode IDS"); }
+    if (!model == !json) return cli_usage_error("tokenize", "give one of -m MODEL.gguf or --tokenizer tokenizer.json");
+    if (!!text + !!file + !!decode != 1) return cli_usage_error("tokenize", "give one of TEXT, -f FILE or --decode IDS");
 
     seek_tokenizer *t;
     if (model) {

@@ -22,7 +22,12 @@ int cli_error(const char *fmt, ...) {
     return 1;
 }
 
-int cli_lib_error(void) { return cli_error("%s", seek_last_error()); }
+/* An empty message would print "seek: " and nothing else: a failure path that forgot to
+ * say why. Say so instead of printing nothing. */
+int cli_lib_error(void) {
+    const char *e = seek_last_error();
+    return cli_error("%s", *e ? e : "internal error: the operation failed without saying why (please report this)");
+}
 
 static const struct {
     const char *name;
@@ -51,7 +56,7 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        usage(stderr);
+        cli_error("no command given (see 'seek --help')");
         return 2;
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {

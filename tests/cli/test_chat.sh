@@ -68,4 +68,12 @@ if grep -q "oldest messages no longer fit" "$TMP/out" && ! grep -q "needs" "$TMP
 then ok drop_oldest; else fail drop_oldest "$(cat "$TMP/err") $(tail -n 3 "$TMP/out")"; fi
 
 expect_error chat_no_model "no model" "$SEEK" chat
-expect_error chat_bad_ctx "bad value '0' for --ctx" "$SEEK" chat -m "$M" --ctx 0
+expect_error chat_bad_ctx "chat: --ctx: 0 is out of range \(1\.\.16777216\)" "$SEEK" chat -m "$M" --ctx 0
+expect_error chat_n_0 "chat: -n 0 would make every answer empty" "$SEEK" chat -m "$M" -n 0
+# /load of a missing file names the file and the reason (it once said "(line -1)")
+printf '/load %s/nope.json\n' "$TMP" | chat
+if grep -q "nope.json: No such file or directory" "$TMP/err" && ! grep -q "line -1" "$TMP/err"; then ok load_missing_file; else fail load_missing_file "$(cat "$TMP/err")"; fi
+# a message that is not UTF-8 is refused with its own offset, and the chat goes on
+printf 'ab\377cd\nHello\n' | chat -n 4 --seed 1
+if grep -q "^seek: chat: the message is not valid UTF-8 (byte 2 of 5); it was not sent$" "$TMP/err" && [ -s "$TMP/out" ]
+then ok chat_invalid_utf8; else fail chat_invalid_utf8 "$(cat "$TMP/err")"; fi

@@ -71,3 +71,39 @@ sys.exit(0 if a.size == 3 * 300 and a.std() > 0.1 and np.isfinite(a).all() else 
 then ok q4_k_logits_sane; else fail q4_k_logits_sane "$(wc -c <"$TMP/q4.f32") bytes"; fi
 
 # perplexity: see tests/cli/test_perplexity.sh (llama.cpp's protocol, checked against NumPy)
+
+# --type q8_0: not just the exit code. An independent NumPy reading of both files (the GGUF
+# reader of tests/data/quants/extract.py): the same tensors as the f32 conversion, 1-D
+# tensors and the router kept F32, rows that are not whole blocks F16, and every Q8_0 block
+# holds its f32 values to within half a quantization step, with the step max|x| / 127.
+expect_ok convert_q8_0 "$SEEK" convert "$H/deepseek-v3-tiny" -o "$TMP/v3q8.gguf" --type q8_0
+if /usr/bin/python3 - "$TMP/v3.gguf" "$TMP/v3q8.gguf" >"$TMP/q8.log" 2>&1 <<'PY'
+import importlib.util, sys
+import numpy as np
+spec = importlib.util.spec_from_file_location("extract", "tests/data/quants/extract.py")
+ex = importlib.util.module_from_spec(spec); spec.loader.exec_module(ex)
+f32, q8 = ex.read_gguf(sys.argv[1]), ex.read_gguf(sys.argv[2])
+assert set(f32) == set(q8), set(f32) ^ set(q8)
+n_q8 = 0
+for name, (t, ne, raw) in q8.items():
+    ref = np.frombuffer(f32[name][2], dtype="<f4")
+    if len(ne) == 1 or name.endswith("ffn_gate_inp.weight"):
+        assert t == 0 and np.array_equal(np.frombuffer(raw, dtype="<f4"), ref), name
+        continue
+    if ne[0] % 32:   # rows that are not whole Q8_0 blocks fall back to F16
+        assert t == 1 and np.array_equal(np.frombuffer(raw, dtype="<f2"), ref.astype("<f2")), name
+        continue
+    assert t == 8, (name, t)
+    blocks = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 34)
+    d = blocks[:, :2].copy().view("<f2").astype(np.float64)[:, 0]
+    q = blocks[:, 2:].copy().view(np.int8).astype(np.float64)
+    x = ref.astype(np.float64).reshape(-1, 32)
+    step = np.abs(x).max(axis=1) / 127
+    assert np.allclose(d, step, rtol=2e-3, atol=0), name           # f16-rounded scale
+    err = np.abs(q * d[:, None] - x)
+    assert (err <= d[:, None] * 0.5 + 1e-3 * np.abs(x) + 1e-12).all(), (name, err.max())
+    n_q8 += 1
+assert n_q8 >= 10, n_q8
+print("ok", n_q8)
+PY
+then ok q8_0_blocks_hold_the_weights; else fail q8_0_blocks_hold_the_weights "$(tail -n 3 "$TMP/q8.log")"; fi

@@ -42,3 +42,14 @@ expect_error routed_scale_inf_f32 "field 'routed_scaling_factor' = 1e\+39 does n
 # 5. an empty --tokens list leaked the id array
 expect_ok convert_v2 "$SEEK" convert "$H/deepseek-v2-lite-tiny" -o "$TMP/v2.gguf" --type f32
 expect_error logits_empty_tokens "--tokens is empty" "$SEEK" logits -m "$TMP/v2.gguf" --tokens '' -o "$TMP/x.f32"
+
+# a failed allocation says what it was for and how large (it once printed "seek: " alone).
+# The failure is made certain on any machine: ulimit -v, or under AddressSanitizer (which
+# needs a large address space) its own allocation limit.
+M=${CHAT_MODEL:-$BUILD/tests/chat-model.gguf}
+ids=$(/usr/bin/python3 -c "print(','.join(['5'] * 60000))")
+limit='ulimit -v 4000000;'
+case "$SEEK" in *asan*) limit='' ;; esac
+expect_error logits_oom "^seek: logits: out of memory: cannot allocate 28\.90 GiB \(31027200000 bytes\) for the logits of 60000 tokens x 129280 vocabulary$" \
+    env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1:max_allocation_size_mb=4000" \
+    sh -c "$limit"' exec "$@"' sh "$SEEK" logits -m "$M" --tokens "$ids" -o "$TMP/x.f32"

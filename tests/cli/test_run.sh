@@ -68,8 +68,19 @@ then ok stop_string; else fail stop_string "stop '$stop': $(head -c 300 "$TMP/ou
 expect_error no_model "no model" "$SEEK" run -p hi
 expect_error missing_model "nope.gguf" "$SEEK" run -m "$TMP/nope.gguf" -p hi
 expect_error empty_prompt "prompt is empty" sh -c "\"$SEEK\" run -m \"$M\" </dev/null"
-expect_error bad_temp "bad value 'hot' for --temp" "$SEEK" run -m "$M" -p hi --temp hot
-expect_error bad_top_p "bad value '1.5' for --top-p" "$SEEK" run -m "$M" -p hi --top-p 1.5
+expect_error bad_temp "run: --temp: 'hot' is not a number" "$SEEK" run -m "$M" -p hi --temp hot
+expect_error bad_top_p "run: --top-p: 1.5 is out of range \(0\.\.1\)" "$SEEK" run -m "$M" -p hi --top-p 1.5
+expect_error bad_ctx_text "run: --ctx: 'abc' is not an integer" "$SEEK" run -m "$M" -p hi --ctx abc
+expect_error bad_ctx_suffix "run: --ctx: '12x' is not an integer" "$SEEK" run -m "$M" -p hi --ctx 12x
+expect_error bad_ctx_huge "run: --ctx: 99999999999999999999 is out of range" "$SEEK" run -m "$M" -p hi --ctx 99999999999999999999
+expect_error bad_seed "run: --seed: '-5' is not an integer" "$SEEK" run -m "$M" -p hi --seed -5
+expect_error prompt_needs_value "^seek: run: option -p needs a value \(see 'seek run --help'\)$" "$SEEK" run -m "$M" -p
+expect_error file_needs_value "run: option --file needs a value" "$SEEK" run -m "$M" --file
+expect_error invalid_utf8_prompt "^seek: run: the prompt is not valid UTF-8 \(byte 6 of 13\)$" "$SEEK" run -m "$M" -p "$(printf 'hello \377 world')"
+if ! grep -q -- "--ctx" "$TMP/err"; then ok invalid_utf8_no_ctx_hint; else fail invalid_utf8_no_ctx_hint "$(cat "$TMP/err")"; fi
+# -n 0 means no tokens (as in llama.cpp), not "unlimited"
+expect_ok n_zero "$SEEK" run -m "$M" -p hi -n 0 --json
+check_json n_zero_generates_nothing "j['tokens']['generated'] == 0 and j['content'] == '' and j['stop'] == 'length'"
 expect_error unknown_arg "unknown argument '--bogus'" "$SEEK" run -m "$M" -p hi --bogus
 expect_error prompt_too_long "needs [0-9]+ tokens but the context has room for 56 \\(use a larger --ctx\\)" "$SEEK" run -m "$M" -p "$(seq 1 200 | tr '\n' ' ')" --ctx 64 -n 8
 expect_error not_a_model "tokenizer|tensor|architecture" "$SEEK" run -m tests/data/gguf/ggml-vocab-deepseek-coder.gguf -p hi
@@ -81,12 +92,12 @@ if grep -q "more than the 4096 the model was trained for" "$TMP/err"; then ok ct
 run_ok threads_same_answer "$TMP/t1" "$SEEK" run -m "$M" -p "Count to ten" -n 24 --seed 11 -t 1 &&
 run_ok threads_same_answer "$TMP/t3" "$SEEK" run -m "$M" -p "Count to ten" -n 24 --seed 11 -t 3 &&
 same threads_same_answer "$TMP/t1" "$TMP/t3"
-expect_error bad_threads "bad value '0' for -t" "$SEEK" run -m "$M" -p hi -t 0
+expect_error bad_threads "run: -t: 0 is out of range \(1\.\.256\)" "$SEEK" run -m "$M" -p hi -t 0
 # --cache-type: every cache type runs (greedy, f32 and the default f16 give the same text on
 # this model); an unknown type is one clear error
-"$SEEK" run -m "$M" -p "Count to ten" -n 16 --temp 0 --cache-type f32 >"$TMP/c32" 2>&1
-"$SEEK" run -m "$M" -p "Count to ten" -n 16 --temp 0 >"$TMP/c16" 2>&1
-if [ -s "$TMP/c32" ] && cmp -s "$TMP/c32" "$TMP/c16"; then ok cache_f16_same_greedy_text; else fail cache_f16_same_greedy_text "differs"; fi
+run_ok cache_f16_same_greedy_text "$TMP/c32" "$SEEK" run -m "$M" -p "Count to ten" -n 16 --temp 0 --cache-type f32 &&
+run_ok cache_f16_same_greedy_text "$TMP/c16" "$SEEK" run -m "$M" -p "Count to ten" -n 16 --temp 0 &&
+same cache_f16_same_greedy_text "$TMP/c32" "$TMP/c16"
 expect_ok cache_bf16 "$SEEK" run -m "$M" -p hi -n 4 --cache-type bf16
 expect_ok cache_q8_0 "$SEEK" run -m "$M" -p hi -n 4 --cache-type Q8_0
 expect_error bad_cache_type "cache type 'q4_0': expected f32, f16, bf16 or q8_0" "$SEEK" run -m "$M" -p hi --cache-type q4_0
