@@ -36,6 +36,8 @@ static const struct {
     {"logits", cmd_logits, "logits -m MODEL.gguf --tokens 1,2,3 -o OUT.f32     raw f32 logits [T x V]"},
     {"perplexity", cmd_perplexity, "perplexity -m MODEL.gguf -f TEXT [--ctx N]    perplexity of a text"},
     {"tokenize", cmd_tokenize, "tokenize -m MODEL.gguf|--tokenizer tokenizer.json TEXT   token ids (--pieces: id + piece)"},
+    {"train", cmd_train, "train --config CONFIG.json [--resume]   train a DeepSeek-V3-architecture model (train prepare: text -> tokens)"},
+    {"tokenizer-train", cmd_tokenizer_train, "tokenizer-train -f FILE --vocab N -o tokenizer.json   byte-level BPE (DeepSeek-V3 pre-tokenizer)"},
 };
 
 static void usage(FILE *f) {

@@ -6,6 +6,7 @@
  * index only (tokens, output rows, sequences): each output element is computed by the same
  * sequence of operations for any thread count, so training is bit-identical across -t.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <tgmath.h>
 
@@ -28,56 +29,142 @@ static inline void axpy(real *y, real a, const real *x, int n) {
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* matmul: out[N][OC] = x[N][C] · w[OC][C]^T */
+/* gemm_nt: out[M][Nn] (+)= A[M][K] · B[Nn][K]^T, the one kernel behind every matmul.
+ * Blocks of 4 x 4 outputs share their loads (16 vector accumulators); every output element
+ * is summed in the same order (vector lanes over k, then a fixed lane reduction, then the
+ * scalar tail) whichever path computes it, so results do not depend on how rows are split
+ * over threads. */
+
+#define VW (32 / (int)sizeof(real))
+typedef real vreal __attribute__((vector_size(32)));
+
+static inline vreal vload(const real *p) { vreal v; memcpy(&v, p, sizeof v); return v; }
+static inline real hsum(vreal v) {
+    real s = 0;
+    for (int i = 0; i < VW; i++) s += v[i];
+    return s;
+}
 
 typedef struct {
-    real *out, *dx, *dw;
-    const real *x, *w, *dout;
-    int N, C, OC;
-} mm_job;
+    real *out;
+    const real *A, *B;
+    int M, Nn, K, acc;
+} gemm_job;
 
-static void mm_fwd_rows(void *ud, int64_t b, int64_t e) {
-    const mm_job *j = ud;
-    enum { TB = 16 };   /* tokens per tile: their rows stay in L1 while the weights stream */
-    for (int64_t t0 = b; t0 < e; t0 += TB) {
-        int64_t t1 = t0 + TB < e ? t0 + TB : e;
-        for (int o = 0; o < j->OC; o++) {
-            const real *wo = j->w + (size_t)o * j->C;
-            for (int64_t t = t0; t < t1; t++) j->out[(size_t)t * j->OC + o] = dot(j->x + (size_t)t * j->C, wo, j->C);
-        }
-    }
+static inline real dot1(const real *a, const real *b, int K) {
+    vreal acc = {0};
+    int k = 0;
+    for (; k + VW <= K; k += VW) acc += vload(a + k) * vload(b + k);
+    real s = hsum(acc);
+    for (; k < K; k++) s += a[k] * b[k];
+    return s;
 }
+
+static void gemm_rows(void *ud, int64_t m0, int64_t m1) {
+    const gemm_job *j = ud;
+    const int K = j->K, Nn = j->Nn, kv = K / VW * VW;
+    int64_t m = m0;
+    for (; m + 4 <= m1; m += 4) {
+        const real *a0 = j->A + (size_t)m * K, *a1 = a0 + K, *a2 = a1 + K, *a3 = a2 + K;
+        int n = 0;
+        for (; n + 4 <= Nn; n += 4) {
+            const real *b0 = j->B + (size_t)n * K, *b1 = b0 + K, *b2 = b1 + K, *b3 = b2 + K;
+            vreal c[4][4] = {{{0}}};
+            for (int k = 0; k < kv; k += VW) {
+                vreal x0 = vload(a0 + k), x1 = vload(a1 + k), x2 = vload(a2 + k), x3 = vload(a3 + k);
+                vreal y0 = vload(b0 + k), y1 = vload(b1 + k), y2 = vload(b2 + k), y3 = vload(b3 + k);
+                c[0][0] += x0 * y0; c[0][1] += x0 * y1; c[0][2] += x0 * y2; c[0][3] += x0 * y3;
+                c[1][0] += x1 * y0; c[1][1] += x1 * y1; c[1][2] += x1 * y2; c[1][3] += x1 * y3;
+                c[2][0] += x2 * y0; c[2][1] += x2 * y1; c[2][2] += x2 * y2; c[2][3] += x2 * y3;
+                c[3][0] += x3 * y0; c[3][1] += x3 * y1; c[3][2] += x3 * y2; c[3][3] += x3 * y3;
+            }
+            const real *ar[4] = {a0, a1, a2, a3}, *br[4] = {b0, b1, b2, b3};
+            for (int p = 0; p < 4; p++)
+                for (int q = 0; q < 4; q++) {
+                    real s = hsum(c[p][q]);
+                    for (int k = kv; k < K; k++) s += ar[p][k] * br[q][k];
+                    real *o = j->out + (size_t)(m + p) * Nn + n + q;
+                    *o = j->acc ? *o + s : s;
+                }
+        }
+        for (; n < Nn; n++)
+            for (int p = 0; p < 4; p++) {
+                real s = dot1(j->A + (size_t)(m + p) * K, j->B + (size_t)n * K, K);
+                real *o = j->out + (size_t)(m + p) * Nn + n;
+                *o = j->acc ? *o + s : s;
+            }
+    }
+    for (; m < m1; m++)
+        for (int n = 0; n < Nn; n++) {
+            real s = dot1(j->A + (size_t)m * K, j->B + (size_t)n * K, K);
+            real *o = j->out + (size_t)m * Nn + n;
+            *o = j->acc ? *o + s : s;
+        }
+}
+
+/* rows split in multiples of 4 so the blocking is the same for any thread count */
+static void gemm_quads(void *ud, int64_t q0, int64_t q1) {
+    const gemm_job *j = ud;
+    int64_t m1 = q1 * 4 < j->M ? q1 * 4 : j->M;
+    gemm_rows(ud, q0 * 4, m1);
+}
+
+static void gemm_nt(real *out, const real *A, const real *B, int M, int Nn, int K, int acc) {
+    gemm_job j = {.out = out, .A = A, .B = B, .M = M, .Nn = Nn, .K = K, .acc = acc};
+    par_for((M + 3) / 4, gemm_quads, &j);
+}
+
+/* dst[C][R] = src[R][C] */
+static void transpose(real *dst, const real *src, int R, int C) {
+    enum { TB = 32 };
+    for (int r0 = 0; r0 < R; r0 += TB)
+        for (int c0 = 0; c0 < C; c0 += TB)
+            for (int r = r0; r < r0 + TB && r < R; r++)
+                for (int c = c0; c < c0 + TB && c < C; c++) dst[(size_t)c * R + r] = src[(size_t)r * C + c];
+}
+
+/* transposes need scratch: kept between calls (training drives layers from one thread) */
+static real *scratch(int which, size_t n) {
+    static real *buf[2];
+    static size_t cap[2];
+    if (n > cap[which]) {
+        free(buf[which]);
+        buf[which] = malloc(sizeof(real) * n);
+        cap[which] = buf[which] ? n : 0;
+    }
+    return buf[which];
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* matmul: out[N][OC] = x[N][C] · w[OC][C]^T */
 
 void matmul_forward(real *out, const real *x, const real *w, int N, int C, int OC) {
-    mm_job j = {.out = out, .x = x, .w = w, .N = N, .C = C, .OC = OC};
-    par_for(N, mm_fwd_rows, &j);
+    gemm_nt(out, x, w, N, OC, C, 0);
 }
 
-static void mm_bwd_dx(void *ud, int64_t b, int64_t e) {   /* dx[t] += sum_o dout[t][o] w[o] */
-    const mm_job *j = ud;
-    for (int64_t t = b; t < e; t++) {
-        real *dxt = j->dx + (size_t)t * j->C;
-        const real *dot_ = j->dout + (size_t)t * j->OC;
-        for (int o = 0; o < j->OC; o++)
-            if (dot_[o] != 0) axpy(dxt, dot_[o], j->w + (size_t)o * j->C, j->C);
-    }
-}
-
-static void mm_bwd_dw(void *ud, int64_t b, int64_t e) {   /* dw[o] += sum_t dout[t][o] x[t] */
-    const mm_job *j = ud;
-    for (int64_t o = b; o < e; o++) {
-        real *dwo = j->dw + (size_t)o * j->C;
-        for (int t = 0; t < j->N; t++) {
-            real d = j->dout[(size_t)t * j->OC + o];
-            if (d != 0) axpy(dwo, d, j->x + (size_t)t * j->C, j->C);
+/* dx[N][C] += dout[N][OC] · w;  dw[OC][C] += dout^T · x  (both as gemm_nt on transposes) */
+void matmul_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, int N, int C, int OC) {
+    if (dx) {
+        real *wt = scratch(0, (size_t)C * OC);
+        if (wt) {
+            transpose(wt, w, OC, C);
+            gemm_nt(dx, dout, wt, N, C, OC, 1);
+        } else {   /* out of memory for the transpose: the same sums, slowly */
+            for (int t = 0; t < N; t++)
+                for (int o = 0; o < OC; o++) axpy(dx + (size_t)t * C, dout[(size_t)t * OC + o], w + (size_t)o * C, C);
         }
     }
-}
-
-void matmul_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, int N, int C, int OC) {
-    mm_job j = {.dx = dx, .dw = dw, .dout = dout, .x = x, .w = w, .N = N, .C = C, .OC = OC};
-    if (dx) par_for(N, mm_bwd_dx, &j);
-    if (dw) par_for(OC, mm_bwd_dw, &j);
+    if (dw) {
+        real *dt = scratch(0, (size_t)OC * N), *xt = scratch(1, (size_t)C * N);
+        if (dt && xt) {
+            transpose(dt, dout, N, OC);
+            transpose(xt, x, N, C);
+            gemm_nt(dw, dt, xt, OC, C, N, 1);
+        } else {
+            for (int o = 0; o < OC; o++)
+                for (int t = 0; t < N; t++) axpy(dw + (size_t)o * C, dout[(size_t)t * OC + o], x + (size_t)t * C, C);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------------------------ */
