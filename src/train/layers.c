@@ -6,6 +6,7 @@
  * index only (tokens, output rows, sequences): each output element is computed by the same
  * sequence of operations for any thread count, so training is bit-identical across -t.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tgmath.h>
@@ -237,33 +238,53 @@ typedef struct {
     const real *q, *kv, *kpe, *dao, *attc;
     int B, T, H, nope, rope, hv;
     real scale;
+    int failed;
 } att_job;
 
-static void att_fwd(void *ud, int64_t b0, int64_t b1) {
-    const att_job *j = ud;
+/* c[M][Nn] = a[M][K] · b[Nn][K]^T on the calling thread */
+static void gemm_serial(real *c, const real *a, const real *b, int M, int Nn, int K) {
+    gemm_job j = {.out = c, .A = a, .B = b, .M = M, .Nn = Nn, .K = K, .acc = 0};
+    gemm_rows(&j, 0, M);
+}
+
+/* one head of one sequence, gathered into contiguous matrices:
+ * Q [T][hk], K [T][hk] = [k_nope ; k_pe], V [T][hv] (and transposes) */
+static void gather_head(const att_job *j, int b, int h, real *Q, real *K, real *V) {
     const int T = j->T, H = j->H, nope = j->nope, rope = j->rope, hv = j->hv, hk = nope + rope, kvw = nope + hv;
+    for (int t = 0; t < T; t++) {
+        const size_t it = (size_t)b * T + t;
+        memcpy(Q + (size_t)t * hk, j->q + (it * H + h) * hk, sizeof(real) * (size_t)hk);
+        memcpy(K + (size_t)t * hk, j->kv + (it * H + h) * kvw, sizeof(real) * (size_t)nope);
+        memcpy(K + (size_t)t * hk + nope, j->kpe + it * rope, sizeof(real) * (size_t)rope);
+        memcpy(V + (size_t)t * hv, j->kv + (it * H + h) * kvw + nope, sizeof(real) * (size_t)hv);
+    }
+}
+
+static void att_fwd(void *ud, int64_t b0, int64_t b1) {
+    att_job *j = ud;
+    const int T = j->T, H = j->H, hv = j->hv, hk = j->nope + j->rope;
+    real *Q = malloc(sizeof(real) * (size_t)T * (2 * hk + 3 * hv));
+    if (!Q) { j->failed = 1; return; }
+    real *K = Q + (size_t)T * hk, *V = K + (size_t)T * hk, *VT = V + (size_t)T * hv, *O = VT + (size_t)T * hv;
     for (int64_t bh = b0; bh < b1; bh++) {
         const int b = (int)(bh / H), h = (int)(bh % H);
+        gather_head(j, b, h, Q, K, V);
+        transpose(VT, V, T, hv);
+        real *P = j->att + ((size_t)b * H + h) * T * T;   /* [T][T] */
+        gemm_serial(P, Q, K, T, T, hk);
         for (int t = 0; t < T; t++) {
-            const size_t it = (size_t)b * T + t;
-            const real *qt = j->q + (it * H + h) * hk;
-            real *a = j->att + (((size_t)b * H + h) * T + t) * T;
-            real mx = -INFINITY;
-            for (int p = 0; p <= t; p++) {
-                const size_t ip = (size_t)b * T + p;
-                real s = dot(qt, j->kv + (ip * H + h) * kvw, nope) + dot(qt + nope, j->kpe + ip * rope, rope);
-                a[p] = s * j->scale;
-                if (a[p] > mx) mx = a[p];
-            }
+            real *a = P + (size_t)t * T, mx = -INFINITY;
+            for (int p = 0; p <= t; p++) { a[p] *= j->scale; if (a[p] > mx) mx = a[p]; }
             double sum = 0;
             for (int p = 0; p <= t; p++) { a[p] = exp(a[p] - mx); sum += a[p]; }
             for (int p = 0; p <= t; p++) a[p] = (real)(a[p] / sum);
             for (int p = t + 1; p < T; p++) a[p] = 0;
-            real *o = j->ao + it * H * hv + (size_t)h * hv;
-            for (int i = 0; i < hv; i++) o[i] = 0;
-            for (int p = 0; p <= t; p++) axpy(o, a[p], j->kv + (((size_t)b * T + p) * H + h) * kvw + nope, hv);
         }
+        gemm_serial(O, P, VT, T, hv, T);   /* O[t] = sum_p P[t][p] V[p] */
+        for (int t = 0; t < T; t++)
+            memcpy(j->ao + ((size_t)b * T + t) * H * hv + (size_t)h * hv, O + (size_t)t * hv, sizeof(real) * (size_t)hv);
     }
+    free(Q);
 }
 
 void attention_forward(real *ao, real *att, const real *q, const real *kv, const real *kpe, int B, int T, int H,
@@ -271,40 +292,52 @@ void attention_forward(real *ao, real *att, const real *q, const real *kv, const
     att_job j = {.ao = ao, .att = att, .q = q, .kv = kv, .kpe = kpe, .B = B, .T = T, .H = H, .nope = nope,
                  .rope = rope, .hv = hv, .scale = scale};
     par_for((int64_t)B * H, att_fwd, &j);
+    if (j.failed) { fputs("seek: train: out of memory (attention scratch)\n", stderr); abort(); }
 }
 
-/* dP(t,p) = dao_t · v_p;  dS = P * (dP - sum_p P dP);  dq_t = scale sum_p dS k_p;
- * dk_p += scale sum_t dS q_t;  dv_p += sum_t P dao_t.  kpe is shared by the heads, so the
- * split is over sequences (each writes only its own tokens' gradients). */
+/* dP = dO V^T;  dS = P * (dP - rowsum(P dP)) * scale;  dQ = dS K;  dK = dS^T Q;  dV = P^T dO.
+ * kpe is shared by the heads, so the split is over sequences (a job owns its tokens). */
 static void att_bwd(void *ud, int64_t b0, int64_t b1) {
-    const att_job *j = ud;
+    att_job *j = ud;
     const int T = j->T, H = j->H, nope = j->nope, rope = j->rope, hv = j->hv, hk = nope + rope, kvw = nope + hv;
-    real ds[T > 0 ? T : 1];
+    const size_t TT = (size_t)T * T;
+    real *Q = malloc(sizeof(real) * ((size_t)T * (6 * hk + 5 * hv) + 3 * TT));
+    if (!Q) { j->failed = 1; return; }
+    real *K = Q + (size_t)T * hk, *V = K + (size_t)T * hk, *QT = V + (size_t)T * hv, *KT = QT + (size_t)T * hk;
+    real *dO = KT + (size_t)T * hk, *dOT = dO + (size_t)T * hv, *dQ = dOT + (size_t)T * hv, *dK = dQ + (size_t)T * hk;
+    real *dV = dK + (size_t)T * hk, *dP = dV + (size_t)T * hv, *dST = dP + TT, *PT = dST + TT;
     for (int64_t b = b0; b < b1; b++)
-        for (int h = 0; h < H; h++)
+        for (int h = 0; h < H; h++) {
+            gather_head(j, (int)b, h, Q, K, V);
+            transpose(QT, Q, T, hk);
+            transpose(KT, K, T, hk);
+            for (int t = 0; t < T; t++)
+                memcpy(dO + (size_t)t * hv, j->dao + ((size_t)b * T + t) * H * hv + (size_t)h * hv, sizeof(real) * (size_t)hv);
+            transpose(dOT, dO, T, hv);
+            const real *P = j->attc + ((size_t)b * H + h) * TT;
+            gemm_serial(dP, dO, V, T, T, hv);
+            for (int t = 0; t < T; t++) {   /* dP becomes dS in place */
+                const real *a = P + (size_t)t * T;
+                real *d = dP + (size_t)t * T;
+                double sum = 0;
+                for (int p = 0; p <= t; p++) sum += (double)a[p] * d[p];
+                for (int p = 0; p <= t; p++) d[p] = a[p] * (d[p] - (real)sum) * j->scale;
+                for (int p = t + 1; p < T; p++) d[p] = 0;
+            }
+            transpose(dST, dP, T, T);
+            transpose(PT, P, T, T);
+            gemm_serial(dQ, dP, KT, T, hk, T);
+            gemm_serial(dK, dST, QT, T, hk, T);
+            gemm_serial(dV, PT, dOT, T, hv, T);
             for (int t = 0; t < T; t++) {
                 const size_t it = (size_t)b * T + t;
-                const real *a = j->attc + (((size_t)b * H + h) * T + t) * T;
-                const real *dout = j->dao + it * H * hv + (size_t)h * hv;
-                double sum = 0;
-                for (int p = 0; p <= t; p++) {
-                    ds[p] = dot(dout, j->kv + (((size_t)b * T + p) * H + h) * kvw + nope, hv);
-                    sum += (double)a[p] * ds[p];
-                }
-                const real *qt = j->q + (it * H + h) * hk;
-                real *dqt = j->dq + (it * H + h) * hk;
-                for (int p = 0; p <= t; p++) {
-                    const size_t ip = (size_t)b * T + p;
-                    real *dkvp = j->dkv + (ip * H + h) * kvw;
-                    axpy(dkvp + nope, a[p], dout, hv);                 /* dv */
-                    real d = a[p] * (ds[p] - (real)sum) * j->scale;
-                    if (d == 0) continue;
-                    axpy(dqt, d, j->kv + (ip * H + h) * kvw, nope);    /* dq_nope */
-                    axpy(dqt + nope, d, j->kpe + ip * rope, rope);     /* dq_pe */
-                    axpy(dkvp, d, qt, nope);                           /* dk_nope */
-                    axpy(j->dkpe + ip * rope, d, qt + nope, rope);     /* dk_pe */
-                }
+                axpy(j->dq + (it * H + h) * hk, 1, dQ + (size_t)t * hk, hk);
+                axpy(j->dkv + (it * H + h) * kvw, 1, dK + (size_t)t * hk, nope);
+                axpy(j->dkpe + it * rope, 1, dK + (size_t)t * hk + nope, rope);
+                axpy(j->dkv + (it * H + h) * kvw + nope, 1, dV + (size_t)t * hv, hv);
             }
+        }
+    free(Q);
 }
 
 void attention_backward(real *dq, real *dkv, real *dkpe, const real *dao, const real *att, const real *q,
@@ -312,6 +345,7 @@ void attention_backward(real *dq, real *dkv, real *dkpe, const real *dao, const 
     att_job j = {.dq = dq, .dkv = dkv, .dkpe = dkpe, .dao = dao, .attc = att, .q = q, .kv = kv, .kpe = kpe,
                  .B = B, .T = T, .H = H, .nope = nope, .rope = rope, .hv = hv, .scale = scale};
     par_for(B, att_bwd, &j);
+    if (j.failed) { fputs("seek: train: out of memory (attention scratch)\n", stderr); abort(); }
 }
 
 /* ------------------------------------------------------------------------------------ */

@@ -6,8 +6,9 @@
  *           never by gradient; ties go to the lower index)
  *   w_k = scale · s_{e_k} / sum_j s_{e_j}        (or scale · s_{e_k} without renormalisation)
  *   fo_t = shared(xn_t) + sum_k w_k · expert_{e_k}(xn_t)        expert = SwiGLU [D -> Fe -> D]
- * A "slot" is one (token, k) pair: N*K slots. Slots are sorted by expert so that one expert's
- * weights are read (and its gradients written) by one thread in one run.
+ * A "slot" is one (token, k) pair: N*K slots. Slots are sorted by expert (a counting sort,
+ * so the order is deterministic) and each expert's slots gathered into a matrix, so an
+ * expert is three matmuls forward and their backward passes, like a dense FFN.
  *
  * Gradients reach the router through the weights w_k of the chosen experts (and, with
  * alpha > 0, through the sequence-wise balance loss of DeepSeek-V3):
@@ -17,7 +18,6 @@
 #include <string.h>
 #include <tgmath.h>
 
-#include "threads.h"
 #include "train/train.h"
 
 static inline real dotr(const real *a, const real *b, int n) {
@@ -32,73 +32,6 @@ static inline real dotr(const real *a, const real *b, int n) {
 
 static inline void axpyr(real *y, real a, const real *x, int n) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* routed experts, one slot at a time */
-
-typedef struct {
-    tm_acts *a;
-    const tm_block *w;
-    tm_block *gw;
-    const tm_config *c;
-    const real *dfo;
-    real *dxs;           /* [N*K][D] per-slot input gradients */
-} moe_job;
-
-static void experts_fwd(void *ud, int64_t b, int64_t e) {
-    const moe_job *j = ud;
-    const tm_acts *a = j->a;
-    const int D = j->c->D, K = j->c->K, Fe = j->c->Fe;
-    for (int64_t i = b; i < e; i++) {
-        const int s = a->order[i], t = s / K, ex = a->idx[s];
-        const real *x = a->xn2 + (size_t)t * D;
-        const real *wg = j->w->gate_exps + (size_t)ex * Fe * D, *wu = j->w->up_exps + (size_t)ex * Fe * D;
-        const real *wd = j->w->down_exps + (size_t)ex * D * Fe;
-        real *g = a->eg + (size_t)s * Fe, *u = a->eu + (size_t)s * Fe, *h = a->eh + (size_t)s * Fe;
-        for (int f = 0; f < Fe; f++) {
-            g[f] = dotr(x, wg + (size_t)f * D, D);
-            u[f] = dotr(x, wu + (size_t)f * D, D);
-        }
-        swiglu_forward(h, g, u, (size_t)Fe);
-        real *y = a->ey + (size_t)s * D;
-        for (int d = 0; d < D; d++) y[d] = dotr(h, wd + (size_t)d * Fe, Fe);
-    }
-}
-
-/* split by expert: expert ex's weight gradients are written by exactly one thread */
-static void experts_bwd(void *ud, int64_t b, int64_t e) {
-    const moe_job *j = ud;
-    const tm_acts *a = j->a;
-    const int D = j->c->D, K = j->c->K, Fe = j->c->Fe;
-    real dy[D], dh[Fe], dg[Fe], du[Fe];
-    for (int64_t ex = b; ex < e; ex++) {
-        const real *wg = j->w->gate_exps + (size_t)ex * Fe * D, *wu = j->w->up_exps + (size_t)ex * Fe * D;
-        const real *wd = j->w->down_exps + (size_t)ex * D * Fe;
-        real *gwg = j->gw->gate_exps + (size_t)ex * Fe * D, *gwu = j->gw->up_exps + (size_t)ex * Fe * D;
-        real *gwd = j->gw->down_exps + (size_t)ex * D * Fe;
-        for (int i = a->start[ex]; i < a->start[ex + 1]; i++) {
-            const int s = a->order[i], t = s / K;
-            const real *x = a->xn2 + (size_t)t * D, *h = a->eh + (size_t)s * Fe;
-            for (int d = 0; d < D; d++) dy[d] = a->w[s] * j->dfo[(size_t)t * D + d];
-            memset(dh, 0, sizeof dh);
-            for (int d = 0; d < D; d++) {   /* y = Wd h */
-                axpyr(dh, dy[d], wd + (size_t)d * Fe, Fe);
-                axpyr(gwd + (size_t)d * Fe, dy[d], h, Fe);
-            }
-            memset(dg, 0, sizeof dg);
-            memset(du, 0, sizeof du);
-            swiglu_backward(dg, du, dh, a->eg + (size_t)s * Fe, a->eu + (size_t)s * Fe, (size_t)Fe);
-            real *dx = j->dxs + (size_t)s * D;
-            memset(dx, 0, sizeof(real) * (size_t)D);
-            for (int f = 0; f < Fe; f++) {
-                axpyr(gwg + (size_t)f * D, dg[f], x, D);
-                axpyr(gwu + (size_t)f * D, du[f], x, D);
-                axpyr(dx, dg[f], wg + (size_t)f * D, D);
-                axpyr(dx, du[f], wu + (size_t)f * D, D);
-            }
-        }
-    }
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -154,9 +87,23 @@ void moe_forward(tm_acts *a, const tm_block *w, const tm_config *c, int N, int64
         memset(a->fo, 0, sizeof(real) * (size_t)N * D);
     }
 
-    moe_job j = {.a = a, .w = w, .c = c};
-    par_for((int64_t)N * K, experts_fwd, &j);
-    for (int s = 0; s < N * K; s++) axpyr(a->fo + (size_t)(s / K) * D, a->w[s], a->ey + (size_t)s * D, D);
+    /* routed experts: gather each expert's tokens (rows start[e]..start[e+1] of the sorted
+     * slots) and run its SwiGLU as three matmuls */
+    const int Fe = c->Fe;
+    for (int i = 0; i < N * K; i++)
+        memcpy(a->xe + (size_t)i * D, a->xn2 + (size_t)(a->order[i] / K) * D, sizeof(real) * (size_t)D);
+    for (int e = 0; e < E; e++) {
+        const int i0 = a->start[e], n = a->start[e + 1] - i0;
+        if (!n) continue;
+        matmul_forward(a->eg + (size_t)i0 * Fe, a->xe + (size_t)i0 * D, w->gate_exps + (size_t)e * Fe * D, n, D, Fe);
+        matmul_forward(a->eu + (size_t)i0 * Fe, a->xe + (size_t)i0 * D, w->up_exps + (size_t)e * Fe * D, n, D, Fe);
+        swiglu_forward(a->eh + (size_t)i0 * Fe, a->eg + (size_t)i0 * Fe, a->eu + (size_t)i0 * Fe, (size_t)n * Fe);
+        matmul_forward(a->ey + (size_t)i0 * D, a->eh + (size_t)i0 * Fe, w->down_exps + (size_t)e * D * Fe, n, Fe, D);
+    }
+    for (int i = 0; i < N * K; i++) {
+        const int s = a->order[i];
+        axpyr(a->fo + (size_t)(s / K) * D, a->w[s], a->ey + (size_t)i * D, D);
+    }
 }
 
 double moe_balance_loss(const tm_acts *a, const tm_config *c, int B, int T, float alpha) {
@@ -179,29 +126,55 @@ double moe_balance_loss(const tm_acts *a, const tm_config *c, int B, int T, floa
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* backward; scratch holds N*(K*D + E + 3*S) reals */
+/* backward; scratch holds N*(2*K*D + 3*K*Fe + E + 3*S) reals */
 
 void moe_backward(real *dxn, const real *dfo, tm_acts *a, const tm_block *w, tm_block *gw, const tm_config *c, int B,
                   int T, float alpha, real *scratch) {
     const int N = B * T, D = c->D, E = c->E, K = c->K, S = c->Fe * c->n_shared;
-    real *dxs = scratch;                              /* [N*K][D] */
-    real *dlog = dxs + (size_t)N * K * D;             /* [N][E] */
+    const int Fe = c->Fe, NK = N * K;
+    real *dy = scratch;                               /* [NK][D] per sorted slot */
+    real *dxs = dy + (size_t)NK * D;                  /* [NK][D] */
+    real *deh = dxs + (size_t)NK * D, *deg = deh + (size_t)NK * Fe, *deu = deg + (size_t)NK * Fe;   /* [NK][Fe] */
+    real *dlog = deu + (size_t)NK * Fe;               /* [N][E] */
     real *dh = dlog + (size_t)N * E, *dg = dh + (size_t)N * S, *du = dg + (size_t)N * S;
 
-    /* routed experts */
-    moe_job j = {.a = a, .w = w, .gw = gw, .c = c, .dfo = dfo, .dxs = dxs};
-    par_for(E, experts_bwd, &j);
-    for (int s = 0; s < N * K; s++) axpyr(dxn + (size_t)(s / K) * D, 1, dxs + (size_t)s * D, D);
+    /* routed experts, per expert over its gathered slots */
+    for (int i = 0; i < NK; i++) {
+        const int s = a->order[i];
+        const real *d = dfo + (size_t)(s / K) * D;
+        for (int k = 0; k < D; k++) dy[(size_t)i * D + k] = a->w[s] * d[k];
+    }
+    memset(dxs, 0, sizeof(real) * (size_t)NK * D);
+    memset(deh, 0, sizeof(real) * (size_t)NK * Fe * 3);
+    for (int e = 0; e < E; e++) {
+        const int i0 = a->start[e], n = a->start[e + 1] - i0;
+        if (!n) continue;
+        const size_t wo = (size_t)e * Fe * D;
+        matmul_backward(deh + (size_t)i0 * Fe, gw->down_exps + wo, dy + (size_t)i0 * D, a->eh + (size_t)i0 * Fe,
+                        w->down_exps + wo, n, Fe, D);
+        swiglu_backward(deg + (size_t)i0 * Fe, deu + (size_t)i0 * Fe, deh + (size_t)i0 * Fe, a->eg + (size_t)i0 * Fe,
+                        a->eu + (size_t)i0 * Fe, (size_t)n * Fe);
+        matmul_backward(dxs + (size_t)i0 * D, gw->gate_exps + wo, deg + (size_t)i0 * Fe, a->xe + (size_t)i0 * D,
+                        w->gate_exps + wo, n, D, Fe);
+        matmul_backward(dxs + (size_t)i0 * D, gw->up_exps + wo, deu + (size_t)i0 * Fe, a->xe + (size_t)i0 * D,
+                        w->up_exps + wo, n, D, Fe);
+    }
+    for (int i = 0; i < NK; i++) axpyr(dxn + (size_t)(a->order[i] / K) * D, 1, dxs + (size_t)i * D, D);
 
     /* router: through the weights of the chosen experts */
     memset(dlog, 0, sizeof(real) * (size_t)N * E);
+    real *gkall = dy;   /* dy is free again: dL/dw per slot */
+    for (int i = 0; i < NK; i++) {
+        const int s = a->order[i];
+        gkall[s] = dotr(dfo + (size_t)(s / K) * D, a->ey + (size_t)i * D, D);
+    }
     for (int t = 0; t < N; t++) {
         const real *s = a->sc + (size_t)t * E;
         const int *idx = a->idx + (size_t)t * K;
         real *ds = dlog + (size_t)t * E;
         real gk[K], sum = 0, gs = 0;
         for (int k = 0; k < K; k++) {
-            gk[k] = dotr(dfo + (size_t)t * D, a->ey + ((size_t)t * K + k) * D, D);   /* dL/dw_k */
+            gk[k] = gkall[(size_t)t * K + k];   /* dL/dw_k */
             sum += s[idx[k]];
             gs += gk[k] * s[idx[k]];
         }

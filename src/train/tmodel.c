@@ -223,6 +223,7 @@ static void carve_acts(carver *cv, tm_acts *a, const tm_config *c, int B, int T,
     a->fo = CR(N * D);
     a->sc = CR(N * E); a->idx = CI(N * K); a->w = CR(N * K);
     a->order = CI(N * K); a->start = CI(E + 1);
+    a->xe = CR(N * K * D);
     a->eg = CR(N * K * Fe); a->eu = CR(N * K * Fe); a->eh = CR(N * K * Fe);
     a->ey = CR(N * K * D);
     a->out = CR(N * D);
@@ -248,7 +249,7 @@ static void carve_all(carver *cv, tm_model *m, int B, int T) {
     }
     for (int i = 0; i < 6; i++) m->dbuf[i] = CR(N * D);
     m->dcat = CR(N * 2 * D);
-    m->dscratch = CR(N * ((size_t)(any_moe ? c->K : 0) * D + (any_moe ? c->E : 0) + 3 * S));
+    m->dscratch = any_moe ? CR(N * (2 * (size_t)c->K * D + 3 * (size_t)c->K * c->Fe + c->E + 3 * S)) : NULL;
     m->in = (int32_t *)carve(cv, sizeof(int32_t) * N);
     m->tgt = (int32_t *)carve(cv, sizeof(int32_t) * N);
     m->tgt2 = (int32_t *)carve(cv, sizeof(int32_t) * N);

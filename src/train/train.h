@@ -97,8 +97,9 @@ typedef struct {
     int *idx;                    /* [N][K] chosen experts */
     real *w;                     /* [N][K] their weights */
     int *order, *start;          /* slots sorted by expert [N*K], first slot of each expert [E+1] */
-    real *eg, *eu, *eh;          /* [N*K][Fe] per slot */
-    real *ey;                    /* [N*K][D] expert outputs (unweighted) */
+    real *xe;                    /* [N*K][D] expert inputs, gathered in sorted-slot order */
+    real *eg, *eu, *eh;          /* [N*K][Fe] per sorted slot */
+    real *ey;                    /* [N*K][D] expert outputs (unweighted), per sorted slot */
     real *out;                   /* [N][D] block output */
 } tm_acts;
 
