@@ -13,8 +13,9 @@
  *             seed, mtp_lambda, bias_gamma, balance_alpha, eval_every, eval_batches,
  *             ckpt_every, log_every}
  *   "out":   {dir, gguf, name}
- * Writes DIR/checkpoint.bin (resume with --resume), DIR/log.tsv, DIR/loss.svg, and at the
- * end the GGUF (tokenizer and chat template included, from the tokenizer's folder).
+ * Writes DIR/checkpoint.bin (resume with --resume), DIR/log.tsv, DIR/loss.svg and the GGUF
+ * (tokenizer and chat template included, from the tokenizer's folder) every ckpt_every steps
+ * and at the end.
  *
  * `prepare` tokenizes text files (special tokens such as <｜begin▁of▁sentence｜> in the text
  * are recognised) into PREFIX.train.bin and PREFIX.val.bin; documents start at BOS and every
@@ -387,8 +388,13 @@ int cmd_train(int argc, char **argv) {
         }
         if ((step + 1) % c.ckpt_every == 0 || last) {
             fflush(logf);
-            if (tm_save_checkpoint(&m, &st, step + 1, ckpt) ||
-                plot_loss_svg(svg, c.name, h.s, h.l, h.n, h.vs, h.vl, h.nv)) {
+            /* the GGUF too, so a run can be tried (seek run) while it trains */
+            char *tmpl = chat_template_of(c.tokenizer);
+            int e = tm_save_checkpoint(&m, &st, step + 1, ckpt) ||
+                    plot_loss_svg(svg, c.name, h.s, h.l, h.n, h.vs, h.vl, h.nv) ||
+                    tm_export_gguf(&m, c.tokenizer, tmpl, c.name, c.gguf);
+            free(tmpl);
+            if (e) {
                 fclose(logf);
                 cli_lib_error();
                 goto done_model;
@@ -396,13 +402,7 @@ int cmd_train(int argc, char **argv) {
         }
     }
     fclose(logf);
-    if (step >= c.steps) {
-        char *tmpl = chat_template_of(c.tokenizer);
-        int e = tm_export_gguf(&m, c.tokenizer, tmpl, c.name, c.gguf);
-        free(tmpl);
-        if (e) { cli_lib_error(); goto done_model; }
-        if (!quiet) fprintf(stderr, "train: wrote %s (val loss %.4f, mtp val loss %.4f)\n", c.gguf, val, valm);
-    }
+    if (step >= c.steps && !quiet) fprintf(stderr, "train: wrote %s (val loss %.4f, mtp val loss %.4f)\n", c.gguf, val, valm);
     rc = 0;
 done_model:
     free(tok);
