@@ -26,7 +26,7 @@ def main():
         r = subprocess.run([args.seek, "run", "-m", args.model, "-p", p["question"], "--temp", "0", "-n", "200",
                             "--json", "-t", "1"], capture_output=True, text=True)
         try:
-            j = json.loads(r.stdout.strip().splitlines()[-1])
+            j = json.loads(r.stdout)
         except Exception:
             print(f"seek failed on {p['question']!r}: {r.stderr.strip()[:200]}", file=sys.stderr)
             continue

@@ -426,7 +426,8 @@ int cmd_chat(int argc, char **argv) {
         if (r < 0) return 1;
         if (!r) return cli_error("chat: unknown argument '%s' (see 'seek chat --help')", argv[i]);
     }
-    if (!ch.o.model) return cli_error("chat: no model: give one with -m MODEL.gguf");
+    if (!ch.o.model) ch.o.model = cli_default_model();   /* models/default.gguf, trained by seek */
+    if (!ch.o.model) return cli_error("chat: no model: give one with -m MODEL.gguf (models/default.gguf was not found)");
     if (!(ch.s = cli_open_session(&ch.o))) return 1;
     ch.tty = isatty(0) && isatty(1);
     ch.think = !ch.o.no_think;
