@@ -42,6 +42,12 @@ static void usage(FILE *f) {
           "       seek train prepare --tokenizer tokenizer.json -f TEXT [-f TEXT...] -o PREFIX [--val-every K]\n", f);
 }
 
+static double cpu_s(void) {   /* CPU time of the process, all threads: a speed measure that a shared machine disturbs less */
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -347,7 +353,7 @@ int cmd_train(int argc, char **argv) {
                 c.steps, seek_threads(), resume ? ", resumed" : "");
     FILE *logf = fopen(logp, resume ? "a" : "w");
     if (!logf) { cli_error("train: cannot write %s", logp); goto done_model; }
-    double t0 = now_s(), t_last = t0, val = NAN, valm = NAN;
+    double t0 = now_s(), t_last = t0, c0 = cpu_s(), val = NAN, valm = NAN;
     int64_t step0 = step, tok_since = 0;
     for (; step < stop_at; step++) {
         tm_zero_grad(&m);
@@ -402,6 +408,11 @@ int cmd_train(int argc, char **argv) {
         }
     }
     fclose(logf);
+    if (!quiet && step > step0) {
+        double wall = now_s() - t0, cpu = cpu_s() - c0, toks = (double)(step - step0) * c.batch * c.seq * c.accum;
+        fprintf(stderr, "train: %lld steps, %.0f tokens in %.0f s (%.0f tok/s), %.0f CPU s (%.0f tokens per CPU second)\n",
+                (long long)(step - step0), toks, wall, toks / wall, cpu, toks / cpu);
+    }
     if (step >= c.steps && !quiet) fprintf(stderr, "train: wrote %s (val loss %.4f, mtp val loss %.4f)\n", c.gguf, val, valm);
     rc = 0;
 done_model:
