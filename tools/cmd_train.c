@@ -241,18 +241,36 @@ static void hist_add(history *h, double s, double l, bool val) {
     (*n)++;
 }
 
+/* Read log.tsv up to the checkpoint's step and rewrite it without the later lines (a run
+ * stopped between checkpoints logged steps that the resumed run repeats). */
 static void hist_load(history *h, const char *path, int64_t upto) {
     FILE *f = fopen(path, "r");
     if (!f) return;
     char line[256];
-    while (fgets(line, sizeof line, f)) {
+    size_t cap = 4096, len = 0;
+    char *keep = malloc(cap);
+    while (keep && fgets(line, sizeof line, f)) {
         double s, l, v;
         char vb[64];
         if (sscanf(line, "%lf %lf %63s", &s, &l, vb) != 3 || s > upto) continue;
         hist_add(h, s, l, false);
         if (sscanf(vb, "%lf", &v) == 1) hist_add(h, s, v, true);
+        size_t n = strlen(line);
+        if (len + n + 1 > cap) {
+            char *k = realloc(keep, cap * 2 + n);
+            if (!k) { free(keep); keep = NULL; break; }
+            keep = k;
+            cap = cap * 2 + n;
+        }
+        memcpy(keep + len, line, n);
+        len += n;
     }
     fclose(f);
+    if (keep && (f = fopen(path, "w"))) {
+        fwrite(keep, 1, len, f);
+        fclose(f);
+    }
+    free(keep);
 }
 
 static double evaluate(tm_model *m, const tm_data *val, const train_cfg *c, int32_t *tok, double *mtp) {
