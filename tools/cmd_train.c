@@ -390,11 +390,22 @@ int cmd_train(int argc, char **argv) {
         float lr = lr_at(&c.opt, step);
         double gn = adamw_step(&st, &m, &c.opt, lr);
         double spread = tm_load_spread(&m);
+        bool last = step + 1 == stop_at;
+        bool do_eval = (step + 1) % c.eval_every == 0 || last;
+        if (do_eval && !quiet) {   /* per-expert load of this step, in % of the block's tokens */
+            for (int l = 0; l < c.mc.L + c.mc.mtp; l++) {
+                if (!tm_is_moe(&c.mc, l)) continue;
+                const int64_t *ld = m.load + (size_t)l * c.mc.E;
+                int64_t tot = 0;
+                for (int e = 0; e < c.mc.E; e++) tot += ld[e];
+                fprintf(stderr, "  expert load blk.%d%s:", l, l == c.mc.L ? " (MTP)" : "");
+                for (int e = 0; e < c.mc.E; e++) fprintf(stderr, " %.1f%%", tot ? 100.0 * ld[e] / tot : 0.0);
+                fprintf(stderr, "\n");
+            }
+        }
         tm_update_bias(&m, c.bias_gamma);
         tok_since += (int64_t)c.batch * c.seq * c.accum;
         if (!isfinite(loss)) { fclose(logf); cli_error("train: loss is not finite at step %lld", (long long)step); goto done_model; }
-        bool last = step + 1 == stop_at;
-        bool do_eval = (step + 1) % c.eval_every == 0 || last;
         if (do_eval) val = evaluate(&m, &va, &c, tok, &valm);
         fprintf(logf, "%lld\t%.6f\t", (long long)step + 1, lmain);
         if (do_eval) fprintf(logf, "%.6f\n", val); else fprintf(logf, "-\n");

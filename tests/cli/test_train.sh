@@ -24,6 +24,8 @@ EOF
 expect_ok train_runs "$SEEK" train --config "$D/cfg.json" -t 1
 if grep -qE '^step 40/40 \| loss .* \| val [0-9.]+ \| .* tok/s \| load max/min [0-9.]+ \| ETA' "$TMP/err"; then ok progress_line
 else fail progress_line "$(tail -c 300 "$TMP/err")"; fi
+if grep -qE '^  expert load blk\.1: [0-9.]+% [0-9.]+% [0-9.]+% [0-9.]+%$' "$TMP/err" && grep -q 'expert load blk.2 (MTP)' "$TMP/err"; then ok expert_load_logged
+else fail expert_load_logged "$(grep expert "$TMP/err" | head -3)"; fi
 # the loss falls: mean of the last 5 logged steps well below the first
 if awk 'NR<=3{a+=$2;na++} {l[NR]=$2} END{for(i=NR-4;i<=NR;i++){b+=l[i];nb++}; exit !(b/nb < 0.7*a/na)}' "$D/run/log.tsv"
 then ok loss_falls; else fail loss_falls "$(head -n 2 "$D/run/log.tsv") ... $(tail -n 2 "$D/run/log.tsv")"; fi
