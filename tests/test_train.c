@@ -60,10 +60,11 @@ TEST(train_forward_matches_inference) {
         int32_t tok[13];
         for (int i = 0; i <= T; i++) tok[i] = (i * 7 + 3) % c.V;
         CHECK(tm_forward(&m, tok) == 0);
-        CHECK(tm_export_gguf(&m, NULL, NULL, "test", tpath("x.gguf")) == 0);
+        CHECK(tm_export_gguf(&m, NULL, NULL, "test", tpath("x.gguf"), tied == 0) == 0);
         seek_model *sm = model_load(tpath("x.gguf"));
         CHECK_MSG(sm, "%s", seek_last_error());
-        CHECK(sm->hp.n_layer == c.L);   /* the MTP block is not a forward layer */
+        CHECK(sm->hp.n_layer == c.L);   /* the MTP block (exported when untied) is not a forward layer */
+        CHECK(gguf_find_tensor(sm->gguf, "blk.2.nextn.eh_proj.weight") != NULL == (tied == 0));
         float *lg = malloc(sizeof(float) * (size_t)T * c.V);
         double worst = 0, mx = 0;
         for (int absorb = 0; absorb < 2; absorb++) {

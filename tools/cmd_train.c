@@ -1,6 +1,7 @@
 /* cmd_train.c - `seek train`: train a DeepSeek-V3-architecture model from scratch.
  *
- *   seek train --config CONFIG.json [--resume] [--steps N] [-t THREADS] [--quiet]
+ *   seek train --config CONFIG.json [--resume | --export] [--steps N] [-t THREADS] [--quiet]
+ *       --export: write the GGUF from the run's checkpoint and stop
  *   seek train prepare --tokenizer tokenizer.json -f TEXT [-f TEXT ...] -o PREFIX [--val-every K]
  *
  * CONFIG.json (paths relative to the config file):
@@ -12,7 +13,7 @@
  *   "train": {batch, seq, accum, steps, lr, lr_min, warmup, weight_decay, beta1, beta2, clip,
  *             seed, mtp_lambda, bias_gamma, balance_alpha, eval_every, eval_batches,
  *             ckpt_every, log_every}
- *   "out":   {dir, gguf, name}
+ *   "out":   {dir, gguf, name, export_mtp}     export_mtp 0: leave the MTP block out of the GGUF
  * Writes DIR/checkpoint.bin (resume with --resume), DIR/log.tsv, DIR/loss.svg and the GGUF
  * (tokenizer and chat template included, from the tokenizer's folder) every ckpt_every steps
  * and at the end.
@@ -38,7 +39,7 @@
 #include "util.h"
 
 static void usage(FILE *f) {
-    fputs("usage: seek train --config CONFIG.json [--resume] [--steps N] [-t THREADS] [--quiet]\n"
+    fputs("usage: seek train --config CONFIG.json [--resume | --export] [--steps N] [-t THREADS] [--quiet]\n"
           "       seek train prepare --tokenizer tokenizer.json -f TEXT [-f TEXT...] -o PREFIX [--val-every K]\n", f);
 }
 
@@ -108,6 +109,7 @@ static int cmd_prepare(int argc, char **argv) {
 typedef struct {
     tm_config mc;
     char tokenizer[4096], train[4096], val[4096], dir[4096], gguf[4096], name[256];
+    int export_mtp;
     int batch, seq, accum, steps, eval_every, eval_batches, ckpt_every, log_every;
     uint64_t seed;
     adamw_opts opt;
@@ -197,6 +199,7 @@ static int read_cfg(const char *path, train_cfg *c) {
     c->opt.eps = 1e-8f;
     c->opt.steps = c->steps;
     if (getp(o, "dir", c->dir, sizeof c->dir, "run") || getp(o, "gguf", c->gguf, sizeof c->gguf, "run/model.gguf")) goto out;
+    if (geti(o, "export_mtp", &c->export_mtp, 1, 0, 1)) goto out;
     json_t *nm = o ? json_object_get(o, "name") : NULL;
     snprintf(c->name, sizeof c->name, "%s", json_is_string(nm) ? json_string_value(nm) : "seek-trained");
     if (c->seq > mc->ctx) { cli_error("%s: train.seq %d exceeds model.context %d", path, c->seq, mc->ctx); goto out; }
@@ -296,13 +299,14 @@ static void fmt_time(char *b, size_t n, double s) {
 int cmd_train(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "prepare")) return cmd_prepare(argc, argv);
     const char *cfgp = NULL;
-    bool resume = false, quiet = false;
+    bool resume = false, quiet = false, export_only = false;
     int steps_override = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         if (!strcmp(a, "--config") && i + 1 < argc) cfgp = argv[++i];
         else if (!strcmp(a, "--resume")) resume = true;
+        else if (!strcmp(a, "--export")) export_only = resume = true;
         else if (!strcmp(a, "--quiet")) quiet = true;
         else if (!strcmp(a, "--steps") && i + 1 < argc) steps_override = atoi(argv[++i]);
         else if ((!strcmp(a, "-t") || !strcmp(a, "--threads")) && i + 1 < argc) threads = atoi(argv[++i]);
@@ -356,6 +360,15 @@ int cmd_train(int argc, char **argv) {
     }
     m.mtp_lambda = c.mtp_lambda;
     m.bal_alpha = c.balance_alpha;
+    if (export_only) {   /* the checkpoint as GGUF, no training */
+        char *tmpl = chat_template_of(c.tokenizer);
+        int e = tm_export_gguf(&m, c.tokenizer, tmpl, c.name, c.gguf, c.export_mtp);
+        free(tmpl);
+        if (e) { cli_lib_error(); goto done_model; }
+        if (!quiet) fprintf(stderr, "train: wrote %s from %s (step %lld)\n", c.gguf, ckpt, (long long)step);
+        rc = 0;
+        goto done_model;
+    }
     if (tm_alloc_batch(&m, c.batch, c.seq)) { cli_lib_error(); goto done_model; }
     if (!(tok = seek_malloc(sizeof(int32_t) * (size_t)c.batch * (c.seq + 1)))) { cli_lib_error(); goto done_model; }
 
@@ -427,7 +440,7 @@ int cmd_train(int argc, char **argv) {
             char *tmpl = chat_template_of(c.tokenizer);
             int e = tm_save_checkpoint(&m, &st, step + 1, ckpt) ||
                     plot_loss_svg(svg, c.name, h.s, h.l, h.n, h.vs, h.vl, h.nv) ||
-                    tm_export_gguf(&m, c.tokenizer, tmpl, c.name, c.gguf);
+                    tm_export_gguf(&m, c.tokenizer, tmpl, c.name, c.gguf, c.export_mtp);
             free(tmpl);
             if (e) {
                 fclose(logf);

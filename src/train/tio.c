@@ -165,8 +165,11 @@ out:
 }
 
 int tm_export_gguf(const tm_model *m, const char *tokenizer_json, const char *chat_template, const char *name,
-                   const char *path) {
+                   const char *path, bool with_mtp) {
     const tm_config *c = &m->c;
+    const int mtp = with_mtp ? c->mtp : 0;
+    char mtp_prefix[32];
+    snprintf(mtp_prefix, sizeof mtp_prefix, "blk.%d.", c->L);
     gguf_writer *w = gguf_writer_new();
     if (!w) return -1;
     int rc = -1;
@@ -175,7 +178,7 @@ int tm_export_gguf(const tm_model *m, const char *tokenizer_json, const char *ch
     if (gguf_set_str(w, "general.architecture", "deepseek2") || gguf_set_str(w, "general.name", name ? name : "seek-trained") ||
         gguf_set_u32(w, "general.file_type", 0) || gguf_set_u32(w, K("vocab_size"), (uint32_t)c->V) ||
         gguf_set_u32(w, K("context_length"), (uint32_t)c->ctx) || gguf_set_u32(w, K("embedding_length"), (uint32_t)c->D) ||
-        gguf_set_u32(w, K("block_count"), (uint32_t)(c->L + c->mtp)) ||
+        gguf_set_u32(w, K("block_count"), (uint32_t)(c->L + mtp)) ||
         gguf_set_u32(w, K("feed_forward_length"), (uint32_t)(c->F > 0 ? c->F : c->Fe)) ||
         gguf_set_u32(w, K("attention.head_count"), (uint32_t)c->H) ||
         gguf_set_u32(w, K("attention.head_count_kv"), (uint32_t)c->H) ||
@@ -192,7 +195,7 @@ int tm_export_gguf(const tm_model *m, const char *tokenizer_json, const char *ch
         gguf_set_f32(w, K("expert_weights_scale"), c->route_scale) ||
         gguf_set_bool(w, K("expert_weights_norm"), c->norm_topk != 0) || gguf_set_u32(w, K("expert_gating_func"), 2) ||
         gguf_set_u32(w, K("expert_group_count"), 1) || gguf_set_u32(w, K("expert_group_used_count"), 1) ||
-        (c->mtp && gguf_set_u32(w, K("nextn_predict_layers"), (uint32_t)c->mtp)))
+        (mtp && gguf_set_u32(w, K("nextn_predict_layers"), (uint32_t)mtp)))
         goto out;
 #undef K
     if (tokenizer_json) {
@@ -207,6 +210,7 @@ int tm_export_gguf(const tm_model *m, const char *tokenizer_json, const char *ch
     }
     for (int i = 0; i < m->n_tensors; i++) {
         const tm_tensor *t = &m->tensors[i];
+        if (c->mtp && !mtp && !strncmp(t->name, mtp_prefix, strlen(mtp_prefix))) continue;   /* MTP left out */
         const void *data = conv ? (const void *)(conv + t->off) : (const void *)(m->params + t->off);
         if (gguf_add_tensor(w, t->name, SEEK_TYPE_F32, (uint32_t)t->nd, t->ne, data, true)) goto out;
     }

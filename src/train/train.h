@@ -215,9 +215,10 @@ int tm_save_checkpoint(const tm_model *m, const adamw_state *s, int64_t step, co
 /* Load into a zeroed tm_model / adamw_state; *step gets the saved step. */
 int tm_load_checkpoint(tm_model *m, adamw_state *s, int64_t *step, const char *path);
 /* Export as a deepseek2 GGUF (F32), tokenizer and chat template from tokenizer_json
- * (may be NULL), MTP as blk.{L}.nextn.* with deepseek2.nextn_predict_layers = 1. */
+ * (may be NULL), MTP (with_mtp) as blk.{L}.nextn.* with deepseek2.nextn_predict_layers = 1.
+ * (llama.cpp-family engines load deepseek2 files only without the MTP block, so far.) */
 int tm_export_gguf(const tm_model *m, const char *tokenizer_json, const char *chat_template, const char *name,
-                   const char *path);
+                   const char *path, bool with_mtp);
 
 /* ------------------------------------------------------------------------------------ */
 /* data (data.c): a token stream file "SEEKTOKS" u32 version u64 count, then u32 ids */
