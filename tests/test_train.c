@@ -64,7 +64,7 @@ TEST(train_forward_matches_inference) {
         seek_model *sm = model_load(tpath("x.gguf"));
         CHECK_MSG(sm, "%s", seek_last_error());
         CHECK(sm->hp.n_layer == c.L);   /* the MTP block (exported when untied) is not a forward layer */
-        CHECK(gguf_find_tensor(sm->gguf, "blk.2.nextn.eh_proj.weight") != NULL == (tied == 0));
+        CHECK((gguf_find_tensor(sm->gguf, "blk.2.nextn.eh_proj.weight") != NULL) == (tied == 0));
         float *lg = malloc(sizeof(float) * (size_t)T * c.V);
         double worst = 0, mx = 0;
         for (int absorb = 0; absorb < 2; absorb++) {
