@@ -75,6 +75,11 @@ static void map_views(const tm_model *m, real *base, tm_weights *v) {
 }
 
 static int check_config(const tm_config *c) {
+    const int dims[] = {c->D, c->L, c->n_dense, c->H, c->QL, c->R, c->nope, c->rope, c->hv, c->F, c->E, c->K,
+                        c->n_shared, c->Fe, c->ctx};
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
+        if (dims[i] < 0 || dims[i] > (1 << 20)) return seek_error("train config: a dimension is %d (0..%d)", dims[i], 1 << 20);
+    if (c->H > 4096 || c->E > 4096 || c->n_shared > 64 || c->L > 1024) return seek_error("train config: too many heads, experts or blocks");
     if (c->V < 2 || c->D < 1 || c->L < 1 || c->H < 1 || c->QL < 1 || c->R < 1 || c->nope < 1 || c->rope < 2 ||
         c->rope % 2 || c->hv < 1 || c->ctx < 2)
         return seek_error("train config: vocab >= 2, n_layer >= 1, q_lora_rank >= 1, even rope dim, context >= 2 required");
