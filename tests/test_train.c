@@ -216,6 +216,19 @@ TEST(train_bad_files_refused) {
     tm_config c = small();
     c.K = 9;
     CHECK(tm_create(&m, &c) == -1);
+    c = small();
+    c.n_shared = -3;
+    CHECK(tm_create(&m, &c) == -1);
+    /* a real checkpoint, truncated */
+    c = small();
+    CHECK(tm_create(&m, &c) == 0 && adamw_init(&s, m.n_params) == 0);
+    CHECK(tm_save_checkpoint(&m, &s, 3, tpath("ok.ck")) == 0);
+    tm_free(&m);
+    adamw_free(&s);
+    CHECK(truncate(tpath("ok.ck"), 1000) == 0);
+    memset(&m, 0, sizeof m);
+    CHECK(tm_load_checkpoint(&m, &s, &step, tpath("ok.ck")) == -1);
+    CHECK_MSG(strstr(seek_last_error(), "does not match"), "%s", seek_last_error());
 }
 
 int main(void) {
