@@ -10,6 +10,8 @@ pkg-config --exists libedit 2>/dev/null || need="$need libedit-dev"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 # the tests compare against NumPy references computed by Debian's python3
 /usr/bin/python3 -c "import numpy" 2>/dev/null || need="$need python3-numpy"
+# the tokenizer trainer is checked against a Python BPE reference that needs \p{..} regexes
+/usr/bin/python3 -c "import regex" 2>/dev/null || need="$need python3-regex"
 # `seek chat` is tested in a real terminal: a tmux session
 command -v tmux >/dev/null 2>&1 || need="$need tmux"
 [ -z "$need" ] && exit 0

@@ -197,6 +197,11 @@ static int read_hparams(seek_model *md, const meta *m) {
     }
 
     /* deepseek2 */
+    /* multi-token-prediction blocks (blk.{n_layer - nextn}..) are counted in block_count but
+     * are not part of the forward pass: they serve a speculative decoder */
+    int nextn = 0;
+    if (opt_int(m, "nextn_predict_layers", &nextn, 0, hp->n_layer - 1)) return -1;
+    hp->n_layer -= nextn;
     hp->q_lora_rank = 0;
     hp->n_group = hp->n_group_used = 1;
     hp->expert_weights_scale = 1.0f;

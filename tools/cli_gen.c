@@ -96,6 +96,25 @@ int cli_gen_arg(cli_gen_opts *o, const char *cmd, int argc, char **argv, int *i)
     return bad ? -1 : 1;
 }
 
+/* models/default.gguf beside the working directory, else beside the executable (./seek or
+ * build/seek in the repository); NULL if neither exists. */
+const char *cli_default_model(void) {
+    static char path[4200];
+    if (access("models/default.gguf", R_OK) == 0) return "models/default.gguf";
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return NULL;
+    exe[n] = 0;
+    for (int up = 0; up < 2; up++) {
+        char *sl = strrchr(exe, '/');
+        if (!sl) return NULL;
+        *sl = 0;
+        snprintf(path, sizeof path, "%s/models/default.gguf", exe);
+        if (access(path, R_OK) == 0) return path;
+    }
+    return NULL;
+}
+
 seek_session *cli_open_session(cli_gen_opts *o) {
     session_opts so = {.n_ctx = o->n_ctx, .chat_template_file = o->template_file, .cache_type = o->cache_type};
     seek_session *s = session_open(o->model, &so);

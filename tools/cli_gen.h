@@ -37,6 +37,8 @@ void cli_gen_defaults(cli_gen_opts *o);
 int cli_gen_arg(cli_gen_opts *o, const char *cmd, int argc, char **argv, int *i);
 /* The help text for the shared options. */
 extern const char cli_gen_help[];
+/* The default model (models/default.gguf), or NULL. */
+const char *cli_default_model(void);
 /* Open the session (model, tokenizer, template, cache); prints the error and
  * returns NULL on failure. With -v (or an unrecognised template) says which
  * template is used, on stderr. Picks a fresh seed unless --seed was given. */

@@ -430,7 +430,8 @@ int cmd_chat(int argc, char **argv) {
         if (r < 0) return 2;
         if (!r) return cli_usage_error("chat", "unknown argument '%s'", argv[i]);
     }
-    if (!ch.o.model) return cli_usage_error("chat", "no model: give one with -m MODEL.gguf");
+    if (!ch.o.model) ch.o.model = cli_default_model();   /* models/default.gguf, trained by seek */
+    if (!ch.o.model) return cli_usage_error("chat", "no model: give one with -m MODEL.gguf (models/default.gguf was not found)");
     if (ch.o.n_predict == 0) return cli_usage_error("chat", "-n 0 would make every answer empty: give -n N >= 1, or -1 for no limit");
     if (!(ch.s = cli_open_session(&ch.o))) return 1;
     ch.tty = isatty(0) && isatty(1);

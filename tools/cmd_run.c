@@ -80,7 +80,8 @@ int cmd_run(int argc, char **argv) {
         else if (a[0] != '-' && !prompt_arg) prompt_arg = a;
         else return cli_usage_error("run", "unknown argument '%s'", a);
     }
-    if (!o.model) return cli_usage_error("run", "no model: give one with -m MODEL.gguf");
+    if (!o.model) o.model = cli_default_model();   /* models/default.gguf, trained by seek */
+    if (!o.model) return cli_usage_error("run", "no model: give one with -m MODEL.gguf (models/default.gguf was not found)");
     char *prompt;
     size_t plen;
     if (prompt_arg) prompt = seek_strdup(prompt_arg), plen = prompt ? strlen(prompt) : 0;

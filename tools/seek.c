@@ -44,6 +44,8 @@ static const struct {
     {"synth", cmd_synth, "synth --shape NAME -o OUT.gguf [--layers N]   random weights, a real model's shapes"},
     {"bench", cmd_bench, "bench -m MODEL.gguf [-p 512 -n 128 -r 5] [--json]   prefill/decode speed"},
     {"tokenize", cmd_tokenize, "tokenize -m MODEL.gguf|--tokenizer tokenizer.json TEXT   token ids (--pieces: id + piece)"},
+    {"train", cmd_train, "train --config CONFIG.json [--resume]   train a DeepSeek-V3-architecture model (train prepare: text -> tokens)"},
+    {"tokenizer-train", cmd_tokenizer_train, "tokenizer-train -f FILE --vocab N -o tokenizer.json   byte-level BPE (DeepSeek-V3 pre-tokenizer)"},
 };
 
 static void usage(FILE *f) {

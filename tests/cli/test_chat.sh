@@ -67,7 +67,8 @@ printf '%s\n%s\n%s\n' "$long" "$long" "$long" | chat --ctx 256 -n 40 --seed 3 --
 if grep -q "oldest messages no longer fit" "$TMP/out" && ! grep -q "needs" "$TMP/err"
 then ok drop_oldest; else fail drop_oldest "$(cat "$TMP/err") $(tail -n 3 "$TMP/out")"; fi
 
-expect_error chat_no_model "no model" "$SEEK" chat
+cp "$SEEK" "$TMP/seek-alone"
+expect_error chat_no_model "no model" sh -c "cd \"$TMP\" && ./seek-alone chat"
 expect_error chat_bad_ctx "chat: --ctx: 0 is out of range \(1\.\.16777216\)" "$SEEK" chat -m "$M" --ctx 0
 expect_error chat_n_0 "chat: -n 0 would make every answer empty" "$SEEK" chat -m "$M" -n 0
 # /load of a missing file names the file and the reason (it once said "(line -1)")

@@ -65,7 +65,10 @@ sys.exit(0 if cut['content'] == full[:full.index(sys.argv[3])] and cut['stop'] =
 then ok stop_string; else fail stop_string "stop '$stop': $(head -c 300 "$TMP/out")"; fi
 
 # errors: one clear line, non-zero exit
-expect_error no_model "no model" "$SEEK" run -p hi
+# without -m: the default model (models/default.gguf) when there is one, else an error
+cp "$SEEK" "$TMP/seek-alone"
+expect_error no_model "no model" sh -c "cd \"$TMP\" && ./seek-alone run -p hi"
+if [ -f models/default.gguf ]; then expect_ok default_model "$SEEK" run -p "What is 12 + 30?" -n 8 --temp 0; fi
 expect_error missing_model "nope.gguf" "$SEEK" run -m "$TMP/nope.gguf" -p hi
 expect_error empty_prompt "prompt is empty" sh -c "\"$SEEK\" run -m \"$M\" </dev/null"
 expect_error bad_temp "run: --temp: 'hot' is not a number" "$SEEK" run -m "$M" -p hi --temp hot
