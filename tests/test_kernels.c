@@ -346,8 +346,9 @@ TEST(kernels_match_reference_at_every_level) {
     }
 }
 
-/* matmul(): the fast path at each level against matmul_ref, bias included, and the same
- * bits for 1, 2 and 3 threads (big enough that the pool is used). */
+/* matmul(): the fast path at each level against matmul_ref, bias included, the same bits
+ * for 1, 2 and 3 threads (big enough that the pool is used), and the same bits for a token
+ * alone as inside a batch. */
 TEST(matmul_fast_path_thread_count_invariant) {
     const int rows = 203, T_s[] = {1, 7, 70};
     const int64_t C = 416;
@@ -377,6 +378,12 @@ TEST(matmul_fast_path_thread_count_invariant) {
                     CHECK_MSG(!memcmp(o[0], o[nt - 1], sizeof(float) * (size_t)(T * rows)),
                               "%s %s T=%d: %d threads differ from 1", seek_type_get(types[ti])->name,
                               kern_level_name((kern_level)l), T, nt);
+                /* one token at a time (decode) gives the bits of the batch (prefill) */
+                for (int t = 0; t < T; t += 5) {
+                    CHECK(!matmul(o[1], x + t * C, w.m, bias, 1, row));
+                    CHECK_MSG(!memcmp(o[1], o[0] + t * rows, sizeof(float) * rows), "%s %s: token %d alone differs",
+                              seek_type_get(types[ti])->name, kern_level_name((kern_level)l), t);
+                }
                 /* bias added after: subtract it and compare with the kernel check's refs */
                 for (int i = 0; i < T * rows; i++) o[0][i] -= bias[i % rows], ref[i] -= bias[i % rows];
                 CHECK(!check_against_refs(types[ti], (kern_level)l, &w, x, T, o[0]));
