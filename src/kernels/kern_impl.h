@@ -58,6 +58,9 @@
 #endif
 
 #define KINLINE static inline __attribute__((always_inline))
+/* Before the row / column loops of a sub-tile: GCC at -O2 would otherwise keep the
+ * accumulator array on the stack instead of in registers. */
+#define KUNROLL _Pragma("GCC unroll 8")
 
 /* Entries of one type family at one level (NULL: none). */
 const kern_entry *kern_float(seek_type t, kern_level l);    /* F32 F16 BF16   (float.c) */

@@ -244,15 +244,15 @@ KT_AVX2 KINLINE void leg_avx2_mk(seek_type t, int bb, int nr, int nc, int64_t n,
     const int ab = q81 ? 36 : 34, aq = q81 ? 4 : 2;
     __m256 acc[4][4];
     float ms[4][4];
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < nc; j++) acc[i][j] = _mm256_setzero_ps(), ms[i][j] = 0.0f;
+    KUNROLL for (int i = 0; i < nr; i++)
+        KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm256_setzero_ps(), ms[i][j] = 0.0f;
     const __m256i ones = _mm256_set1_epi16(1);
     for (int64_t k = 0; k < n / QK; k++)
-        for (int i = 0; i < nr; i++) {
+        KUNROLL for (int i = 0; i < nr; i++) {
             float d, m = 0.0f;
             __m256i wv = unpack_avx2(t, w + i * ws + k * bb, &d, &m);
             __m256i wabs = q81 ? wv : _mm256_sign_epi8(wv, wv);
-            for (int j = 0; j < nc; j++) {
+            KUNROLL for (int j = 0; j < nc; j++) {
                 const uint8_t *xb = a + j * as + k * ab;
                 __m256i av = _mm256_loadu_si256((const __m256i *)(xb + aq));
                 if (!q81) av = _mm256_sign_epi8(av, wv);
@@ -262,8 +262,8 @@ KT_AVX2 KINLINE void leg_avx2_mk(seek_type t, int bb, int nr, int nc, int64_t n,
                 if (q81) ms[i][j] += m * _cvtsh_ss(kern_rd16(xb + 2));
             }
         }
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < nc; j++) out[j * os + i] = hsum256(acc[i][j]) + ms[i][j];
+    KUNROLL for (int i = 0; i < nr; i++)
+        KUNROLL for (int j = 0; j < nc; j++) out[j * os + i] = hsum256(acc[i][j]) + ms[i][j];
 }
 
 #define AVX2_MM(NAME, T, BB)                                                                          \
@@ -478,20 +478,20 @@ KT_AVX512 KINLINE void leg_avx512_mk(seek_type t, int bb, int nr, int nc, int64_
                                      const uint8_t *a, size_t as, float *out, size_t os) {
     const bool q81 = t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1;
     __m512 acc[4][8];
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();
+    KUNROLL for (int i = 0; i < nr; i++)
+        KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();
     const int64_t nb = n / QK;
     for (int64_t g = 0; g < nb; g += 4) {
         const int cnt = nb - g >= 4 ? 4 : (int)(nb - g);
         const uint8_t *ag = a + (g / 4) * GRP_BYTES;
-        for (int i = 0; i < nr; i++) {
+        KUNROLL for (int i = 0; i < nr; i++) {
             __m512i wa, wb;
             __m512 sw, mw = _mm512_setzero_ps();
             if (cnt == 4)
                 unpack4_avx512(t, bb, w + i * ws + g * bb, &wa, &wb, &sw, &mw);
             else
                 unpack_avx512(t, bb, w + i * ws + g * bb, cnt, &wa, &wb, &sw, &mw);
-            for (int j = 0; j < nc; j++) {
+            KUNROLL for (int j = 0; j < nc; j++) {
                 const uint8_t *ac = ag + j * as;
                 __m512i s = q81 ? _mm512_setzero_si512() : _mm512_loadu_si512(ac + 192);
                 s = _mm512_dpbusd_epi32(s, wa, _mm512_loadu_si512(ac));
@@ -502,8 +502,8 @@ KT_AVX512 KINLINE void leg_avx512_mk(seek_type t, int bb, int nr, int nc, int64_
             }
         }
     }
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < nc; j++) out[j * os + i] = _mm512_reduce_add_ps(acc[i][j]);
+    KUNROLL for (int i = 0; i < nr; i++)
+        KUNROLL for (int j = 0; j < nc; j++) out[j * os + i] = _mm512_reduce_add_ps(acc[i][j]);
 }
 
 #define AVX512_MM(NAME)                                                                                 \
