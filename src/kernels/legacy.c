@@ -431,6 +431,11 @@ KT_AVX512 KINLINE void unpack_avx512(seek_type t, int bb, const uint8_t *b, int 
 #define SC_I4(BB, OFF, K) SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K)
 #define SC_TABLE(BB, OFF) {SC_I4(BB, OFF, 0), SC_I4(BB, OFF, 1), SC_I4(BB, OFF, 2), SC_I4(BB, OFF, 3), \
                            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+/* Q5: the 4 blocks' qh words, [lo0 lo1 lo2 lo3 hi0 hi1 hi2 hi3], for the two byte masks */
+#define QH_TABLE(BB, OFF) {SC_IDX(BB, OFF, 0), SC_IDX(BB, OFF, 1), SC_IDX(BB, OFF, 2), SC_IDX(BB, OFF, 3), \
+                           SC_IDX(BB, OFF + 2, 0), SC_IDX(BB, OFF + 2, 1), SC_IDX(BB, OFF + 2, 2), SC_IDX(BB, OFF + 2, 3), \
+                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+static const uint16_t qh_idx[2][32] = {QH_TABLE(22, 2), QH_TABLE(24, 4)};
 static const uint16_t sc_idx[5][2][32] = {
     {SC_TABLE(34, 0), SC_TABLE(34, 0)}, {SC_TABLE(18, 0), SC_TABLE(18, 0)}, {SC_TABLE(22, 0), SC_TABLE(22, 0)},
     {SC_TABLE(20, 0), SC_TABLE(20, 2)}, {SC_TABLE(24, 0), SC_TABLE(24, 2)},
@@ -462,12 +467,10 @@ KT_AVX512 KINLINE void unpack4_avx512(seek_type t, int bb, const uint8_t *p, __m
     const __m512i m4 = _mm512_set1_epi8(15);
     __m512i A = _mm512_and_si512(V, m4), B = _mm512_and_si512(_mm512_srli_epi16(V, 4), m4);
     if (t == SEEK_TYPE_Q5_0 || t == SEEK_TYPE_Q5_1) {
-        uint64_t hma = 0, hmb = 0;
-        for (int k = 0; k < 4; k++) {
-            uint32_t qh = kern_rd32(p + k * bb + off - 4);
-            hma |= (uint64_t)(qh & 0xFFFF) << (16 * k);
-            hmb |= (uint64_t)(qh >> 16) << (16 * k);
-        }
+        /* bit j of block k's qh -> byte 16k + j of A (j < 16) or of B (j >= 16) */
+        __m128i qh = _mm512_castsi512_si128(
+            _mm512_permutex2var_epi16(z0, _mm512_loadu_si512(qh_idx[t == SEEK_TYPE_Q5_1]), z1));
+        uint64_t hma = (uint64_t)_mm_cvtsi128_si64(qh), hmb = (uint64_t)_mm_extract_epi64(qh, 1);
         A = _mm512_mask_add_epi8(A, hma, A, _mm512_set1_epi8(16));
         B = _mm512_mask_add_epi8(B, hmb, B, _mm512_set1_epi8(16));
     }
