@@ -269,7 +269,7 @@ KT_AVX2 KINLINE void leg_avx2_mk(seek_type t, int bb, int nr, int nc, int64_t n,
 #define AVX2_MM(NAME, T, BB)                                                                          \
     KT_AVX2 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows, const uint8_t *a, \
                              size_t a_stride, int n_cols, float *out, size_t out_stride) {              \
-        KERN_TILE_WALK(4, 2, LEG_AVX2_MKX)                                                              \
+        KERN_TILE_WALK(4, 3, LEG_AVX2_MKX)                                                              \
     }
 #define LEG_AVX2_MKX(NR, NC, R0, C0)                                                                    \
     leg_avx2_mk(T_, BB_, NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride,       \
