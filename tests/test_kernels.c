@@ -220,9 +220,10 @@ TEST(every_type_has_a_kernel_at_every_level) {
 
 /* Activation conversion: every level gives the values of the scalar converter, which is
  * ggml's x86 quantize_row_q8_0 / q8_1 (d = amax/127, q = round-half-even(x * 127/amax)). */
-static void decode_act(const kern_entry *e, const uint8_t *a, int64_t C, int8_t *q, float *d, float *s) {
+static void decode_act(const kern_entry *e, kern_level l, const uint8_t *a, int64_t C, int8_t *q, float *d, float *s) {
+    bool regrouped = l == KERN_AVX512;   /* legacy.c's layout at AVX-512 */
     for (int64_t b = 0; b < C / 32; b++) {
-        if (!e->act_row_bytes) {   /* plain block_q8_0 / block_q8_1 */
+        if (!regrouped) {   /* plain block_q8_0 / block_q8_1 */
             int bb = e->act_type == SEEK_TYPE_Q8_1 ? 36 : 34;
             const uint8_t *p = a + b * bb;
             d[b] = seek_fp16_to_fp32((uint16_t)(p[0] | p[1] << 8));
@@ -272,13 +273,13 @@ TEST(activation_quantization_is_ggml_x86_and_equal_at_every_level) {
         for (size_t ti = 0; ti < sizeof wt / sizeof *wt; ti++) {
             const kern_entry *es = kern_for_level(wt[ti], KERN_SCALAR);
             es->quant(xs, a0, C);
-            decode_act(es, a0, C, q0, d0, s0);
+            decode_act(es, KERN_SCALAR, a0, C, q0, d0, s0);
             /* against seek's reference quantizer (round half away): same d, quants within 1 */
             uint8_t *r = malloc(seek_row_size(es->act_type, C));
             CHECK(r && !seek_quantize_row(es->act_type, xs, r, C));
             int8_t *qr = malloc((size_t)C);
             float *dr = malloc(sizeof(float) * (size_t)nb), *sr = malloc(sizeof(float) * (size_t)nb);
-            decode_act(es, r, C, qr, dr, sr);
+            decode_act(es, KERN_SCALAR, r, C, qr, dr, sr);
             for (int64_t b = 0; b < nb; b++) CHECK(dr[b] == d0[b]);
             for (int64_t k = 0; k < C; k++) CHECK(abs(qr[k] - q0[k]) <= 1);
             free(r), free(qr), free(dr), free(sr);
@@ -286,14 +287,14 @@ TEST(activation_quantization_is_ggml_x86_and_equal_at_every_level) {
                 const kern_entry *el = kern_for_level(wt[ti], (kern_level)l);
                 memset(a1, 0xA5, 4096 + (size_t)C * 4);
                 el->quant(xs, a1, C);
-                decode_act(el, a1, C, q1, d1, s1);
+                decode_act(el, (kern_level)l, a1, C, q1, d1, s1);
                 CHECK_MSG(!memcmp(q0, q1, (size_t)C), "%s act quants differ at %s", seek_type_get(wt[ti])->name,
                           kern_level_name((kern_level)l));
                 for (int64_t b = 0; b < nb; b++) {
                     CHECK(d0[b] == d1[b]);
                     if (es->act_type == SEEK_TYPE_Q8_1) {
                         CHECK(s0[b] == s1[b]);
-                    } else if (el->act_row_bytes) {
+                    } else if (l == KERN_AVX512) {
                         int sum = 0;
                         for (int j = 0; j < 32; j++) sum += q0[b * 32 + j];
                         CHECK_MSG(s1[b] == (float)(-K[ti] * sum), "block %lld: %g vs %d", (long long)b, s1[b], -K[ti] * sum);

@@ -199,24 +199,24 @@ KT_AVX512BF16 static void mm_bf16dp_avx512(int64_t n, const uint8_t *w, size_t w
 /* ------------------------------------------------------------------------------------ */
 
 static const kern_entry tab[3][KERN_LEVELS] = {
-    /* F32 */ {{SEEK_TYPE_F32, NULL, mm_f32_scalar, NULL},
+    /* F32 */ {{SEEK_TYPE_F32, NULL, mm_f32_scalar},
 #ifdef KERN_X86
-               {SEEK_TYPE_F32, NULL, mm_f32_avx2, NULL}, {SEEK_TYPE_F32, NULL, mm_f32_avx512, NULL}
+               {SEEK_TYPE_F32, NULL, mm_f32_avx2}, {SEEK_TYPE_F32, NULL, mm_f32_avx512}
 #endif
     },
-    /* F16 */ {{SEEK_TYPE_F32, NULL, mm_f16_scalar, NULL},
+    /* F16 */ {{SEEK_TYPE_F32, NULL, mm_f16_scalar},
 #ifdef KERN_X86
-               {SEEK_TYPE_F32, NULL, mm_f16_avx2, NULL}, {SEEK_TYPE_F32, NULL, mm_f16_avx512, NULL}
+               {SEEK_TYPE_F32, NULL, mm_f16_avx2}, {SEEK_TYPE_F32, NULL, mm_f16_avx512}
 #endif
     },
-    /* BF16 */ {{SEEK_TYPE_F32, NULL, mm_bf16_scalar, NULL},
+    /* BF16 */ {{SEEK_TYPE_F32, NULL, mm_bf16_scalar},
 #ifdef KERN_X86
-                {SEEK_TYPE_F32, NULL, mm_bf16_avx2, NULL}, {SEEK_TYPE_F32, NULL, mm_bf16_avx512, NULL}
+                {SEEK_TYPE_F32, NULL, mm_bf16_avx2}, {SEEK_TYPE_F32, NULL, mm_bf16_avx512}
 #endif
     },
 };
 #ifdef KERN_X86
-static const kern_entry bf16_dp = {SEEK_TYPE_BF16, quant_bf16_avx512, mm_bf16dp_avx512, NULL};
+static const kern_entry bf16_dp = {SEEK_TYPE_BF16, quant_bf16_avx512, mm_bf16dp_avx512};
 #endif
 
 const kern_entry *kern_float(seek_type t, kern_level l) {

@@ -553,37 +553,46 @@ AVX512_MM(mm_q5_1_avx512)
 enum { I_Q8_0, I_Q4_0, I_Q5_0, I_Q4_1, I_Q5_1, I_N };
 
 static const kern_entry tab[I_N][KERN_LEVELS] = {
-    [I_Q8_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q8_0_scalar, NULL},
+    [I_Q8_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q8_0_scalar},
 #ifdef KERN_X86
-                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q8_0_avx2, NULL},
-                {SEEK_TYPE_Q8_0, quant_q8x4_k128, mm_q8_0_avx512, q8x4_row_bytes}
+                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q8_0_avx2},
+                {SEEK_TYPE_Q8_0, quant_q8x4_k128, mm_q8_0_avx512}
 #endif
     },
-    [I_Q4_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q4_0_scalar, NULL},
+    [I_Q4_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q4_0_scalar},
 #ifdef KERN_X86
-                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q4_0_avx2, NULL},
-                {SEEK_TYPE_Q8_0, quant_q8x4_k8, mm_q4_0_avx512, q8x4_row_bytes}
+                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q4_0_avx2},
+                {SEEK_TYPE_Q8_0, quant_q8x4_k8, mm_q4_0_avx512}
 #endif
     },
-    [I_Q5_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q5_0_scalar, NULL},
+    [I_Q5_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q5_0_scalar},
 #ifdef KERN_X86
-                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q5_0_avx2, NULL},
-                {SEEK_TYPE_Q8_0, quant_q8x4_k16, mm_q5_0_avx512, q8x4_row_bytes}
+                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q5_0_avx2},
+                {SEEK_TYPE_Q8_0, quant_q8x4_k16, mm_q5_0_avx512}
 #endif
     },
-    [I_Q4_1] = {{SEEK_TYPE_Q8_1, quant_q8_1_scalar, mm_q4_1_scalar, NULL},
+    [I_Q4_1] = {{SEEK_TYPE_Q8_1, quant_q8_1_scalar, mm_q4_1_scalar},
 #ifdef KERN_X86
-                {SEEK_TYPE_Q8_1, quant_q8_1_avx2, mm_q4_1_avx2, NULL},
-                {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q4_1_avx512, q8x4_row_bytes}
+                {SEEK_TYPE_Q8_1, quant_q8_1_avx2, mm_q4_1_avx2},
+                {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q4_1_avx512}
 #endif
     },
-    [I_Q5_1] = {{SEEK_TYPE_Q8_1, quant_q8_1_scalar, mm_q5_1_scalar, NULL},
+    [I_Q5_1] = {{SEEK_TYPE_Q8_1, quant_q8_1_scalar, mm_q5_1_scalar},
 #ifdef KERN_X86
-                {SEEK_TYPE_Q8_1, quant_q8_1_avx2, mm_q5_1_avx2, NULL},
-                {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q5_1_avx512, q8x4_row_bytes}
+                {SEEK_TYPE_Q8_1, quant_q8_1_avx2, mm_q5_1_avx2},
+                {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q5_1_avx512}
 #endif
     },
 };
+
+size_t kern_legacy_act_row_bytes(const kern_entry *e, int64_t n) {
+#ifdef KERN_X86
+    for (int i = 0; i < I_N; i++)
+        if (e == &tab[i][KERN_AVX512]) return q8x4_row_bytes(n);
+#endif
+    (void)e, (void)n;
+    return 0;
+}
 
 const kern_entry *kern_legacy(seek_type t, kern_level l) {
     int i = t == SEEK_TYPE_Q8_0 ? I_Q8_0 : t == SEEK_TYPE_Q4_0 ? I_Q4_0 : t == SEEK_TYPE_Q5_0 ? I_Q5_0
