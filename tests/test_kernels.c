@@ -309,7 +309,7 @@ TEST(activation_quantization_is_ggml_x86_and_equal_at_every_level) {
 /* Every type x level x shape against the references; tiles cut differently give the
  * same bits; levels agree within tolerance (each is checked against the same refs). */
 TEST(kernels_match_reference_at_every_level) {
-    static const int64_t Cs_q[] = {32, 96, 160, 416};
+    static const int64_t Cs_q[] = {32, 64, 96, 160, 416, 1536};
     static const int64_t Cs_f[] = {1, 7, 33, 100, 416};
     static const int rows_s[] = {1, 5, 13, 67};
     static const int Ts[] = {1, 7, 33};
@@ -317,7 +317,7 @@ TEST(kernels_match_reference_at_every_level) {
         seek_type t = types[ti];
         bool fl = t == SEEK_TYPE_F32 || t == SEEK_TYPE_F16 || t == SEEK_TYPE_BF16;
         const int64_t *Cs = fl ? Cs_f : Cs_q;
-        int nC = fl ? 5 : 4;
+        int nC = fl ? 5 : 6;
         for (int ci = 0; ci < nC; ci++)
             for (int ri = 0; ri < 4; ri++) {
                 wmat w;

@@ -5,6 +5,7 @@
  *   1. activations x[T][C] are first converted, row by row, to the weight type's
  *      "activation type" (kern_entry.act_type: F32, Q8_0, Q8_1, Q8_K, BF16, ...) by
  *      kern_entry.quant, into a scratch buffer (kern_act_row_bytes(e, C) bytes per row);
+ *      act_type F32 with quant NULL: x itself is passed (a_stride = C floats);
  *   2. kern_entry.mm computes a tile of the product:
  *        out[c * out_stride + r] = dot(weight row r, activation row c)
  *      for r < n_rows (rows w + r * w_stride) and c < n_cols (rows a + c * a_stride),

@@ -5,7 +5,7 @@
  * Weight blocks (ggml layouts, see quant.c; "nibbles": value j low, value j+16 high):
  *   Q8_0 34 B  d | qs[32] int8              w = q * d
  *   Q4_0 18 B  d | qs[16] nibbles           w = (q - 8) * d
- *   Q5_0 22 B  d | qh u32 | qs[16]          w = (q | bit_j(qh) << 4) - 16) * d
+ *   Q5_0 22 B  d | qh u32 | qs[16]          w = ((q | bit_j(qh) << 4) - 16) * d
  *   Q4_1 20 B  d | m | qs[16]               w = q * d + m
  *   Q5_1 24 B  d | m | qh | qs[16]          w = (q | bit_j(qh) << 4) * d + m
  * Activation quantization follows ggml's x86 quantize_row_q8_0 / q8_1 (what the other
