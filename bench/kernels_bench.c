@@ -2,7 +2,8 @@
  * and against the machine's streaming read bandwidth, measured side by side in one run.
  *
  *   decode   T = 1 over a stack of OC x C matrices larger than the caches (like a model's
- *            layers): GB/s of weight bytes read, and that as a share of the read bandwidth
+ *            layers): GB/s of weight bytes read, and that as a share of the streaming read
+ *            bandwidth over the same bytes, measured just before
  *   prefill  T = 512 on one matrix: GFLOP/s (2 * OC * C * T per product)
  *
  * Not a test: numbers depend on the machine and on what else runs on it.
@@ -121,6 +122,8 @@ int main(int argc, char **argv) {
             if (l >= 0 && !kern_for_level((seek_type)t, (kern_level)l)) continue;
             if (l >= 0) kern_set_level((kern_level)l);
             int (*mm)(float *, const float *, seek_mat, const float *, int, float *) = l < 0 ? matmul_ref : matmul;
+            /* the read bandwidth right now, over the same bytes (the machine may be shared) */
+            bw = read_bw(big, (size_t)n_mat * mbytes);
             /* decode: every matrix once per pass, best of 3 passes (1 for the reference) */
             double best = 1e30, best_cpu = 1e30;
             for (int rep = 0; rep < (l < 0 ? 1 : 3); rep++) {

@@ -220,9 +220,10 @@ TEST(every_type_has_a_kernel_at_every_level) {
 
 /* Activation conversion: every level gives the values of the scalar converter, which is
  * ggml's x86 quantize_row_q8_0 / q8_1 (d = amax/127, q = round-half-even(x * 127/amax)). */
-static void decode_act(const kern_entry *e, const uint8_t *a, int64_t C, int8_t *q, float *d, float *s) {
+static void decode_act(const kern_entry *e, kern_level l, const uint8_t *a, int64_t C, int8_t *q, float *d, float *s) {
+    bool regrouped = l == KERN_AVX512;   /* legacy.c's layout at AVX-512 */
     for (int64_t b = 0; b < C / 32; b++) {
-        if (!e->act_row_bytes) {   /* plain block_q8_0 / block_q8_1 */
+        if (!regrouped) {   /* plain block_q8_0 / block_q8_1 */
             int bb = e->act_type == SEEK_TYPE_Q8_1 ? 36 : 34;
             const uint8_t *p = a + b * bb;
             d[b] = seek_fp16_to_fp32((uint16_t)(p[0] | p[1] << 8));
@@ -272,13 +273,13 @@ TEST(activation_quantization_is_ggml_x86_and_equal_at_every_level) {
         for (size_t ti = 0; ti < sizeof wt / sizeof *wt; ti++) {
             const kern_entry *es = kern_for_level(wt[ti], KERN_SCALAR);
             es->quant(xs, a0, C);
-            decode_act(es, a0, C, q0, d0, s0);
+            decode_act(es, KERN_SCALAR, a0, C, q0, d0, s0);
             /* against seek's reference quantizer (round half away): same d, quants within 1 */
             uint8_t *r = malloc(seek_row_size(es->act_type, C));
             CHECK(r && !seek_quantize_row(es->act_type, xs, r, C));
             int8_t *qr = malloc((size_t)C);
             float *dr = malloc(sizeof(float) * (size_t)nb), *sr = malloc(sizeof(float) * (size_t)nb);
-            decode_act(es, r, C, qr, dr, sr);
+            decode_act(es, KERN_SCALAR, r, C, qr, dr, sr);
             for (int64_t b = 0; b < nb; b++) CHECK(dr[b] == d0[b]);
             for (int64_t k = 0; k < C; k++) CHECK(abs(qr[k] - q0[k]) <= 1);
             free(r), free(qr), free(dr), free(sr);
@@ -286,14 +287,14 @@ TEST(activation_quantization_is_ggml_x86_and_equal_at_every_level) {
                 const kern_entry *el = kern_for_level(wt[ti], (kern_level)l);
                 memset(a1, 0xA5, 4096 + (size_t)C * 4);
                 el->quant(xs, a1, C);
-                decode_act(el, a1, C, q1, d1, s1);
+                decode_act(el, (kern_level)l, a1, C, q1, d1, s1);
                 CHECK_MSG(!memcmp(q0, q1, (size_t)C), "%s act quants differ at %s", seek_type_get(wt[ti])->name,
                           kern_level_name((kern_level)l));
                 for (int64_t b = 0; b < nb; b++) {
                     CHECK(d0[b] == d1[b]);
                     if (es->act_type == SEEK_TYPE_Q8_1) {
                         CHECK(s0[b] == s1[b]);
-                    } else if (el->act_row_bytes) {
+                    } else if (l == KERN_AVX512) {
                         int sum = 0;
                         for (int j = 0; j < 32; j++) sum += q0[b * 32 + j];
                         CHECK_MSG(s1[b] == (float)(-K[ti] * sum), "block %lld: %g vs %d", (long long)b, s1[b], -K[ti] * sum);
@@ -308,7 +309,7 @@ TEST(activation_quantization_is_ggml_x86_and_equal_at_every_level) {
 /* Every type x level x shape against the references; tiles cut differently give the
  * same bits; levels agree within tolerance (each is checked against the same refs). */
 TEST(kernels_match_reference_at_every_level) {
-    static const int64_t Cs_q[] = {32, 96, 160, 416};
+    static const int64_t Cs_q[] = {32, 64, 96, 160, 416, 1536};
     static const int64_t Cs_f[] = {1, 7, 33, 100, 416};
     static const int rows_s[] = {1, 5, 13, 67};
     static const int Ts[] = {1, 7, 33};
@@ -316,7 +317,7 @@ TEST(kernels_match_reference_at_every_level) {
         seek_type t = types[ti];
         bool fl = t == SEEK_TYPE_F32 || t == SEEK_TYPE_F16 || t == SEEK_TYPE_BF16;
         const int64_t *Cs = fl ? Cs_f : Cs_q;
-        int nC = fl ? 5 : 4;
+        int nC = fl ? 5 : 6;
         for (int ci = 0; ci < nC; ci++)
             for (int ri = 0; ri < 4; ri++) {
                 wmat w;
@@ -346,8 +347,9 @@ TEST(kernels_match_reference_at_every_level) {
     }
 }
 
-/* matmul(): the fast path at each level against matmul_ref, bias included, and the same
- * bits for 1, 2 and 3 threads (big enough that the pool is used). */
+/* matmul(): the fast path at each level against matmul_ref, bias included, the same bits
+ * for 1, 2 and 3 threads (big enough that the pool is used), and the same bits for a token
+ * alone as inside a batch. */
 TEST(matmul_fast_path_thread_count_invariant) {
     const int rows = 203, T_s[] = {1, 7, 70};
     const int64_t C = 416;
@@ -377,6 +379,12 @@ TEST(matmul_fast_path_thread_count_invariant) {
                     CHECK_MSG(!memcmp(o[0], o[nt - 1], sizeof(float) * (size_t)(T * rows)),
                               "%s %s T=%d: %d threads differ from 1", seek_type_get(types[ti])->name,
                               kern_level_name((kern_level)l), T, nt);
+                /* one token at a time (decode) gives the bits of the batch (prefill) */
+                for (int t = 0; t < T; t += 5) {
+                    CHECK(!matmul(o[1], x + t * C, w.m, bias, 1, row));
+                    CHECK_MSG(!memcmp(o[1], o[0] + t * rows, sizeof(float) * rows), "%s %s: token %d alone differs",
+                              seek_type_get(types[ti])->name, kern_level_name((kern_level)l), t);
+                }
                 /* bias added after: subtract it and compare with the kernel check's refs */
                 for (int i = 0; i < T * rows; i++) o[0][i] -= bias[i % rows], ref[i] -= bias[i % rows];
                 CHECK(!check_against_refs(types[ti], (kern_level)l, &w, x, T, o[0]));

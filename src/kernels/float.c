@@ -4,11 +4,17 @@
  * (matmul passes x itself), except BF16 weights on a CPU with AVX512_BF16, where the
  * activations are rounded to BF16 once and vdpbf16ps multiplies pairs.
  *
- * Loop order (SIMD levels): for each NR x NC sub-tile, one accumulator register per
- * (row, column); walk k in steps of the vector width: load (and widen) the weight vector
+ * Loop order (SIMD levels): k in chunks of KC values; per chunk, for each NR x NC
+ * sub-tile, one accumulator register per (row, column); walk k in steps of the vector width: load (and widen) the weight vector
  * of each row once, FMA it into the NC columns' accumulators; tail by masked loads
- * (AVX-512) or a scalar loop (AVX2); reduce each accumulator at the end. */
+ * (AVX-512) or a scalar loop (AVX2); reduce each accumulator at the end of the chunk
+ * and add it to out. */
 #include "kern_impl.h"
+
+/* k is walked in chunks of KC values (absolute positions, so the same for every tile):
+ * a sub-tile's 4 activation rows and 4 weight rows of one chunk stay in L1 while the
+ * walk moves on; each chunk's sum is added to out. */
+enum { KC = 1024 };
 
 /* ------------------------------------------------------------------------------------ */
 /* scalar: 8 partial sums per dot, so the loop vectorizes and rounding stays moderate */
@@ -61,38 +67,42 @@ static inline float cv_f16(const uint8_t *p) { return seek_fp16_to_fp32(kern_rd1
 static inline float cv_bf16(const uint8_t *p) { return seek_bf16_to_fp32(kern_rd16(p)); }
 
 #define AVX2_FLOAT_MM(NAME, ESZ, LD, CV)                                                        \
-    KT_AVX2 KINLINE void NAME##_mk(int nr, int nc, int64_t n, const uint8_t *w, size_t ws,      \
+    KT_AVX2 KINLINE void NAME##_mk(int nr, int nc, int64_t k0, int64_t k1, const uint8_t *w, size_t ws, \
                                    const uint8_t *a, size_t as, float *out, size_t os) {        \
         __m256 acc[4][4];                                                                       \
-        for (int i = 0; i < nr; i++)                                                            \
-            for (int j = 0; j < nc; j++) acc[i][j] = _mm256_setzero_ps();                       \
-        int64_t k = 0;                                                                          \
-        for (; k + 8 <= n; k += 8)                                                              \
-            for (int i = 0; i < nr; i++) {                                                      \
+        KUNROLL for (int i = 0; i < nr; i++)                                                            \
+            KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm256_setzero_ps();                       \
+        int64_t k = k0;                                                                         \
+        for (; k + 8 <= k1; k += 8)                                                             \
+            KUNROLL for (int i = 0; i < nr; i++) {                                                      \
                 __m256 wv = LD(w + i * ws + k * (ESZ));                                         \
-                for (int j = 0; j < nc; j++)                                                    \
+                KUNROLL for (int j = 0; j < nc; j++)                                                    \
                     acc[i][j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps((const float *)(a + j * as) + k), \
                                                 acc[i][j]);                                     \
             }                                                                                   \
-        for (int i = 0; i < nr; i++)                                                            \
-            for (int j = 0; j < nc; j++) {                                                      \
+        KUNROLL for (int i = 0; i < nr; i++)                                                            \
+            KUNROLL for (int j = 0; j < nc; j++) {                                                      \
                 float t = 0;                                                                    \
-                for (int64_t kk = k; kk < n; kk++)                                              \
+                for (int64_t kk = k; kk < k1; kk++)                                             \
                     t += CV(w + i * ws + kk * (ESZ)) * ((const float *)(a + j * as))[kk];       \
-                out[j * os + i] = hsum256(acc[i][j]) + t;                                       \
+                float v = hsum256(acc[i][j]) + t;                                               \
+                out[j * os + i] = k0 ? out[j * os + i] + v : v;                                 \
             }                                                                                   \
     }                                                                                           \
     KT_AVX2 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows,           \
                              const uint8_t *a, size_t a_stride, int n_cols, float *out,         \
                              size_t out_stride) {                                               \
-        KERN_TILE_WALK(4, 2, NAME##_MKX)                                                        \
+        for (int64_t k0 = 0; k0 < n; k0 += KC) {                                                \
+            int64_t k1 = n - k0 < KC ? n : k0 + KC;                                             \
+            KERN_TILE_WALK(4, 2, NAME##_MKX)                                                    \
+        }                                                                                       \
     }
 #define mm_f32_avx2_MKX(NR, NC, R0, C0) \
-    mm_f32_avx2_mk(NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
+    mm_f32_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
 #define mm_f16_avx2_MKX(NR, NC, R0, C0) \
-    mm_f16_avx2_mk(NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
+    mm_f16_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
 #define mm_bf16_avx2_MKX(NR, NC, R0, C0) \
-    mm_bf16_avx2_mk(NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
+    mm_bf16_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
 AVX2_FLOAT_MM(mm_f32_avx2, 4, ld8_f32, cv_f32)
 AVX2_FLOAT_MM(mm_f16_avx2, 2, ld8_f16, cv_f16)
 AVX2_FLOAT_MM(mm_bf16_avx2, 2, ld8_bf16, cv_bf16)
@@ -109,34 +119,40 @@ KT_AVX512 KINLINE __m512 ld16_bf16(const uint8_t *p, __mmask16 m) {
 }
 
 #define AVX512_FLOAT_MM(NAME, ESZ, LD)                                                          \
-    KT_AVX512 KINLINE void NAME##_mk(int nr, int nc, int64_t n, const uint8_t *w, size_t ws,    \
+    KT_AVX512 KINLINE void NAME##_mk(int nr, int nc, int64_t k0, int64_t k1, const uint8_t *w, size_t ws, \
                                      const uint8_t *a, size_t as, float *out, size_t os) {      \
         __m512 acc[4][4];                                                                       \
-        for (int i = 0; i < nr; i++)                                                            \
-            for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();                       \
-        for (int64_t k = 0; k < n; k += 16) {                                                   \
-            __mmask16 m = n - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - k)) - 1);   \
-            for (int i = 0; i < nr; i++) {                                                      \
+        KUNROLL for (int i = 0; i < nr; i++)                                                            \
+            KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();                       \
+        for (int64_t k = k0; k < k1; k += 16) {                                                 \
+            __mmask16 m = k1 - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k1 - k)) - 1); \
+            KUNROLL for (int i = 0; i < nr; i++) {                                                      \
                 __m512 wv = LD(w + i * ws + k * (ESZ), m);                                      \
-                for (int j = 0; j < nc; j++)                                                    \
+                KUNROLL for (int j = 0; j < nc; j++)                                                    \
                     acc[i][j] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, (const float *)(a + j * as) + k), \
                                                 acc[i][j]);                                     \
             }                                                                                   \
         }                                                                                       \
-        for (int i = 0; i < nr; i++)                                                            \
-            for (int j = 0; j < nc; j++) out[j * os + i] = _mm512_reduce_add_ps(acc[i][j]);     \
+        KUNROLL for (int i = 0; i < nr; i++)                                                            \
+            KUNROLL for (int j = 0; j < nc; j++) {                                                      \
+                float v = _mm512_reduce_add_ps(acc[i][j]);                                      \
+                out[j * os + i] = k0 ? out[j * os + i] + v : v;                                 \
+            }                                                                                   \
     }                                                                                           \
     KT_AVX512 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows,         \
                                const uint8_t *a, size_t a_stride, int n_cols, float *out,       \
                                size_t out_stride) {                                             \
-        KERN_TILE_WALK(4, 4, NAME##_MKX)                                                        \
+        for (int64_t k0 = 0; k0 < n; k0 += KC) {                                                \
+            int64_t k1 = n - k0 < KC ? n : k0 + KC;                                             \
+            KERN_TILE_WALK(4, 4, NAME##_MKX)                                                    \
+        }                                                                                       \
     }
 #define mm_f32_avx512_MKX(NR, NC, R0, C0) \
-    mm_f32_avx512_mk(NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
+    mm_f32_avx512_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
 #define mm_f16_avx512_MKX(NR, NC, R0, C0) \
-    mm_f16_avx512_mk(NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
+    mm_f16_avx512_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
 #define mm_bf16_avx512_MKX(NR, NC, R0, C0) \
-    mm_bf16_avx512_mk(NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
+    mm_bf16_avx512_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
 AVX512_FLOAT_MM(mm_f32_avx512, 4, ld16_f32)
 AVX512_FLOAT_MM(mm_f16_avx512, 2, ld16_f16)
 AVX512_FLOAT_MM(mm_bf16_avx512, 2, ld16_bf16)
@@ -150,51 +166,57 @@ KT_AVX512BF16 static void quant_bf16_avx512(const float *x, void *y, int64_t n) 
     for (; k < n; k++) o[k] = seek_fp32_to_bf16(x[k]);
 }
 
-KT_AVX512BF16 KINLINE void mm_bf16dp_mk(int nr, int nc, int64_t n, const uint8_t *w, size_t ws, const uint8_t *a,
-                                        size_t as, float *out, size_t os) {
+KT_AVX512BF16 KINLINE void mm_bf16dp_mk(int nr, int nc, int64_t k0, int64_t k1, const uint8_t *w, size_t ws,
+                                        const uint8_t *a, size_t as, float *out, size_t os) {
     __m512 acc[4][4];
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int64_t k = 0; k < n; k += 32) {
-        __mmask32 m = n - k >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << (n - k)) - 1);
-        for (int i = 0; i < nr; i++) {
+    KUNROLL for (int i = 0; i < nr; i++)
+        KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();
+    for (int64_t k = k0; k < k1; k += 32) {
+        __mmask32 m = k1 - k >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << (k1 - k)) - 1);
+        KUNROLL for (int i = 0; i < nr; i++) {
             __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(m, w + i * ws + k * 2);
-            for (int j = 0; j < nc; j++)
+            KUNROLL for (int j = 0; j < nc; j++)
                 acc[i][j] = _mm512_dpbf16_ps(acc[i][j], wv, (__m512bh)_mm512_maskz_loadu_epi16(m, a + j * as + k * 2));
         }
     }
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < nc; j++) out[j * os + i] = _mm512_reduce_add_ps(acc[i][j]);
+    KUNROLL for (int i = 0; i < nr; i++)
+        KUNROLL for (int j = 0; j < nc; j++) {
+            float v = _mm512_reduce_add_ps(acc[i][j]);
+            out[j * os + i] = k0 ? out[j * os + i] + v : v;
+        }
 }
 #define mm_bf16dp_MKX(NR, NC, R0, C0) \
-    mm_bf16dp_mk(NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
+    mm_bf16dp_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
 KT_AVX512BF16 static void mm_bf16dp_avx512(int64_t n, const uint8_t *w, size_t w_stride, int n_rows, const uint8_t *a,
                                            size_t a_stride, int n_cols, float *out, size_t out_stride) {
-    KERN_TILE_WALK(4, 4, mm_bf16dp_MKX)
+    for (int64_t k0 = 0; k0 < n; k0 += KC) {
+        int64_t k1 = n - k0 < KC ? n : k0 + KC;
+        KERN_TILE_WALK(4, 4, mm_bf16dp_MKX)
+    }
 }
 #endif /* KERN_X86 */
 
 /* ------------------------------------------------------------------------------------ */
 
 static const kern_entry tab[3][KERN_LEVELS] = {
-    /* F32 */ {{SEEK_TYPE_F32, NULL, mm_f32_scalar, NULL},
+    /* F32 */ {{SEEK_TYPE_F32, NULL, mm_f32_scalar},
 #ifdef KERN_X86
-               {SEEK_TYPE_F32, NULL, mm_f32_avx2, NULL}, {SEEK_TYPE_F32, NULL, mm_f32_avx512, NULL}
+               {SEEK_TYPE_F32, NULL, mm_f32_avx2}, {SEEK_TYPE_F32, NULL, mm_f32_avx512}
 #endif
     },
-    /* F16 */ {{SEEK_TYPE_F32, NULL, mm_f16_scalar, NULL},
+    /* F16 */ {{SEEK_TYPE_F32, NULL, mm_f16_scalar},
 #ifdef KERN_X86
-               {SEEK_TYPE_F32, NULL, mm_f16_avx2, NULL}, {SEEK_TYPE_F32, NULL, mm_f16_avx512, NULL}
+               {SEEK_TYPE_F32, NULL, mm_f16_avx2}, {SEEK_TYPE_F32, NULL, mm_f16_avx512}
 #endif
     },
-    /* BF16 */ {{SEEK_TYPE_F32, NULL, mm_bf16_scalar, NULL},
+    /* BF16 */ {{SEEK_TYPE_F32, NULL, mm_bf16_scalar},
 #ifdef KERN_X86
-                {SEEK_TYPE_F32, NULL, mm_bf16_avx2, NULL}, {SEEK_TYPE_F32, NULL, mm_bf16_avx512, NULL}
+                {SEEK_TYPE_F32, NULL, mm_bf16_avx2}, {SEEK_TYPE_F32, NULL, mm_bf16_avx512}
 #endif
     },
 };
 #ifdef KERN_X86
-static const kern_entry bf16_dp = {SEEK_TYPE_BF16, quant_bf16_avx512, mm_bf16dp_avx512, NULL};
+static const kern_entry bf16_dp = {SEEK_TYPE_BF16, quant_bf16_avx512, mm_bf16dp_avx512};
 #endif
 
 const kern_entry *kern_float(seek_type t, kern_level l) {

@@ -17,14 +17,57 @@
 #define KT_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
 #define KT_AVX512BF16 \
     __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16")))
+/* The same for wide sub-tiles: at most 3 rows x 8 columns (prefill: the unpacked weights
+ * of a row serve 8 columns). */
+#define KERN_TILE_WALK_WIDE(NR, NC, MK)                                             \
+    _Static_assert((NR) <= 3 && (NC) <= 8, "wide sub-tiles are at most 3 x 8");  \
+    for (int c0_ = 0; c0_ < n_cols; c0_ += (NC)) {                                  \
+        int nc_ = n_cols - c0_ < (NC) ? n_cols - c0_ : (NC);                        \
+        for (int r0_ = 0; r0_ < n_rows; r0_ += (NR)) {                              \
+            int nr_ = n_rows - r0_ < (NR) ? n_rows - r0_ : (NR);                    \
+            switch (nr_ * 16 + nc_) {                                               \
+            case 3 * 16 + 8: MK(3, 8, r0_, c0_); break;                             \
+            case 3 * 16 + 7: MK(3, 7, r0_, c0_); break;                             \
+            case 3 * 16 + 6: MK(3, 6, r0_, c0_); break;                             \
+            case 3 * 16 + 5: MK(3, 5, r0_, c0_); break;                             \
+            case 3 * 16 + 4: MK(3, 4, r0_, c0_); break;                             \
+            case 3 * 16 + 3: MK(3, 3, r0_, c0_); break;                             \
+            case 3 * 16 + 2: MK(3, 2, r0_, c0_); break;                             \
+            case 3 * 16 + 1: MK(3, 1, r0_, c0_); break;                             \
+            case 2 * 16 + 8: MK(2, 8, r0_, c0_); break;                             \
+            case 2 * 16 + 7: MK(2, 7, r0_, c0_); break;                             \
+            case 2 * 16 + 6: MK(2, 6, r0_, c0_); break;                             \
+            case 2 * 16 + 5: MK(2, 5, r0_, c0_); break;                             \
+            case 2 * 16 + 4: MK(2, 4, r0_, c0_); break;                             \
+            case 2 * 16 + 3: MK(2, 3, r0_, c0_); break;                             \
+            case 2 * 16 + 2: MK(2, 2, r0_, c0_); break;                             \
+            case 2 * 16 + 1: MK(2, 1, r0_, c0_); break;                             \
+            case 1 * 16 + 8: MK(1, 8, r0_, c0_); break;                             \
+            case 1 * 16 + 7: MK(1, 7, r0_, c0_); break;                             \
+            case 1 * 16 + 6: MK(1, 6, r0_, c0_); break;                             \
+            case 1 * 16 + 5: MK(1, 5, r0_, c0_); break;                             \
+            case 1 * 16 + 4: MK(1, 4, r0_, c0_); break;                             \
+            case 1 * 16 + 3: MK(1, 3, r0_, c0_); break;                             \
+            case 1 * 16 + 2: MK(1, 2, r0_, c0_); break;                             \
+            case 1 * 16 + 1: MK(1, 1, r0_, c0_); break;                             \
+            default: break;                                                         \
+            }                                                                       \
+        }                                                                           \
+    }
+
 #endif
 
 #define KINLINE static inline __attribute__((always_inline))
+/* Before the row / column loops of a sub-tile: GCC at -O2 would otherwise keep the
+ * accumulator array on the stack instead of in registers. */
+#define KUNROLL _Pragma("GCC unroll 8")
 
 /* Entries of one type family at one level (NULL: none). */
 const kern_entry *kern_float(seek_type t, kern_level l);    /* F32 F16 BF16   (float.c) */
 const kern_entry *kern_legacy(seek_type t, kern_level l);   /* Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 */
 const kern_entry *kern_kquant(seek_type t, kern_level l);   /* Q2_K .. Q6_K   (kquants*.c) */
+/* Row bytes of e's activations when e is a legacy.c entry with regrouped rows, else 0. */
+size_t kern_legacy_act_row_bytes(const kern_entry *e, int64_t n);
 
 static inline uint16_t kern_rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static inline uint32_t kern_rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
@@ -55,6 +98,44 @@ static inline uint32_t kern_rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4
             case 1 * 8 + 3: MK(1, 3, r0_, c0_); break;                              \
             case 1 * 8 + 2: MK(1, 2, r0_, c0_); break;                              \
             default: MK(1, 1, r0_, c0_); break;                                     \
+            }                                                                       \
+        }                                                                           \
+    }
+
+/* The same for wide sub-tiles: at most 3 rows x 8 columns (prefill: the unpacked weights
+ * of a row serve 8 columns). */
+#define KERN_TILE_WALK_WIDE(NR, NC, MK)                                             \
+    _Static_assert((NR) <= 3 && (NC) <= 8, "wide sub-tiles are at most 3 x 8");  \
+    for (int c0_ = 0; c0_ < n_cols; c0_ += (NC)) {                                  \
+        int nc_ = n_cols - c0_ < (NC) ? n_cols - c0_ : (NC);                        \
+        for (int r0_ = 0; r0_ < n_rows; r0_ += (NR)) {                              \
+            int nr_ = n_rows - r0_ < (NR) ? n_rows - r0_ : (NR);                    \
+            switch (nr_ * 16 + nc_) {                                               \
+            case 3 * 16 + 8: MK(3, 8, r0_, c0_); break;                             \
+            case 3 * 16 + 7: MK(3, 7, r0_, c0_); break;                             \
+            case 3 * 16 + 6: MK(3, 6, r0_, c0_); break;                             \
+            case 3 * 16 + 5: MK(3, 5, r0_, c0_); break;                             \
+            case 3 * 16 + 4: MK(3, 4, r0_, c0_); break;                             \
+            case 3 * 16 + 3: MK(3, 3, r0_, c0_); break;                             \
+            case 3 * 16 + 2: MK(3, 2, r0_, c0_); break;                             \
+            case 3 * 16 + 1: MK(3, 1, r0_, c0_); break;                             \
+            case 2 * 16 + 8: MK(2, 8, r0_, c0_); break;                             \
+            case 2 * 16 + 7: MK(2, 7, r0_, c0_); break;                             \
+            case 2 * 16 + 6: MK(2, 6, r0_, c0_); break;                             \
+            case 2 * 16 + 5: MK(2, 5, r0_, c0_); break;                             \
+            case 2 * 16 + 4: MK(2, 4, r0_, c0_); break;                             \
+            case 2 * 16 + 3: MK(2, 3, r0_, c0_); break;                             \
+            case 2 * 16 + 2: MK(2, 2, r0_, c0_); break;                             \
+            case 2 * 16 + 1: MK(2, 1, r0_, c0_); break;                             \
+            case 1 * 16 + 8: MK(1, 8, r0_, c0_); break;                             \
+            case 1 * 16 + 7: MK(1, 7, r0_, c0_); break;                             \
+            case 1 * 16 + 6: MK(1, 6, r0_, c0_); break;                             \
+            case 1 * 16 + 5: MK(1, 5, r0_, c0_); break;                             \
+            case 1 * 16 + 4: MK(1, 4, r0_, c0_); break;                             \
+            case 1 * 16 + 3: MK(1, 3, r0_, c0_); break;                             \
+            case 1 * 16 + 2: MK(1, 2, r0_, c0_); break;                             \
+            case 1 * 16 + 1: MK(1, 1, r0_, c0_); break;                             \
+            default: break;                                                         \
             }                                                                       \
         }                                                                           \
     }

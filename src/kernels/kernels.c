@@ -30,6 +30,7 @@ const kern_entry *kern_for_level(seek_type type, kern_level l) {
 const kern_entry *kern_for(seek_type type) { return kern_for_level(type, kern_cpu_level()); }
 
 size_t kern_act_row_bytes(const kern_entry *e, int64_t n) {
-    size_t b = e->act_row_bytes ? e->act_row_bytes(n) : seek_row_size(e->act_type, n);
+    size_t b = kern_legacy_act_row_bytes(e, n);
+    if (!b) b = seek_row_size(e->act_type, n);
     return (b + 63) & ~(size_t)63;
 }

@@ -5,6 +5,7 @@
  *   1. activations x[T][C] are first converted, row by row, to the weight type's
  *      "activation type" (kern_entry.act_type: F32, Q8_0, Q8_1, Q8_K, BF16, ...) by
  *      kern_entry.quant, into a scratch buffer (kern_act_row_bytes(e, C) bytes per row);
+ *      act_type F32 with quant NULL: x itself is passed (a_stride = C floats);
  *   2. kern_entry.mm computes a tile of the product:
  *        out[c * out_stride + r] = dot(weight row r, activation row c)
  *      for r < n_rows (rows w + r * w_stride) and c < n_cols (rows a + c * a_stride),
@@ -43,13 +44,11 @@ typedef struct {
     seek_type act_type;   /* what activations are converted to (SEEK_TYPE_F32: x is used as is) */
     kern_quant_fn quant;
     kern_mm_fn mm;
-    /* Bytes of one converted activation row of n values when the kernel uses its own
-     * arrangement of act_type's values (e.g. blocks regrouped for wide registers);
-     * NULL: the plain layout, seek_row_size(act_type, n). */
-    size_t (*act_row_bytes)(int64_t n);
 } kern_entry;
 
-/* Bytes matmul() reserves per converted activation row (rounded up to 64). */
+/* Bytes matmul() reserves per converted activation row of n values, rounded up to 64:
+ * seek_row_size(act_type, n), or more where a kernel keeps act_type's values in its own
+ * arrangement (the AVX-512 legacy kernels regroup Q8_0 / Q8_1 blocks by 4). */
 size_t kern_act_row_bytes(const kern_entry *e, int64_t n);
 
 /* The best level this CPU supports, lowered by SEEK_CPU (read once). */

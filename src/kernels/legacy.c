@@ -5,7 +5,7 @@
  * Weight blocks (ggml layouts, see quant.c; "nibbles": value j low, value j+16 high):
  *   Q8_0 34 B  d | qs[32] int8              w = q * d
  *   Q4_0 18 B  d | qs[16] nibbles           w = (q - 8) * d
- *   Q5_0 22 B  d | qh u32 | qs[16]          w = (q | bit_j(qh) << 4) - 16) * d
+ *   Q5_0 22 B  d | qh u32 | qs[16]          w = ((q | bit_j(qh) << 4) - 16) * d
  *   Q4_1 20 B  d | m | qs[16]               w = q * d + m
  *   Q5_1 24 B  d | m | qh | qs[16]          w = (q | bit_j(qh) << 4) * d + m
  * Activation quantization follows ggml's x86 quantize_row_q8_0 / q8_1 (what the other
@@ -24,7 +24,8 @@
  * as stored (0..15 / 0..31), Q8_0 as w + 128 (w ^ 0x80); starting the int32 accumulator
  * at ex removes the offset exactly. Per (row, column) and group of 4 blocks:
  *   i = ex; i += qa . wa; i += qb . wb   (2 x vpdpbusd);  acc += float(i) * (sw * sc)
- * Sub-tiles of 4 rows x 4 columns (weights unpacked once per row, used by 4 columns);
+ * Sub-tiles of 3 rows x 8 columns for prefill, 4 x 1 for decode (weights unpacked once
+ * per row and group, used by every column of the sub-tile);
  * the last group of a row is padded with zero blocks. */
 #include "kern_impl.h"
 
@@ -243,15 +244,15 @@ KT_AVX2 KINLINE void leg_avx2_mk(seek_type t, int bb, int nr, int nc, int64_t n,
     const int ab = q81 ? 36 : 34, aq = q81 ? 4 : 2;
     __m256 acc[4][4];
     float ms[4][4];
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < nc; j++) acc[i][j] = _mm256_setzero_ps(), ms[i][j] = 0.0f;
+    KUNROLL for (int i = 0; i < nr; i++)
+        KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm256_setzero_ps(), ms[i][j] = 0.0f;
     const __m256i ones = _mm256_set1_epi16(1);
     for (int64_t k = 0; k < n / QK; k++)
-        for (int i = 0; i < nr; i++) {
+        KUNROLL for (int i = 0; i < nr; i++) {
             float d, m = 0.0f;
             __m256i wv = unpack_avx2(t, w + i * ws + k * bb, &d, &m);
             __m256i wabs = q81 ? wv : _mm256_sign_epi8(wv, wv);
-            for (int j = 0; j < nc; j++) {
+            KUNROLL for (int j = 0; j < nc; j++) {
                 const uint8_t *xb = a + j * as + k * ab;
                 __m256i av = _mm256_loadu_si256((const __m256i *)(xb + aq));
                 if (!q81) av = _mm256_sign_epi8(av, wv);
@@ -261,14 +262,14 @@ KT_AVX2 KINLINE void leg_avx2_mk(seek_type t, int bb, int nr, int nc, int64_t n,
                 if (q81) ms[i][j] += m * _cvtsh_ss(kern_rd16(xb + 2));
             }
         }
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < nc; j++) out[j * os + i] = hsum256(acc[i][j]) + ms[i][j];
+    KUNROLL for (int i = 0; i < nr; i++)
+        KUNROLL for (int j = 0; j < nc; j++) out[j * os + i] = hsum256(acc[i][j]) + ms[i][j];
 }
 
 #define AVX2_MM(NAME, T, BB)                                                                          \
     KT_AVX2 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows, const uint8_t *a, \
                              size_t a_stride, int n_cols, float *out, size_t out_stride) {              \
-        KERN_TILE_WALK(4, 2, LEG_AVX2_MKX)                                                              \
+        KERN_TILE_WALK(4, 3, LEG_AVX2_MKX)                                                              \
     }
 #define LEG_AVX2_MKX(NR, NC, R0, C0)                                                                    \
     leg_avx2_mk(T_, BB_, NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride,       \
@@ -303,6 +304,9 @@ AVX2_MM(mm_q5_1_avx2, , )
 /* AVX-512 (VNNI): activations regrouped by 4 blocks, see the top of the file */
 
 enum { GRP = 4 * QK, GRP_BYTES = 256 };
+/* Prefill sub-tile, measured (kernels_bench, 1 thread, 512 x 1536, T 128): 3 x 8 beat
+ * 4 x 4, 3 x 6 and 2 x 8 by 5-30 %. 24 accumulators + a row's wa, wb, sw fit the 32 zmm. */
+enum { LEG_NR = 3, LEG_NC = 8 };
 
 static size_t q8x4_row_bytes(int64_t n) { return (size_t)((n / QK + 3) / 4) * GRP_BYTES; }
 
@@ -427,6 +431,11 @@ KT_AVX512 KINLINE void unpack_avx512(seek_type t, int bb, const uint8_t *b, int 
 #define SC_I4(BB, OFF, K) SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K)
 #define SC_TABLE(BB, OFF) {SC_I4(BB, OFF, 0), SC_I4(BB, OFF, 1), SC_I4(BB, OFF, 2), SC_I4(BB, OFF, 3), \
                            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+/* Q5: the 4 blocks' qh words, [lo0 lo1 lo2 lo3 hi0 hi1 hi2 hi3], for the two byte masks */
+#define QH_TABLE(BB, OFF) {SC_IDX(BB, OFF, 0), SC_IDX(BB, OFF, 1), SC_IDX(BB, OFF, 2), SC_IDX(BB, OFF, 3), \
+                           SC_IDX(BB, OFF + 2, 0), SC_IDX(BB, OFF + 2, 1), SC_IDX(BB, OFF + 2, 2), SC_IDX(BB, OFF + 2, 3), \
+                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+static const uint16_t qh_idx[2][32] = {QH_TABLE(22, 2), QH_TABLE(24, 4)};
 static const uint16_t sc_idx[5][2][32] = {
     {SC_TABLE(34, 0), SC_TABLE(34, 0)}, {SC_TABLE(18, 0), SC_TABLE(18, 0)}, {SC_TABLE(22, 0), SC_TABLE(22, 0)},
     {SC_TABLE(20, 0), SC_TABLE(20, 2)}, {SC_TABLE(24, 0), SC_TABLE(24, 2)},
@@ -458,12 +467,10 @@ KT_AVX512 KINLINE void unpack4_avx512(seek_type t, int bb, const uint8_t *p, __m
     const __m512i m4 = _mm512_set1_epi8(15);
     __m512i A = _mm512_and_si512(V, m4), B = _mm512_and_si512(_mm512_srli_epi16(V, 4), m4);
     if (t == SEEK_TYPE_Q5_0 || t == SEEK_TYPE_Q5_1) {
-        uint64_t hma = 0, hmb = 0;
-        for (int k = 0; k < 4; k++) {
-            uint32_t qh = kern_rd32(p + k * bb + off - 4);
-            hma |= (uint64_t)(qh & 0xFFFF) << (16 * k);
-            hmb |= (uint64_t)(qh >> 16) << (16 * k);
-        }
+        /* bit j of block k's qh -> byte 16k + j of A (j < 16) or of B (j >= 16) */
+        __m128i qh = _mm512_castsi512_si128(
+            _mm512_permutex2var_epi16(z0, _mm512_loadu_si512(qh_idx[t == SEEK_TYPE_Q5_1]), z1));
+        uint64_t hma = (uint64_t)_mm_cvtsi128_si64(qh), hmb = (uint64_t)_mm_extract_epi64(qh, 1);
         A = _mm512_mask_add_epi8(A, hma, A, _mm512_set1_epi8(16));
         B = _mm512_mask_add_epi8(B, hmb, B, _mm512_set1_epi8(16));
     }
@@ -473,21 +480,21 @@ KT_AVX512 KINLINE void unpack4_avx512(seek_type t, int bb, const uint8_t *p, __m
 KT_AVX512 KINLINE void leg_avx512_mk(seek_type t, int bb, int nr, int nc, int64_t n, const uint8_t *w, size_t ws,
                                      const uint8_t *a, size_t as, float *out, size_t os) {
     const bool q81 = t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1;
-    __m512 acc[4][4];
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();
+    __m512 acc[4][8];
+    KUNROLL for (int i = 0; i < nr; i++)
+        KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();
     const int64_t nb = n / QK;
     for (int64_t g = 0; g < nb; g += 4) {
         const int cnt = nb - g >= 4 ? 4 : (int)(nb - g);
         const uint8_t *ag = a + (g / 4) * GRP_BYTES;
-        for (int i = 0; i < nr; i++) {
+        KUNROLL for (int i = 0; i < nr; i++) {
             __m512i wa, wb;
             __m512 sw, mw = _mm512_setzero_ps();
             if (cnt == 4)
                 unpack4_avx512(t, bb, w + i * ws + g * bb, &wa, &wb, &sw, &mw);
             else
                 unpack_avx512(t, bb, w + i * ws + g * bb, cnt, &wa, &wb, &sw, &mw);
-            for (int j = 0; j < nc; j++) {
+            KUNROLL for (int j = 0; j < nc; j++) {
                 const uint8_t *ac = ag + j * as;
                 __m512i s = q81 ? _mm512_setzero_si512() : _mm512_loadu_si512(ac + 192);
                 s = _mm512_dpbusd_epi32(s, wa, _mm512_loadu_si512(ac));
@@ -498,14 +505,18 @@ KT_AVX512 KINLINE void leg_avx512_mk(seek_type t, int bb, int nr, int nc, int64_
             }
         }
     }
-    for (int i = 0; i < nr; i++)
-        for (int j = 0; j < nc; j++) out[j * os + i] = _mm512_reduce_add_ps(acc[i][j]);
+    KUNROLL for (int i = 0; i < nr; i++)
+        KUNROLL for (int j = 0; j < nc; j++) out[j * os + i] = _mm512_reduce_add_ps(acc[i][j]);
 }
 
 #define AVX512_MM(NAME)                                                                                 \
     KT_AVX512 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows, const uint8_t *a, \
                                size_t a_stride, int n_cols, float *out, size_t out_stride) {              \
-        KERN_TILE_WALK(4, 4, LEG_AVX512_MKX)                                                              \
+        if (n_cols == 1) {                                                                                \
+            KERN_TILE_WALK(4, 1, LEG_AVX512_MKX)                                                          \
+        } else {                                                                                          \
+            KERN_TILE_WALK_WIDE(LEG_NR, LEG_NC, LEG_AVX512_MKX)                                           \
+        }                                                                                                 \
     }
 #define LEG_AVX512_MKX(NR, NC, R0, C0)                                                                  \
     leg_avx512_mk(T_, BB_, NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride,     \
@@ -542,37 +553,46 @@ AVX512_MM(mm_q5_1_avx512)
 enum { I_Q8_0, I_Q4_0, I_Q5_0, I_Q4_1, I_Q5_1, I_N };
 
 static const kern_entry tab[I_N][KERN_LEVELS] = {
-    [I_Q8_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q8_0_scalar, NULL},
+    [I_Q8_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q8_0_scalar},
 #ifdef KERN_X86
-                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q8_0_avx2, NULL},
-                {SEEK_TYPE_Q8_0, quant_q8x4_k128, mm_q8_0_avx512, q8x4_row_bytes}
+                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q8_0_avx2},
+                {SEEK_TYPE_Q8_0, quant_q8x4_k128, mm_q8_0_avx512}
 #endif
     },
-    [I_Q4_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q4_0_scalar, NULL},
+    [I_Q4_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q4_0_scalar},
 #ifdef KERN_X86
-                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q4_0_avx2, NULL},
-                {SEEK_TYPE_Q8_0, quant_q8x4_k8, mm_q4_0_avx512, q8x4_row_bytes}
+                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q4_0_avx2},
+                {SEEK_TYPE_Q8_0, quant_q8x4_k8, mm_q4_0_avx512}
 #endif
     },
-    [I_Q5_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q5_0_scalar, NULL},
+    [I_Q5_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q5_0_scalar},
 #ifdef KERN_X86
-                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q5_0_avx2, NULL},
-                {SEEK_TYPE_Q8_0, quant_q8x4_k16, mm_q5_0_avx512, q8x4_row_bytes}
+                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q5_0_avx2},
+                {SEEK_TYPE_Q8_0, quant_q8x4_k16, mm_q5_0_avx512}
 #endif
     },
-    [I_Q4_1] = {{SEEK_TYPE_Q8_1, quant_q8_1_scalar, mm_q4_1_scalar, NULL},
+    [I_Q4_1] = {{SEEK_TYPE_Q8_1, quant_q8_1_scalar, mm_q4_1_scalar},
 #ifdef KERN_X86
-                {SEEK_TYPE_Q8_1, quant_q8_1_avx2, mm_q4_1_avx2, NULL},
-                {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q4_1_avx512, q8x4_row_bytes}
+                {SEEK_TYPE_Q8_1, quant_q8_1_avx2, mm_q4_1_avx2},
+                {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q4_1_avx512}
 #endif
     },
-    [I_Q5_1] = {{SEEK_TYPE_Q8_1, quant_q8_1_scalar, mm_q5_1_scalar, NULL},
+    [I_Q5_1] = {{SEEK_TYPE_Q8_1, quant_q8_1_scalar, mm_q5_1_scalar},
 #ifdef KERN_X86
-                {SEEK_TYPE_Q8_1, quant_q8_1_avx2, mm_q5_1_avx2, NULL},
-                {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q5_1_avx512, q8x4_row_bytes}
+                {SEEK_TYPE_Q8_1, quant_q8_1_avx2, mm_q5_1_avx2},
+                {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q5_1_avx512}
 #endif
     },
 };
+
+size_t kern_legacy_act_row_bytes(const kern_entry *e, int64_t n) {
+#ifdef KERN_X86
+    for (int i = 0; i < I_N; i++)
+        if (e == &tab[i][KERN_AVX512]) return q8x4_row_bytes(n);
+#endif
+    (void)e, (void)n;
+    return 0;
+}
 
 const kern_entry *kern_legacy(seek_type t, kern_level l) {
     int i = t == SEEK_TYPE_Q8_0 ? I_Q8_0 : t == SEEK_TYPE_Q4_0 ? I_Q4_0 : t == SEEK_TYPE_Q5_0 ? I_Q5_0
