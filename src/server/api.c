@@ -672,7 +672,9 @@ static void completion(srv_ctx *c, json_t *req, bool chat, bool (*gone)(void *),
             ml.m[at] = (chat_msg){.role = CHAT_SYSTEM, .content = ml.tools_text};
             ml.n++;
         }
-        if (thinking < 0 && chat_template_has_thinking_switch(&ss->tmpl)) thinking = 1;
+        /* thinking on by default where it can be switched, except with tools: DeepSeek
+         * models call tools in non-thinking mode */
+        if (thinking < 0 && chat_template_has_thinking_switch(&ss->tmpl)) thinking = tools ? 0 : 1;
         chat_render_opts ro = {.add_generation_prompt = true, .thinking = thinking};
         size_t len;
         char *text = chat_render(&ss->tmpl, ml.m, ml.n, &ro, &len);

@@ -391,7 +391,9 @@ int srv_run(const srv_opts *o) {
     }
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, (uint16_t)o->port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, addr,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->idle_timeout_s + o->read_timeout_s),
+        /* no MHD timeout: it would also cut answers that take long to generate; the
+         * watchdog applies the read deadline and the idle timeout instead */
+        MHD_OPTION_CONNECTION_TIMEOUT, 0u,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
         on_connection, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
