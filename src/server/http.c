@@ -408,6 +408,13 @@ int srv_run(const srv_opts *o) {
     bool wd_ok = pthread_create(&wd, NULL, watchdog, NULL) == 0;
     double t0 = srv_now_ms();
     int rc = 0;
+    /* test hook: a slow load, so that the tests can see the 503s of the loading phase */
+    const char *delay = getenv("SEEK_SERVE_TEST_LOAD_DELAY_MS");
+    if (delay) {
+        long ms = atol(delay);
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     seek_session *ss = session_open(o->model_path, &o->sopts);
     srv_sched *sched = ss ? sched_new(ss, o->parallel, o->queue) : NULL;
     if (!sched) {

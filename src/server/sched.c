@@ -226,19 +226,32 @@ static int slot_eval(void *ud, const int32_t *ids, size_t n, int32_t pos, float 
     return 0;
 }
 
-static void run_job(slot *sl) {
+/* The outcome of a slot's run, reported once the slot is free again (so that a
+ * client's next request, sent the moment this answer ends, finds the slot and
+ * its cached prefix). */
+typedef struct {
+    gen_stop stop;
+    char err[256];
+    bool failed;
+} outcome;
+
+static void run_job(slot *sl, outcome *out) {
     srv_sched *s = sl->s;
     srv_job *j = sl->job;
     sl->n_logits = 0;
     sl->lp_have = false;
     sl->n_lp = 0;
+    out->failed = false;
+    out->stop = GEN_STOP_EOS;
     if (j->logprobs >= 0 && !sl->lp_logits && !(sl->lp_logits = seek_malloc((size_t)s->n_vocab * sizeof(float)))) {
-        job_finish(j, GEN_STOP_EOS, "out of memory");
+        out->failed = true;
+        snprintf(out->err, sizeof out->err, "out of memory");
         return;
     }
     sampler *smp = sampler_new(&j->sp, s->n_vocab);
     if (!smp) {
-        job_finish(j, GEN_STOP_EOS, seek_last_error());
+        out->failed = true;
+        snprintf(out->err, sizeof out->err, "%s", seek_last_error());
         return;
     }
     gen_model gm = {.eval = slot_eval, .ud = sl, .n_vocab = s->n_vocab, .n_ctx = s->n_ctx};
@@ -256,8 +269,11 @@ static void run_job(slot *sl) {
     pthread_mutex_lock(&j->mu);
     j->n_gen = (int)r.tokens.n;
     pthread_mutex_unlock(&j->mu);
-    if (j->cancel) job_finish(j, GEN_STOP_CANCELLED, NULL);
-    else job_finish(j, r.stop, rc ? seek_last_error() : NULL);
+    out->stop = j->cancel ? GEN_STOP_CANCELLED : r.stop;
+    if (rc && !j->cancel) {
+        out->failed = true;
+        snprintf(out->err, sizeof out->err, "%s", seek_last_error());
+    }
     gen_result_free(&r);
     sampler_free(smp);
 }
@@ -269,14 +285,19 @@ static void *slot_main(void *arg) {
     for (;;) {
         while (!sl->job && !s->quit) pthread_cond_wait(&sl->cv, &s->mu);
         if (!sl->job) break;
+        srv_job *j = sl->job;
         pthread_mutex_unlock(&s->mu);
-        run_job(sl);
+        outcome out;
+        run_job(sl, &out);
         pthread_mutex_lock(&s->mu);
-        job_release_locked(sl->job);
-        sl->job = NULL;
+        sl->job = NULL;   /* free first, then tell the client */
         sl->last_used = srv_now_ms();
         s->busy--;
         pthread_cond_signal(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        job_finish(j, out.stop, out.failed ? out.err : NULL);
+        pthread_mutex_lock(&s->mu);
+        job_release_locked(j);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;

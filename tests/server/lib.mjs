@@ -20,7 +20,7 @@ export function assert(c, msg) { if (!c) throw new Error(msg); }
 export function failed() { return failures; }
 
 // Start `seek serve` on port 0 (the kernel picks a free port; the server prints it).
-export function startServer(args = [], env = {}) {
+export function startServer(args = [], env = {}, waitReady = true) {
     return new Promise((resolve, reject) => {
         const p = spawn(SEEK, ["serve", "-m", MODEL, "--port", "0", ...args],
             { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
@@ -29,7 +29,7 @@ export function startServer(args = [], env = {}) {
         p.stderr.on("data", (d) => {
             err += d;
             const m = err.match(/listening on http:\/\/127\.0\.0\.1:(\d+)\//);
-            if (!done && m && /ready in/.test(err)) {
+            if (!done && m && (!waitReady || /ready in/.test(err))) {
                 done = true;
                 clearTimeout(timer);
                 resolve({ proc: p, port: +m[1], url: `http://127.0.0.1:${m[1]}`, log: () => err });

@@ -27,6 +27,24 @@ async function streamText(client, req, opts = {}) {
 }
 
 // ---------------------------------------------------------------------------
+// While the model loads: 503 with the error object, /health says "loading"
+{
+    const srv = await startServer([], { SEEK_SERVE_TEST_LOAD_DELAY_MS: "1500" }, false);
+    await check("loading_503", async () => {
+        const h = await fetch(srv.url + "/health");
+        assert(h.status === 503 && (await h.json()).status === "loading", "health " + h.status);
+        const r = await raw(srv.port, post("/v1/chat/completions", { messages: [{ role: "user", content: "x" }] }));
+        assert(r.status === 503 && JSON.parse(r.body).error.code === "loading", r.raw.slice(0, 300));
+        for (let k = 0; k < 100; k++) {   // then it becomes ready
+            if ((await fetch(srv.url + "/health")).status === 200) return;
+            await new Promise((res) => setTimeout(res, 50));
+        }
+        throw new Error("never became ready");
+    });
+    await stopServer(srv);
+}
+
+// ---------------------------------------------------------------------------
 // The R1-style server: chat, streaming, reasoning, usage, batching, cancellation
 {
     const srv = await startServer(["--parallel", "4", "--queue", "64", "--read-timeout", "2", "--idle-timeout", "5"]);
@@ -70,6 +88,21 @@ async function streamText(client, req, opts = {}) {
             stop: ["zzzz"], seed: 1, presence_penalty: 0.5, frequency_penalty: 0.5, top_p: 0.9 });
         const expect = tokenCount(BOS + "Be brief." + USER + "Hi" + ASSISTANT + "Hello.<｜end▁of▁sentence｜>" + USER + "Again" + ASSISTANT + "<think>\n");
         assert(r.usage.prompt_tokens === expect, `prompt_tokens ${r.usage.prompt_tokens} != ${expect}`);
+    });
+
+    await check("prefix_reuse", async () => {
+        // the next turn of a conversation reuses the slot that holds its beginning,
+        // and the answer is the one a fresh slot gives
+        const sys = { role: "system", content: "You are a helpful assistant. ".repeat(20) };
+        const a = await client.chat.completions.create({ ...ask("First", 6), messages: [sys, { role: "user", content: "First" }] });
+        const turn2 = [sys, { role: "user", content: "First" }, { role: "assistant", content: "ok" }, { role: "user", content: "Second" }];
+        const b = await client.chat.completions.create({ ...ask("", 6), messages: turn2 });
+        assert(b.usage.prompt_cache_hit_tokens >= a.usage.prompt_tokens - 4,   // all but "<think>\n" after <｜Assistant｜>
+             "hits " + JSON.stringify(b.usage) + " first " + a.usage.prompt_tokens);
+        // four requests at once spread over the 4 slots: at most one has the prefix, the others start cold
+        const cold = await Promise.all([0, 1, 2, 3].map(() => client.chat.completions.create({ ...ask("", 6), messages: turn2 })));
+        assert(cold.some((r) => r.usage.prompt_cache_hit_tokens < 5), "no cold slot: " + cold.map((r) => r.usage.prompt_cache_hit_tokens));
+        for (const r of cold) assert(r.choices[0].message.reasoning_content === b.choices[0].message.reasoning_content, "cached and cold answers differ");
     });
 
     await check("logprobs", async () => {

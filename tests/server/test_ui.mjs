@@ -1,7 +1,7 @@
 // test_ui.mjs - the web chat page of `seek serve` in headless Chromium (Debian's
 // chromium, driven by playwright-core): send a message and watch it stream, expand
 // the reasoning, stop a generation, reload and find the conversation, phone width.
-// Saves docs/server-ui.png.
+// Saves screenshots in build/ (and in docs/ with SEEK_UPDATE_DOCS=1).
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { startServer, stopServer, check, assert, failed, fail } from "./lib.mjs";
@@ -11,6 +11,7 @@ const { chromium } = npm("playwright-core");
 const exe = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(existsSync);
 if (!exe) { fail("setup", "chromium is not installed (apt-get install chromium)"); process.exit(1); }
 
+const shot = (name) => (process.env.SEEK_UPDATE_DOCS ? "docs/" : (process.env.BUILD || "build") + "/") + name;
 const srv = await startServer(["--parallel", "2"]);
 const browser = await chromium.launch({ executablePath: exe, args: ["--no-sandbox", "--disable-gpu"], headless: true });
 try {
@@ -51,7 +52,7 @@ try {
         await d.locator("summary").click();
         assert(await d.evaluate((e) => e.open), "reasoning did not open");
         assert((await d.locator(".text").textContent()).length > 0, "empty reasoning");
-        await page.screenshot({ path: "docs/server-ui.png" });
+        await page.screenshot({ path: shot("server-ui.png") });
     });
 
     await check("stop", async () => {
@@ -98,7 +99,7 @@ try {
         await page.click("#menu");
         await page.waitForTimeout(400);
         assert((await sideRight()) > 100, "menu does not open the conversation list");
-        await page.screenshot({ path: "docs/server-ui-phone.png" });
+        await page.screenshot({ path: shot("server-ui-phone.png") });
     });
 
     await check("no_page_errors", async () => assert(errors.length === 0, errors.join("; ")));
