@@ -64,6 +64,7 @@ struct srv_sched {
     long long tok_prompt, tok_gen;
     seek_seq *batch;
     slot **batch_slot;
+    char step_err[256];     /* why the last failed forward step failed */
 };
 
 double srv_now_ms(void) {
@@ -210,7 +211,12 @@ static int slot_eval(void *ud, const int32_t *ids, size_t n, int32_t pos, float 
     while (sl->posted) pthread_cond_wait(&sl->cv, &s->mu);
     int rc = sl->rc;
     pthread_mutex_unlock(&s->mu);
-    if (rc) return seek_error("the forward pass failed");
+    if (rc) {
+        pthread_mutex_lock(&s->mu);
+        seek_error("the forward pass failed: %s", s->step_err[0] ? s->step_err : "cancelled");
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
 
     for (size_t i = 0; i < n; i++)
         if (tok_ids_push(&sl->cached, ids[i])) return -1;
@@ -411,6 +417,7 @@ static void *sched_main(void *arg) {
         pthread_mutex_unlock(&s->mu);
         int rc = model_forward_batch(s->ss->model, s->batch, nb);
         pthread_mutex_lock(&s->mu);
+        if (rc) snprintf(s->step_err, sizeof s->step_err, "%s", seek_last_error());
         s->steps++;
         for (int b = 0; b < nb; b++) {
             slot *sl = s->batch_slot[b];

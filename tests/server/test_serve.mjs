@@ -133,6 +133,11 @@ async function streamText(client, req, opts = {}) {
         assert(distinct > 8, "outputs too alike to tell anything: " + distinct);
     });
 
+    await check("no_cors_by_default", async () => {
+        const m = await fetch(srv.url + "/v1/models");
+        assert(m.headers.get("access-control-allow-origin") === null, "CORS header without --cors");
+    });
+
     await check("metrics", async () => {
         let t = "";
         for (let k = 0; k < 40; k++) {   // the last slot is released just after its answer went out
@@ -210,6 +215,18 @@ async function streamText(client, req, opts = {}) {
         assert(Date.now() - t0 < 8000, "the freed slots took " + (Date.now() - t0) + " ms");
     });
 
+    // a client waiting for a non-streamed answer hangs up: nothing is being written to
+    // it, so the server must notice on its own (it polls the socket) and free the slot
+    await check("disconnect_nonstream_frees_slot", async () => {
+        await raw(srv.port, post(api, { messages: [{ role: "user", content: "long" }], max_tokens: 100000 }), { timeout: 800 });
+        let busy = -1;
+        for (let k = 0; k < 40 && busy !== 0; k++) {
+            busy = (await (await fetch(srv.url + "/health")).json()).slots_busy;
+            if (busy) await new Promise((res) => setTimeout(res, 100));
+        }
+        assert(busy === 0, "the abandoned request still holds a slot");
+    });
+
     await check("still_serving", async () => {
         const r = await client.chat.completions.create(ask("Hello", 8));
         assert(r.choices[0].message.reasoning_content === plain.choices[0].message.reasoning_content, "answer changed");
@@ -227,7 +244,7 @@ async function streamText(client, req, opts = {}) {
 {
     const tmpl = "tests/data/chat/deepseek-v3.1.jinja";
     const call = '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Paris"}<｜tool▁call▁end｜><｜tool▁calls▁end｜>';
-    const srv = await startServer(["--chat-template", tmpl, "--api-key", "sekret", "--parallel", "1", "--queue", "1"],
+    const srv = await startServer(["--chat-template", tmpl, "--api-key", "sekret", "--parallel", "1", "--queue", "1", "--cors", "http://example.test"],
         { SEEK_SERVE_FORCE_OUTPUT: call });
     const client = new OpenAI({ baseURL: srv.url + "/v1", apiKey: "sekret", maxRetries: 0 });
     const tools = [{ type: "function", function: { name: "get_weather", description: "Weather of a city",
@@ -277,6 +294,14 @@ async function streamText(client, req, opts = {}) {
         assert(sys > noTools.usage.prompt_tokens + 20, `tools not in the prompt: ${sys} vs ${noTools.usage.prompt_tokens}`);
         assert(r.usage.prompt_cache_hit_tokens > 20, "the first turn's prefix was not reused: " + JSON.stringify(r.usage));
         assert(expectTail > 10, "tail " + expectTail);
+    });
+
+    await check("cors", async () => {
+        const pre = await fetch(srv.url + "/v1/chat/completions", { method: "OPTIONS", headers: { Origin: "http://example.test", "Access-Control-Request-Method": "POST" } });
+        assert(pre.status === 204 && pre.headers.get("access-control-allow-origin") === "http://example.test" &&
+            /Authorization/.test(pre.headers.get("access-control-allow-headers")), "preflight " + pre.status);
+        const m = await fetch(srv.url + "/v1/models", { headers: { Authorization: "Bearer sekret" } });
+        assert(m.headers.get("access-control-allow-origin") === "http://example.test", "no CORS header on a response");
     });
 
     await check("wrong_key_401", async () => {
