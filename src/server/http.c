@@ -45,6 +45,7 @@ typedef struct conn {
     int fd;
     int state;
     double t;            /* when the current state began */
+    void *req;           /* the request being read, until MHD reports it completed */
     struct conn *next;
 } conn;
 
@@ -92,6 +93,8 @@ static void log_line(const char *method, const char *path, int status, int token
     fprintf(stderr, "%s %s %s %d tokens=%d ms=%.0f\n", ts, method, path, status, tokens, ms);
 }
 
+static void req_done(void *q, int toe_ok);
+
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
     (void)cls;
@@ -109,6 +112,10 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         *socket_context = cn;
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
         conn *cn = *socket_context;
+        /* a request MHD gave up on before our handler saw it (headers too large,
+         * the read deadline, a client that left mid-request) is never reported
+         * completed: end it here */
+        if (cn->req) req_done(cn->req, 0);
         pthread_mutex_lock(&conns_mu);
         for (conn **p = &conns; *p; p = &(*p)->next)
             if (*p == cn) {
@@ -131,6 +138,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc) {
     q->path = strdup(uri ? uri : "");
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     q->cn = ci ? ci->socket_context : NULL;
+    if (q->cn) {
+        pthread_mutex_lock(&conns_mu);
+        q->cn->req = q;
+        pthread_mutex_unlock(&conns_mu);
+    }
     ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
     q->fd = ci ? ci->connect_fd : -1;
     set_state(q->cn, C_READING);
@@ -140,27 +152,37 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc) {
     return q;
 }
 
+/* The end of a request: log it, count it, free it. */
+static void req_done(void *ud, int toe_ok) {
+    req *q = ud;
+    if (q->stream) {
+        if (!toe_ok) stream_cancel(q->stream);
+        q->tokens = stream_tokens(q->stream);
+        stream_free(q->stream);
+    }
+    if (q->status) count_status(q->status);
+    if (q->status || !q->cn || q->cn->state != C_DEAD)   /* the watchdog logged its 408s */
+        log_line(q->method[0] ? q->method : "-", q->path ? q->path : "-", q->status, q->tokens, srv_now_ms() - q->t0);
+    pthread_mutex_lock(&conns_mu);   /* the watchdog reads cn->req under this lock */
+    if (q->cn) q->cn->req = NULL;
+    pthread_mutex_unlock(&conns_mu);
+    set_state(q->cn, C_IDLE);
+    sb_free(&q->body);
+    free(q->path);
+    free(q);
+    pthread_mutex_lock(&conns_mu);
+    active--;
+    pthread_mutex_unlock(&conns_mu);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, enum MHD_RequestTerminationCode toe) {
     (void)cls;
     (void)mc;
     req *q = *con_cls;
     if (!q) return;
-    if (q->stream) {
-        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) stream_cancel(q->stream);
-        q->tokens = stream_tokens(q->stream);
-        stream_free(q->stream);
-    }
-    if (q->status == 0) q->status = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408 : 499;
-    if (q->status != 408 || q->first == false) count_status(q->status);
-    log_line(q->method[0] ? q->method : "-", q->path ? q->path : "-", q->status, q->tokens, srv_now_ms() - q->t0);
-    set_state(q->cn, C_IDLE);
-    sb_free(&q->body);
-    free(q->path);
-    free(q);
+    if (q->status == 0 && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) q->status = 499;   /* the client left */
+    req_done(q, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
     *con_cls = NULL;
-    pthread_mutex_lock(&conns_mu);
-    active--;
-    pthread_mutex_unlock(&conns_mu);
 }
 
 /* Has the client hung up? (Checked while its answer is being generated.) */
@@ -331,7 +353,8 @@ static void *watchdog(void *arg) {
                 shutdown(cn->fd, SHUT_RDWR);
                 cn->state = C_DEAD;
                 count_status(408);
-                log_line("-", "(request not complete)", 408, 0, now - cn->t);
+                req *q = cn->req;
+                log_line(q && q->method[0] ? q->method : "-", q && q->path ? q->path : "-", 408, 0, now - cn->t);
             } else if (cn->state == C_IDLE && now - cn->t > ctx.o->idle_timeout_s * 1000.0) {
                 shutdown(cn->fd, SHUT_RDWR);
                 cn->state = C_DEAD;
