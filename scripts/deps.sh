@@ -14,7 +14,9 @@ command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 /usr/bin/python3 -c "import numpy" 2>/dev/null || need="$need python3-numpy"
 # `seek chat` is tested in a real terminal: a tmux session
 command -v tmux >/dev/null 2>&1 || need="$need tmux"
-# `seek serve`'s web page is tested in a headless browser
+# `seek serve` is tested with npm packages (the openai client, playwright-core) and its
+# web page in a headless browser
+command -v npm >/dev/null 2>&1 || need="$need nodejs npm"
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
 [ -z "$need" ] && exit 0
 echo "seek: missing build dependencies:$need"
