@@ -166,6 +166,7 @@ async function streamText(client, req, opts = {}) {
     await expectError("missing_messages", post(api, { model: "chat-model" }), 400, (e) => e.param === "messages");
     await expectError("n_2", post(api, { messages: [{ role: "user", content: "x" }], n: 2 }), 400, (e) => e.param === "n");
     await expectError("bad_utf8", post(api, Buffer.concat([Buffer.from('{"messages":[{"role":"user","content":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}]}')])), 400);
+    await expectError("prompt_too_long", post(api, { messages: [{ role: "user", content: "word ".repeat(5000) }] }), 400, (e) => e.code === "context_length_exceeded");
     await expectError("unknown_model", post(api, { model: "gpt-9", messages: [{ role: "user", content: "x" }] }), 404, (e) => e.code === "model_not_found");
     await expectError("unknown_path", [`GET /v2/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`], 404);
     await expectError("wrong_method", [`GET ${api} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`], 405);
