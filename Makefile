@@ -4,8 +4,10 @@
 #   make PORTABLE=1      generic x86-64 / aarch64 build (runs on any CPU of the family)
 #   make test            build + run all tests; ends with "N passed, N failed"
 #   make asan            all tests under AddressSanitizer + UBSan (build-asan/)
-#   make fuzz            libFuzzer harnesses for the GGUF and safetensors parsers (build-fuzz/)
+#   make fuzz            libFuzzer harnesses (build-fuzz/): GGUF and safetensors parsers, model
+#                        loader, config.json, tokenizer.json + tokenizing, chat templates
 #   make fuzz-run        a short fuzzing run of each harness (FUZZ_SECONDS=30)
+#   make bench-kernels   matmul speed per type and CPU level (BENCH_ARGS="--ref Q8_0")
 #   make run             chat with the default model
 #
 # Dependencies (Debian packages) are installed by scripts/deps.sh when missing.
@@ -38,7 +40,7 @@ TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DEPS_OK   := $(BUILD)/.deps-ok
 
-.PHONY: all test asan fuzz fuzz-run run clean deps
+.PHONY: all test asan fuzz fuzz-run run clean deps bench-kernels bench-kquants
 
 all: seek
 
@@ -89,10 +91,18 @@ asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  EXTRA_LDLIBS="-fsanitize=address,undefined" test
 
+# Kernel speed per type and CPU level vs matmul_ref (not a test; BENCH_ARGS e.g. "--ref Q8_0").
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libseek.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -o $@ $< $(BUILD)/libseek.a $(LDLIBS)
+bench-kernels: $(BUILD)/bench/kernels_bench
+	$(BUILD)/bench/kernels_bench $(BENCH_ARGS)
+
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS = -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(DEP_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-fuzz: $(DEPS_OK) build-fuzz/fuzz_gguf build-fuzz/fuzz_safetensors
+FUZZ_NAMES := gguf safetensors model hfconfig tokenizer chat
+fuzz: $(DEPS_OK) $(FUZZ_NAMES:%=build-fuzz/fuzz_%)
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(DEPS_OK)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(DEP_LIBS) -lm -pthread
@@ -109,3 +119,10 @@ clean:
 	rm -rf build build-asan build-fuzz seek
 
 -include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_BIN:=.d)
+
+# Speed of the K-quant kernels per type and CPU level (not a test; see bench/kquants_bench.c).
+$(BUILD)/bench/kquants_bench: bench/kquants_bench.c $(BUILD)/libseek.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libseek.a $(LDLIBS)
+bench-kquants: $(BUILD)/bench/kquants_bench
+	$(BUILD)/bench/kquants_bench

@@ -14,11 +14,17 @@
  *   per head h: k_nope_h = Wk_h · c (nope),  v_h = Wv_h · c (v)   (Wk, Wv: the two halves of Wkv_b)
  *   score(t, p) = (q_nope·k_nope(p) + q_pe·k_pe(p)) * kq_scale,  softmax over p <= t
  *   out_h  = sum_p att(p) v_h(p);   MLA = Wo · [out_0 ; ... ; out_{H-1}]
- * Two evaluation orders, equal in exact arithmetic:
- *   naive     decompress k_nope and v for every cached position, then attend;
+ * Two evaluation orders, equal in exact arithmetic (seek_model.mla picks, MLA_AUTO by cost):
  *   absorbed  fold Wk_h into the query (q_abs = Wk_h^T q_nope, scores against c directly) and
- *             Wv_h into the output (attend over c, then apply Wv_h once) - no decompression,
- *             which is what makes the small latent cache cheap to use.
+ *             Wv_h into the output (attend over c, then apply Wv_h once) - no decompression:
+ *             one "kv head" whose key is the cached row [c ; k_pe] and whose value is c.
+ *             Cost per query ~ P (2R + rope) per head: the choice for decode.
+ *   naive     decompress k_nope and v for every cached position (two matmuls over P rows),
+ *             then ordinary multi-head attention. Cost ~ P (nope + hv) R per head once per
+ *             call, then only P (hk + hv) per query: the choice for long prefill.
+ * Wk, Wv are unpacked once at load (model.c: m->mla_kb[l] [H][nope][R], m->mla_vb[l]
+ * [H][hv][R], F32 for F32 files, else F16), whichever file layout (attn_kv_b or
+ * attn_k_b + attn_v_b).
  * RoPE pairs adjacent elements (interleaved). With YaRN, model.c folds DeepSeek's mscale^2
  * into kq_scale.
  *
@@ -31,149 +37,162 @@
  *   pick the n_used best choice scores among the kept experts; weight_k = s[e_k]
  *   optionally renormalise the weights to sum 1; multiply by expert_weights_scale
  *   FFN = sum_k weight_k · expert_{e_k}(xn) + shared_experts(xn)
+ * The batch's rows are grouped per expert (counting sort), so each chosen expert's weights
+ * are read once per call and experts nobody chose are never touched.
  *
- * Shapes: T tokens, D n_embd, H heads, R kv_lora_rank, nope / rope / hv per-head sizes,
- * hk = nope + rope, E experts, F expert width, P = pos0 + T positions.
- * This is the F32 reference path: clear loops, no threads, no SIMD.
+ * Shapes: N rows in the batch (forward.h), D n_embd, H heads, R kv_lora_rank, nope / rope /
+ * hv per-head sizes, hk = nope + rope, E experts, K experts per token, F expert width,
+ * P = pos0 + n positions of one sequence. The plain reference is forward_ref.c.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "attention.h"
+#include "forward.h"
+#include "threads.h"
 #include "util.h"
+#include "vec.h"
 
 /* ------------------------------------------------------------------------------------ */
 /* MLA */
 
-/* Unpack the layer's kv_b into kb[H][nope][R] (k_nope = kb_h · c) and vb[H][hv][R]
- * (v = vb_h · c), from either the fused attn_kv_b or the split attn_k_b / attn_v_b. */
-static int unpack_kv_b(const seek_layer *Ly, const seek_hparams *hp, float *kb, float *vb, float *row) {
-    const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, hv = hp->head_dim_v;
-    if (Ly->wkv_b) {
-        seek_mat w = mat_of(Ly->wkv_b);   /* rows: per head, nope rows of k then hv rows of v */
-        for (int h = 0; h < H; h++) {
-            for (int d = 0; d < nope; d++)
-                if (mat_row(w, (int64_t)h * (nope + hv) + d, kb + ((size_t)h * nope + d) * R)) return -1;
-            for (int i = 0; i < hv; i++)
-                if (mat_row(w, (int64_t)h * (nope + hv) + nope + i, vb + ((size_t)h * hv + i) * R)) return -1;
+/* Above this many floats of decompressed keys/values the naive order is not used (it needs
+ * P x H x (nope + hk + hv) floats; the absorbed order needs nothing per position). */
+#define NAIVE_MAX_FLOATS ((size_t)64 << 20)
+
+static size_t naive_floats(const seek_hparams *hp, int P) {
+    const size_t H = (size_t)hp->n_head, hk = (size_t)hp->n_nope + hp->n_rope;
+    return (size_t)P * ((size_t)hp->kv_lora_rank + H * (hp->n_nope + hk + hp->head_dim_v));
+}
+
+/* Which order for n queries after pos0 cached positions (multiply-adds of each). */
+static bool use_naive(const seek_model *m, int n, int pos0) {
+    const seek_hparams *hp = &m->hp;
+    if (m->mla == MLA_NAIVE) return true;
+    if (m->mla == MLA_ABSORBED) return false;
+    const double P = pos0 + n, R = hp->kv_lora_rank, H = hp->n_head, nope = hp->n_nope, rope = hp->n_rope;
+    const double hv = hp->head_dim_v, pairs = (double)n * pos0 + (double)n * (n + 1) / 2;
+    double absorbed = n * H * (nope + hv) * R + pairs * H * (2 * R + rope);
+    double naive = P * H * (nope + hv) * R + pairs * H * (nope + rope + hv);
+    return naive < absorbed && naive_floats(hp, pos0 + n) <= NAIVE_MAX_FLOATS;
+}
+
+typedef struct {
+    const seek_hparams *hp;
+    const uint8_t *kb, *vb;  /* this layer's [H][nope][R], [H][hv][R] in m->mla_type */
+    bool f16;
+    const float *q;          /* [n][H][hk] */
+    float *qa;               /* [n][H][R + rope]: q_abs ; q_pe */
+    const float *lat;        /* [n][H][R] attention output in latent space */
+    float *out;              /* [n][H][hv] */
+    int n;
+} absorb_job;
+
+/* Heads [h0, h1): q_abs[t][h] = sum_d q_nope[t][h][d] kb[h][d], q_pe copied after it. */
+static void absorb_q(void *ud, int64_t h0, int64_t h1) {
+    const absorb_job *j = ud;
+    const int H = j->hp->n_head, R = j->hp->kv_lora_rank, nope = j->hp->n_nope, rope = j->hp->n_rope;
+    const int hk = nope + rope;
+    for (int64_t h = h0; h < h1; h++)
+        for (int t = 0; t < j->n; t++) {
+            float *qa = j->qa + ((size_t)t * H + h) * (R + rope);
+            const float *qh = j->q + ((size_t)t * H + h) * hk;
+            memset(qa, 0, sizeof(float) * (size_t)R);
+            for (int d = 0; d < nope; d++) {
+                const size_t r = (size_t)h * nope + d;
+                if (j->f16) vec_axpy_f16(qa, qh[d], (const uint16_t *)j->kb + r * R, R);
+                else vec_axpy(qa, qh[d], (const float *)j->kb + r * R, R);
+            }
+            memcpy(qa + R, qh + nope, sizeof(float) * (size_t)rope);
         }
+}
+
+/* Heads [h0, h1): out[t][h][i] = vb[h][i] . lat[t][h]. */
+static void absorb_out(void *ud, int64_t h0, int64_t h1) {
+    const absorb_job *j = ud;
+    const int H = j->hp->n_head, R = j->hp->kv_lora_rank, hv = j->hp->head_dim_v;
+    for (int64_t h = h0; h < h1; h++)
+        for (int t = 0; t < j->n; t++) {
+            const float *lt = j->lat + ((size_t)t * H + h) * R;
+            float *o = j->out + ((size_t)t * H + h) * hv;
+            for (int i = 0; i < hv; i++) {
+                const size_t r = (size_t)h * hv + i;
+                o[i] = j->f16 ? vec_dot_f16((const uint16_t *)j->vb + r * R, lt, R) : vec_dot((const float *)j->vb + r * R, lt, R);
+            }
+        }
+}
+
+/* ao[n][H][hv] for one sequence whose rows are q[n][H][hk]; its [c ; k_pe] rows for
+ * positions 0..pos0+n-1 are in the cache. */
+static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, const float *q, float *ao,
+                      float *row, float *asc) {
+    const seek_hparams *hp = &m->hp;
+    const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, rope = hp->n_rope;
+    const int hk = nope + rope, hv = hp->head_dim_v, P = pos0 + n;
+    const uint8_t *kb = m->mla_kb[l], *vb = m->mla_vb[l];
+    const size_t wrow = seek_row_size(m->mla_type, R);
+    if (use_naive(m, n, pos0)) {
+        /* decompress every position: lat[P][R] -> kn[P][H*nope], vv[P][H*hv]; keys
+         * kk[P][H][hk] = [k_nope ; k_pe] */
+        float *lat = ws_get(m, WS_TMP, naive_floats(hp, P));
+        if (!lat) return -1;
+        float *kn = lat + (size_t)P * R, *vv = kn + (size_t)P * H * nope, *kk = vv + (size_t)P * H * hv;
+        for (int p = 0; p < P; p++) kv_get(c->type, kv_krow(c, l, p), 0, R, lat + (size_t)p * R);
+        seek_mat wk = {m->mla_type, R, (int64_t)H * nope, wrow, kb};
+        seek_mat wv = {m->mla_type, R, (int64_t)H * hv, wrow, vb};
+        if (matmul(kn, lat, wk, NULL, P, row) || matmul(vv, lat, wv, NULL, P, row)) return -1;
+        for (int p = 0; p < P; p++) {
+            float kpe[rope];
+            kv_get(c->type, kv_krow(c, l, p), R, rope, kpe);
+            for (int h = 0; h < H; h++) {
+                float *kp = kk + ((size_t)p * H + h) * hk;
+                memcpy(kp, kn + ((size_t)p * H + h) * nope, sizeof(float) * (size_t)nope);
+                memcpy(kp + nope, kpe, sizeof(float) * (size_t)rope);
+            }
+        }
+        attn_args a = {
+            .T = n, .pos0 = pos0, .n_head = H, .n_kv_head = H,
+            .q = q, .q_stride = (size_t)H * hk, .q_hstride = (size_t)hk,
+            .k = {(const uint8_t *)kk, SEEK_TYPE_F32, sizeof(float) * (size_t)H * hk, 0, hk, hk},
+            .v = {(const uint8_t *)vv, SEEK_TYPE_F32, sizeof(float) * (size_t)H * hv, 0, hv, hv},
+            .scale = m->kq_scale,
+            .out = ao, .o_stride = (size_t)H * hv, .o_hstride = (size_t)hv,
+        };
+        attention(&a, asc);
         return 0;
     }
-    /* attn_k_b: rows of nope values, row index h*R + c (the transpose of kb_h) */
-    seek_type kt = Ly->wk_b->type;
-    size_t kbytes = seek_row_size(kt, nope);
-    for (int h = 0; h < H; h++)
-        for (int c = 0; c < R; c++) {
-            if (seek_dequantize_row(kt, (const uint8_t *)Ly->wk_b->data + ((size_t)h * R + c) * kbytes, row, nope)) return -1;
-            for (int d = 0; d < nope; d++) kb[((size_t)h * nope + d) * R + c] = row[d];
-        }
-    /* attn_v_b: rows of R values, row index h*hv + i */
-    seek_type vt = Ly->wv_b->type;
-    size_t vbytes = seek_row_size(vt, R);
-    for (size_t r = 0; r < (size_t)H * hv; r++)
-        if (seek_dequantize_row(vt, (const uint8_t *)Ly->wv_b->data + r * vbytes, vb + r * R, R)) return -1;
+    /* absorbed: queries into latent space, attend over the cached rows, back out per head */
+    float *qa = ws_get(m, WS_TMP, (size_t)n * H * (2 * R + rope));
+    if (!qa) return -1;
+    float *lat = qa + (size_t)n * H * (R + rope);
+    absorb_job j = {.hp = hp, .kb = kb, .vb = vb, .f16 = m->mla_type == SEEK_TYPE_F16, .q = q, .qa = qa, .lat = lat, .out = ao, .n = n};
+    par_for(H, absorb_q, &j);
+    attn_args a = {
+        .T = n, .pos0 = pos0, .n_head = H, .n_kv_head = 1,
+        .q = qa, .q_stride = (size_t)H * (R + rope), .q_hstride = (size_t)(R + rope),
+        .k = {kv_krow(c, l, 0), c->type, c->k_row, 0, 0, R + rope},
+        .v = {kv_krow(c, l, 0), c->type, c->k_row, 0, 0, R},
+        .v_in_k = true,
+        .scale = m->kq_scale,
+        .out = lat, .o_stride = (size_t)H * R, .o_hstride = (size_t)R,
+    };
+    attention(&a, asc);
+    par_for(H, absorb_out, &j);
     return 0;
-}
-
-/* out[T][H*hv] from q[T][H*hk] (q_pe already roped) and the cache's [c ; k_pe] rows. */
-static void mla_attention_naive(float *out, const float *q, const seek_kvcache *c, int l, int T, int pos0,
-                                const seek_hparams *hp, float scale, const float *kb, const float *vb,
-                                float *kn, float *vv, float *att) {
-    const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, rope = hp->n_rope;
-    const int hk = nope + rope, hv = hp->head_dim_v, P = pos0 + T;
-    /* decompress: kn[P][H][nope], vv[P][H][hv] */
-    for (int p = 0; p < P; p++) {
-        const float *lat = kv_k(c, l, p);
-        for (int h = 0; h < H; h++) {
-            for (int d = 0; d < nope; d++) {
-                const float *w = kb + ((size_t)h * nope + d) * R;
-                double s = 0.0;
-                for (int r = 0; r < R; r++) s += (double)w[r] * lat[r];
-                kn[((size_t)p * H + h) * nope + d] = (float)s;
-            }
-            for (int i = 0; i < hv; i++) {
-                const float *w = vb + ((size_t)h * hv + i) * R;
-                double s = 0.0;
-                for (int r = 0; r < R; r++) s += (double)w[r] * lat[r];
-                vv[((size_t)p * H + h) * hv + i] = (float)s;
-            }
-        }
-    }
-    for (int t = 0; t < T; t++) {
-        const int n_vis = pos0 + t + 1;
-        for (int h = 0; h < H; h++) {
-            const float *qh = q + ((size_t)t * H + h) * hk;
-            for (int p = 0; p < n_vis; p++) {
-                const float *kpe = kv_k(c, l, p) + R;
-                const float *knp = kn + ((size_t)p * H + h) * nope;
-                double s = 0.0;
-                for (int d = 0; d < nope; d++) s += (double)qh[d] * knp[d];
-                for (int d = 0; d < rope; d++) s += (double)qh[nope + d] * kpe[d];
-                att[p] = (float)s * scale;
-            }
-            softmax(att, n_vis);
-            float *oh = out + ((size_t)t * H + h) * hv;
-            for (int i = 0; i < hv; i++) {
-                double s = 0.0;
-                for (int p = 0; p < n_vis; p++) s += (double)att[p] * vv[((size_t)p * H + h) * hv + i];
-                oh[i] = (float)s;
-            }
-        }
-    }
-}
-
-static void mla_attention_absorbed(float *out, const float *q, const seek_kvcache *c, int l, int T, int pos0,
-                                   const seek_hparams *hp, float scale, const float *kb, const float *vb,
-                                   float *qa, float *lat, float *att) {
-    const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, rope = hp->n_rope;
-    const int hk = nope + rope, hv = hp->head_dim_v;
-    for (int t = 0; t < T; t++) {
-        const int n_vis = pos0 + t + 1;
-        for (int h = 0; h < H; h++) {
-            const float *qh = q + ((size_t)t * H + h) * hk;
-            /* q_abs[R] = kb_h^T q_nope: the query expressed in latent space */
-            for (int r = 0; r < R; r++) qa[r] = 0.0f;
-            for (int d = 0; d < nope; d++) {
-                const float *w = kb + ((size_t)h * nope + d) * R;
-                for (int r = 0; r < R; r++) qa[r] += qh[d] * w[r];
-            }
-            for (int p = 0; p < n_vis; p++) {
-                const float *cp = kv_k(c, l, p), *kpe = cp + R;
-                double s = 0.0;
-                for (int r = 0; r < R; r++) s += (double)qa[r] * cp[r];
-                for (int d = 0; d < rope; d++) s += (double)qh[nope + d] * kpe[d];
-                att[p] = (float)s * scale;
-            }
-            softmax(att, n_vis);
-            /* attend in latent space, then decompress once: out_h = vb_h · (sum_p att_p c_p) */
-            for (int r = 0; r < R; r++) {
-                double s = 0.0;
-                for (int p = 0; p < n_vis; p++) s += (double)att[p] * kv_k(c, l, p)[r];
-                lat[r] = (float)s;
-            }
-            float *oh = out + ((size_t)t * H + h) * hv;
-            for (int i = 0; i < hv; i++) {
-                const float *w = vb + ((size_t)h * hv + i) * R;
-                double s = 0.0;
-                for (int r = 0; r < R; r++) s += (double)w[r] * lat[r];
-                oh[i] = (float)s;
-            }
-        }
-    }
 }
 
 /* ------------------------------------------------------------------------------------ */
 /* DeepSeekMoE */
 
-/* Choose n_used experts for one token: idx[n_used], w[n_used]. s[E] are the router
- * scores (after softmax/sigmoid); choice[E], gscore[n_group], keep[n_group] are scratch. */
-static void moe_route(const seek_hparams *hp, const float *s, const float *bias, float *choice,
-                      float *gscore, bool *keep, int *idx, float *w) {
+/* Choose K experts for one token: idx[K], w[K]. s[E] are the router scores (after
+ * softmax/sigmoid); choice[E] and gscore[n_group] are scratch. Same rule as the
+ * reference (forward_ref.c): ties go to the lower index. */
+static void moe_route(const seek_hparams *hp, const float *s, const float *bias, float *choice, float *gscore,
+                      int *idx, float *w) {
     const int E = hp->n_expert, K = hp->n_expert_used, G = hp->n_group, per = E / G;
     for (int e = 0; e < E; e++) choice[e] = s[e] + (bias ? bias[e] : 0.0f);
     if (G > 1 && hp->n_group_used < G) {
-        /* rank groups, keep the best n_group_used, remove the others' experts from the choice */
         for (int g = 0; g < G; g++) {
             const float *cg = choice + g * per;
             float b1 = -INFINITY, b2 = -INFINITY;
@@ -182,194 +201,194 @@ static void moe_route(const seek_hparams *hp, const float *s, const float *bias,
                 else if (cg[j] > b2) b2 = cg[j];
             }
             gscore[g] = bias ? b1 + (per > 1 ? b2 : 0.0f) : b1;
-            keep[g] = false;
         }
-        for (int k = 0; k < hp->n_group_used; k++) {
-            int best = -1;
+        /* drop the G - n_group_used worst groups (ties: the higher index goes first) */
+        for (int k = 0; k < G - hp->n_group_used; k++) {
+            int worst = -1;
             for (int g = 0; g < G; g++)
-                if (!keep[g] && (best < 0 || gscore[g] > gscore[best])) best = g;
-            keep[best] = true;
+                if (gscore[g] != INFINITY && (worst < 0 || gscore[g] <= gscore[worst])) worst = g;
+            gscore[worst] = INFINITY;
+            for (int j = 0; j < per; j++) choice[worst * per + j] = -INFINITY;
         }
-        for (int g = 0; g < G; g++)
-            if (!keep[g])
-                for (int j = 0; j < per; j++) choice[g * per + j] = -INFINITY;
     }
-    /* top-K by choice score (ties: lower index first), weighted by the unbiased score */
-    double sum = 0.0;
-    for (int k = 0; k < K; k++) {
-        int best = -1;
-        for (int e = 0; e < E; e++) {
-            bool taken = false;
-            for (int j = 0; j < k; j++) taken |= idx[j] == e;
-            if (!taken && (best < 0 || choice[e] > choice[best])) best = e;
-        }
-        idx[k] = best;
-        w[k] = s[best];
-        sum += w[k];
+    /* top-K by insertion into a sorted list (strictly greater moves up: ties keep the
+     * lower index first) */
+    int n = 0;
+    for (int e = 0; e < E; e++) {
+        if (n == K && !(choice[e] > choice[idx[K - 1]])) continue;
+        int i = n < K ? n++ : K - 1;
+        while (i > 0 && choice[e] > choice[idx[i - 1]]) { idx[i] = idx[i - 1]; i--; }
+        idx[i] = e;
     }
+    float sum = 0.0f;
+    for (int k = 0; k < K; k++) { w[k] = s[idx[k]]; sum += w[k]; }
     for (int k = 0; k < K; k++) {
-        if (hp->expert_weights_norm) w[k] = (float)(w[k] / (sum + 1e-20));
+        if (hp->expert_weights_norm) w[k] = w[k] / (sum + 1e-20f);
         w[k] *= hp->expert_weights_scale;
     }
 }
 
-/* out[T][D] = SwiGLU FFN of xn[T][D] with gate/up [D -> F] and down [F -> D]. */
-static int swiglu(float *out, const float *xn, seek_mat gate, seek_mat up, seek_mat down, int T,
-                  float *g, float *u, float *row) {
+/* out[N][D] = SwiGLU FFN of xn[N][D] with gate/up [D -> F] and down [F -> D]. */
+static int swiglu(float *out, const float *xn, seek_mat gate, seek_mat up, seek_mat down, int N, float *g, float *u,
+                  float *row) {
     const int64_t F = gate.n_out;
-    if (matmul(g, xn, gate, NULL, T, row) || matmul(u, xn, up, NULL, T, row)) return -1;
-    for (size_t i = 0; i < (size_t)T * F; i++) g[i] = silu(g[i]) * u[i];
-    return matmul(out, g, down, NULL, T, row);
+    if (matmul(g, xn, gate, NULL, N, row) || matmul(u, xn, up, NULL, N, row)) return -1;
+    for (size_t i = 0; i < (size_t)N * F; i++) g[i] = silu(g[i]) * u[i];
+    return matmul(out, g, down, NULL, N, row);
 }
 
-/* out[T][D] = MoE(xn[T][D]). Tokens are grouped by expert so each expert's weights are
- * read once per batch. */
-static int moe_forward(float *out, const float *xn, const seek_layer *Ly, const seek_hparams *hp, int T,
-                       float *row) {
-    const int D = hp->n_embd, E = hp->n_expert, K = hp->n_expert_used, F = hp->n_ff_exp;
-    const int S = hp->n_ff_exp * hp->n_expert_shared;
-    const int Fm = F > S ? F : S;
-    float *s = seek_malloc(sizeof(float) * (size_t)T * E);          /* [T][E] router scores */
-    float *choice = seek_malloc(sizeof(float) * (size_t)E);
-    float *gscore = seek_malloc(sizeof(float) * (size_t)hp->n_group);
-    bool *keep = seek_malloc(sizeof(bool) * (size_t)hp->n_group);
-    int *idx = seek_malloc(sizeof(int) * (size_t)T * K);            /* [T][K] chosen experts */
-    float *w = seek_malloc(sizeof(float) * (size_t)T * K);          /* [T][K] their weights */
-    int *tok = seek_malloc(sizeof(int) * (size_t)T);                /* tokens routed to one expert */
-    float *wt = seek_malloc(sizeof(float) * (size_t)T);
-    float *xe = seek_malloc(sizeof(float) * (size_t)T * D);         /* gathered inputs */
-    float *ye = seek_malloc(sizeof(float) * (size_t)T * D);         /* expert outputs */
-    float *g = seek_malloc(sizeof(float) * (size_t)T * Fm);
-    float *u = seek_malloc(sizeof(float) * (size_t)T * Fm);
-    int rc = -1;
-    if (!s || !choice || !gscore || !keep || !idx || !w || !tok || !wt || !xe || !ye || !g || !u) goto out;
+typedef struct {
+    float *s;         /* [N][E] router scores */
+    float *choice;    /* [E] */
+    float *gscore;    /* [n_group] */
+    int *idx;         /* [N][K] chosen experts */
+    float *w;         /* [N][K] their weights */
+    int *cnt;         /* [E + 1] rows per expert, then start offsets */
+    int *rows;        /* [N*K] rows grouped by expert */
+    float *rw;        /* [N*K] their weights */
+    float *xe, *ye;   /* [N][D] gathered inputs / expert outputs */
+    float *g, *u;     /* [N][max(F, shared F)] */
+} moe_ws;
 
-    /* router */
-    if (matmul(s, xn, mat_of(Ly->gate_inp), NULL, T, row)) goto out;
+/* out[N][D] = MoE(xn[N][D]). */
+static int moe_forward(float *out, const float *xn, const seek_layer *Ly, const seek_hparams *hp, int N, const moe_ws *W,
+                       float *row) {
+    const int D = hp->n_embd, E = hp->n_expert, K = hp->n_expert_used;
+    if (matmul(W->s, xn, mat_of(Ly->gate_inp), NULL, N, row)) return -1;
     const float *bias = Ly->exp_probs_b ? Ly->exp_probs_b->data : NULL;
-    for (int t = 0; t < T; t++) {
-        float *st = s + (size_t)t * E;
+    memset(W->cnt, 0, sizeof(int) * (size_t)(E + 1));
+    for (int t = 0; t < N; t++) {
+        float *st = W->s + (size_t)t * E;
         if (hp->gating_func == GATING_SIGMOID)
             for (int e = 0; e < E; e++) st[e] = 1.0f / (1.0f + expf(-st[e]));
         else
             softmax(st, E);
-        moe_route(hp, st, bias, choice, gscore, keep, idx + (size_t)t * K, w + (size_t)t * K);
+        moe_route(hp, st, bias, W->choice, W->gscore, W->idx + (size_t)t * K, W->w + (size_t)t * K);
+        for (int k = 0; k < K; k++) W->cnt[W->idx[(size_t)t * K + k] + 1]++;
     }
+    for (int e = 0; e < E; e++) W->cnt[e + 1] += W->cnt[e];   /* cnt[e] = first slot of expert e */
+    for (int t = 0; t < N; t++)                                /* rows in order within an expert */
+        for (int k = 0; k < K; k++) {
+            int e = W->idx[(size_t)t * K + k], at = W->cnt[e]++;
+            W->rows[at] = t;
+            W->rw[at] = W->w[(size_t)t * K + k];
+        }
+    /* cnt[e] is now the end of expert e's slots; its start is cnt[e-1] (0 for e = 0) */
 
-    /* shared experts (one wide SwiGLU), then each routed expert over its tokens */
-    if (S > 0) {
-        if (swiglu(out, xn, mat_of(Ly->gate_shexp), mat_of(Ly->up_shexp), mat_of(Ly->down_shexp), T, g, u, row)) goto out;
+    /* shared experts (one wide SwiGLU over all rows), then each chosen expert over its rows */
+    if (Ly->gate_shexp) {
+        if (swiglu(out, xn, mat_of(Ly->gate_shexp), mat_of(Ly->up_shexp), mat_of(Ly->down_shexp), N, W->g, W->u, row))
+            return -1;
     } else {
-        memset(out, 0, sizeof(float) * (size_t)T * D);
+        memset(out, 0, sizeof(float) * (size_t)N * D);
     }
     for (int e = 0; e < E; e++) {
-        int n = 0;
-        for (int t = 0; t < T; t++)
-            for (int k = 0; k < K; k++)
-                if (idx[(size_t)t * K + k] == e) {
-                    tok[n] = t;
-                    wt[n] = w[(size_t)t * K + k];
-                    memcpy(xe + (size_t)n * D, xn + (size_t)t * D, sizeof(float) * D);
-                    n++;
-                }
+        const int b = e ? W->cnt[e - 1] : 0, n = W->cnt[e] - b;
         if (!n) continue;
-        if (swiglu(ye, xe, mat_slice(Ly->gate_exps, e), mat_slice(Ly->up_exps, e), mat_slice(Ly->down_exps, e), n,
-                   g, u, row))
-            goto out;
-        for (int j = 0; j < n; j++)
-            for (int i = 0; i < D; i++) out[(size_t)tok[j] * D + i] += wt[j] * ye[(size_t)j * D + i];
+        for (int j = 0; j < n; j++) memcpy(W->xe + (size_t)j * D, xn + (size_t)W->rows[b + j] * D, sizeof(float) * D);
+        if (swiglu(W->ye, W->xe, mat_slice(Ly->gate_exps, e), mat_slice(Ly->up_exps, e), mat_slice(Ly->down_exps, e), n,
+                   W->g, W->u, row))
+            return -1;
+        for (int j = 0; j < n; j++) vec_axpy(out + (size_t)W->rows[b + j] * D, W->rw[b + j], W->ye + (size_t)j * D, D);
     }
-    rc = 0;
-out:
-    free(s); free(choice); free(gscore); free(keep); free(idx); free(w); free(tok); free(wt); free(xe); free(ye); free(g); free(u);
-    return rc;
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* the forward pass */
+/* the blocks */
 
-int deepseek2_forward(seek_model *m, seek_kvcache *c, const int32_t *tokens, int T, int pos0,
-                      float *logits, float *hidden) {
+int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
     const seek_hparams *hp = &m->hp;
-    const int D = hp->n_embd, H = hp->n_head, L = hp->n_layer, R = hp->kv_lora_rank;
+    const int D = hp->n_embd, H = hp->n_head, L = hp->n_layer, R = hp->kv_lora_rank, N = b->N;
     const int nope = hp->n_nope, rope = hp->n_rope, hk = nope + rope, hv = hp->head_dim_v;
-    const int QL = hp->q_lora_rank, P = pos0 + T;
-    const size_t t = (size_t)T;
+    const int QL = hp->q_lora_rank, E = hp->n_expert, K = hp->n_expert_used, half = m->rope.n_rot / 2;
+    const size_t n = (size_t)N;
     int F = hp->n_ff;
     if (hp->n_ff_exp * hp->n_expert_shared > F) F = hp->n_ff_exp * hp->n_expert_shared;
-    int maxw = D;   /* longest weight row: D, q_lora, R, H*hv, F or nope */
-    int cand[] = {QL, R, H * hv, F, hp->n_ff_exp, nope};
+    if (hp->n_ff_exp > F) F = hp->n_ff_exp;
+    int maxw = D;   /* longest weight row: D, q_lora, R, H*hv, F */
+    int cand[] = {QL, R, H * hv, F};
     for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) if (cand[i] > maxw) maxw = cand[i];
+    const size_t nact = attention_scratch(H, H, R + rope > hk ? R + rope : hk, R > hv ? R : hv, seek_threads());
 
-    float *x = seek_malloc(sizeof(float) * t * D);              /* [T][D] residual stream */
-    float *xn = seek_malloc(sizeof(float) * t * D);             /* [T][D] normed sublayer input */
-    float *qa = seek_malloc(sizeof(float) * t * (QL > 0 ? QL : 1)); /* [T][QL] q-LoRA latent */
-    float *q = seek_malloc(sizeof(float) * t * H * hk);         /* [T][H][nope+rope] */
-    float *kva = seek_malloc(sizeof(float) * t * (R + rope));   /* [T][R+rope] */
-    float *ao = seek_malloc(sizeof(float) * t * H * hv);        /* [T][H*hv] attention output */
-    float *o = seek_malloc(sizeof(float) * t * D);              /* [T][D] sublayer output */
-    float *g = seek_malloc(sizeof(float) * t * F);              /* [T][F] dense FFN scratch */
-    float *u = seek_malloc(sizeof(float) * t * F);
-    float *kb = seek_malloc(sizeof(float) * (size_t)H * nope * R);  /* [H][nope][R] */
-    float *vb = seek_malloc(sizeof(float) * (size_t)H * hv * R);    /* [H][hv][R] */
-    float *att = seek_malloc(sizeof(float) * (size_t)P);
-    float *qabs = seek_malloc(sizeof(float) * (size_t)R);
-    float *lat = seek_malloc(sizeof(float) * (size_t)R);
-    float *row = seek_malloc(sizeof(float) * (size_t)maxw);
-    float *kn = NULL, *vv = NULL;   /* naive path: [P][H][nope], [P][H][hv] */
-    int rc = -1;
-    if (!x || !xn || !qa || !q || !kva || !ao || !o || !g || !u || !kb || !vb || !att || !qabs || !lat || !row) goto out;
-    if (!m->mla_absorb) {
-        kn = seek_malloc(sizeof(float) * (size_t)P * H * nope);
-        vv = seek_malloc(sizeof(float) * (size_t)P * H * hv);
-        if (!kn || !vv) goto out;
+    /* Two passes over the same carving: the first counts, the second takes the block
+     * (mla_attend uses the separate WS_TMP block for its per-sequence buffers). */
+    ws_carver wc = {0};
+    moe_ws W = {0};
+    float *xn = NULL, *qa = NULL, *q = NULL, *kva = NULL, *ao = NULL, *o = NULL, *g = NULL, *u = NULL, *row = NULL, *asc = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass) {
+            if (!(wc.base = ws_get(m, WS_ACT, wc.used))) return -1;
+            wc.used = 0;
+        }
+        xn = ws_take(&wc, n * D);                           /* [N][D] normed sublayer input */
+        qa = ws_take(&wc, n * (QL > 0 ? QL : 1));           /* [N][QL] q-LoRA latent */
+        q = ws_take(&wc, n * H * hk);                       /* [N][H][hk] */
+        kva = ws_take(&wc, n * (R + rope));                 /* [N][R + rope] */
+        ao = ws_take(&wc, n * H * hv);                      /* [N][H*hv] attention output */
+        o = ws_take(&wc, n * D);                            /* [N][D] sublayer output */
+        g = ws_take(&wc, n * F);                            /* [N][F] FFN scratch */
+        u = ws_take(&wc, n * F);
+        row = ws_take(&wc, (size_t)maxw);
+        asc = ws_take(&wc, nact);
+        if (E > 0) {
+            W.s = ws_take(&wc, n * E);
+            W.choice = ws_take(&wc, (size_t)E);
+            W.gscore = ws_take(&wc, (size_t)hp->n_group);
+            W.idx = (int *)ws_take(&wc, n * K);
+            W.w = ws_take(&wc, n * K);
+            W.cnt = (int *)ws_take(&wc, (size_t)E + 1);
+            W.rows = (int *)ws_take(&wc, n * K);
+            W.rw = ws_take(&wc, n * K);
+            W.xe = ws_take(&wc, n * D);
+            W.ye = ws_take(&wc, n * D);
+            W.g = g, W.u = u;
+        }
     }
-
-    if (model_embed(m, tokens, T, x)) goto out;
-    if (hidden) memcpy(hidden, x, sizeof(float) * t * D);
 
     for (int l = 0; l < L; l++) {
         const seek_layer *Ly = &m->layers[l];
 
         /* ---- MLA ---- */
-        for (int i = 0; i < T; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->attn_norm->data, D, hp->norm_eps);
+        for (int i = 0; i < N; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->attn_norm->data, D, hp->norm_eps);
         if (Ly->wq_a) {   /* q-LoRA: down-project, norm, up-project */
-            if (matmul(qa, xn, mat_of(Ly->wq_a), NULL, T, row)) goto out;
-            for (int i = 0; i < T; i++) rmsnorm(qa + (size_t)i * QL, qa + (size_t)i * QL, Ly->q_a_norm->data, QL, hp->norm_eps);
-            if (matmul(q, qa, mat_of(Ly->wq_b), NULL, T, row)) goto out;
+            if (matmul(qa, xn, mat_of(Ly->wq_a), NULL, N, row)) return -1;
+            for (int i = 0; i < N; i++) rmsnorm(qa + (size_t)i * QL, qa + (size_t)i * QL, Ly->q_a_norm->data, QL, hp->norm_eps);
+            if (matmul(q, qa, mat_of(Ly->wq_b), NULL, N, row)) return -1;
         } else {
-            if (matmul(q, xn, mat_of(Ly->wq), NULL, T, row)) goto out;
+            if (matmul(q, xn, mat_of(Ly->wq), NULL, N, row)) return -1;
         }
-        if (matmul(kva, xn, mat_of(Ly->wkv_a), NULL, T, row)) goto out;
-        for (int i = 0; i < T; i++) {
-            for (int h = 0; h < H; h++) rope_apply(&m->rope, q + ((size_t)i * H + h) * hk + nope, pos0 + i);
-            float *cache = kv_k(c, l, pos0 + i);   /* [R + rope] */
-            rmsnorm(cache, kva + (size_t)i * (R + rope), Ly->kv_a_norm->data, R, hp->norm_eps);
-            memcpy(cache + R, kva + (size_t)i * (R + rope) + R, sizeof(float) * rope);
-            rope_apply(&m->rope, cache + R, pos0 + i);
+        if (matmul(kva, xn, mat_of(Ly->wkv_a), NULL, N, row)) return -1;
+        for (int s = 0; s < b->n_seq; s++) {
+            const fwd_seq *sq = &b->seq[s];
+            for (int i = sq->row0; i < sq->row0 + sq->n; i++) {
+                const float *cs = b->cs + (size_t)i * half * 2;
+                for (int h = 0; h < H; h++) rope_apply_cs(&m->rope, q + ((size_t)i * H + h) * hk + nope, cs);
+                float *kr = kva + (size_t)i * (R + rope);   /* -> [rmsnorm(c) ; rope(k_pe)] */
+                rmsnorm(kr, kr, Ly->kv_a_norm->data, R, hp->norm_eps);
+                rope_apply_cs(&m->rope, kr + R, cs);
+                kv_put(sq->cache->type, kr, kv_krow(sq->cache, l, sq->pos0 + i - sq->row0), R + rope);
+            }
         }
-        if (unpack_kv_b(Ly, hp, kb, vb, row)) goto out;
-        if (m->mla_absorb)
-            mla_attention_absorbed(ao, q, c, l, T, pos0, hp, m->kq_scale, kb, vb, qabs, lat, att);
-        else
-            mla_attention_naive(ao, q, c, l, T, pos0, hp, m->kq_scale, kb, vb, kn, vv, att);
-        if (matmul(o, ao, mat_of(Ly->wo), NULL, T, row)) goto out;
-        for (size_t i = 0; i < t * D; i++) x[i] += o[i];
+        for (int s = 0; s < b->n_seq; s++) {
+            const fwd_seq *sq = &b->seq[s];
+            if (mla_attend(m, l, sq->cache, sq->n, sq->pos0, q + (size_t)sq->row0 * H * hk, ao + (size_t)sq->row0 * H * hv,
+                           row, asc))
+                return -1;
+        }
+        if (matmul(o, ao, mat_of(Ly->wo), NULL, N, row)) return -1;
+        for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 
         /* ---- FFN: dense SwiGLU or DeepSeekMoE ---- */
-        for (int i = 0; i < T; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->ffn_norm->data, D, hp->norm_eps);
+        for (int i = 0; i < N; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->ffn_norm->data, D, hp->norm_eps);
         if (l < hp->n_layer_dense_lead) {
-            if (swiglu(o, xn, mat_of(Ly->ffn_gate), mat_of(Ly->ffn_up), mat_of(Ly->ffn_down), T, g, u, row)) goto out;
+            if (swiglu(o, xn, mat_of(Ly->ffn_gate), mat_of(Ly->ffn_up), mat_of(Ly->ffn_down), N, g, u, row)) return -1;
         } else {
-            if (moe_forward(o, xn, Ly, hp, T, row)) goto out;
+            if (moe_forward(o, xn, Ly, hp, N, &W, row)) return -1;
         }
-        for (size_t i = 0; i < t * D; i++) x[i] += o[i];
+        for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 
-        if (hidden && l + 1 < L) memcpy(hidden + (size_t)(l + 1) * t * D, x, sizeof(float) * t * D);
+        if (hidden && l + 1 < L) memcpy(hidden + (size_t)(l + 1) * n * D, x, sizeof(float) * n * D);
     }
-    rc = model_output(m, x, T, logits, hidden);
-out:
-    free(x); free(xn); free(qa); free(q); free(kva); free(ao); free(o); free(g); free(u);
-    free(kb); free(vb); free(att); free(qabs); free(lat); free(row); free(kn); free(vv);
-    return rc;
+    return 0;
 }

@@ -61,6 +61,22 @@ typedef struct {
 
 static const char *cfg_path;     /* for messages */
 
+/* Limits shared with the loader (model.c): a longer row, more heads or a longer head is
+ * not a model, it is a hostile file. */
+#define MAX_ROW (1 << 24)
+#define MAX_HEADS 65536
+#define MAX_HEAD_DIM 65536
+#define MAX_LAYERS 4096
+
+/* A config number that is written as (or computed in) float32 must stay finite and, unless
+ * zero, not underflow to 0: 1e-300 and 1e39 are valid JSON but not valid f32. */
+static int f32_ok(const char *k, double v) {
+    float f = (float)v;
+    if (!isfinite(v) || !isfinite(f) || (v != 0 && f == 0))
+        return seek_error("%s: field '%s' = %g does not fit in float32", cfg_path, k, v);
+    return 0;
+}
+
 static json_t *field(json_t *o, const char *k) {
     json_t *v = json_object_get(o, k);
     return json_is_null(v) ? NULL : v;
@@ -176,8 +192,10 @@ static int read_config(json_t *cfg, hf_config *c) {
         if (bs) {
             if (!json_is_array(bs) || json_array_size(bs) != 2 || !json_is_integer(json_array_get(bs, 0)) ||
                 !json_is_integer(json_array_get(bs, 1)) || json_integer_value(json_array_get(bs, 0)) < 1 ||
-                json_integer_value(json_array_get(bs, 1)) < 1)
-                return seek_error("%s: field 'quantization_config.weight_block_size' must be two positive integers", cfg_path);
+                json_integer_value(json_array_get(bs, 1)) < 1 || json_integer_value(json_array_get(bs, 0)) > MAX_ROW ||
+                json_integer_value(json_array_get(bs, 1)) > MAX_ROW)
+                return seek_error("%s: field 'quantization_config.weight_block_size' must be two integers in [1, %d]",
+                                  cfg_path, MAX_ROW);
             c->fp8_block[0] = (int)json_integer_value(json_array_get(bs, 0));
             c->fp8_block[1] = (int)json_integer_value(json_array_get(bs, 1));
         }
@@ -247,6 +265,91 @@ static int read_config(json_t *cfg, hf_config *c) {
     }
     if (!strcmp(c->rope_type, "llama3")) return seek_error("%s: llama3 rope scaling on a DeepSeek model is not supported", cfg_path);
     return 0;
+}
+
+/* Every size convert or the loader derives from the config, in 64-bit arithmetic, bounded
+ * before anything is allocated from it; and every float that ends up as f32 representable. */
+static int check_config(const hf_config *c) {
+    struct { const char *k; int64_t v, max; } lim[] = {
+        {"vocab_size", c->vocab, MAX_ROW}, {"hidden_size", c->dim, MAX_ROW}, {"num_hidden_layers", c->n_layer, MAX_LAYERS},
+        {"num_attention_heads", c->n_head, MAX_HEADS}, {"num_key_value_heads", c->n_head_kv, MAX_HEADS},
+        {"intermediate_size", c->n_ff, MAX_ROW}, {"head_dim", c->head_dim, MAX_HEAD_DIM},
+        {"q_lora_rank", c->q_lora, MAX_ROW}, {"kv_lora_rank", c->kv_lora, MAX_ROW},
+        {"qk_nope_head_dim", c->nope, MAX_HEAD_DIM}, {"qk_rope_head_dim", c->rope, MAX_HEAD_DIM},
+        {"v_head_dim", c->v_head, MAX_HEAD_DIM}, {"n_routed_experts", c->n_expert, MAX_HEADS},
+        {"n_shared_experts", c->n_shared, MAX_HEADS}, {"moe_intermediate_size", c->n_ff_exp, MAX_ROW},
+        {"n_group", c->n_group, MAX_HEADS},
+        /* derived row widths */
+        {"num_attention_heads * head_dim", (int64_t)c->n_head * c->head_dim, MAX_ROW},
+        {"num_attention_heads * (qk_nope_head_dim + qk_rope_head_dim)", (int64_t)c->n_head * ((int64_t)c->nope + c->rope), MAX_ROW},
+        {"num_attention_heads * (qk_nope_head_dim + v_head_dim)", (int64_t)c->n_head * ((int64_t)c->nope + c->v_head), MAX_ROW},
+        {"kv_lora_rank + qk_rope_head_dim", (int64_t)c->kv_lora + c->rope, MAX_ROW},
+        {"moe_intermediate_size * n_shared_experts", (int64_t)c->n_ff_exp * c->n_shared, MAX_ROW},
+    };
+    for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++)
+        if (lim[i].v > lim[i].max)
+            return seek_error("%s: %s = %lld exceeds the limit %lld", cfg_path, lim[i].k, (long long)lim[i].v,
+                              (long long)lim[i].max);
+    if (f32_ok("rms_norm_eps", c->eps) || f32_ok("rope_theta", c->rope_theta) ||
+        f32_ok("routed_scaling_factor", c->routed_scale) || f32_ok("rope_scaling.factor", c->rope_factor) ||
+        f32_ok("rope_scaling.mscale", c->mscale) || f32_ok("rope_scaling.mscale_all_dim", c->mscale_all_dim) ||
+        f32_ok("rope_scaling.mscale_all_dim * 0.1", 0.1 * c->mscale_all_dim) ||
+        f32_ok("rope_scaling.beta_fast", c->beta_fast) || f32_ok("rope_scaling.beta_slow", c->beta_slow) ||
+        f32_ok("rope_scaling.low_freq_factor", c->low_freq_factor) ||
+        f32_ok("rope_scaling.high_freq_factor", c->high_freq_factor))
+        return -1;
+    /* YaRN's mscale folds ln(factor) into the softmax scale: keep it finite in f32 too */
+    if (c->rope_factor > 1 && f32_ok("rope_scaling.factor (its YaRN attention scale)",
+                                     (1 + 0.1 * fabs(c->mscale_all_dim) * log(c->rope_factor)) *
+                                         (1 + 0.1 * fabs(c->mscale_all_dim) * log(c->rope_factor))))
+        return -1;
+    return 0;
+}
+
+/* Elements of the checkpoint tensors the config implies, in 64-bit arithmetic (saturating
+ * at INT64_MAX). Every element takes at least one byte in a safetensors file, so a config
+ * that implies more elements than the shards hold bytes is rejected before converting. */
+static int64_t sat_mul(int64_t a, int64_t b) { int64_t r; return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r; }
+static int64_t sat_add(int64_t a, int64_t b) { int64_t r; return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r; }
+
+static int64_t expected_elements(const hf_config *c) {
+    const int64_t D = c->dim;
+    int64_t per_layer = 2 * D;   /* the two norms */
+    int64_t n = sat_mul((int64_t)c->vocab, D);
+    if (!strcmp(c->arch, "deepseek2")) {
+        const int64_t H = c->n_head, hk = (int64_t)c->nope + c->rope, R = c->kv_lora;
+        int64_t attn = c->q_lora ? sat_add(sat_mul(D, c->q_lora), sat_mul(c->q_lora, H * hk)) : sat_mul(D, H * hk);
+        attn = sat_add(attn, sat_mul(D, R + c->rope));
+        attn = sat_add(attn, sat_mul(R, H * ((int64_t)c->nope + c->v_head)));
+        attn = sat_add(attn, sat_mul(D, H * c->v_head));
+        int64_t dense = sat_mul(3 * D, c->n_ff);
+        int64_t moe = sat_add(sat_mul(sat_mul(3 * D, c->n_ff_exp), (int64_t)c->n_expert + c->n_shared),
+                              sat_mul(D, c->n_expert));
+        int64_t nd = c->dense_lead < c->n_layer ? c->dense_lead : c->n_layer;
+        n = sat_add(n, sat_mul(sat_add(attn, per_layer), c->n_layer));
+        n = sat_add(n, sat_add(sat_mul(dense, nd), sat_mul(moe, c->n_layer - nd)));
+    } else {
+        const int64_t q = (int64_t)c->n_head * c->head_dim, kv = (int64_t)c->n_head_kv * c->head_dim;
+        int64_t layer = sat_add(sat_mul(D, 2 * q + 2 * kv), sat_mul(3 * D, c->n_ff));
+        n = sat_add(n, sat_mul(sat_add(layer, per_layer), c->n_layer));
+    }
+    return n;
+}
+
+int convert_check_config(const char *json_text, size_t len) {
+    json_error_t je;
+    json_t *cfg = json_loadb(json_text, len, 0, &je);
+    cfg_path = "config.json";
+    int rc;
+    if (!cfg) rc = seek_error("config.json: invalid JSON (line %d: %s)", je.line, je.text);
+    else if (!json_is_object(cfg)) rc = seek_error("config.json: not a JSON object");
+    else {
+        hf_config c;
+        rc = read_config(cfg, &c) || check_config(&c) ? -1 : 0;
+    }
+    json_decref(cfg);
+    cfg_path = NULL;
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -330,7 +433,8 @@ static int index_sources(conv *cv) {
         const char *k;
         json_t *v;
         json_object_foreach(wm, k, v) {
-            if (!json_is_string(v)) { json_decref(j); seek_error("%s: weight_map['%s'] is not a file name", idx, k); goto out; }
+            /* the error names the key, which j owns: format it before freeing j */
+            if (!json_is_string(v)) { seek_error("%s: weight_map['%s'] is not a file name", idx, k); json_decref(j); goto out; }
             if (open_shard(cv, json_string_value(v))) { json_decref(j); goto out; }
         }
         json_decref(j);
@@ -835,7 +939,13 @@ int convert_hf(const char *hf_dir, const char *out_path, const convert_opts *opt
         goto out;
     }
     if (!json_is_object(cfg)) { seek_error("%s: not a JSON object", cp); goto out; }
-    if (read_config(cfg, &cv.c) || index_sources(&cv)) goto out;
+    if (read_config(cfg, &cv.c) || check_config(&cv.c) || index_sources(&cv)) goto out;
+    int64_t want_elems = expected_elements(&cv.c);
+    if ((uint64_t)want_elems > cv.in_total) {
+        seek_error("%s: config.json implies %lld weights but the checkpoint's tensors hold only %llu bytes", cp,
+                   (long long)want_elems, (unsigned long long)cv.in_total);
+        goto out;
+    }
 
     size_t pl = strlen(out_path) + 32;
     if (!(cv.scratch_path = seek_malloc(pl))) goto out;

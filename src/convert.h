@@ -13,6 +13,7 @@
 #define SEEK_CONVERT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "dtype.h"
 
@@ -23,5 +24,9 @@ typedef struct {
 
 /* Returns 0, or -1 with the error set ("<file>: <what>"). */
 int convert_hf(const char *hf_dir, const char *out_path, const convert_opts *opts);
+
+/* Read and validate a config.json held in memory, as convert_hf does before touching any
+ * tensor (the fuzzer's entry point). Returns 0, or -1 with the error set. */
+int convert_check_config(const char *json_text, size_t len);
 
 #endif

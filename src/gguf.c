@@ -772,25 +772,44 @@ static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 static int write_all(FILE *f, const void *p, size_t n) { return fwrite(p, 1, n, f) == n ? 0 : -1; }
 
+/* Header + metadata + tensor infos, then padding to the data section (none for a
+ * tensor-less file, like the ecosystem's writer). */
+static int build_header(const gguf_writer *w, buf *h) {
+    uint32_t version = 3;
+    if (buf_put(h, "GGUF", 4) || buf_u32(h, version) || buf_u64(h, w->n_t) || buf_u64(h, w->n_kv))
+        return -1;
+    for (size_t i = 0; i < w->n_kv; i++)
+        if (buf_str(h, w->kv[i].key, strlen(w->kv[i].key)) || buf_put(h, w->kv[i].val.p, w->kv[i].val.n))
+            return -1;
+    uint64_t off = 0;
+    for (size_t i = 0; i < w->n_t; i++) {
+        const wtensor *t = &w->t[i];
+        if (buf_str(h, t->name, strlen(t->name)) || buf_u32(h, t->n_dims)) return -1;
+        for (uint32_t d = 0; d < t->n_dims; d++)
+            if (buf_u64(h, (uint64_t)t->ne[d])) return -1;
+        if (buf_u32(h, (uint32_t)t->type) || buf_u64(h, off)) return -1;
+        off = align_up(off + t->nbytes, w->alignment);
+    }
+    static const uint8_t zeros[256];
+    uint64_t pad = w->n_t ? align_up(h->n, w->alignment) - h->n : 0;
+    for (; pad; ) {
+        size_t k = pad < sizeof zeros ? (size_t)pad : sizeof zeros;
+        if (buf_put(h, zeros, k)) return -1;
+        pad -= k;
+    }
+    return 0;
+}
+
 int gguf_write(gguf_writer *w, const char *path) {
     /* Header + metadata + tensor infos go into one buffer; data is streamed after. */
     buf h = {0};
-    uint32_t version = 3;
     int rc = -1;
-    if (buf_put(&h, "GGUF", 4) || buf_u32(&h, version) || buf_u64(&h, w->n_t) || buf_u64(&h, w->n_kv))
-        goto out;
-    for (size_t i = 0; i < w->n_kv; i++)
-        if (buf_str(&h, w->kv[i].key, strlen(w->kv[i].key)) || buf_put(&h, w->kv[i].val.p, w->kv[i].val.n))
+    for (size_t i = 0; i < w->n_t; i++)
+        if (!w->t[i].data && w->t[i].nbytes) {
+            seek_error("gguf writer: tensor '%s' has no data (use gguf_stream_*)", w->t[i].name);
             goto out;
-    uint64_t off = 0;
-    for (size_t i = 0; i < w->n_t; i++) {
-        wtensor *t = &w->t[i];
-        if (buf_str(&h, t->name, strlen(t->name)) || buf_u32(&h, t->n_dims)) goto out;
-        for (uint32_t d = 0; d < t->n_dims; d++)
-            if (buf_u64(&h, (uint64_t)t->ne[d])) goto out;
-        if (buf_u32(&h, (uint32_t)t->type) || buf_u64(&h, off)) goto out;
-        off = align_up(off + t->nbytes, w->alignment);
-    }
+        }
+    if (build_header(w, &h)) goto out;
 
     size_t plen = strlen(path);
     char *tmp = seek_malloc(plen + 16);
@@ -804,13 +823,7 @@ int gguf_write(gguf_writer *w, const char *path) {
     }
     static const uint8_t zeros[256];
     int err = write_all(f, h.p, h.n);
-    /* like the ecosystem's writer: no padding after the header of a tensor-less file */
-    uint64_t pos = h.n, pad = w->n_t ? align_up(pos, w->alignment) - pos : 0;
-    while (!err && pad) {
-        size_t k = pad < sizeof zeros ? (size_t)pad : sizeof zeros;
-        err = write_all(f, zeros, k);
-        pad -= k;
-    }
+    uint64_t pad;
     for (size_t i = 0; i < w->n_t && !err; i++) {
         wtensor *t = &w->t[i];
         err = write_all(f, t->data, (size_t)t->nbytes);
@@ -834,5 +847,102 @@ int gguf_write(gguf_writer *w, const char *path) {
     free(tmp);
 out:
     free(h.p);
+    return rc;
+}
+
+/* ---- streaming write ---- */
+
+struct gguf_stream {
+    const gguf_writer *w;
+    FILE *f;
+    char *path, *tmp;
+    size_t cur;          /* tensor being written */
+    uint64_t done;       /* bytes of it written so far */
+};
+
+const char *gguf_stream_tmp_path(const gguf_stream *s) { return s->tmp; }
+
+void gguf_stream_abort(gguf_stream *s) {
+    if (!s) return;
+    if (s->f) fclose(s->f);
+    if (s->tmp) unlink(s->tmp);
+    free(s->tmp);
+    free(s->path);
+    free(s);
+}
+
+gguf_stream *gguf_stream_open(gguf_writer *w, const char *path) {
+    gguf_stream *s = seek_calloc(1, sizeof *s);
+    buf h = {0};
+    if (!s) return NULL;
+    s->w = w;
+    size_t plen = strlen(path) + 32;
+    if (!(s->path = seek_strdup(path)) || !(s->tmp = seek_malloc(plen))) goto fail;
+    snprintf(s->tmp, plen, "%s.tmp-%d", path, (int)getpid());
+    if (build_header(w, &h)) goto fail;
+    if (!(s->f = fopen(s->tmp, "wb"))) {
+        seek_error("%s: cannot create: %s", path, strerror(errno));
+        free(s->tmp);
+        s->tmp = NULL;   /* nothing to remove */
+        goto fail;
+    }
+    if (write_all(s->f, h.p, h.n)) {
+        seek_error("%s: write failed: %s", path, strerror(errno));
+        goto fail;
+    }
+    free(h.p);
+    return s;
+fail:
+    free(h.p);
+    gguf_stream_abort(s);
+    return NULL;
+}
+
+/* Finish tensors that are complete (padding after each), skipping empty ones. */
+static int stream_advance(gguf_stream *s) {
+    static const uint8_t zeros[256];
+    while (s->cur < s->w->n_t && s->done == s->w->t[s->cur].nbytes) {
+        for (uint64_t pad = align_up(s->done, s->w->alignment) - s->done; pad; ) {
+            size_t k = pad < sizeof zeros ? (size_t)pad : sizeof zeros;
+            if (write_all(s->f, zeros, k)) return seek_error("%s: write failed: %s", s->path, strerror(errno));
+            pad -= k;
+        }
+        s->cur++;
+        s->done = 0;
+    }
+    return 0;
+}
+
+int gguf_stream_put(gguf_stream *s, const void *data, size_t n) {
+    const uint8_t *p = data;
+    while (n) {
+        if (stream_advance(s)) return -1;
+        if (s->cur >= s->w->n_t) return seek_error("%s: more tensor data than the tensors hold", s->path);
+        uint64_t room = s->w->t[s->cur].nbytes - s->done;
+        size_t k = n < room ? n : (size_t)room;
+        if (write_all(s->f, p, k)) return seek_error("%s: write failed: %s", s->path, strerror(errno));
+        s->done += k;
+        p += k;
+        n -= k;
+    }
+    return stream_advance(s);
+}
+
+int gguf_stream_close(gguf_stream *s) {
+    int rc = -1;
+    if (stream_advance(s)) goto out;
+    if (s->cur < s->w->n_t) {
+        seek_error("%s: tensor '%s' is incomplete", s->path, s->w->t[s->cur].name);
+        goto out;
+    }
+    FILE *f = s->f;
+    s->f = NULL;
+    if (fclose(f) != 0) { seek_error("%s: write failed: %s", s->path, strerror(errno)); goto out; }
+    if (rename(s->tmp, s->path) != 0) { seek_error("%s: cannot rename from %s: %s", s->path, s->tmp, strerror(errno)); goto out; }
+    free(s->tmp);
+    s->tmp = NULL;
+    rc = 0;
+out:
+    gguf_stream_abort(s);
     return rc;
 }

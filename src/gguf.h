@@ -169,4 +169,19 @@ int gguf_add_tensor(gguf_writer *w, const char *name, seek_type type, uint32_t n
  * Written to a temporary name and renamed, so a failure leaves no half file. */
 int gguf_write(gguf_writer *w, const char *path);
 
+/* ---- streaming write (files larger than memory) ----
+ * Add the tensors with data NULL and borrow true (shapes and types only), then
+ * gguf_stream_open writes the header to PATH.tmp-<pid>; gguf_stream_put appends tensor
+ * bytes in tensor order, in pieces of any size (padding between tensors is added
+ * automatically); gguf_stream_close checks that every byte arrived and renames the file to
+ * PATH. gguf_stream_abort (or any failure) removes the temporary file: a failed or
+ * interrupted run never leaves a half file under PATH's name. */
+typedef struct gguf_stream gguf_stream;
+gguf_stream *gguf_stream_open(gguf_writer *w, const char *path);
+int gguf_stream_put(gguf_stream *s, const void *data, size_t n);
+int gguf_stream_close(gguf_stream *s);
+void gguf_stream_abort(gguf_stream *s);
+/* The temporary file's name (for a signal handler that must remove it). */
+const char *gguf_stream_tmp_path(const gguf_stream *s);
+
 #endif

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "forward.h"
+#include "threads.h"
 #include "util.h"
 
 const char *arch_name(seek_arch a) {
@@ -83,7 +85,47 @@ static int opt_bool(const meta *m, const char *suffix, bool *out) {
     return seek_error("%s: metadata key '%s' is not a bool", m->g->path, k);
 }
 
-#define MAXDIM (1 << 24)
+#define MAXDIM (1 << 24)          /* longest row (floats) any weight or activation may have */
+#define MAX_TOKEN_FLOATS (1 << 26)  /* activation floats one token may need (256 MiB) */
+
+/* Every size the forward pass derives from the hyperparameters, computed once here in
+ * 64-bit arithmetic and bounded, so that no `int` product in arch_*.c can overflow and no
+ * buffer is sized from an unchecked value. This also covers parameters of parts the file
+ * does not use (MoE sizes in a file without MoE blocks still size scratch buffers). */
+static int check_sizes(const seek_hparams *hp, const char *path, const char *arch) {
+    const int64_t D = hp->n_embd, H = hp->n_head, KV = hp->n_head_kv;
+    const int64_t hk = hp->head_dim_k, hv = hp->head_dim_v;
+    struct { const char *what; int64_t v; } w[12];
+    int n = 0;
+#define ROW(s, x) (w[n].what = (s), w[n].v = (x), n++)
+    ROW("head_count * key_length", H * hk);
+    ROW("head_count * value_length", H * hv);
+    ROW("head_count_kv * key_length", KV * hk);
+    ROW("head_count_kv * value_length", KV * hv);
+    ROW("feed_forward_length", hp->n_ff);
+    int64_t per_token = 4 * D + H * hk + 2 * KV * (hk > hv ? hk : hv) + H * hv + 2 * (int64_t)hp->n_ff;
+    if (hp->arch == ARCH_DEEPSEEK2) {
+        const int64_t R = hp->kv_lora_rank, nope = hp->n_nope, S = (int64_t)hp->n_ff_exp * hp->n_expert_shared;
+        ROW("kv_lora_rank + rope.dimension_count", R + hp->n_rope);
+        ROW("head_count * (key_length - rope.dimension_count + value_length)", H * (nope + hv));
+        ROW("expert_feed_forward_length * expert_shared_count", S);
+        ROW("expert_feed_forward_length", hp->n_ff_exp);
+        ROW("expert_count", hp->n_expert);
+        /* the absorbed attention keeps [H][nope][R] and [H][hv][R] copies of the kv_b weight */
+        if (H * (nope + hv) * R > (int64_t)1 << 30)
+            return seek_error("%s: %s head_count * (key_length - rope.dimension_count + value_length) * kv_lora_rank = "
+                              "%lld is too large", path, arch, (long long)(H * (nope + hv) * R));
+        per_token += hp->q_lora_rank + R + hp->n_rope + 2 * (S > hp->n_ff_exp ? S : hp->n_ff_exp) + 2 * hp->n_expert;
+    }
+#undef ROW
+    for (int i = 0; i < n; i++)
+        if (w[i].v > MAXDIM)
+            return seek_error("%s: %s %s = %lld exceeds the limit %d", path, arch, w[i].what, (long long)w[i].v, MAXDIM);
+    if (per_token > MAX_TOKEN_FLOATS)
+        return seek_error("%s: the hyperparameters need %lld activation floats per token (limit %d)", path,
+                          (long long)per_token, MAX_TOKEN_FLOATS);
+    return 0;
+}
 
 static int read_hparams(seek_model *md, const meta *m) {
     seek_hparams *hp = &md->hp;
@@ -147,7 +189,7 @@ static int read_hparams(seek_model *md, const meta *m) {
         if (opt_int(m, "rope.dimension_count", &hp->n_rot, 2, hp->head_dim_k)) return -1;
         if (hp->n_head % hp->n_head_kv)
             return seek_error("%s: head_count %d is not a multiple of head_count_kv %d", path, hp->n_head, hp->n_head_kv);
-        return 0;
+        return check_sizes(hp, path, m->arch);
     }
 
     /* deepseek2 */
@@ -187,6 +229,7 @@ static int read_hparams(seek_model *md, const meta *m) {
                           hp->n_rope, hp->head_dim_k);
     hp->n_nope = hp->head_dim_k - hp->n_rope;
     hp->n_head_kv = hp->n_head;
+    /* (check_sizes bounds the MoE sizes even without MoE blocks: they size scratch buffers) */
     if (hp->n_layer_dense_lead < hp->n_layer) {
         if (hp->n_expert < 1 || hp->n_expert_used < 1 || hp->n_expert_used > hp->n_expert || hp->n_ff_exp < 1)
             return seek_error("%s: MoE blocks need expert_count, expert_used_count (1..expert_count) and "
@@ -198,7 +241,7 @@ static int read_hparams(seek_model *md, const meta *m) {
             return seek_error("%s: the %d selected expert groups hold fewer than expert_used_count = %d experts",
                               path, hp->n_group_used, hp->n_expert_used);
     }
-    return 0;
+    return check_sizes(hp, path, m->arch);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -343,11 +386,68 @@ static int init_rope(seek_model *md) {
     return 0;
 }
 
+/* deepseek2: unpack each layer's kv_b once into kb[H][nope][R] (k_nope = kb_h . c) and
+ * vb[H][hv][R] (v = vb_h . c), from either the fused attn_kv_b or the split
+ * attn_k_b / attn_v_b, stored as m->mla_type (model.h). The forward pass reads these
+ * instead of dequantizing kv_b per call. */
+static int prepare_mla(seek_model *md) {
+    const seek_hparams *hp = &md->hp;
+    if (hp->arch != ARCH_DEEPSEEK2) return 0;
+    const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, hv = hp->head_dim_v, L = hp->n_layer;
+    const size_t nk = (size_t)H * nope * R, nv = (size_t)H * hv * R;
+    const seek_layer *L0 = &md->layers[0];
+    md->mla_type = (L0->wkv_b ? L0->wkv_b->type : L0->wk_b->type) == SEEK_TYPE_F32 ? SEEK_TYPE_F32 : SEEK_TYPE_F16;
+    const size_t esz = md->mla_type == SEEK_TYPE_F32 ? 4 : 2;
+    uint64_t total;
+    if (!seek_mul_ok((uint64_t)(nk + nv), (uint64_t)L * esz, &total) || total > SIZE_MAX)
+        return seek_error("%s: the unpacked attn_kv_b does not fit in memory", md->gguf->path);
+    md->mla_kb = seek_calloc((size_t)L, sizeof *md->mla_kb);
+    md->mla_vb = seek_calloc((size_t)L, sizeof *md->mla_vb);
+    uint8_t *all = seek_malloc((size_t)total);
+    float *kb = seek_malloc(sizeof(float) * (nk + nv)), *vb = kb ? kb + nk : NULL;   /* one layer in F32 */
+    float *row = seek_malloc(sizeof(float) * (size_t)(R > nope ? R : nope));
+    if (!md->mla_kb || !md->mla_vb || !all || !kb || !row) { free(all); free(kb); free(row); return -1; }
+    md->mla_kb[0] = all;   /* model_free frees the block through it */
+    int rc = 0;
+    for (int l = 0; l < L && !rc; l++) {
+        const seek_layer *Ly = &md->layers[l];
+        if (Ly->wkv_b) {
+            seek_mat w = mat_of(Ly->wkv_b);   /* rows: per head, nope rows of k then hv rows of v */
+            for (int h = 0; h < H && !rc; h++) {
+                for (int d = 0; d < nope && !rc; d++) rc = mat_row(w, (int64_t)h * (nope + hv) + d, kb + ((size_t)h * nope + d) * R);
+                for (int i = 0; i < hv && !rc; i++) rc = mat_row(w, (int64_t)h * (nope + hv) + nope + i, vb + ((size_t)h * hv + i) * R);
+            }
+        } else {
+            /* attn_k_b: rows of nope values, row index h*R + c (the transpose of kb_h) */
+            seek_type kt = Ly->wk_b->type;
+            size_t kbytes = seek_row_size(kt, nope);
+            for (int h = 0; h < H && !rc; h++)
+                for (int c = 0; c < R && !rc; c++) {
+                    rc = seek_dequantize_row(kt, (const uint8_t *)Ly->wk_b->data + ((size_t)h * R + c) * kbytes, row, nope);
+                    for (int d = 0; d < nope; d++) kb[((size_t)h * nope + d) * R + c] = row[d];
+                }
+            /* attn_v_b: rows of R values, row index h*hv + i */
+            seek_type vt = Ly->wv_b->type;
+            size_t vbytes = seek_row_size(vt, R);
+            for (size_t r = 0; r < (size_t)H * hv && !rc; r++)
+                rc = seek_dequantize_row(vt, (const uint8_t *)Ly->wv_b->data + r * vbytes, vb + r * R, R);
+        }
+        md->mla_kb[l] = all + (size_t)l * (nk + nv) * esz;
+        md->mla_vb[l] = md->mla_kb[l] + nk * esz;
+        kv_put(md->mla_type, kb, md->mla_kb[l], (int)nk);
+        kv_put(md->mla_type, vb, md->mla_vb[l], (int)nv);
+    }
+    free(kb);
+    free(row);
+    if (rc) return seek_error_prefix("%s", md->gguf->path);
+    return 0;
+}
+
 seek_model *model_from_gguf(gguf_file *g) {
     seek_model *md = seek_calloc(1, sizeof *md);
     if (!md) { gguf_close(g); return NULL; }
     md->gguf = g;
-    md->mla_absorb = true;
+    md->mla = MLA_AUTO;
     char *arch = gguf_get_string(g, "general.architecture");
     if (!arch) { seek_error("%s: missing metadata key 'general.architecture'", g->path); goto fail; }
     if (!strcmp(arch, "llama")) md->hp.arch = ARCH_LLAMA;
@@ -361,7 +461,7 @@ seek_model *model_from_gguf(gguf_file *g) {
     meta m = {g, arch};
     int rc = read_hparams(md, &m);
     free(arch);
-    if (rc || load_tensors(md) || init_rope(md)) goto fail;
+    if (rc || load_tensors(md) || init_rope(md) || prepare_mla(md)) goto fail;
     return md;
 fail:
     model_free(md);
@@ -377,50 +477,33 @@ seek_model *model_load(const char *path) {
 void model_free(seek_model *m) {
     if (!m) return;
     rope_free(&m->rope);
+    if (m->mla_kb) free(m->mla_kb[0]);
+    free(m->mla_kb);
+    free(m->mla_vb);
+    if (m->ws)
+        for (int i = 0; i < WS_BLOCKS; i++) free(m->ws->buf[i]);
+    free(m->ws);
     free(m->layers);
     gguf_close(m->gguf);
     free(m);
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* KV cache */
+/* the forward pass */
 
-seek_kvcache *kvcache_new(const seek_model *m, int n_ctx) {
-    const seek_hparams *hp = &m->hp;
-    if (n_ctx < 1) { seek_error("kv cache: context size %d must be >= 1", n_ctx); return NULL; }
-    seek_kvcache *c = seek_calloc(1, sizeof *c);
-    if (!c) return NULL;
-    c->n_ctx = n_ctx;
-    c->n_layer = hp->n_layer;
-    if (hp->arch == ARCH_DEEPSEEK2) {
-        c->k_dim = hp->kv_lora_rank + hp->n_rope;
-        c->v_dim = 0;
-    } else {
-        c->k_dim = hp->n_head_kv * hp->head_dim_k;
-        c->v_dim = hp->n_head_kv * hp->head_dim_v;
+float *ws_get(seek_model *m, int which, size_t n) {
+    if (!m->ws && !(m->ws = seek_calloc(1, sizeof *m->ws))) return NULL;
+    struct seek_workspace *w = m->ws;
+    if (n == 0) n = 1;
+    if (w->cap[which] < n) {
+        size_t cap = w->cap[which] * 3 / 2 > n ? w->cap[which] * 3 / 2 : n;   /* room for the next bigger call */
+        free(w->buf[which]);
+        w->cap[which] = 0;
+        if (!(w->buf[which] = seek_malloc(sizeof(float) * cap))) return NULL;
+        w->cap[which] = cap;
     }
-    uint64_t nk, nv;
-    if (!seek_mul_ok((uint64_t)n_ctx * hp->n_layer, (uint64_t)c->k_dim * sizeof(float), &nk) ||
-        !seek_mul_ok((uint64_t)n_ctx * hp->n_layer, (uint64_t)c->v_dim * sizeof(float), &nv) || nk > SIZE_MAX) {
-        seek_error("kv cache: %d positions do not fit in memory", n_ctx);
-        free(c);
-        return NULL;
-    }
-    c->k = seek_calloc(1, (size_t)nk);
-    c->v = nv ? seek_calloc(1, (size_t)nv) : NULL;
-    if (!c->k || (nv && !c->v)) { kvcache_free(c); return NULL; }
-    return c;
+    return w->buf[which];
 }
-
-void kvcache_free(seek_kvcache *c) {
-    if (!c) return;
-    free(c->k);
-    free(c->v);
-    free(c);
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* shared forward pieces */
 
 int model_embed(seek_model *m, const int32_t *tokens, int n, float *x) {
     seek_mat E = mat_of(m->tok_embd);
@@ -433,6 +516,7 @@ int model_embed(seek_model *m, const int32_t *tokens, int n, float *x) {
     return 0;
 }
 
+/* The reference pass's tail: final norm, hidden capture, logits of every row. */
 int model_output(seek_model *m, float *x, int n, float *logits, float *hidden) {
     const int D = m->hp.n_embd;
     for (int t = 0; t < n; t++) rmsnorm(x + (size_t)t * D, x + (size_t)t * D, m->output_norm->data, D, m->hp.norm_eps);
@@ -440,38 +524,121 @@ int model_output(seek_model *m, float *x, int n, float *logits, float *hidden) {
     if (!logits) return 0;
     float *row = seek_malloc(sizeof(float) * (size_t)D);
     if (!row) return -1;
-    int rc = matmul(logits, x, mat_of(m->output), NULL, n, row);
+    int rc = (m->reference ? matmul_ref : matmul)(logits, x, mat_of(m->output), NULL, n, row);
     free(row);
     return rc;
 }
 
-int model_forward(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, int pos0,
-                  float *logits, float *hidden) {
+static int check_seq(const seek_model *m, const seek_kvcache *c, int n, int pos0) {
+    if (!c) return seek_error("forward: no cache");
     if (n < 1) return seek_error("forward: empty batch");
     if (pos0 < 0 || pos0 > c->n_past) return seek_error("forward: position %d is past the cache's %d entries", pos0, c->n_past);
     if (pos0 + n > c->n_ctx || pos0 + n < pos0)
         return seek_error("forward: positions up to %d exceed the context size %d", pos0 + n, c->n_ctx);
     if (c->n_layer != m->hp.n_layer) return seek_error("forward: the cache was made for another model");
-    int rc = m->hp.arch == ARCH_DEEPSEEK2 ? deepseek2_forward(m, c, tokens, n, pos0, logits, hidden)
-                                          : llama_forward(m, c, tokens, n, pos0, logits, hidden);
+    if (m->reference && c->type != SEEK_TYPE_F32) return seek_error("forward: the reference pass needs an F32 cache");
+    return 0;
+}
+
+/* The fast pass over seqs[0..n_seqs): embeddings, blocks, final norm and the output head
+ * for the rows whose logits are wanted. hidden (one sequence only) as model_forward. */
+static int forward_fast(seek_model *m, seek_seq *seqs, int n_seqs, float *hidden) {
+    const seek_hparams *hp = &m->hp;
+    const int D = hp->n_embd, V = hp->n_vocab, half = m->rope.n_rot / 2;
+    int N = 0, n_out = 0;   /* rows; rows whose logits are wanted */
+    for (int i = 0; i < n_seqs; i++) {
+        if (check_seq(m, seqs[i].cache, seqs[i].n, seqs[i].pos0)) return -1;
+        for (int j = 0; j < i; j++)
+            if (seqs[j].cache == seqs[i].cache) return seek_error("forward: two sequences of one batch share a cache");
+        if (seqs[i].n > INT32_MAX - N) return seek_error("forward: batch too large");
+        N += seqs[i].n;
+        if (seqs[i].logits) n_out += seqs[i].all_logits ? seqs[i].n : 1;
+    }
+    fwd_seq *fs = NULL;
+    ws_carver wc = {0};
+    float *x = NULL, *cs = NULL, *xo = NULL, *lo = NULL, *row = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass) {
+            if (!(wc.base = ws_get(m, WS_IO, wc.used))) return -1;
+            wc.used = 0;
+        }
+        x = ws_take(&wc, (size_t)N * D);               /* [N][D] residual stream */
+        cs = ws_take(&wc, (size_t)N * half * 2);       /* [N][n_rot/2][2] */
+        xo = ws_take(&wc, (size_t)n_out * D);          /* [n_out][D] rows for the output head */
+        lo = ws_take(&wc, (size_t)n_out * V);          /* [n_out][V] their logits */
+        row = ws_take(&wc, (size_t)D);
+        fs = (fwd_seq *)ws_take(&wc, (sizeof(fwd_seq) * (size_t)n_seqs + sizeof(float) - 1) / sizeof(float));
+    }
+    for (int i = 0, r = 0; i < n_seqs; i++) {
+        fs[i] = (fwd_seq){seqs[i].cache, r, seqs[i].n, seqs[i].pos0};
+        if (model_embed(m, seqs[i].tokens, seqs[i].n, x + (size_t)r * D)) return -1;
+        for (int t = 0; t < seqs[i].n; t++) rope_cs(&m->rope, seqs[i].pos0 + t, cs + (size_t)(r + t) * half * 2);
+        r += seqs[i].n;
+    }
+    if (hidden) memcpy(hidden, x, sizeof(float) * (size_t)N * D);
+    fwd_batch b = {fs, n_seqs, N, cs};
+    if ((hp->arch == ARCH_DEEPSEEK2 ? deepseek2_blocks : llama_blocks)(m, &b, x, hidden)) return -1;
+
+    /* the final norm and the output head, only for the rows that are wanted (the head is
+     * the largest matmul: in prefill most rows need no logits) */
+    int k = 0;
+    for (int i = 0; i < n_seqs; i++) {
+        if (!seqs[i].logits && !hidden) continue;
+        int first = seqs[i].all_logits || hidden ? 0 : seqs[i].n - 1;
+        for (int t = first; t < seqs[i].n; t++) {
+            float *xr = x + (size_t)(fs[i].row0 + t) * D;
+            rmsnorm(xr, xr, m->output_norm->data, D, hp->norm_eps);
+            if (seqs[i].logits && (seqs[i].all_logits || t == seqs[i].n - 1)) memcpy(xo + (size_t)k++ * D, xr, sizeof(float) * D);
+        }
+    }
+    if (hidden) memcpy(hidden + (size_t)hp->n_layer * N * D, x, sizeof(float) * (size_t)N * D);
+    if (!k) return 0;
+    /* a single sequence wanting every row writes straight into the caller's buffer */
+    bool direct = n_seqs == 1 && seqs[0].all_logits;
+    if (matmul(direct ? seqs[0].logits : lo, xo, mat_of(m->output), NULL, k, row)) return -1;
+    if (direct) return 0;
+    k = 0;
+    for (int i = 0; i < n_seqs; i++) {
+        if (!seqs[i].logits) continue;
+        size_t rows = seqs[i].all_logits ? (size_t)seqs[i].n : 1;
+        memcpy(seqs[i].logits, lo + (size_t)k * V, sizeof(float) * rows * V);
+        k += (int)rows;
+    }
+    return 0;
+}
+
+int model_forward(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, int pos0,
+                  float *logits, float *hidden) {
+    if (check_seq(m, c, n, pos0)) return -1;
+    int rc;
+    if (m->reference) {
+        rc = m->hp.arch == ARCH_DEEPSEEK2 ? deepseek2_forward_ref(m, c, tokens, n, pos0, logits, hidden)
+                                          : llama_forward_ref(m, c, tokens, n, pos0, logits, hidden);
+    } else {
+        seek_seq s = {.cache = c, .tokens = tokens, .n = n, .pos0 = pos0, .logits = logits, .all_logits = true};
+        rc = forward_fast(m, &s, 1, hidden);
+    }
     if (rc == 0) c->n_past = pos0 + n;
     return rc;
 }
 
-/* Reference form of the batched entry point: one sequence after another. (The fast engine
- * runs all sequences' tokens through each weight matrix together.) */
 int model_forward_batch(seek_model *m, seek_seq *seqs, int n_seqs) {
-    for (int i = 0; i < n_seqs; i++) {
-        seek_seq *s = &seqs[i];
-        float *lg = s->logits;
-        if (lg && !s->all_logits && s->n > 1) {
-            /* only the last token's logits are wanted: evaluate all but it without logits */
-            if (model_forward(m, s->cache, s->tokens, s->n - 1, s->pos0, NULL, NULL) ||
-                model_forward(m, s->cache, s->tokens + s->n - 1, 1, s->pos0 + s->n - 1, lg, NULL))
-                return -1;
-            continue;
+    if (n_seqs < 1) return seek_error("forward: no sequences");
+    if (m->reference) {   /* one sequence after another, the last token alone for its logits */
+        for (int i = 0; i < n_seqs; i++) {
+            seek_seq *s = &seqs[i];
+            float *lg = s->logits;
+            if (lg && !s->all_logits && s->n > 1) {
+                if (model_forward(m, s->cache, s->tokens, s->n - 1, s->pos0, NULL, NULL) ||
+                    model_forward(m, s->cache, s->tokens + s->n - 1, 1, s->pos0 + s->n - 1, lg, NULL))
+                    return -1;
+                continue;
+            }
+            if (model_forward(m, s->cache, s->tokens, s->n, s->pos0, lg, NULL)) return -1;
         }
-        if (model_forward(m, s->cache, s->tokens, s->n, s->pos0, lg, NULL)) return -1;
+        return 0;
     }
+    if (forward_fast(m, seqs, n_seqs, NULL)) return -1;
+    for (int i = 0; i < n_seqs; i++) seqs[i].cache->n_past = seqs[i].pos0 + seqs[i].n;
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "gguf.h"
+#include "kvcache.h"
 #include "ops.h"
 
 typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_DEEPSEEK2 } seek_arch;
@@ -65,14 +66,27 @@ typedef struct {
     const gguf_tensor *gate_shexp, *up_shexp, *down_shexp;
 } seek_layer;
 
-typedef struct {
+/* MLA evaluation order: absorbed (attend in latent space; decode), naive (decompress
+ * k_nope / v for every position, then ordinary attention; long prefill), or chosen per call
+ * by cost. All three give the same result up to rounding. */
+typedef enum { MLA_AUTO = 0, MLA_ABSORBED = 1, MLA_NAIVE = 2 } mla_mode;
+
+typedef struct seek_model {
     gguf_file *gguf;
     seek_hparams hp;
     const gguf_tensor *tok_embd, *output_norm, *output;  /* output == tok_embd when tied */
     seek_layer *layers;
     rope_table rope;
     float kq_scale;               /* softmax scale of attention scores */
-    bool mla_absorb;              /* deepseek2: absorbed attention (default) or naive */
+    mla_mode mla;                 /* deepseek2: how attention runs (default MLA_AUTO) */
+    bool reference;               /* run the plain F32 reference pass (forward_ref.c) */
+    /* prepared at load (deepseek2): per layer, attn_kv_b unpacked to kb[H][nope][R]
+     * (k_nope = kb_h . c) and vb[H][hv][R] (v = vb_h . c) in mla_type: F32 when the file's
+     * kv_b is F32 (exact), else F16 (half the bytes decode reads; its rounding, 2^-11
+     * relative, is far below that of any quantized type the values come from) */
+    seek_type mla_type;
+    uint8_t **mla_kb, **mla_vb;
+    struct seek_workspace *ws;    /* activations and scratch of the fast pass (forward.h) */
 } seek_model;
 
 /* Open a GGUF model, read its hyperparameters and check every tensor's presence, type and
@@ -83,25 +97,15 @@ seek_model *model_from_gguf(gguf_file *g);
 void model_free(seek_model *m);
 const char *arch_name(seek_arch a);
 
-/* ---- KV cache ----
- * dense:     k[l][pos][n_head_kv * head_dim_k], v[l][pos][n_head_kv * head_dim_v]
- * deepseek2: k[l][pos][kv_lora_rank + n_rope] = [normed latent c_kv ; roped k_pe (shared by
- *            all heads)], no v: keys and values are both rebuilt from the latent */
-typedef struct {
-    int n_ctx, n_layer;
-    int n_past;                   /* positions 0..n_past-1 hold valid entries */
-    int k_dim, v_dim;             /* floats per position per layer */
-    float *k, *v;                 /* [n_layer][n_ctx][k_dim], [n_layer][n_ctx][v_dim] */
-} seek_kvcache;
-
+/* ---- KV cache (kvcache.h) ----
+ * kvcache_new: an F32 cache (exact; what the reference path needs). kvcache_new_type: any
+ * kv_type_ok() type; seek run/chat default to F16 (session_opts.cache_type). */
 seek_kvcache *kvcache_new(const seek_model *m, int n_ctx);
+seek_kvcache *kvcache_new_type(const seek_model *m, int n_ctx, seek_type type);
 void kvcache_free(seek_kvcache *c);
-static inline float *kv_k(const seek_kvcache *c, int l, int pos) {
-    return c->k + ((size_t)l * c->n_ctx + pos) * c->k_dim;
-}
-static inline float *kv_v(const seek_kvcache *c, int l, int pos) {
-    return c->v + ((size_t)l * c->n_ctx + pos) * c->v_dim;
-}
+/* Bytes the cache of this model takes per token (all layers, keys and values) in `type`:
+ * deepseek2 (kv_lora_rank + n_rope) x n_layer x bytes per value. */
+size_t kvcache_bytes_per_token(const seek_model *m, seek_type type);
 
 /* ---- forward ----
  * Evaluate tokens[0..n) at positions pos0..pos0+n-1, attending to the cache's positions
@@ -130,11 +134,11 @@ typedef struct {
 } seek_seq;
 int model_forward_batch(seek_model *m, seek_seq *seqs, int n_seqs);
 
-/* per-architecture entry points (same contract) */
-int llama_forward(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, int pos0,
-                  float *logits, float *hidden);
-int deepseek2_forward(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, int pos0,
+/* The reference pass (forward_ref.c), same contract as model_forward; F32 caches only. */
+int llama_forward_ref(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, int pos0,
                       float *logits, float *hidden);
+int deepseek2_forward_ref(seek_model *m, seek_kvcache *c, const int32_t *tokens, int n, int pos0,
+                          float *logits, float *hidden);
 
 /* Shared tail of both architectures: final norm, hidden-state capture, output projection.
  * x[n][n_embd] is the residual stream after the last block (clobbered). */

@@ -5,9 +5,11 @@
 #include "ops.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/kernels.h"
 #include "threads.h"
 #include "util.h"
 
@@ -74,7 +76,7 @@ static void matmul_range(void *ud, int64_t o0, int64_t o1) {
 /* Below this many multiply-adds a matmul is not worth waking the pool for. */
 enum { PAR_MIN_WORK = 1 << 16 };
 
-int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, float *row) {
+int matmul_ref(float *out, const float *x, seek_mat w, const float *bias, int T, float *row) {
     /* a type without dequantization fails here, on the caller's thread, with its message */
     const seek_type_info *ti = seek_type_get((uint32_t)w.type);
     if (w.n_out > 0 && !(ti && ti->can_dequantize)) return mat_row(w, 0, row);
@@ -83,6 +85,93 @@ int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, flo
     matmul_job j = {.out = out, .x = x, .w = w, .bias = bias, .T = T};
     par_for(w.n_out, matmul_range, &j);
     return j.failed ? seek_error("matmul: out of memory") : 0;
+}
+
+/* ---- the fast path: kernels/ ----
+ * x[T][C] is converted once to the kernel's activation type (scratch, 64-byte aligned rows),
+ * then the product is cut into tiles of TILE_R weight rows x TILE_C tokens, numbered
+ * row-tile-major so each thread sweeps all tokens of a few row tiles while those weights
+ * sit in its cache. Each output element is computed by the same instructions whatever
+ * tile (and thread) it lands in, so results are bit-identical for any thread count. */
+enum { TILE_R = 64, TILE_C = 64, DECODE_ROWS = 32 };
+
+/* Grow-only scratch of the calling thread (freed when the thread exits). */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct { uint8_t *p; size_t cap; } scratch;
+static void scratch_init(void) { (void)pthread_key_create(&scratch_key, free); }
+
+static uint8_t *scratch_get(size_t n) {
+    if (n <= scratch.cap) return scratch.p;
+    pthread_once(&scratch_once, scratch_init);
+    size_t cap = n + n / 4 + 4096;
+    cap = (cap + 63) & ~(size_t)63;
+    uint8_t *p = aligned_alloc(64, cap);
+    if (!p) return NULL;
+    free(scratch.p);
+    scratch.p = p, scratch.cap = cap;
+    pthread_setspecific(scratch_key, p);
+    return p;
+}
+
+typedef struct {
+    const kern_entry *e;
+    const float *x;
+    uint8_t *act;
+    size_t a_stride;
+    seek_mat w;
+    float *out;
+    int T;
+    int64_t rows_per_tile, n_row_tiles, n_col_tiles;
+} fast_job;
+
+static void quant_range(void *ud, int64_t t0, int64_t t1) {
+    fast_job *j = ud;
+    for (int64_t t = t0; t < t1; t++) j->e->quant(j->x + t * j->w.n_in, j->act + t * j->a_stride, j->w.n_in);
+}
+
+static void tile_range(void *ud, int64_t i0, int64_t i1) {
+    fast_job *j = ud;
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t rt = i / j->n_col_tiles, ct = i % j->n_col_tiles;
+        int64_t r0 = rt * j->rows_per_tile, c0 = ct * TILE_C;
+        int64_t nr = j->w.n_out - r0 < j->rows_per_tile ? j->w.n_out - r0 : j->rows_per_tile;
+        int nc = j->T - c0 < TILE_C ? (int)(j->T - c0) : TILE_C;
+        j->e->mm(j->w.n_in, j->w.data + r0 * j->w.row_bytes, j->w.row_bytes, (int)nr, j->act + c0 * j->a_stride,
+                 j->a_stride, nc, j->out + c0 * j->w.n_out + r0, (size_t)j->w.n_out);
+    }
+}
+
+int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, float *row) {
+    const kern_entry *e = kern_for(w.type);
+    const seek_type_info *ai = e ? seek_type_get((uint32_t)e->act_type) : NULL;
+    if (!e || !ai || w.n_in % ai->block_size || T <= 0 || w.n_out <= 0)
+        return matmul_ref(out, x, w, bias, T, row);
+    const int64_t C = w.n_in, OC = w.n_out;
+    fast_job j = {.e = e, .x = x, .w = w, .out = out, .T = T};
+    bool par = (double)OC * C * T >= PAR_MIN_WORK && seek_threads() > 1;
+    if (e->act_type == SEEK_TYPE_F32 && !e->quant) {
+        j.act = (uint8_t *)x, j.a_stride = sizeof(float) * (size_t)C;
+    } else {
+        j.a_stride = kern_act_row_bytes(e, C);
+        if (!(j.act = scratch_get(j.a_stride * (size_t)T))) return seek_error("matmul: out of memory");
+        if (par && T >= 8)
+            par_for(T, quant_range, &j);
+        else
+            quant_range(&j, 0, T);
+    }
+    /* decode: short row tiles so both threads get work; prefill: TILE_R x TILE_C tiles */
+    j.rows_per_tile = T == 1 ? DECODE_ROWS : TILE_R;
+    j.n_row_tiles = (OC + j.rows_per_tile - 1) / j.rows_per_tile;
+    j.n_col_tiles = (T + TILE_C - 1) / TILE_C;
+    if (par)
+        par_for(j.n_row_tiles * j.n_col_tiles, tile_range, &j);
+    else
+        tile_range(&j, 0, j.n_row_tiles * j.n_col_tiles);
+    if (bias)
+        for (int t = 0; t < T; t++)
+            for (int64_t o = 0; o < OC; o++) out[(size_t)t * OC + o] += bias[o];
+    return 0;
 }
 
 /* ------------------------------------------------------------------------------------ */

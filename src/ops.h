@@ -33,10 +33,18 @@ seek_mat mat_of(const gguf_tensor *t);
 seek_mat mat_slice(const gguf_tensor *t, int64_t i);
 
 /* out[T][OC] = x[T][C] @ W^T (+ bias[OC] if not NULL). C must equal W.n_in.
- * `row` is scratch for one dequantized row (W.n_in floats). Returns 0 or -1 (bad type).
- * Output rows are shared out over the thread pool (threads.h); the result is
- * bit-identical for every thread count. */
+ * `row` is scratch for one dequantized row (W.n_in floats; used only by the reference
+ * path). Returns 0 or -1 (bad type, out of memory). The work runs on the kernels of
+ * kernels/ for the CPU's level: x is converted once to the kernel's activation type
+ * (e.g. Q8_0 for Q8_0/Q4_0 weights, which adds a rounding error of about |x|/254 per
+ * value), and output tiles are shared out over the thread pool (threads.h); the result
+ * is bit-identical for every thread count. No allocation once the per-thread scratch has
+ * grown to the largest batch. */
 int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, float *row);
+/* The reference of matmul (the oracle the kernels are tested against): each weight row
+ * dequantized to float, double accumulators. Same contract; slow. matmul() uses it for
+ * types without a kernel (kernels/kernels.h). */
+int matmul_ref(float *out, const float *x, seek_mat w, const float *bias, int T, float *row);
 /* Dequantize row r of W into dst[W.n_in]. */
 int mat_row(seek_mat w, int64_t r, float *dst);
 

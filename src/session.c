@@ -9,7 +9,7 @@
 #include "reasoning.h"
 #include "util.h"
 
-enum { PREFILL_CHUNK = 256 };   /* prompt tokens per forward call: bounds activation memory */
+enum { PREFILL_CHUNK = 512 };   /* prompt tokens per forward call: bounds activation memory */
 
 void session_close(seek_session *s) {
     if (!s) return;
@@ -67,7 +67,9 @@ seek_session *session_open(const char *path, const session_opts *o) {
         s->n_ctx = s->model->hp.n_ctx_train;
         if (s->n_ctx <= 0 || s->n_ctx > 4096) s->n_ctx = 4096;
     }
-    if (!(s->cache = kvcache_new(s->model, s->n_ctx))) goto fail;
+    seek_type ct = SEEK_TYPE_F16;   /* half the memory of F32; logits within 1e-3 (docs/engine.md) */
+    if (o && o->cache_type && kv_type_parse(o->cache_type, &ct)) goto fail;
+    if (!(s->cache = kvcache_new_type(s->model, s->n_ctx, ct))) goto fail;
     free(jinja);
     return s;
 fail:
@@ -116,24 +118,24 @@ int session_prompt(seek_session *s, const chat_msg *msgs, size_t n, const chat_r
  * entries from pos on are overwritten, so on failure the cache is valid up to pos. */
 static int forward_ids(seek_session *s, const int32_t *ids, size_t n, int32_t pos, float *logits) {
     if (s->cached.n > (size_t)pos) s->cached.n = (size_t)pos;
-    if (model_forward(s->model, s->cache, ids, (int)n, pos, logits, NULL)) return -1;
+    seek_seq q = {.cache = s->cache, .tokens = ids, .n = (int)n, .pos0 = pos, .logits = logits, .all_logits = false};
+    if (model_forward_batch(s->model, &q, 1)) return -1;
     for (size_t i = 0; i < n; i++)
         if (tok_ids_push(&s->cached, ids[i])) return -1;
     return 0;
 }
 
-/* gen_model.eval over the session's cache: the prompt in chunks without logits (the
- * output head costs V x D per token), then the last token alone with its logits,
- * padding ids masked out of them. Ctrl-C is honoured between chunks. */
+/* gen_model.eval over the session's cache: the prompt in chunks, the last chunk asking for
+ * the logits of its last token only (the output head costs V x D per row), padding ids
+ * masked out of them. Ctrl-C is honoured between chunks. */
 static int session_eval(void *ud, const int32_t *ids, size_t n, int32_t pos, float *logits) {
     seek_session *s = ud;
-    for (size_t done = 0; done + 1 < n;) {
-        if (s->cancel && *s->cancel) return seek_error("cancelled");
-        size_t k = n - 1 - done < PREFILL_CHUNK ? n - 1 - done : PREFILL_CHUNK;
-        if (forward_ids(s, ids + done, k, pos + (int32_t)done, NULL)) return -1;
+    for (size_t done = 0; done < n;) {
+        if (n > 1 && s->cancel && *s->cancel) return seek_error("cancelled");
+        size_t k = n - done < PREFILL_CHUNK ? n - done : PREFILL_CHUNK;
+        if (forward_ids(s, ids + done, k, pos + (int32_t)done, done + k == n ? logits : NULL)) return -1;
         done += k;
     }
-    if (forward_ids(s, ids + n - 1, 1, pos + (int32_t)n - 1, logits)) return -1;
     for (int i = 0; i < s->model->hp.n_vocab; i++)
         if (s->banned[i]) logits[i] = -INFINITY;
     return 0;

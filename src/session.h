@@ -26,6 +26,7 @@
 typedef struct {
     int n_ctx;                      /* <= 0: the model's training context, at most 4096 */
     const char *chat_template_file; /* a Jinja file to use instead of the model's own, or NULL */
+    const char *cache_type;         /* KV cache element type f32|f16|bf16|q8_0; NULL: f16 */
 } session_opts;
 
 typedef struct {

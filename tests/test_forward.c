@@ -117,7 +117,7 @@ static int greedy(seek_model *m, seek_kvcache *c, const float *last, int32_t *ou
 static void check_model(const char *name, const char *file, bool absorb) {
     seek_model *m = model_load(file);
     CHECK_MSG(m, "%s: %s", name, seek_last_error());
-    m->mla_absorb = absorb;
+    m->mla = absorb ? MLA_ABSORBED : MLA_NAIVE;
     for (int ci = 0;; ci++) {
         golden_case gc;
         int r = load_case(name, ci, &gc);
@@ -193,9 +193,9 @@ TEST(mla_naive_equals_absorbed_random) {
         for (int t = 0; t < T; t++) { s = s * 1664525u + 1013904223u; tok[t] = (int32_t)((s >> 8) % (uint32_t)V); }
         float *a = malloc(sizeof(float) * T * V), *b = malloc(sizeof(float) * T * V);
         seek_kvcache *c = kvcache_new(m, T);
-        m->mla_absorb = true;
+        m->mla = MLA_ABSORBED;
         CHECK(model_forward(m, c, tok, 25, 0, a, NULL) == 0 && model_forward(m, c, tok + 25, T - 25, 25, a + 25 * V, NULL) == 0);
-        m->mla_absorb = false;
+        m->mla = MLA_NAIVE;
         c->n_past = 0;
         CHECK(model_forward(m, c, tok, T, 0, b, NULL) == 0);
         double sc = max_abs(b, (size_t)T * V), err = max_diff(a, b, (size_t)T * V);
@@ -267,12 +267,14 @@ TEST(deepseek2_split_kv_b_layout) {
 /* Q8_0 weights. These random fixtures have many positions whose two best logits are
  * closer than Q8_0's (and even BF16's) rounding noise (top-2 gaps down to 0.0006 while
  * BF16 weights alone move logits by ~0.04), so "same argmax everywhere" does not hold
- * for any faithful Q8_0 (nor for BF16). What is checked: the argmax agrees at >= 90% of
- * positions and at every position whose reference top-2 gap exceeds 0.3 * scale, and the
- * logits stay within 0.35 * scale (MoE routing flips make DeepSeek's error jumpy).
- * The reference engine's own Q8_0 (byte-identical weights) flips 16 of these 480
- * positions where we flip 14; see docs/interop.md. */
+ * for any faithful Q8_0 (nor for BF16). What is checked: the argmax agrees at >= 95% of
+ * the 480 positions of all fixtures together and at every position whose reference top-2
+ * gap exceeds 0.3 * scale, and the logits stay within 0.35 * scale (MoE routing flips make
+ * DeepSeek's error jumpy). The reference engine's own Q8_0 (byte-identical weights, Q8_0
+ * activations as in seek's kernels) flips 16 of these 480 positions; seek's fast path
+ * flips 17 (F32 activations: 14); see docs/interop.md. */
 TEST(q8_0_conversion_keeps_argmax) {
+    int agree_all = 0, n_all = 0;
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++) {
         CHECK_MSG(convert_fixture(fixtures[i], SEEK_TYPE_Q8_0, "q8_0") == 0, "%s", seek_last_error());
         seek_model *m = model_load(gguf_path(fixtures[i], "q8_0"));
@@ -301,13 +303,16 @@ TEST(q8_0_conversion_keeps_argmax) {
             kvcache_free(c);
             free(lg);
             free_case(&gc);
-            CHECK_MSG(agree * 10 >= T * 9, "%s q8_0 case %d: argmax agrees at only %d of %d positions", fixtures[i], ci, agree, T);
+            if (getenv("SEEK_TEST_VERBOSE")) printf("  %s q8_0 case %d: argmax %d/%d, logits off by %.3g of scale\n", fixtures[i], ci, agree, T, err / sc);
+            agree_all += agree;
+            n_all += T;
             CHECK_MSG(bad_clear < 0, "%s q8_0 case %d: argmax differs at position %d despite a clear margin", fixtures[i], ci,
                       bad_clear);
             CHECK_MSG(err <= 0.35 * sc, "%s q8_0 case %d: logits off by %g (scale %g)", fixtures[i], ci, err, sc);
         }
         model_free(m);
     }
+    CHECK_MSG(agree_all * 20 >= n_all * 19, "q8_0: argmax agrees at only %d of %d positions", agree_all, n_all);
 }
 
 TEST(forward_rejects_bad_calls) {

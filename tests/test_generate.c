@@ -11,26 +11,32 @@
 #define TOKJSON "tests/data/tokenizer/deepseek-v3/tokenizer.json"
 
 /* The fake model: after the prompt, it "predicts" script[0], script[1], ...
- * It checks that positions arrive contiguously from where the cache ends. */
+ * It checks that positions arrive contiguously from where the cache ends, and that each
+ * position is fed the right id (the prompt's, then the tokens it predicted): a loop that
+ * feeds a wrong id gets token 0 predicted from then on, so its continuation goes wrong. */
 typedef struct {
     int32_t n_vocab;
-    const int32_t *script;
+    const int32_t *script, *prompt;
     size_t n_script, n_prompt;
     int32_t next_pos; /* the position the cache expects next */
-    int bad_pos, calls;
+    int bad_pos, bad_id, calls;
     int fail_at_call;
 } fake;
 
 static int fake_eval(void *ud, const int32_t *ids, size_t n, int32_t pos, float *logits) {
     fake *f = ud;
-    (void)ids;
     f->calls++;
     if (f->fail_at_call && f->calls == f->fail_at_call) return seek_error("fake: eval failed");
     if (pos > f->next_pos) f->bad_pos = 1; /* a gap in the cache */
+    for (size_t i = 0; i < n; i++) {
+        size_t p = (size_t)pos + i;
+        int32_t want = p < f->n_prompt ? f->prompt[p] : p - f->n_prompt < f->n_script ? f->script[p - f->n_prompt] : -1;
+        if (ids[i] != want) f->bad_id = 1;
+    }
     f->next_pos = pos + (int32_t)n;
     size_t k = (size_t)f->next_pos - f->n_prompt; /* index of the token to predict */
     for (int32_t i = 0; i < f->n_vocab; i++) logits[i] = 0;
-    logits[k < f->n_script ? f->script[k] : 0] = 20;
+    logits[k < f->n_script && !f->bad_id ? f->script[k] : 0] = 20;
     return 0;
 }
 
@@ -82,7 +88,7 @@ static int setup(fixture *x, const char *answer, int32_t n_ctx) {
     sp.temperature = 0;
     x->smp = sampler_new(&sp, tok_n_vocab(x->tok));
     x->f = (fake){.n_vocab = tok_n_vocab(x->tok), .script = x->script.v, .n_script = x->script.n,
-                  .n_prompt = x->prompt.n};
+                  .prompt = x->prompt.v, .n_prompt = x->prompt.n};
     x->m = (gen_model){.eval = fake_eval, .ud = &x->f, .n_vocab = tok_n_vocab(x->tok), .n_ctx = n_ctx};
     return x->smp ? 0 : -1;
 }
@@ -114,7 +120,7 @@ TEST(reasoning_and_answer_streamed) {
     CHECK(r.tokens.n == x.script.n - 1 && !memcmp(r.tokens.v, x.script.v, r.tokens.n * sizeof(int32_t)));
     CHECK(r.n_prompt_eval == (int32_t)x.prompt.n);
     CHECK(r.n_past == (int32_t)(x.prompt.n + r.tokens.n)); /* the stop token is not evaluated */
-    CHECK(!x.f.bad_pos);
+    CHECK(!x.f.bad_pos && !x.f.bad_id);
     gen_result_free(&r);
     sb_free(&st.all);
     teardown(&x);
@@ -175,7 +181,7 @@ TEST(cached_prefix_and_eval_failure) {
     /* the cache already holds all but the last 2 prompt tokens */
     x.f.next_pos = (int32_t)x.prompt.n - 2;
     CHECK(generate(&x.m, x.tok, x.smp, &x.stops, x.prompt.v, x.prompt.n, x.prompt.n - 2, &p, &r) == 0);
-    CHECK(r.n_prompt_eval == 2 && !x.f.bad_pos && r.stop == GEN_STOP_EOS);
+    CHECK(r.n_prompt_eval == 2 && !x.f.bad_pos && !x.f.bad_id && r.stop == GEN_STOP_EOS);
     gen_result_free(&r);
     /* all of it cached: the last token is evaluated again for its logits */
     r = (gen_result){0};

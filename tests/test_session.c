@@ -74,7 +74,7 @@ TEST(chunked_prefill_matches_one_batch) {
     CHECK_MSG(session_generate(s, &prompt, smp, &gp, &r) == 0, "%s", seek_last_error());
     CHECK(r.n_prompt_eval == T);
     /* the same prompt in one batch from an empty cache, straight through the model */
-    seek_kvcache *c = kvcache_new(s->model, T);
+    seek_kvcache *c = kvcache_new_type(s->model, T, s->cache->type);
     CHECK(c && model_forward(s->model, c, ids, T, 0, one, NULL) == 0);
     const float *ref = one + (size_t)(T - 1) * V;
     int best = -1;
@@ -82,6 +82,24 @@ TEST(chunked_prefill_matches_one_batch) {
         if (!s->banned[i] && (best < 0 || ref[i] > ref[best])) best = i;
     CHECK_MSG(r.tokens.n == 1 && r.tokens.v[0] == best, "chunked prefill chose %d, one batch %d",
               r.tokens.n ? r.tokens.v[0] : -1, best);
+    /* and the logits: re-evaluate the last 40 prompt positions on top of the cache the
+     * chunks filled (positions 0..T-41 from the chunks) and compare every logit with the
+     * one-batch evaluation. Tolerance: 1e-4 of the largest |logit| (only the summation
+     * order of batched products may differ). */
+    const int K = 40;
+    float *re = malloc(sizeof(float) * (size_t)V * K);
+    CHECK(re);
+    s->cache->n_past = T - K;
+    int rc = model_forward(s->model, s->cache, ids + T - K, K, T - K, re, NULL);
+    double scale = 0, err = 0;
+    for (size_t i = 0; i < (size_t)V * K; i++) {
+        scale = fmax(scale, fabs(one[(size_t)(T - K) * V + i]));
+        err = fmax(err, fabs((double)re[i] - one[(size_t)(T - K) * V + i]));
+    }
+    free(re);
+    CHECK_MSG(rc == 0, "%s", seek_last_error());
+    CHECK_MSG(err <= 1e-4 * scale, "chunked prefill: max |dlogit| %g over the last %d positions (scale %g)", err, K, scale);
+    s->cached.n = 0;   /* the cache was rewritten behind the session's back */
     kvcache_free(c);
     gen_result_free(&r);
     sampler_free(smp);

@@ -20,6 +20,7 @@ const char cli_gen_help[] =
     "model and context:\n"
     "  -m, --model FILE        GGUF model\n"
     "  -c, --ctx N             context size in tokens (default: the model's, at most 4096)\n"
+    "  --cache-type T          KV cache type: f32, f16 (default), bf16, q8_0\n"
     "  --chat-template FILE    a Jinja chat template to use instead of the model's\n"
     "  --system TEXT           system prompt\n"
     "  -t, --threads N         worker threads (default: SEEK_THREADS, else every CPU)\n"
@@ -73,7 +74,7 @@ int cli_gen_arg(cli_gen_opts *o, const char *cmd, int argc, char **argv, int *i)
     static const char *const with_value[] = {
         "-m", "--model", "--chat-template", "--system", "-c", "--ctx", "-n", "--max-tokens", "--temp",
         "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n", "--frequency-penalty",
-        "--presence-penalty", "--seed", "--stop", "-t", "--threads", NULL};
+        "--presence-penalty", "--seed", "--stop", "-t", "--threads", "--cache-type", NULL};
     size_t k = 0;
     while (with_value[k] && strcmp(with_value[k], a)) k++;
     if (!with_value[k]) return 0;
@@ -84,6 +85,7 @@ int cli_gen_arg(cli_gen_opts *o, const char *cmd, int argc, char **argv, int *i)
     if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
     else if (!strcmp(a, "--chat-template")) o->template_file = v;
     else if (!strcmp(a, "--system")) o->system = v;
+    else if (!strcmp(a, "--cache-type")) o->cache_type = v;
     else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) bad = parse_long(v, 1, 1L << 24, &n), o->n_ctx = (int)n;
     else if (!strcmp(a, "-n") || !strcmp(a, "--max-tokens")) bad = parse_long(v, -1, 1L << 30, &n), o->n_predict = (int)n;
     else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
@@ -114,7 +116,7 @@ int cli_gen_arg(cli_gen_opts *o, const char *cmd, int argc, char **argv, int *i)
 }
 
 seek_session *cli_open_session(cli_gen_opts *o) {
-    session_opts so = {.n_ctx = o->n_ctx, .chat_template_file = o->template_file};
+    session_opts so = {.n_ctx = o->n_ctx, .chat_template_file = o->template_file, .cache_type = o->cache_type};
     seek_session *s = session_open(o->model, &so);
     if (!s) {
         cli_lib_error();

@@ -19,6 +19,7 @@ typedef struct {
     const char *template_file; /* --chat-template FILE */
     const char *system;        /* --system TEXT */
     int n_ctx;                 /* --ctx */
+    const char *cache_type;    /* --cache-type */
     int n_predict;             /* -n: <= 0 until EOS or the context is full */
     sampler_params sp;
     bool seed_given;

@@ -11,6 +11,7 @@
 
 #include "cmds.h"
 #include "gguf.h"
+#include "quantize.h"
 
 #define ARRAY_SHOWN 6      /* elements shown of a long array */
 #define STRING_SHOWN 72    /* characters shown of a long string */
@@ -185,6 +186,11 @@ int cmd_info(int argc, char **argv) {
                 printf(" %s x%" PRIu64 " (%s)", seek_type_get(t)->name, type_count[t],
                        seek_fmt_bytes(type_bytes[t], b1, sizeof b1));
         printf("\n");
+    }
+    uint32_t ft;
+    if (gguf_get_u32(g, "general.file_type", &ft)) {
+        const quant_target *qt = quant_target_by_ftype((int)ft);
+        printf("file type:     %s (general.file_type %u)\n", qt ? qt->name : "unknown", ft);
     }
     print_tokenizer(g);
 

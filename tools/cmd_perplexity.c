@@ -1,36 +1,63 @@
-/* cmd_perplexity.c - `seek perplexity -m MODEL -f FILE [--ctx N]`: perplexity of a text
- * under the model. The text is tokenized with the model's tokenizer and cut into windows
- * of N tokens (default 512, at most the training context); each window is evaluated from
- * an empty cache and only the second half of its positions is scored, so every scored
- * token sees at least N/2 tokens of context (as llama.cpp's perplexity tool does, which
- * keeps the numbers comparable). Prints running values to stderr, the result to stdout. */
+/* cmd_perplexity.c - `seek perplexity -m MODEL -f TEXT [-c N] [--chunks K]`: perplexity of
+ * a text on llama.cpp's protocol (llama-perplexity), so the two engines' numbers compare:
+ *
+ *   tokens = tokenize(text) with the BOS the model asks for; at least 2N tokens are needed
+ *   the tokens are cut into floor(len/N) independent chunks of N (at most K of them)
+ *   each chunk is evaluated from an empty cache, its first token replaced by BOS when the
+ *   model adds one; only the second half is scored: positions N/2 .. N-2 predict the next
+ *   token (N - N/2 - 1 tokens per chunk), so every scored token has >= N/2 of context
+ *   PPL = exp(mean nll); error = PPL * sqrt((mean(nll^2) - mean(nll)^2) / (count - 1))
+ *
+ * stdout: the running estimate after each chunk ("[1]5.1234,[2]...") and the last line
+ * "Final estimate: PPL = <value> +/- <error>". --legacy keeps seek's earlier variant (no
+ * BOS per chunk, one chunk is enough). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmds.h"
 #include "model.h"
+#include "threads.h"
 #include "tokenizer.h"
 #include "util.h"
 
+static void usage(FILE *f) {
+    fputs("usage: seek perplexity -m MODEL.gguf -f TEXT_FILE [-c N] [--chunks K] [--threads N] [--legacy]\n\n"
+          "  -c, --ctx N   tokens per chunk (default 512); the text needs at least 2N tokens\n"
+          "  --chunks K    score at most K chunks\n"
+          "  --legacy      seek's earlier protocol: no BOS per chunk, one chunk suffices\n", f);
+}
+
+/* -log p(tok) from one row of logits, the way llama-perplexity computes it: float max,
+ * float exponentials summed in double. */
+static double nll_of(const float *l, int V, int tok) {
+    float mx = l[0];
+    for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
+    double s = 0;
+    for (int v = 0; v < V; v++) s += expf(l[v] - mx);
+    return -((double)(l[tok] - mx) - log(s));
+}
+
 int cmd_perplexity(int argc, char **argv) {
     const char *model = NULL, *file = NULL;
-    int n_ctx = 512;
+    int n_ctx = 512, max_chunks = -1, threads = 0;
+    bool legacy = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            puts("usage: seek perplexity -m MODEL.gguf -f TEXT_FILE [--ctx N]");
-            return 0;
-        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && i + 1 < argc) model = argv[++i];
         else if (!strcmp(a, "-f") && i + 1 < argc) file = argv[++i];
         else if ((!strcmp(a, "--ctx") || !strcmp(a, "-c")) && i + 1 < argc) n_ctx = atoi(argv[++i]);
+        else if (!strcmp(a, "--chunks") && i + 1 < argc) max_chunks = atoi(argv[++i]);
+        else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--legacy")) legacy = true;
         else return cli_error("perplexity: unknown argument '%s'", a);
     }
-    if (!model || !file) return cli_error("perplexity: need -m MODEL and -f FILE");
-    if (n_ctx < 4) return cli_error("perplexity: --ctx must be at least 4");
+    if (!model || !file) { usage(stderr); return cli_error("perplexity: need -m MODEL and -f FILE"); }
+    if (n_ctx < 4) return cli_error("perplexity: -c must be at least 4");
+    if (max_chunks == 0 || max_chunks < -1) return cli_error("perplexity: --chunks must be at least 1");
+    if (threads > 0) seek_set_threads(threads);
     size_t len;
     char *text = seek_read_file(file, &len);
     if (!text) return cli_lib_error();
@@ -40,46 +67,52 @@ int cmd_perplexity(int argc, char **argv) {
     seek_tokenizer *tk = tok_load_gguf(m->gguf);
     tok_ids ids = {0};
     float *logits = NULL;
+    int32_t *chunk = NULL;
     seek_kvcache *c = NULL;
     if (!tk) { cli_lib_error(); goto done; }
     if (tok_encode(tk, text, len, true, &ids)) { cli_lib_error(); goto done; }
-    if (n_ctx > m->hp.n_ctx_train) n_ctx = m->hp.n_ctx_train;
-    int n_chunks = (int)(ids.n / (size_t)n_ctx);
-    if (n_chunks < 1) {
-        cli_error("perplexity: %s has %zu tokens, fewer than one window of %d (use a smaller --ctx)", file, ids.n, n_ctx);
+    if (n_ctx > m->hp.n_ctx_train)
+        fprintf(stderr, "seek: warning: -c %d exceeds the training context %d\n", n_ctx, m->hp.n_ctx_train);
+    const size_t need = legacy ? (size_t)n_ctx : 2 * (size_t)n_ctx;
+    if (ids.n < need) {
+        cli_error("perplexity: %s has %zu tokens; -c %d needs at least %zu (use a smaller -c)", file, ids.n, n_ctx, need);
         goto done;
     }
-    const int V = m->hp.n_vocab;
+    int n_chunks = (int)(ids.n / (size_t)n_ctx);
+    if (max_chunks > 0 && max_chunks < n_chunks) n_chunks = max_chunks;
+    const bool add_bos = !legacy && tok_add_bos(tk) && tok_bos(tk) >= 0;
+    const int V = m->hp.n_vocab, first = n_ctx / 2;
     logits = malloc(sizeof(float) * (size_t)n_ctx * V);
+    chunk = malloc(sizeof *chunk * (size_t)n_ctx);
     c = kvcache_new(m, n_ctx);
-    if (!logits || !c) { cli_lib_error(); goto done; }
-    double nll = 0;
+    if (!logits || !chunk || !c) { cli_error("perplexity: out of memory for %d x %d logits", n_ctx, V); goto done; }
+    fprintf(stderr, "perplexity: %zu tokens, %d chunks of %d, scoring the last %d of each%s\n", ids.n, n_chunks,
+            n_ctx, n_ctx - first - 1, add_bos ? ", BOS first" : "");
+    double nll = 0, nll2 = 0;
     long count = 0;
-    const bool tty = isatty(2);
     for (int k = 0; k < n_chunks; k++) {
-        const int32_t *w = ids.v + (size_t)k * n_ctx;
+        memcpy(chunk, ids.v + (size_t)k * n_ctx, sizeof *chunk * (size_t)n_ctx);
+        if (add_bos) chunk[0] = tok_bos(tk);
         c->n_past = 0;
-        if (model_forward(m, c, w, n_ctx, 0, logits, NULL)) { cli_lib_error(); goto done; }
-        for (int t = n_ctx / 2; t < n_ctx - 1; t++) {   /* position t predicts token t+1 */
-            const float *l = logits + (size_t)t * V;
-            float mx = l[0];
-            for (int v = 1; v < V; v++) if (l[v] > mx) mx = l[v];
-            double s = 0;
-            for (int v = 0; v < V; v++) s += exp((double)l[v] - mx);
-            nll += log(s) + mx - l[w[t + 1]];
+        if (model_forward(m, c, chunk, n_ctx, 0, logits, NULL)) { cli_lib_error(); goto done; }
+        for (int t = first; t < n_ctx - 1; t++) {   /* position t predicts token t+1 */
+            double v = nll_of(logits + (size_t)t * V, V, chunk[t + 1]);
+            nll += v;
+            nll2 += v * v;
             count++;
         }
-        if (tty) {
-            fprintf(stderr, "\rperplexity: [%d/%d] %.4f", k + 1, n_chunks, exp(nll / count));
-            fflush(stderr);
-        }
+        printf("[%d]%.4f,", k + 1, exp(nll / count));
+        fflush(stdout);
     }
-    if (tty) fprintf(stderr, "\n");
-    printf("perplexity: %.6f over %ld tokens (%d windows of %d)\n", exp(nll / count), count, n_chunks, n_ctx);
+    printf("\n");
+    double mean = nll / count, var = nll2 / count - mean * mean, ppl = exp(mean);
+    double err = var > 0 && count > 1 ? sqrt(var / (count - 1)) * ppl : 0;
+    printf("Final estimate: PPL = %.4f +/- %.5f\n", ppl, err);
     rc = 0;
 done:
     kvcache_free(c);
     free(logits);
+    free(chunk);
     tok_ids_free(&ids);
     tok_free(tk);
     model_free(m);

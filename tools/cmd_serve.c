@@ -26,6 +26,7 @@ static void usage(FILE *f) {
             "  --idle-timeout S        close idle keep-alive connections after S seconds (default 60)\n"
             "  --alias NAME            the model's name in the API (default: the file name without .gguf)\n"
             "  --chat-template FILE    a Jinja chat template to use instead of the model's\n"
+            "  --cache-type T          KV cache element type: f32, f16 (default), bf16, q8_0\n"
             "  -t, --threads N         worker threads (default: SEEK_THREADS, else every CPU)\n"
             "  -q, --quiet             no request log\n"
             "Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, /health,\n"
@@ -75,6 +76,7 @@ int cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--idle-timeout")) { if (num(a, v, 1, 86400, &n)) return 1; o.idle_timeout_s = (int)n; }
         else if (!strcmp(a, "--alias")) alias = v;
         else if (!strcmp(a, "--chat-template")) o.sopts.chat_template_file = v;
+        else if (!strcmp(a, "--cache-type")) o.sopts.cache_type = v;
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) { if (num(a, v, 1, 256, &n)) return 1; seek_set_threads((int)n); }
         else return cli_error("serve: unknown option '%s' (see 'seek serve --help')", a);
     }

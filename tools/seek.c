@@ -35,7 +35,10 @@ static const struct {
     {"info", cmd_info, "info MODEL.gguf            architecture, metadata, tensors, tokenizer"},
     {"convert", cmd_convert, "convert HF_DIR -o OUT.gguf [--type f32|f16|bf16|q8_0]   Hugging Face checkpoint to GGUF"},
     {"logits", cmd_logits, "logits -m MODEL.gguf --tokens 1,2,3 -o OUT.f32     raw f32 logits [T x V]"},
-    {"perplexity", cmd_perplexity, "perplexity -m MODEL.gguf -f TEXT [--ctx N]    perplexity of a text"},
+    {"perplexity", cmd_perplexity, "perplexity -m MODEL.gguf -f TEXT [-c N] [--chunks K]   perplexity (llama.cpp's protocol)"},
+    {"quantize", cmd_quantize, "quantize IN.gguf OUT.gguf TYPE [--pure]     other tensor types (Q4_K_M, Q8_0, ...)"},
+    {"synth", cmd_synth, "synth --shape NAME -o OUT.gguf [--layers N]   random weights, a real model's shapes"},
+    {"bench", cmd_bench, "bench -m MODEL.gguf [-p 512 -n 128 -r 5] [--json]   prefill/decode speed"},
     {"tokenize", cmd_tokenize, "tokenize -m MODEL.gguf|--tokenizer tokenizer.json TEXT   token ids (--pieces: id + piece)"},
 };
 

@@ -4,7 +4,7 @@
  * The contract every kernel meets (ops.c's matmul() is its only caller):
  *   1. activations x[T][C] are first converted, row by row, to the weight type's
  *      "activation type" (kern_entry.act_type: F32, Q8_0, Q8_1, Q8_K, BF16, ...) by
- *      kern_entry.quant, into a scratch buffer (act_row_bytes(act_type, C) bytes per row);
+ *      kern_entry.quant, into a scratch buffer (kern_act_row_bytes(e, C) bytes per row);
  *   2. kern_entry.mm computes a tile of the product:
  *        out[c * out_stride + r] = dot(weight row r, activation row c)
  *      for r < n_rows (rows w + r * w_stride) and c < n_cols (rows a + c * a_stride),
@@ -40,10 +40,17 @@ typedef void (*kern_mm_fn)(int64_t n, const uint8_t *w, size_t w_stride, int n_r
                            size_t a_stride, int n_cols, float *out, size_t out_stride);
 
 typedef struct {
-    seek_type act_type;   /* what activations are converted to */
+    seek_type act_type;   /* what activations are converted to (SEEK_TYPE_F32: x is used as is) */
     kern_quant_fn quant;
     kern_mm_fn mm;
+    /* Bytes of one converted activation row of n values when the kernel uses its own
+     * arrangement of act_type's values (e.g. blocks regrouped for wide registers);
+     * NULL: the plain layout, seek_row_size(act_type, n). */
+    size_t (*act_row_bytes)(int64_t n);
 } kern_entry;
+
+/* Bytes matmul() reserves per converted activation row (rounded up to 64). */
+size_t kern_act_row_bytes(const kern_entry *e, int64_t n);
 
 /* The best level this CPU supports, lowered by SEEK_CPU (read once). */
 kern_level kern_cpu_level(void);
@@ -51,6 +58,10 @@ const char *kern_level_name(kern_level l);
 bool kern_cpu_has_bf16(void);
 /* Force a level (tests); returns the previous one. A level above the CPU's is clamped. */
 kern_level kern_set_level(kern_level l);
+/* The best level the hardware supports (SEEK_CPU ignored). */
+kern_level kern_cpu_max_level(void);
+/* AMX tiles (amx_tile + amx_int8) reported by the CPU; no kernel uses them yet. */
+bool kern_cpu_has_amx(void);
 
 /* The kernel for weights of `type` at the current level, or NULL when there is none
  * (matmul() then uses the reference path of ops.c). */

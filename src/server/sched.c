@@ -455,7 +455,7 @@ srv_sched *sched_new(seek_session *ss, int n_slots, int queue_max) {
         sl->id = i;
         sl->s = s;
         pthread_cond_init(&sl->cv, NULL);
-        sl->cache = i == 0 ? ss->cache : kvcache_new(ss->model, s->n_ctx);
+        sl->cache = i == 0 ? ss->cache : kvcache_new_type(ss->model, s->n_ctx, ss->cache->type);   /* same type as the session's */
         if (!sl->cache) goto fail;
     }
     for (int i = 0; i < n_slots; i++) {

@@ -30,3 +30,23 @@ expect_error() {
 expect_out() {
     if grep -qE -- "$2" "$TMP/out"; then ok "$1"; else fail "$1" "output lacks '$2'"; fi
 }
+
+# run_ok NAME OUT CMD...   run CMD with stdout to OUT and stderr to OUT.err; if it exits
+# non-zero, report "FAIL NAME" and return 1 (so two runs that fail the same way never
+# compare equal)
+run_ok() {
+    name=$1; out=$2; shift 2
+    "$@" >"$out" 2>"$out.err"; rc=$?
+    if [ $rc -ne 0 ]; then fail "$name" "exit $rc: $(head -c 300 "$out.err")"; return 1; fi
+    return 0
+}
+
+# same NAME A B   files A and B are non-empty and identical
+same() {
+    if [ -s "$2" ] && cmp -s "$2" "$3"; then ok "$1"; else fail "$1" "$(head -c 200 "$2") | $(head -c 200 "$3")"; fi
+}
+
+# differ NAME A B   files A and B are non-empty and different
+differ() {
+    if [ -s "$2" ] && [ -s "$3" ] && ! cmp -s "$2" "$3"; then ok "$1"; else fail "$1" "identical or empty: $(head -c 200 "$2")"; fi
+}

@@ -3,7 +3,14 @@
 M=${CHAT_MODEL:-$BUILD/tests/chat-model.gguf}
 PY=/usr/bin/python3
 
-chat() { "$SEEK" chat -m "$M" "$@" >"$TMP/out" 2>"$TMP/err"; }
+# every session here must end normally (exit 0): a chat that fails outright must not pass
+# a comparison because two failed runs look alike
+chat() {   # (runs inside pipelines, so the session counter lives in a file)
+    n_chat=$(($(cat "$TMP/n_chat" 2>/dev/null || echo 0) + 1)); echo $n_chat >"$TMP/n_chat"
+    "$SEEK" chat -m "$M" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?
+    if [ $rc -ne 0 ]; then fail "chat_session_$n_chat" "exit $rc: $(head -c 300 "$TMP/err")"; fi
+    return $rc
+}
 
 # two turns, /save: the saved history has both turns and the assistant's reasoning apart
 printf 'Hello\nWhat is 2+2?\n/save %s\n/exit\n' "$TMP/c.json" | chat -n 12 --seed 1 --system "Be brief"
@@ -17,7 +24,7 @@ sys.exit(0 if ok else 1)" "$TMP/c.json"; then ok save_two_turns; else fail save_
 
 # /load then /save gives the same conversation back
 printf '/load %s\n/save %s\n' "$TMP/c.json" "$TMP/d.json" | chat
-if cmp -s "$TMP/c.json" "$TMP/d.json"; then ok load_save_roundtrip; else fail load_save_roundtrip "$(cat "$TMP/out" "$TMP/err")"; fi
+if [ -s "$TMP/c.json" ] && cmp -s "$TMP/c.json" "$TMP/d.json"; then ok load_save_roundtrip; else fail load_save_roundtrip "$(cat "$TMP/out" "$TMP/err")"; fi
 
 # a loaded conversation goes on as if it had never stopped (greedy, so the answers match)
 printf 'Hello\nWhat is 2+2?\nAnd 3+3?\n/save %s\n' "$TMP/direct.json" | chat -n 12 --temp 0 --system "Be brief"

@@ -6,7 +6,7 @@
 # tests/data/fuzz-regress/<name>/ so test_fuzz_regress keeps them fixed.
 SECONDS_EACH=${1:-30}
 status=0
-for name in gguf safetensors; do
+for name in gguf safetensors model hfconfig tokenizer chat; do
     bin=build-fuzz/fuzz_$name
     corpus=build-fuzz/corpus-$name
     mkdir -p "$corpus"

@@ -1,0 +1,88 @@
+/* forward.h - what the fast forward pass of every architecture shares (internal).
+ *
+ * A batch is the tokens of one or more sequences, concatenated: rows row0 .. row0+n-1 of
+ * the activation matrices belong to sequence i, at positions pos0 .. pos0+n-1 of its own
+ * cache. Every weight matrix multiplies all N rows at once (one read of the weights for the
+ * whole batch); attention runs per sequence against its cache.
+ *
+ * The workspace is one growing block of floats owned by the model: each call asks for the
+ * size its shapes need and carves it; it is reallocated only when a larger batch comes, so
+ * steady decoding allocates nothing. (So a model runs one forward call at a time.)
+ */
+#ifndef SEEK_FORWARD_H
+#define SEEK_FORWARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+typedef struct {
+    seek_kvcache *cache;
+    int row0, n, pos0;
+} fwd_seq;
+
+typedef struct {
+    const fwd_seq *seq;
+    int n_seq;
+    int N;            /* rows in all: sum of seq[i].n */
+    const float *cs;  /* [N][n_rot/2][2] RoPE cos, sin of each row's position */
+} fwd_batch;
+
+/* The workspace has one block per use, so a caller can hold one while asking for another:
+ * WS_IO model.c's embeddings, RoPE table and output rows; WS_ACT a call's activations
+ * (the arch files); WS_TMP per-sequence scratch inside a layer (MLA's buffers). */
+enum { WS_IO, WS_ACT, WS_TMP, WS_BLOCKS };
+struct seek_workspace {
+    float *buf[WS_BLOCKS];
+    size_t cap[WS_BLOCKS];   /* floats */
+};
+
+/* Block `which` with at least n floats (contents undefined after it grows). NULL with the
+ * error set when it cannot grow. */
+float *ws_get(seek_model *m, int which, size_t n);
+
+/* Bump allocation inside a block: parts are rounded to 16 floats (64 bytes). With
+ * base == NULL only the size is counted (first pass), then the real pass carves. */
+typedef struct {
+    float *base;
+    size_t used;
+} ws_carver;
+static inline float *ws_take(ws_carver *c, size_t n) {
+    float *p = c->base ? c->base + c->used : NULL;
+    c->used += (n + 15) / 16 * 16;
+    return p;
+}
+
+/* Run all transformer blocks over x[N][D] in place (hidden, if not NULL, receives
+ * [n_layer][N][D]: entry 0 the embeddings, entry l the output of block l-1 ... as in
+ * model_forward, without the final entry). */
+int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden);
+int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden);
+
+/* RoPE with precomputed cos/sin: cs[n_rot/2][2] for one position (rope_apply's values). */
+static inline void rope_cs(const rope_table *r, int pos, float *cs) {
+    for (int j = 0; j < r->n_rot / 2; j++) {
+        float theta = (float)pos * r->inv_freq[j];
+        cs[2 * j] = cosf(theta) * r->attn;
+        cs[2 * j + 1] = sinf(theta) * r->attn;
+    }
+}
+static inline void rope_apply_cs(const rope_table *r, float *x, const float *cs) {
+    const int half = r->n_rot / 2;
+    if (r->neox) {
+        for (int j = 0; j < half; j++) {
+            float a = x[j], b = x[j + half], c = cs[2 * j], s = cs[2 * j + 1];
+            x[j] = a * c - b * s;
+            x[j + half] = a * s + b * c;
+        }
+    } else {
+        for (int j = 0; j < half; j++) {
+            float a = x[2 * j], b = x[2 * j + 1], c = cs[2 * j], s = cs[2 * j + 1];
+            x[2 * j] = a * c - b * s;
+            x[2 * j + 1] = a * s + b * c;
+        }
+    }
+}
+
+#endif

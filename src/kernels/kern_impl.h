@@ -1,0 +1,62 @@
+/* kern_impl.h - what the kernel files share (not part of the public contract).
+ *
+ * Every SIMD function carries its own target attribute, so the files compile with the
+ * build's generic flags (PORTABLE=1 or not) and still hold the AVX2 / AVX-512 code; the
+ * table in kernels.c only hands such a function out when the CPU level allows it. */
+#ifndef SEEK_KERN_IMPL_H
+#define SEEK_KERN_IMPL_H
+
+#include <string.h>
+
+#include "kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define KERN_X86 1
+#include <immintrin.h>
+#define KT_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define KT_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")))
+#define KT_AVX512BF16 \
+    __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16")))
+#endif
+
+#define KINLINE static inline __attribute__((always_inline))
+
+/* Entries of one type family at one level (NULL: none). */
+const kern_entry *kern_float(seek_type t, kern_level l);    /* F32 F16 BF16   (float.c) */
+const kern_entry *kern_legacy(seek_type t, kern_level l);   /* Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 */
+const kern_entry *kern_kquant(seek_type t, kern_level l);   /* Q2_K .. Q6_K   (kquants*.c) */
+
+static inline uint16_t kern_rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline uint32_t kern_rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+/* Register blocking: a tile of n_rows x n_cols is walked in sub-tiles of at most NR x NC,
+ * columns outer (the NC activation rows stay in L1 while the weight rows stream past).
+ * MK(nr, nc, r0, c0) is expanded with constant nr, nc so the accumulators live in
+ * registers; every output element sees the same arithmetic whatever sub-tile it is in. */
+#define KERN_TILE_WALK(NR, NC, MK)                                                  \
+    for (int c0_ = 0; c0_ < n_cols; c0_ += (NC)) {                                  \
+        int nc_ = n_cols - c0_ < (NC) ? n_cols - c0_ : (NC);                        \
+        for (int r0_ = 0; r0_ < n_rows; r0_ += (NR)) {                              \
+            int nr_ = n_rows - r0_ < (NR) ? n_rows - r0_ : (NR);                    \
+            switch (nr_ * 8 + nc_) {                                                \
+            case 4 * 8 + 4: MK(4, 4, r0_, c0_); break;                              \
+            case 4 * 8 + 3: MK(4, 3, r0_, c0_); break;                              \
+            case 4 * 8 + 2: MK(4, 2, r0_, c0_); break;                              \
+            case 4 * 8 + 1: MK(4, 1, r0_, c0_); break;                              \
+            case 3 * 8 + 4: MK(3, 4, r0_, c0_); break;                              \
+            case 3 * 8 + 3: MK(3, 3, r0_, c0_); break;                              \
+            case 3 * 8 + 2: MK(3, 2, r0_, c0_); break;                              \
+            case 3 * 8 + 1: MK(3, 1, r0_, c0_); break;                              \
+            case 2 * 8 + 4: MK(2, 4, r0_, c0_); break;                              \
+            case 2 * 8 + 3: MK(2, 3, r0_, c0_); break;                              \
+            case 2 * 8 + 2: MK(2, 2, r0_, c0_); break;                              \
+            case 2 * 8 + 1: MK(2, 1, r0_, c0_); break;                              \
+            case 1 * 8 + 4: MK(1, 4, r0_, c0_); break;                              \
+            case 1 * 8 + 3: MK(1, 3, r0_, c0_); break;                              \
+            case 1 * 8 + 2: MK(1, 2, r0_, c0_); break;                              \
+            default: MK(1, 1, r0_, c0_); break;                                     \
+            }                                                                       \
+        }                                                                           \
+    }
+
+#endif

@@ -1,0 +1,35 @@
+/* kernels.c - the dispatch table: (weight type, CPU level) -> kern_entry.
+ *
+ *   F32 F16 BF16              float.c    activations F32 (BF16 with vdpbf16ps)
+ *   Q8_0 Q4_0 Q5_0            legacy.c   activations Q8_0 (regrouped by 4 blocks at AVX-512)
+ *   Q4_1 Q5_1                 legacy.c   activations Q8_1
+ *   Q2_K Q3_K Q4_K Q5_K Q6_K  kquants*.c activations Q8_K
+ * Anything else: NULL, and matmul() falls back to matmul_ref(). */
+#include "kern_impl.h"
+
+const kern_entry *kern_for_level(seek_type type, kern_level l) {
+    if (l < KERN_SCALAR || l >= KERN_LEVELS) return NULL;
+    switch (type) {
+    case SEEK_TYPE_F32:
+    case SEEK_TYPE_F16:
+    case SEEK_TYPE_BF16: return kern_float(type, l);
+    case SEEK_TYPE_Q8_0:
+    case SEEK_TYPE_Q4_0:
+    case SEEK_TYPE_Q4_1:
+    case SEEK_TYPE_Q5_0:
+    case SEEK_TYPE_Q5_1: return kern_legacy(type, l);
+    case SEEK_TYPE_Q2_K:
+    case SEEK_TYPE_Q3_K:
+    case SEEK_TYPE_Q4_K:
+    case SEEK_TYPE_Q5_K:
+    case SEEK_TYPE_Q6_K: return kern_kquant(type, l);
+    default: return NULL;
+    }
+}
+
+const kern_entry *kern_for(seek_type type) { return kern_for_level(type, kern_cpu_level()); }
+
+size_t kern_act_row_bytes(const kern_entry *e, int64_t n) {
+    size_t b = e->act_row_bytes ? e->act_row_bytes(n) : seek_row_size(e->act_type, n);
+    return (b + 63) & ~(size_t)63;
+}

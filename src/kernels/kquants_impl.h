@@ -1,0 +1,56 @@
+/* kquants_impl.h - what the K-quant kernel files share (internal to src/kernels/).
+ *
+ * The arithmetic every level performs, for weight row r and activation row c, per
+ * super-block b of 256 values (a = the Q8_K quants of c, bsum[g] = their sums per group of
+ * 16, da = the Q8_K scale; q = the weight's unsigned quants):
+ *
+ *   S1 = sum over groups g of sc[g] * sum_{i in g} q[i] * a[i]        (int32, exact)
+ *   S2 = sum over groups g of mb[g] * bsum[g]                         (int32, exact)
+ *
+ * where sc[g] is the scale of the sub-block holding group g and mb[g] expresses the
+ * type's offset: for types with mins (Q2_K, Q4_K, Q5_K: x = d*sc*q - dmin*m) mb[g] = m of
+ * that sub-block and dm = -dmin; for types with a fixed offset (Q3_K: q-4, Q6_K: q-32)
+ * mb[g] = -offset*sc[g] and S2 is folded into S1. Then, in float, in super-block order:
+ *
+ *   with mins:     acc = fmaf(d*da, (float)S1, acc); acc = fmaf(dm*da, (float)S2, acc);
+ *   fixed offset:  acc = fmaf(d*da, (float)(S1 + S2), acc);
+ *
+ * starting from acc = 0. Every level computes exactly these integers and exactly these
+ * float operations (d*da rounded once, then a fused multiply-add), so the result of a
+ * (row, column) pair is the same bits at every level, in every tile shape and for every
+ * thread count. The integers cannot overflow, even for hostile bytes: the largest is
+ * 16 groups * 128 * 16 * 63 * 128 < 2^31.
+ */
+#ifndef SEEK_KQUANTS_IMPL_H
+#define SEEK_KQUANTS_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels.h"
+
+#define KQ_K 256            /* values per super-block */
+#define KQ_Q8K_BYTES 292    /* float d | int8 qs[256] | int16 bsums[16] */
+#define KQ_Q8K_QS 4         /* offset of qs in a Q8_K block */
+#define KQ_Q8K_BSUMS 260    /* offset of bsums */
+
+#define KQ_DECLARE(level) \
+    void kq_quant_q8k_##level(const float *x, void *y, int64_t n); \
+    void kq_mm_q2k_##level(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
+                           int nc, float *out, size_t os); \
+    void kq_mm_q3k_##level(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
+                           int nc, float *out, size_t os); \
+    void kq_mm_q4k_##level(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
+                           int nc, float *out, size_t os); \
+    void kq_mm_q5k_##level(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
+                           int nc, float *out, size_t os); \
+    void kq_mm_q6k_##level(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
+                           int nc, float *out, size_t os);
+
+KQ_DECLARE(scalar)
+#if defined(__x86_64__)
+KQ_DECLARE(avx2)
+KQ_DECLARE(avx512)
+#endif
+
+#endif

@@ -1,0 +1,582 @@
+/* legacy.c - kernels for the 32-value block types Q8_0, Q4_0, Q5_0 (activations Q8_0) and
+ * Q4_1, Q5_1 (activations Q8_1). The integer dot of a block is exact; floats enter once
+ * per block: sum += isum * (d_w * d_a)  (+ m_w * s_a for the _1 types, s_a = d_a * sum(a)).
+ *
+ * Weight blocks (ggml layouts, see quant.c; "nibbles": value j low, value j+16 high):
+ *   Q8_0 34 B  d | qs[32] int8              w = q * d
+ *   Q4_0 18 B  d | qs[16] nibbles           w = (q - 8) * d
+ *   Q5_0 22 B  d | qh u32 | qs[16]          w = (q | bit_j(qh) << 4) - 16) * d
+ *   Q4_1 20 B  d | m | qs[16]               w = q * d + m
+ *   Q5_1 24 B  d | m | qh | qs[16]          w = (q | bit_j(qh) << 4) * d + m
+ * Activation quantization follows ggml's x86 quantize_row_q8_0 / q8_1 (what the other
+ * engines run here): d = amax / 127, q = round-half-even(x * (127 / amax)), d stored as
+ * fp16; Q8_1 adds s = fp16(d * sum q). Scalar, AVX2 and AVX-512 write the same values.
+ *
+ * Scalar and AVX2 use the plain block_q8_0 / block_q8_1 rows. AVX-512 regroups them by 4
+ * blocks (128 values, 256 bytes), the shape vpdpbusd wants:
+ *   qa[64]  128-bit lane k = values 0..15 of block k     (int8)
+ *   qb[64]  128-bit lane k = values 16..31 of block k
+ *   sc[16]  float: d_k in the 4 int32 lanes of block k
+ *   ex[16]  _0 types: int32 -K * (sum of the 8 values that lane meets), K = 128, 8, 16
+ *                     for Q8_0, Q4_0, Q5_0 (their unsigned offset: see below)
+ *           _1 types: float s_k in lane 4k, 0 elsewhere
+ * vpdpbusd multiplies unsigned x signed bytes, so weights enter unsigned: Q4/Q5 nibbles
+ * as stored (0..15 / 0..31), Q8_0 as w + 128 (w ^ 0x80); starting the int32 accumulator
+ * at ex removes the offset exactly. Per (row, column) and group of 4 blocks:
+ *   i = ex; i += qa . wa; i += qb . wb   (2 x vpdpbusd);  acc += float(i) * (sw * sc)
+ * Sub-tiles of 4 rows x 4 columns (weights unpacked once per row, used by 4 columns);
+ * the last group of a row is padded with zero blocks. */
+#include "kern_impl.h"
+
+#include <math.h>
+
+enum { QK = 32 };
+
+static inline float f16(const uint8_t *p) { return seek_fp16_to_fp32(kern_rd16(p)); }
+
+/* ------------------------------------------------------------------------------------ */
+/* activation quantization, scalar (the definition the SIMD versions reproduce) */
+
+/* One block: the quants and the unrounded scale d. */
+static float quant_block_scalar(const float *x, int8_t *q) {
+    float amax = 0.0f;
+    for (int j = 0; j < QK; j++) amax = fmaxf(amax, fabsf(x[j]));
+    float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
+    for (int j = 0; j < QK; j++) {
+        float v = nearbyintf(x[j] * id);   /* default rounding mode: half to even */
+        q[j] = (int8_t)(v != v ? -128 : v > 127.f ? 127 : v < -128.f ? -128 : (int)v);
+    }
+    return d;
+}
+
+static void quant_q8_0_scalar(const float *x, void *y, int64_t n) {
+    uint8_t *b = y;
+    for (int64_t i = 0; i < n / QK; i++, b += 34, x += QK) {
+        float d = quant_block_scalar(x, (int8_t *)(b + 2));
+        uint16_t h = seek_fp32_to_fp16(d);
+        memcpy(b, &h, 2);
+    }
+}
+
+static void quant_q8_1_scalar(const float *x, void *y, int64_t n) {
+    uint8_t *b = y;
+    for (int64_t i = 0; i < n / QK; i++, b += 36, x += QK) {
+        int8_t *q = (int8_t *)(b + 4);
+        float d = quant_block_scalar(x, q);
+        int sum = 0;
+        for (int j = 0; j < QK; j++) sum += q[j];
+        uint16_t h[2] = {seek_fp32_to_fp16(d), seek_fp32_to_fp16(d * (float)sum)};
+        memcpy(b, h, 4);
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* scalar products */
+
+/* Block b of a row as integers w[32] (offset removed for the _0 types), scale, min. */
+static void unpack_scalar(seek_type t, const uint8_t *b, int w[QK], float *d, float *m) {
+    *d = f16(b);
+    *m = 0.0f;
+    switch (t) {
+    case SEEK_TYPE_Q8_0:
+        for (int j = 0; j < QK; j++) w[j] = (int8_t)b[2 + j];
+        break;
+    case SEEK_TYPE_Q4_0:
+        for (int j = 0; j < 16; j++) w[j] = (b[2 + j] & 15) - 8, w[j + 16] = (b[2 + j] >> 4) - 8;
+        break;
+    case SEEK_TYPE_Q5_0: {
+        uint32_t qh = kern_rd32(b + 2);
+        for (int j = 0; j < 16; j++) {
+            w[j] = ((b[6 + j] & 15) | (int)(qh >> j & 1) << 4) - 16;
+            w[j + 16] = ((b[6 + j] >> 4) | (int)(qh >> (j + 16) & 1) << 4) - 16;
+        }
+        break;
+    }
+    case SEEK_TYPE_Q4_1:
+        *m = f16(b + 2);
+        for (int j = 0; j < 16; j++) w[j] = b[4 + j] & 15, w[j + 16] = b[4 + j] >> 4;
+        break;
+    default: { /* Q5_1 */
+        *m = f16(b + 2);
+        uint32_t qh = kern_rd32(b + 4);
+        for (int j = 0; j < 16; j++) {
+            w[j] = (b[8 + j] & 15) | (int)(qh >> j & 1) << 4;
+            w[j + 16] = (b[8 + j] >> 4) | (int)(qh >> (j + 16) & 1) << 4;
+        }
+    }
+    }
+}
+
+static void mm_scalar(seek_type t, int bb, int64_t n, const uint8_t *w, size_t w_stride, int n_rows,
+                      const uint8_t *a, size_t a_stride, int n_cols, float *out, size_t out_stride) {
+    bool q81 = t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1;
+    int ab = q81 ? 36 : 34, aq = q81 ? 4 : 2;
+    for (int r = 0; r < n_rows; r++)
+        for (int c = 0; c < n_cols; c++) {
+            const uint8_t *wb = w + r * w_stride, *xb = a + c * a_stride;
+            float sum = 0.0f;
+            for (int64_t i = 0; i < n / QK; i++, wb += bb, xb += ab) {
+                int wq[QK], isum = 0;
+                float d, m;
+                unpack_scalar(t, wb, wq, &d, &m);
+                for (int j = 0; j < QK; j++) isum += wq[j] * (int8_t)xb[aq + j];
+                sum += (float)isum * (d * f16(xb));
+                if (q81) sum += m * f16(xb + 2);
+            }
+            out[c * out_stride + r] = sum;
+        }
+}
+
+#define SCALAR_MM(NAME, T, BB)                                                                   \
+    static void NAME(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
+                     int nc, float *out, size_t os) {                                             \
+        mm_scalar(T, BB, n, w, ws, nr, a, as, nc, out, os);                                       \
+    }
+SCALAR_MM(mm_q8_0_scalar, SEEK_TYPE_Q8_0, 34)
+SCALAR_MM(mm_q4_0_scalar, SEEK_TYPE_Q4_0, 18)
+SCALAR_MM(mm_q5_0_scalar, SEEK_TYPE_Q5_0, 22)
+SCALAR_MM(mm_q4_1_scalar, SEEK_TYPE_Q4_1, 20)
+SCALAR_MM(mm_q5_1_scalar, SEEK_TYPE_Q5_1, 24)
+
+#ifdef KERN_X86
+/* ------------------------------------------------------------------------------------ */
+/* AVX2 */
+
+/* 32 floats -> 32 int8 (in order) and the unrounded scale; same values as the scalar. */
+KT_AVX2 KINLINE float quant_block_avx2(const float *x, __m256i *q) {
+    __m256 v[4], sign = _mm256_set1_ps(-0.0f), mx = _mm256_setzero_ps();
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_loadu_ps(x + 8 * i);
+        mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, v[i]));
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float amax = _mm_cvtss_f32(m4);
+    float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
+    __m256i iv[4];
+    for (int i = 0; i < 4; i++)
+        iv[i] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[i], _mm256_set1_ps(id)),
+                                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(iv[0], iv[1]), _mm256_packs_epi32(iv[2], iv[3]));
+    *q = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    return d;
+}
+
+KT_AVX2 static void quant_q8_0_avx2(const float *x, void *y, int64_t n) {
+    uint8_t *b = y;
+    for (int64_t i = 0; i < n / QK; i++, b += 34, x += QK) {
+        __m256i q;
+        uint16_t h = seek_fp32_to_fp16(quant_block_avx2(x, &q));
+        memcpy(b, &h, 2);
+        _mm256_storeu_si256((__m256i *)(b + 2), q);
+    }
+}
+
+KT_AVX2 KINLINE int hsum_i8_avx2(__m256i q) {
+    __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
+    return _mm_cvtsi128_si32(t);
+}
+
+KT_AVX2 static void quant_q8_1_avx2(const float *x, void *y, int64_t n) {
+    uint8_t *b = y;
+    for (int64_t i = 0; i < n / QK; i++, b += 36, x += QK) {
+        __m256i q;
+        float d = quant_block_avx2(x, &q);
+        uint16_t h[2] = {seek_fp32_to_fp16(d), seek_fp32_to_fp16(d * (float)hsum_i8_avx2(q))};
+        memcpy(b, h, 4);
+        _mm256_storeu_si256((__m256i *)(b + 4), q);
+    }
+}
+
+KT_AVX2 KINLINE float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* 32 bits -> 32 bytes, 0xFF where the bit is set (byte j <- bit j). */
+KT_AVX2 KINLINE __m256i bits_to_bytes(uint32_t bits) {
+    __m256i v = _mm256_set1_epi32((int)bits);
+    v = _mm256_shuffle_epi8(v, _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL));
+    __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+}
+
+KT_AVX2 KINLINE __m256i nibbles(const uint8_t *qs) {
+    __m128i v = _mm_loadu_si128((const __m128i *)qs);
+    __m256i lohi = _mm256_set_m128i(_mm_srli_epi16(v, 4), v);
+    return _mm256_and_si256(lohi, _mm256_set1_epi8(15));
+}
+
+/* The weight block as 32 bytes in value order: signed (q - offset) for the _0 types,
+ * unsigned q for the _1 types; d and m. */
+KT_AVX2 KINLINE __m256i unpack_avx2(seek_type t, const uint8_t *b, float *d, float *m) {
+    *d = _cvtsh_ss(kern_rd16(b));
+    switch (t) {
+    case SEEK_TYPE_Q8_0: return _mm256_loadu_si256((const __m256i *)(b + 2));
+    case SEEK_TYPE_Q4_0: return _mm256_sub_epi8(nibbles(b + 2), _mm256_set1_epi8(8));
+    case SEEK_TYPE_Q5_0: {
+        __m256i hb = _mm256_and_si256(bits_to_bytes(kern_rd32(b + 2)), _mm256_set1_epi8(16));
+        return _mm256_sub_epi8(_mm256_or_si256(nibbles(b + 6), hb), _mm256_set1_epi8(16));
+    }
+    case SEEK_TYPE_Q4_1: *m = _cvtsh_ss(kern_rd16(b + 2)); return nibbles(b + 4);
+    default: { /* Q5_1 */
+        *m = _cvtsh_ss(kern_rd16(b + 2));
+        __m256i hb = _mm256_and_si256(bits_to_bytes(kern_rd32(b + 4)), _mm256_set1_epi8(16));
+        return _mm256_or_si256(nibbles(b + 8), hb);
+    }
+    }
+}
+
+/* NR x NC sub-tile: per block, unpack each weight row once, then for each column
+ *   signed w:   maddubs(|w|, sign(a, w))   unsigned w: maddubs(w, a)
+ * -> madd with 1 -> 8 int32 -> float -> acc += that * (d_w * d_a); _1 types add m_w * s_a
+ * to a scalar. */
+KT_AVX2 KINLINE void leg_avx2_mk(seek_type t, int bb, int nr, int nc, int64_t n, const uint8_t *w, size_t ws,
+                                 const uint8_t *a, size_t as, float *out, size_t os) {
+    const bool q81 = t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1;
+    const int ab = q81 ? 36 : 34, aq = q81 ? 4 : 2;
+    __m256 acc[4][4];
+    float ms[4][4];
+    for (int i = 0; i < nr; i++)
+        for (int j = 0; j < nc; j++) acc[i][j] = _mm256_setzero_ps(), ms[i][j] = 0.0f;
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t k = 0; k < n / QK; k++)
+        for (int i = 0; i < nr; i++) {
+            float d, m = 0.0f;
+            __m256i wv = unpack_avx2(t, w + i * ws + k * bb, &d, &m);
+            __m256i wabs = q81 ? wv : _mm256_sign_epi8(wv, wv);
+            for (int j = 0; j < nc; j++) {
+                const uint8_t *xb = a + j * as + k * ab;
+                __m256i av = _mm256_loadu_si256((const __m256i *)(xb + aq));
+                if (!q81) av = _mm256_sign_epi8(av, wv);
+                __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs, av), ones);
+                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * _cvtsh_ss(kern_rd16(xb))),
+                                            acc[i][j]);
+                if (q81) ms[i][j] += m * _cvtsh_ss(kern_rd16(xb + 2));
+            }
+        }
+    for (int i = 0; i < nr; i++)
+        for (int j = 0; j < nc; j++) out[j * os + i] = hsum256(acc[i][j]) + ms[i][j];
+}
+
+#define AVX2_MM(NAME, T, BB)                                                                          \
+    KT_AVX2 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows, const uint8_t *a, \
+                             size_t a_stride, int n_cols, float *out, size_t out_stride) {              \
+        KERN_TILE_WALK(4, 2, LEG_AVX2_MKX)                                                              \
+    }
+#define LEG_AVX2_MKX(NR, NC, R0, C0)                                                                    \
+    leg_avx2_mk(T_, BB_, NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride,       \
+                out + (C0) * out_stride + (R0), out_stride)
+#define T_ SEEK_TYPE_Q8_0
+#define BB_ 34
+AVX2_MM(mm_q8_0_avx2, , )
+#undef T_
+#undef BB_
+#define T_ SEEK_TYPE_Q4_0
+#define BB_ 18
+AVX2_MM(mm_q4_0_avx2, , )
+#undef T_
+#undef BB_
+#define T_ SEEK_TYPE_Q5_0
+#define BB_ 22
+AVX2_MM(mm_q5_0_avx2, , )
+#undef T_
+#undef BB_
+#define T_ SEEK_TYPE_Q4_1
+#define BB_ 20
+AVX2_MM(mm_q4_1_avx2, , )
+#undef T_
+#undef BB_
+#define T_ SEEK_TYPE_Q5_1
+#define BB_ 24
+AVX2_MM(mm_q5_1_avx2, , )
+#undef T_
+#undef BB_
+
+/* ------------------------------------------------------------------------------------ */
+/* AVX-512 (VNNI): activations regrouped by 4 blocks, see the top of the file */
+
+enum { GRP = 4 * QK, GRP_BYTES = 256 };
+
+static size_t q8x4_row_bytes(int64_t n) { return (size_t)((n / QK + 3) / 4) * GRP_BYTES; }
+
+/* 32 floats -> int8 halves (values 0..15, 16..31) and the unrounded scale. */
+KT_AVX512 KINLINE float quant_block_avx512(const float *x, __m128i *lo, __m128i *hi) {
+    __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+    float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+    float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
+    __m512 vid = _mm512_set1_ps(id);
+    /* cvtps rounds half to even (MXCSR default); the saturating narrow matches packs */
+    *lo = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, vid)));
+    *hi = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, vid)));
+    return d;
+}
+
+/* K > 0: the _0 form with offset K; K == 0: the _1 form. */
+KT_AVX512 KINLINE void quant_q8x4_avx512(const float *x, uint8_t *y, int64_t n, int K) {
+    const int64_t nb = n / QK;
+    for (int64_t g = 0; g < nb; g += 4, y += GRP_BYTES) {
+        __m128i lo[4], hi[4];
+        float sc[16] = {0}, ex[16] = {0};
+        for (int k = 0; k < 4; k++) {
+            if (g + k < nb) {
+                float d = quant_block_avx512(x + (g + k) * QK, &lo[k], &hi[k]);
+                float dr = seek_fp16_to_fp32(seek_fp32_to_fp16(d));
+                for (int l = 0; l < 4; l++) sc[4 * k + l] = dr;
+                if (!K) {
+                    __m128i s = _mm_add_epi32(_mm_dpbusd_epi32(_mm_setzero_si128(), _mm_set1_epi8(1), lo[k]),
+                                              _mm_dpbusd_epi32(_mm_setzero_si128(), _mm_set1_epi8(1), hi[k]));
+                    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+                    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+                    ex[4 * k] = seek_fp16_to_fp32(seek_fp32_to_fp16(d * (float)_mm_cvtsi128_si32(s)));
+                }
+            } else {
+                lo[k] = hi[k] = _mm_setzero_si128();
+            }
+        }
+        __m512i qa = _mm512_inserti32x4(_mm512_castsi128_si512(lo[0]), lo[1], 1);
+        qa = _mm512_inserti32x4(_mm512_inserti32x4(qa, lo[2], 2), lo[3], 3);
+        __m512i qb = _mm512_inserti32x4(_mm512_castsi128_si512(hi[0]), hi[1], 1);
+        qb = _mm512_inserti32x4(_mm512_inserti32x4(qb, hi[2], 2), hi[3], 3);
+        _mm512_storeu_si512(y, qa);
+        _mm512_storeu_si512(y + 64, qb);
+        _mm512_storeu_ps(y + 128, _mm512_loadu_ps(sc));
+        if (K) {
+            __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), qa);
+            s = _mm512_dpbusd_epi32(s, _mm512_set1_epi8(1), qb);
+            _mm512_storeu_si512(y + 192, _mm512_mullo_epi32(s, _mm512_set1_epi32(-K)));
+        } else {
+            _mm512_storeu_ps(y + 192, _mm512_loadu_ps(ex));
+        }
+    }
+}
+
+KT_AVX512 static void quant_q8x4_k128(const float *x, void *y, int64_t n) { quant_q8x4_avx512(x, y, n, 128); }
+KT_AVX512 static void quant_q8x4_k8(const float *x, void *y, int64_t n) { quant_q8x4_avx512(x, y, n, 8); }
+KT_AVX512 static void quant_q8x4_k16(const float *x, void *y, int64_t n) { quant_q8x4_avx512(x, y, n, 16); }
+KT_AVX512 static void quant_q8x4_k0(const float *x, void *y, int64_t n) { quant_q8x4_avx512(x, y, n, 0); }
+
+/* [d0 x4, d1 x4, d2 x4, d3 x4] from 4 fp16 values; with `mins`, [m0,0,0,0, m1,0,0,0, ...]. */
+KT_AVX512 KINLINE __m512 bcast4_f16(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3, bool mins) {
+    __m128 f = _mm_cvtph_ps(_mm_setr_epi16((short)h0, (short)h1, (short)h2, (short)h3, 0, 0, 0, 0));
+    __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    return mins ? _mm512_maskz_permutexvar_ps(0x1111, idx, _mm512_castps128_ps512(f))
+                : _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(f));
+}
+
+/* Weights of one row for a group of nb (1..4) blocks at b: wa / wb (unsigned bytes, lanes as
+ * qa / qb), sw (scales per lane), mw (mins in lane 4k; _1 types). Missing blocks are 0. */
+KT_AVX512 KINLINE void unpack_avx512(seek_type t, int bb, const uint8_t *b, int nb, __m512i *wa, __m512i *wb,
+                                     __m512 *sw, __m512 *mw) {
+    __m128i lo[4], hi[4];
+    uint16_t d[4] = {0}, m[4] = {0};
+    uint64_t hma = 0, hmb = 0;   /* Q5: 5th bits, as byte masks of wa / wb */
+    const __m128i m4 = _mm_set1_epi8(15);
+    for (int k = 0; k < 4; k++) {
+        const uint8_t *p = b + k * bb;
+        if (k >= nb) {
+            lo[k] = hi[k] = _mm_setzero_si128();
+            continue;
+        }
+        d[k] = kern_rd16(p);
+        if (t == SEEK_TYPE_Q8_0) {
+            lo[k] = _mm_loadu_si128((const __m128i *)(p + 2));
+            hi[k] = _mm_loadu_si128((const __m128i *)(p + 18));
+            continue;
+        }
+        int off = t == SEEK_TYPE_Q4_0 ? 2 : t == SEEK_TYPE_Q4_1 ? 4 : t == SEEK_TYPE_Q5_0 ? 6 : 8;
+        if (t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1) m[k] = kern_rd16(p + 2);
+        if (t == SEEK_TYPE_Q5_0 || t == SEEK_TYPE_Q5_1) {
+            uint32_t qh = kern_rd32(p + off - 4);
+            hma |= (uint64_t)(qh & 0xFFFF) << (16 * k);
+            hmb |= (uint64_t)(qh >> 16) << (16 * k);
+        }
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + off));
+        lo[k] = _mm_and_si128(v, m4);
+        hi[k] = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
+    }
+    __m512i A = _mm512_inserti32x4(_mm512_castsi128_si512(lo[0]), lo[1], 1);
+    A = _mm512_inserti32x4(_mm512_inserti32x4(A, lo[2], 2), lo[3], 3);
+    __m512i B = _mm512_inserti32x4(_mm512_castsi128_si512(hi[0]), hi[1], 1);
+    B = _mm512_inserti32x4(_mm512_inserti32x4(B, hi[2], 2), hi[3], 3);
+    if (t == SEEK_TYPE_Q8_0) {
+        /* w + 128; a missing block's zeros become 128 but meet zero activations */
+        A = _mm512_xor_si512(A, _mm512_set1_epi8((char)0x80));
+        B = _mm512_xor_si512(B, _mm512_set1_epi8((char)0x80));
+    }
+    if (t == SEEK_TYPE_Q5_0 || t == SEEK_TYPE_Q5_1) {
+        A = _mm512_mask_add_epi8(A, hma, A, _mm512_set1_epi8(16));
+        B = _mm512_mask_add_epi8(B, hmb, B, _mm512_set1_epi8(16));
+    }
+    *wa = A, *wb = B;
+    *sw = bcast4_f16(d[0], d[1], d[2], d[3], false);
+    if (t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1) *mw = bcast4_f16(m[0], m[1], m[2], m[3], true);
+}
+
+/* The same for 4 whole blocks (a group of G = 4 * bb bytes), with fewer instructions: the
+ * fp16 scales / mins are picked out of two 64-byte loads inside the group by one word
+ * permute, and Q8_0's halves regrouped by two 128-bit-lane shuffles. */
+#define SC_BASE1(BB) (4 * (BB) - 64 < 64 ? 4 * (BB) - 64 : 64)
+#define SC_IDX(BB, OFF, K) ((K) * (BB) + (OFF) <= 62 ? ((K) * (BB) + (OFF)) / 2 : 32 + ((K) * (BB) + (OFF) - SC_BASE1(BB)) / 2)
+#define SC_I4(BB, OFF, K) SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K)
+#define SC_TABLE(BB, OFF) {SC_I4(BB, OFF, 0), SC_I4(BB, OFF, 1), SC_I4(BB, OFF, 2), SC_I4(BB, OFF, 3), \
+                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+static const uint16_t sc_idx[5][2][32] = {
+    {SC_TABLE(34, 0), SC_TABLE(34, 0)}, {SC_TABLE(18, 0), SC_TABLE(18, 0)}, {SC_TABLE(22, 0), SC_TABLE(22, 0)},
+    {SC_TABLE(20, 0), SC_TABLE(20, 2)}, {SC_TABLE(24, 0), SC_TABLE(24, 2)},
+};
+
+KT_AVX512 KINLINE void unpack4_avx512(seek_type t, int bb, const uint8_t *p, __m512i *wa, __m512i *wb, __m512 *sw,
+                                      __m512 *mw) {
+    const int ti = t == SEEK_TYPE_Q8_0 ? 0 : t == SEEK_TYPE_Q4_0 ? 1 : t == SEEK_TYPE_Q5_0 ? 2 : t == SEEK_TYPE_Q4_1 ? 3 : 4;
+    const __m512i z0 = _mm512_loadu_si512(p), z1 = _mm512_loadu_si512(p + SC_BASE1(bb));
+    *sw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(z0, _mm512_loadu_si512(sc_idx[ti][0]), z1)));
+    if (t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1)
+        *mw = _mm512_cvtph_ps(_mm512_castsi512_si256(
+            _mm512_maskz_permutex2var_epi16(0x1111, z0, _mm512_loadu_si512(sc_idx[ti][1]), z1)));
+    if (t == SEEK_TYPE_Q8_0) {
+        __m512i X = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2))),
+                                       _mm256_loadu_si256((const __m256i *)(p + 36)), 1);
+        __m512i Y = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 70))),
+                                       _mm256_loadu_si256((const __m256i *)(p + 104)), 1);
+        const __m512i sgn = _mm512_set1_epi8((char)0x80);
+        *wa = _mm512_xor_si512(_mm512_shuffle_i64x2(X, Y, 0x88), sgn);
+        *wb = _mm512_xor_si512(_mm512_shuffle_i64x2(X, Y, 0xDD), sgn);
+        return;
+    }
+    const int off = t == SEEK_TYPE_Q4_0 ? 2 : t == SEEK_TYPE_Q4_1 ? 4 : t == SEEK_TYPE_Q5_0 ? 6 : 8;
+    __m512i V = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + off)));
+    V = _mm512_inserti32x4(V, _mm_loadu_si128((const __m128i *)(p + bb + off)), 1);
+    V = _mm512_inserti32x4(V, _mm_loadu_si128((const __m128i *)(p + 2 * bb + off)), 2);
+    V = _mm512_inserti32x4(V, _mm_loadu_si128((const __m128i *)(p + 3 * bb + off)), 3);
+    const __m512i m4 = _mm512_set1_epi8(15);
+    __m512i A = _mm512_and_si512(V, m4), B = _mm512_and_si512(_mm512_srli_epi16(V, 4), m4);
+    if (t == SEEK_TYPE_Q5_0 || t == SEEK_TYPE_Q5_1) {
+        uint64_t hma = 0, hmb = 0;
+        for (int k = 0; k < 4; k++) {
+            uint32_t qh = kern_rd32(p + k * bb + off - 4);
+            hma |= (uint64_t)(qh & 0xFFFF) << (16 * k);
+            hmb |= (uint64_t)(qh >> 16) << (16 * k);
+        }
+        A = _mm512_mask_add_epi8(A, hma, A, _mm512_set1_epi8(16));
+        B = _mm512_mask_add_epi8(B, hmb, B, _mm512_set1_epi8(16));
+    }
+    *wa = A, *wb = B;
+}
+
+KT_AVX512 KINLINE void leg_avx512_mk(seek_type t, int bb, int nr, int nc, int64_t n, const uint8_t *w, size_t ws,
+                                     const uint8_t *a, size_t as, float *out, size_t os) {
+    const bool q81 = t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1;
+    __m512 acc[4][4];
+    for (int i = 0; i < nr; i++)
+        for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();
+    const int64_t nb = n / QK;
+    for (int64_t g = 0; g < nb; g += 4) {
+        const int cnt = nb - g >= 4 ? 4 : (int)(nb - g);
+        const uint8_t *ag = a + (g / 4) * GRP_BYTES;
+        for (int i = 0; i < nr; i++) {
+            __m512i wa, wb;
+            __m512 sw, mw = _mm512_setzero_ps();
+            if (cnt == 4)
+                unpack4_avx512(t, bb, w + i * ws + g * bb, &wa, &wb, &sw, &mw);
+            else
+                unpack_avx512(t, bb, w + i * ws + g * bb, cnt, &wa, &wb, &sw, &mw);
+            for (int j = 0; j < nc; j++) {
+                const uint8_t *ac = ag + j * as;
+                __m512i s = q81 ? _mm512_setzero_si512() : _mm512_loadu_si512(ac + 192);
+                s = _mm512_dpbusd_epi32(s, wa, _mm512_loadu_si512(ac));
+                s = _mm512_dpbusd_epi32(s, wb, _mm512_loadu_si512(ac + 64));
+                acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(sw, _mm512_loadu_ps(ac + 128)),
+                                            acc[i][j]);
+                if (q81) acc[i][j] = _mm512_fmadd_ps(mw, _mm512_loadu_ps(ac + 192), acc[i][j]);
+            }
+        }
+    }
+    for (int i = 0; i < nr; i++)
+        for (int j = 0; j < nc; j++) out[j * os + i] = _mm512_reduce_add_ps(acc[i][j]);
+}
+
+#define AVX512_MM(NAME)                                                                                 \
+    KT_AVX512 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows, const uint8_t *a, \
+                               size_t a_stride, int n_cols, float *out, size_t out_stride) {              \
+        KERN_TILE_WALK(4, 4, LEG_AVX512_MKX)                                                              \
+    }
+#define LEG_AVX512_MKX(NR, NC, R0, C0)                                                                  \
+    leg_avx512_mk(T_, BB_, NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride,     \
+                  out + (C0) * out_stride + (R0), out_stride)
+#define T_ SEEK_TYPE_Q8_0
+#define BB_ 34
+AVX512_MM(mm_q8_0_avx512)
+#undef T_
+#undef BB_
+#define T_ SEEK_TYPE_Q4_0
+#define BB_ 18
+AVX512_MM(mm_q4_0_avx512)
+#undef T_
+#undef BB_
+#define T_ SEEK_TYPE_Q5_0
+#define BB_ 22
+AVX512_MM(mm_q5_0_avx512)
+#undef T_
+#undef BB_
+#define T_ SEEK_TYPE_Q4_1
+#define BB_ 20
+AVX512_MM(mm_q4_1_avx512)
+#undef T_
+#undef BB_
+#define T_ SEEK_TYPE_Q5_1
+#define BB_ 24
+AVX512_MM(mm_q5_1_avx512)
+#undef T_
+#undef BB_
+#endif /* KERN_X86 */
+
+/* ------------------------------------------------------------------------------------ */
+
+enum { I_Q8_0, I_Q4_0, I_Q5_0, I_Q4_1, I_Q5_1, I_N };
+
+static const kern_entry tab[I_N][KERN_LEVELS] = {
+    [I_Q8_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q8_0_scalar, NULL},
+#ifdef KERN_X86
+                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q8_0_avx2, NULL},
+                {SEEK_TYPE_Q8_0, quant_q8x4_k128, mm_q8_0_avx512, q8x4_row_bytes}
+#endif
+    },
+    [I_Q4_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q4_0_scalar, NULL},
+#ifdef KERN_X86
+                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q4_0_avx2, NULL},
+                {SEEK_TYPE_Q8_0, quant_q8x4_k8, mm_q4_0_avx512, q8x4_row_bytes}
+#endif
+    },
+    [I_Q5_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q5_0_scalar, NULL},
+#ifdef KERN_X86
+                {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q5_0_avx2, NULL},
+                {SEEK_TYPE_Q8_0, quant_q8x4_k16, mm_q5_0_avx512, q8x4_row_bytes}
+#endif
+    },
+    [I_Q4_1] = {{SEEK_TYPE_Q8_1, quant_q8_1_scalar, mm_q4_1_scalar, NULL},
+#ifdef KERN_X86
+                {SEEK_TYPE_Q8_1, quant_q8_1_avx2, mm_q4_1_avx2, NULL},
+                {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q4_1_avx512, q8x4_row_bytes}
+#endif
+    },
+    [I_Q5_1] = {{SEEK_TYPE_Q8_1, quant_q8_1_scalar, mm_q5_1_scalar, NULL},
+#ifdef KERN_X86
+                {SEEK_TYPE_Q8_1, quant_q8_1_avx2, mm_q5_1_avx2, NULL},
+                {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q5_1_avx512, q8x4_row_bytes}
+#endif
+    },
+};
+
+const kern_entry *kern_legacy(seek_type t, kern_level l) {
+    int i = t == SEEK_TYPE_Q8_0 ? I_Q8_0 : t == SEEK_TYPE_Q4_0 ? I_Q4_0 : t == SEEK_TYPE_Q5_0 ? I_Q5_0
+          : t == SEEK_TYPE_Q4_1 ? I_Q4_1 : t == SEEK_TYPE_Q5_1 ? I_Q5_1 : -1;
+    if (i < 0) return NULL;
+    return tab[i][l].mm ? &tab[i][l] : NULL;
+}

@@ -1,0 +1,30 @@
+#!/bin/sh
+# seek bench: --json is one valid JSON object with every documented key, all figures > 0;
+# the text report; bad input.
+. "$(dirname "$0")/lib.sh"
+CHAT_MODEL=${CHAT_MODEL:-build/tests/chat-model.gguf}
+
+expect_ok json "$SEEK" bench -m "$CHAT_MODEL" -p 16 -n 8 -r 3 --threads 2 --json
+r=$(/usr/bin/python3 - "$TMP/out" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().strip().split('\n')
+if len(lines) != 1: print('expected one line, got %d' % len(lines)); sys.exit()
+j = json.loads(lines[0])
+keys = ['model', 'type', 'threads', 'prefill_tps', 'decode_tps', 'prefill_spread', 'decode_spread', 'mem_bw_gbs',
+        'bytes_per_token', 'decode_bw_fraction', 'prefill_gflops', 'kv_bytes_per_token']
+bad = [k for k in keys if k not in j]
+bad += [k for k in keys[2:] if k in j and not (isinstance(j[k], (int, float)) and j[k] > 0)]
+if j.get('model') != 'chat-model.gguf' or j.get('type') != 'Q8_0' or j.get('threads') != 2: bad.append('model/type/threads')
+print('ok' if not bad else 'bad: ' + ', '.join(map(str, bad)) + ' in ' + lines[0])
+PY
+)
+[ "$r" = ok ] && ok json_keys || fail json_keys "$r"
+
+expect_ok text "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 4 -r 1
+expect_out text_prefill '^prefill: +[0-9.]+ '
+expect_out text_decode '^decode: +[0-9.]+ '
+expect_out text_bw '^memory read: +[0-9.]+ GB/s'
+
+expect_error no_model "need -m MODEL" "$SEEK" bench -p 8
+expect_error bad_p "-p needs a number" "$SEEK" bench -m "$CHAT_MODEL" -p x
+expect_error not_model "nope.gguf" "$SEEK" bench -m "$TMP/nope.gguf"

@@ -1,0 +1,402 @@
+/* test_kernels.c - every kernel of kernels/ at every CPU level this machine runs, against
+ * the reference product (weights dequantized, double sums), on random data of awkward
+ * sizes; activation conversion identical at every level; tiles and thread counts that do
+ * not change a bit.
+ *
+ * Two references per output element y = sum_k w_k x_k:
+ *   loose: ops.c's matmul_ref (the float activations). The kernel may differ by what
+ *          converting the activations costs, bounded per type:
+ *            F32, F16, BF16 (act F32)  float accumulation only:  1e-5 * S
+ *            BF16 (act BF16)           |dx| <= |x| 2^-8:          2^-8 * S + 1e-5 * S
+ *            Q8_0 Q4_0 Q5_0 (act Q8_0) |dx| <= 0.57 amax_b / 127 per block b (half a step
+ *            Q4_1 Q5_1 (act Q8_1)      plus the fp16 scale): sum_b 0.0045 amax_b sum_b |w|
+ *                                      + 1e-5 * S; Q8_1 adds |m_b| 2^-9 sum_b |x| for s
+ *          with S = sum_k |w_k x_k|.
+ *   tight: the same product with the activations the kernel actually used (quantized by
+ *          the scalar converter, dequantized in double): only float rounding remains
+ *          (1e-5 * S, + the Q8_1 s term). A single wrong bit of a weight fails this one. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "kernels/kernels.h"
+#include "ops.h"
+#include "test.h"
+#include "threads.h"
+
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+static double urand(void) {   /* [0, 1) */
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (double)(rng >> 11) * 0x1p-53;
+}
+/* values in [-1, 1) times a per-32 scale spread over ~3 decades */
+static void fill(float *x, int64_t n) {
+    float s = 1.0f;
+    for (int64_t i = 0; i < n; i++) {
+        if (i % 32 == 0) s = (float)exp(urand() * 7.0 - 5.0);
+        x[i] = (float)(urand() * 2.0 - 1.0) * s;
+    }
+}
+
+static const seek_type types[] = {SEEK_TYPE_F32,  SEEK_TYPE_F16,  SEEK_TYPE_BF16, SEEK_TYPE_Q8_0,
+                                   SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q4_1, SEEK_TYPE_Q5_1};
+enum { N_TYPES = sizeof types / sizeof *types };
+
+static bool is_q81(seek_type t) { return t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1; }
+
+/* A random weight matrix of `type`, rows x C. */
+typedef struct {
+    seek_mat m;
+    uint8_t *data;
+    float *deq;   /* [rows][C] dequantized */
+    float *mins;  /* [rows][C/32] the m of _1 types, else 0 */
+} wmat;
+
+static int wmat_make(wmat *w, seek_type t, int rows, int64_t C) {
+    size_t rb = seek_row_size(t, C);
+    float *src = malloc(sizeof(float) * (size_t)C);
+    w->data = malloc(rb * (size_t)rows + 1);
+    w->deq = malloc(sizeof(float) * (size_t)C * rows);
+    w->mins = calloc((size_t)rows * (size_t)(C / 32 + 1), sizeof(float));
+    if (!src || !w->data || !w->deq || !w->mins) return -1;
+    for (int r = 0; r < rows; r++) {
+        fill(src, C);
+        if (seek_quantize_row(t, src, w->data + r * rb, C)) return -1;
+        if (seek_dequantize_row(t, w->data + r * rb, w->deq + r * C, C)) return -1;
+        if (is_q81(t))
+            for (int64_t b = 0; b < C / 32; b++)
+                w->mins[r * (C / 32 + 1) + b] = seek_fp16_to_fp32((uint16_t)(w->data[r * rb + b * (t == SEEK_TYPE_Q4_1 ? 20 : 24) + 2] |
+                                                                              w->data[r * rb + b * (t == SEEK_TYPE_Q4_1 ? 20 : 24) + 3] << 8));
+    }
+    free(src);
+    w->m = (seek_mat){.type = t, .n_in = C, .n_out = rows, .row_bytes = rb, .data = w->data};
+    return 0;
+}
+
+static void wmat_free(wmat *w) {
+    free(w->data), free(w->deq), free(w->mins);
+}
+
+/* The activations a kernel of type t sees, as floats: x rounded through the scalar
+ * level's converter and back (x itself for act F32). */
+static int act_seen(seek_type t, const float *x, float *xs, int64_t C) {
+    const kern_entry *e = kern_for_level(t, KERN_SCALAR);
+    if (!e) return -1;
+    if (e->act_type == SEEK_TYPE_F32) {
+        memcpy(xs, x, sizeof(float) * (size_t)C);
+        return 0;
+    }
+    const kern_entry *top = kern_for_level(t, kern_cpu_max_level());
+    if (top->act_type == SEEK_TYPE_BF16) {   /* vdpbf16ps: x rounded to bf16 */
+        for (int64_t k = 0; k < C; k++) xs[k] = seek_bf16_to_fp32(seek_fp32_to_bf16(x[k]));
+        return 0;
+    }
+    uint8_t *q = malloc(seek_row_size(e->act_type, C));
+    if (!q) return -1;
+    e->quant(x, q, C);
+    int rc = seek_dequantize_row(e->act_type, q, xs, C);
+    free(q);
+    return rc;
+}
+
+/* Run entry e over the whole rows x T product: out[T][rows]. Optionally cut into two
+ * row tiles and column tiles of 3, to check the tiling does not change a bit. */
+static int run_entry(const kern_entry *e, const wmat *w, const float *x, int T, float *out, bool cut) {
+    int64_t C = w->m.n_in;
+    int rows = (int)w->m.n_out;
+    size_t as = kern_act_row_bytes(e, C);
+    uint8_t *act = (uint8_t *)x;
+    if (e->act_type != SEEK_TYPE_F32 || e->quant) {
+        act = aligned_alloc(64, as * (size_t)T);
+        if (!act) return -1;
+        for (int t = 0; t < T; t++) e->quant(x + t * C, act + t * as, C);
+    } else {
+        as = sizeof(float) * (size_t)C;
+    }
+    if (!cut) {
+        e->mm(C, w->m.data, w->m.row_bytes, rows, act, as, T, out, (size_t)rows);
+    } else {
+        int r1 = rows / 2 + 1 > rows ? rows : rows / 2 + 1;
+        for (int c0 = 0; c0 < T; c0 += 3) {
+            int nc = T - c0 < 3 ? T - c0 : 3;
+            e->mm(C, w->m.data, w->m.row_bytes, r1, act + c0 * as, as, nc, out + c0 * rows, (size_t)rows);
+            if (rows > r1)
+                e->mm(C, w->m.data + r1 * w->m.row_bytes, w->m.row_bytes, rows - r1, act + c0 * as, as, nc,
+                      out + c0 * rows + r1, (size_t)rows);
+        }
+    }
+    if (act != (uint8_t *)x) free(act);
+    return 0;
+}
+
+static int n_bad_reported;
+
+/* Compare out[T][rows] of type t at level l with both references. Returns 0 if fine. */
+static int check_against_refs(seek_type t, kern_level l, const wmat *w, const float *x, int T, const float *out) {
+    int64_t C = w->m.n_in;
+    int rows = (int)w->m.n_out;
+    const kern_entry *e = kern_for_level(t, l);
+    bool bf16act = e->act_type == SEEK_TYPE_BF16, q8 = e->act_type == SEEK_TYPE_Q8_0 || e->act_type == SEEK_TYPE_Q8_1;
+    float *xs = malloc(sizeof(float) * (size_t)C);
+    if (!xs) return -1;
+    int bad = 0;
+    for (int c = 0; c < T && !bad; c++) {
+        const float *xc = x + c * C;
+        if (bf16act)
+            for (int64_t k = 0; k < C; k++) xs[k] = seek_bf16_to_fp32(seek_fp32_to_bf16(xc[k]));
+        else if (act_seen(t, xc, xs, C))
+            bad = 1;
+        for (int r = 0; r < rows && !bad; r++) {
+            const float *wr = w->deq + r * C;
+            double loose = 0, tight = 0, S = 0, actb = 0, minb = 0;
+            for (int64_t k = 0; k < C; k++) {
+                loose += (double)wr[k] * xc[k];
+                tight += (double)wr[k] * xs[k];
+                S += fabs((double)wr[k] * xc[k]);
+            }
+            if (q8)
+                for (int64_t b = 0; b < C / 32; b++) {
+                    double amax = 0, sw = 0, sx = 0;
+                    for (int j = 0; j < 32; j++) {
+                        amax = fmax(amax, fabs(xc[b * 32 + j]));
+                        sw += fabs(wr[b * 32 + j]);
+                        sx += fabs(xc[b * 32 + j]);
+                    }
+                    actb += 0.57 * amax / 127 * sw;
+                    minb += fabs(w->mins[r * (C / 32 + 1) + b]) * 0x1p-9 * sx;
+                }
+            if (bf16act) actb = 0x1p-8 * S;
+            double tol_loose = actb + minb + 1e-5 * S + 1e-30, tol_tight = minb + 1e-5 * S + 1e-30;
+            double y = out[c * rows + r];
+            if (!(fabs(y - loose) <= tol_loose) || !(fabs(y - tight) <= tol_tight)) {
+                if (n_bad_reported++ < 5)
+                    printf("  %s %s C=%lld row %d col %d: got %.9g, ref %.9g (tol %.3g), quantized-act ref %.9g (tol %.3g)\n",
+                           seek_type_get(t)->name, kern_level_name(l), (long long)C, r, c, y, loose, tol_loose,
+                           tight, tol_tight);
+                bad = 1;
+            }
+        }
+    }
+    free(xs);
+    return bad;
+}
+
+TEST(cpu_level_detected) {
+    kern_level l = kern_cpu_max_level();
+    CHECK(l >= KERN_SCALAR && l < KERN_LEVELS);
+    CHECK(kern_cpu_level() <= l);
+    kern_level prev = kern_set_level(KERN_LEVELS);   /* clamped to the hardware's */
+    CHECK(kern_cpu_level() == l);
+    kern_set_level(KERN_SCALAR);
+    CHECK(kern_cpu_level() == KERN_SCALAR);
+    kern_set_level(prev);
+    printf("  cpu level %s (bf16 dot %s, amx %s)\n", kern_level_name(l), kern_cpu_has_bf16() ? "yes" : "no",
+           kern_cpu_has_amx() ? "yes" : "no");
+#if defined(__x86_64__)
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {   /* the flags the kernel reports must agree with what CPUID told us */
+        char line[8192];
+        bool avx512 = false, vnni = false, avx2 = false;
+        while (fgets(line, sizeof line, f))
+            if (!strncmp(line, "flags", 5)) {
+                avx2 = strstr(line, " avx2 ") && strstr(line, " fma ") && strstr(line, " f16c ");
+                avx512 = strstr(line, " avx512f ") && strstr(line, " avx512bw ") && strstr(line, " avx512vl ") &&
+                         strstr(line, " avx512dq ");
+                vnni = strstr(line, " avx512_vnni ") != NULL;
+                break;
+            }
+        fclose(f);
+        CHECK(l == (avx2 && avx512 && vnni ? KERN_AVX512 : avx2 ? KERN_AVX2 : KERN_SCALAR));
+    }
+#endif
+}
+
+TEST(every_type_has_a_kernel_at_every_level) {
+    for (int i = 0; i < N_TYPES; i++)
+        for (int l = 0; l <= (int)kern_cpu_max_level(); l++)
+            CHECK_MSG(kern_for_level(types[i], (kern_level)l), "%s at %s", seek_type_get(types[i])->name,
+                      kern_level_name((kern_level)l));
+    CHECK(kern_for_level(SEEK_TYPE_IQ2_XXS, KERN_SCALAR) == NULL);
+}
+
+/* Activation conversion: every level gives the values of the scalar converter, which is
+ * ggml's x86 quantize_row_q8_0 / q8_1 (d = amax/127, q = round-half-even(x * 127/amax)). */
+static void decode_act(const kern_entry *e, const uint8_t *a, int64_t C, int8_t *q, float *d, float *s) {
+    for (int64_t b = 0; b < C / 32; b++) {
+        if (!e->act_row_bytes) {   /* plain block_q8_0 / block_q8_1 */
+            int bb = e->act_type == SEEK_TYPE_Q8_1 ? 36 : 34;
+            const uint8_t *p = a + b * bb;
+            d[b] = seek_fp16_to_fp32((uint16_t)(p[0] | p[1] << 8));
+            s[b] = bb == 36 ? seek_fp16_to_fp32((uint16_t)(p[2] | p[3] << 8)) : 0;
+            memcpy(q + b * 32, p + bb - 32, 32);
+        } else {                   /* AVX-512: regrouped by 4 blocks (legacy.c) */
+            const uint8_t *g = a + (b / 4) * 256;
+            int k = (int)(b % 4);
+            memcpy(q + b * 32, g + 16 * k, 16);
+            memcpy(q + b * 32 + 16, g + 64 + 16 * k, 16);
+            memcpy(&d[b], g + 128 + 16 * k, 4);
+            if (e->act_type == SEEK_TYPE_Q8_1) {
+                memcpy(&s[b], g + 192 + 16 * k, 4);
+            } else {   /* the 4 int32 lanes of the block hold -K * sum */
+                int32_t lanes[4];
+                memcpy(lanes, g + 192 + 16 * k, 16);
+                s[b] = (float)(lanes[0] + lanes[1] + lanes[2] + lanes[3]);
+            }
+        }
+    }
+}
+
+TEST(activation_quantization_is_ggml_x86_and_equal_at_every_level) {
+    /* ties go to even: with amax 127 the scale is 1 and 2.5 -> 2, -3.5 -> -4, 0.5 -> 0 */
+    float x[32] = {127.0f, 2.5f, -3.5f, 0.5f, 1.5f};
+    for (int j = 5; j < 32; j++) x[j] = (float)(j - 16);
+    const kern_entry *e = kern_for_level(SEEK_TYPE_Q8_0, KERN_SCALAR);
+    uint8_t blk[34];
+    e->quant(x, blk, 32);
+    CHECK((int8_t)blk[2] == 127 && (int8_t)blk[3] == 2 && (int8_t)blk[4] == -4 && (int8_t)blk[5] == 0 &&
+          (int8_t)blk[6] == 2);
+    CHECK(seek_fp16_to_fp32((uint16_t)(blk[0] | blk[1] << 8)) == 1.0f);
+
+    static const int64_t Cs[] = {32, 96, 160, 416, 1536};
+    const seek_type wt[] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q4_1, SEEK_TYPE_Q5_1};
+    const int K[] = {128, 8, 16, 0, 0};
+    for (size_t ci = 0; ci < sizeof Cs / sizeof *Cs; ci++) {
+        int64_t C = Cs[ci], nb = C / 32;
+        float *xs = malloc(sizeof(float) * (size_t)C);
+        int8_t *q0 = malloc((size_t)C), *q1 = malloc((size_t)C);
+        float *d0 = malloc(sizeof(float) * (size_t)nb), *d1 = malloc(sizeof(float) * (size_t)nb);
+        float *s0 = malloc(sizeof(float) * (size_t)nb), *s1 = malloc(sizeof(float) * (size_t)nb);
+        uint8_t *a0 = aligned_alloc(64, 4096 + (size_t)C * 4), *a1 = aligned_alloc(64, 4096 + (size_t)C * 4);
+        CHECK(xs && q0 && q1 && d0 && d1 && s0 && s1 && a0 && a1);
+        fill(xs, C);
+        xs[5] = 0.0f;
+        for (size_t ti = 0; ti < sizeof wt / sizeof *wt; ti++) {
+            const kern_entry *es = kern_for_level(wt[ti], KERN_SCALAR);
+            es->quant(xs, a0, C);
+            decode_act(es, a0, C, q0, d0, s0);
+            /* against seek's reference quantizer (round half away): same d, quants within 1 */
+            uint8_t *r = malloc(seek_row_size(es->act_type, C));
+            CHECK(r && !seek_quantize_row(es->act_type, xs, r, C));
+            int8_t *qr = malloc((size_t)C);
+            float *dr = malloc(sizeof(float) * (size_t)nb), *sr = malloc(sizeof(float) * (size_t)nb);
+            decode_act(es, r, C, qr, dr, sr);
+            for (int64_t b = 0; b < nb; b++) CHECK(dr[b] == d0[b]);
+            for (int64_t k = 0; k < C; k++) CHECK(abs(qr[k] - q0[k]) <= 1);
+            free(r), free(qr), free(dr), free(sr);
+            for (int l = 1; l <= (int)kern_cpu_max_level(); l++) {
+                const kern_entry *el = kern_for_level(wt[ti], (kern_level)l);
+                memset(a1, 0xA5, 4096 + (size_t)C * 4);
+                el->quant(xs, a1, C);
+                decode_act(el, a1, C, q1, d1, s1);
+                CHECK_MSG(!memcmp(q0, q1, (size_t)C), "%s act quants differ at %s", seek_type_get(wt[ti])->name,
+                          kern_level_name((kern_level)l));
+                for (int64_t b = 0; b < nb; b++) {
+                    CHECK(d0[b] == d1[b]);
+                    if (es->act_type == SEEK_TYPE_Q8_1) {
+                        CHECK(s0[b] == s1[b]);
+                    } else if (el->act_row_bytes) {
+                        int sum = 0;
+                        for (int j = 0; j < 32; j++) sum += q0[b * 32 + j];
+                        CHECK_MSG(s1[b] == (float)(-K[ti] * sum), "block %lld: %g vs %d", (long long)b, s1[b], -K[ti] * sum);
+                    }
+                }
+            }
+        }
+        free(xs), free(q0), free(q1), free(d0), free(d1), free(s0), free(s1), free(a0), free(a1);
+    }
+}
+
+/* Every type x level x shape against the references; tiles cut differently give the
+ * same bits; levels agree within tolerance (each is checked against the same refs). */
+TEST(kernels_match_reference_at_every_level) {
+    static const int64_t Cs_q[] = {32, 96, 160, 416};
+    static const int64_t Cs_f[] = {1, 7, 33, 100, 416};
+    static const int rows_s[] = {1, 5, 13, 67};
+    static const int Ts[] = {1, 7, 33};
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        seek_type t = types[ti];
+        bool fl = t == SEEK_TYPE_F32 || t == SEEK_TYPE_F16 || t == SEEK_TYPE_BF16;
+        const int64_t *Cs = fl ? Cs_f : Cs_q;
+        int nC = fl ? 5 : 4;
+        for (int ci = 0; ci < nC; ci++)
+            for (int ri = 0; ri < 4; ri++) {
+                wmat w;
+                CHECK(!wmat_make(&w, t, rows_s[ri], Cs[ci]));
+                for (int k = 0; k < 3; k++) {
+                    int T = Ts[k];
+                    int64_t C = Cs[ci];
+                    float *x = malloc(sizeof(float) * (size_t)(C * T));
+                    float *o1 = malloc(sizeof(float) * (size_t)(T * rows_s[ri]));
+                    float *o2 = malloc(sizeof(float) * (size_t)(T * rows_s[ri]));
+                    CHECK(x && o1 && o2);
+                    fill(x, C * T);
+                    for (int l = 0; l <= (int)kern_cpu_max_level(); l++) {
+                        const kern_entry *e = kern_for_level(t, (kern_level)l);
+                        CHECK(!run_entry(e, &w, x, T, o1, false));
+                        CHECK(!run_entry(e, &w, x, T, o2, true));
+                        CHECK_MSG(!memcmp(o1, o2, sizeof(float) * (size_t)(T * rows_s[ri])),
+                                  "%s %s: result depends on the tiling", seek_type_get(t)->name,
+                                  kern_level_name((kern_level)l));
+                        CHECK_MSG(!check_against_refs(t, (kern_level)l, &w, x, T, o1), "%s at %s, C=%lld rows=%d T=%d",
+                                  seek_type_get(t)->name, kern_level_name((kern_level)l), (long long)C, rows_s[ri], T);
+                    }
+                    free(x), free(o1), free(o2);
+                }
+                wmat_free(&w);
+            }
+    }
+}
+
+/* matmul(): the fast path at each level against matmul_ref, bias included, and the same
+ * bits for 1, 2 and 3 threads (big enough that the pool is used). */
+TEST(matmul_fast_path_thread_count_invariant) {
+    const int rows = 203, T_s[] = {1, 7, 70};
+    const int64_t C = 416;
+    kern_level saved = kern_cpu_level();
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        wmat w;
+        CHECK(!wmat_make(&w, types[ti], rows, C));
+        float *bias = malloc(sizeof(float) * rows);
+        fill(bias, rows);
+        for (int k = 0; k < 3; k++) {
+            int T = T_s[k];
+            float *x = malloc(sizeof(float) * (size_t)(C * T));
+            float *ref = malloc(sizeof(float) * (size_t)(T * rows)), *o[3];
+            fill(x, C * T);
+            seek_set_threads(1);
+            
+            float *row = malloc(sizeof(float) * (size_t)C);
+            CHECK(!matmul_ref(ref, x, w.m, bias, T, row));
+            for (int l = 0; l <= (int)kern_cpu_max_level(); l++) {
+                kern_set_level((kern_level)l);
+                for (int nt = 1; nt <= 3; nt++) {
+                    seek_set_threads(nt);
+                    o[nt - 1] = malloc(sizeof(float) * (size_t)(T * rows));
+                    CHECK(!matmul(o[nt - 1], x, w.m, bias, T, row));
+                }
+                for (int nt = 2; nt <= 3; nt++)
+                    CHECK_MSG(!memcmp(o[0], o[nt - 1], sizeof(float) * (size_t)(T * rows)),
+                              "%s %s T=%d: %d threads differ from 1", seek_type_get(types[ti])->name,
+                              kern_level_name((kern_level)l), T, nt);
+                /* bias added after: subtract it and compare with the kernel check's refs */
+                for (int i = 0; i < T * rows; i++) o[0][i] -= bias[i % rows], ref[i] -= bias[i % rows];
+                CHECK(!check_against_refs(types[ti], (kern_level)l, &w, x, T, o[0]));
+                for (int nt = 0; nt < 3; nt++) free(o[nt]);
+                for (int i = 0; i < T * rows; i++) ref[i] += bias[i % rows];
+            }
+            free(x), free(ref), free(row);
+        }
+        free(bias);
+        wmat_free(&w);
+    }
+    kern_set_level(saved);
+    seek_set_threads(0);
+}
+
+int main(void) {
+    RUN(cpu_level_detected);
+    RUN(every_type_has_a_kernel_at_every_level);
+    RUN(activation_quantization_is_ggml_x86_and_equal_at_every_level);
+    RUN(kernels_match_reference_at_every_level);
+    RUN(matmul_fast_path_thread_count_invariant);
+    return test_summary();
+}

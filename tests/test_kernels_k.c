@@ -1,0 +1,328 @@
+/* test_kernels_k.c - the K-quant kernels (src/kernels/kquants_*.c) against the reference.
+ *
+ * For Q2_K..Q6_K at every level this CPU runs, on random data of awkward sizes (1..17
+ * super-blocks, rows not a multiple of any tile, 1, 2, 7 and 33 columns, padded strides):
+ *   - the Q8_K activation quantizer of each level writes the reference's bytes;
+ *   - each kernel equals the double-precision dot of the dequantized weight row with the
+ *     dequantized Q8_K row within float rounding: (8 + nb) * 2^-24 * M, where nb is the
+ *     number of super-blocks and M = sum |w_i a_i| over both parts of a type with mins
+ *     (d*sc*q and dmin*m, which the kernel sums apart: see kquants_impl.h). The kernel's
+ *     integers are exact; the bound covers d*da, the int->float conversion and one fused
+ *     multiply-add per super-block, and the reference's own dequantization rounding;
+ *   - and the dot with the unquantized f32 activations within that plus the Q8_K rounding
+ *     bound sum |w_i| * amax_b / 254 (each activation is off by at most half a step);
+ *   - all levels give the same bits, and so does every tiling of a whole matmul.
+ */
+#include <stdint.h>
+
+#include "dtype.h"
+#include "kernels/kquants.h"
+#include "test.h"
+
+static uint64_t rng_state = 0x243F6A8885A308D3ull;
+static uint32_t rng_u32(void) {
+    rng_state ^= rng_state >> 12; rng_state ^= rng_state << 25; rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
+}
+static double rng_uniform(void) { return (rng_u32() + 0.5) / 4294967296.0; }
+static double rng_normal(void) { return sqrt(-2.0 * log(rng_uniform())) * cos(6.283185307179586 * rng_uniform()); }
+
+static const seek_type ktypes[] = {SEEK_TYPE_Q4_K, SEEK_TYPE_Q6_K, SEEK_TYPE_Q5_K, SEEK_TYPE_Q3_K, SEEK_TYPE_Q2_K};
+enum { NTYPES = 5 };
+
+/* The levels this CPU can run. */
+static int level_ok(kern_level l) {
+#if defined(__x86_64__)
+    if (l == KERN_AVX2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    if (l == KERN_AVX512)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512vnni");
+#endif
+    return l == KERN_SCALAR;
+}
+
+/* Byte offsets of the fp16 d and dmin in a block (dmin -1: the type has none). */
+static void d_offsets(seek_type t, int *od, int *om) {
+    switch (t) {
+    case SEEK_TYPE_Q2_K: *od = 80, *om = 82; break;
+    case SEEK_TYPE_Q3_K: *od = 108, *om = -1; break;
+    case SEEK_TYPE_Q4_K: case SEEK_TYPE_Q5_K: *od = 0, *om = 2; break;
+    default: *od = 208, *om = -1; break;
+    }
+}
+
+static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+
+/* A weight matrix of `rows` rows of n values with row stride ws: even rows quantized from
+ * Gaussian data by the reference quantizer, odd rows random bytes (every scale and quant
+ * pattern, including ones the quantizer never writes) with sane fp16 d and dmin. */
+static uint8_t *make_weights(seek_type t, int64_t n, int rows, size_t ws) {
+    size_t rb = seek_row_size(t, n), bb = (size_t)seek_type_get(t)->type_size;
+    /* the last row ends exactly at the end of the allocation (ASan catches over-reads) */
+    uint8_t *w = malloc(ws * (rows - 1) + rb);
+    float *x = malloc(sizeof(float) * n);
+    int od, om;
+    d_offsets(t, &od, &om);
+    for (int r = 0; r < rows; r++) {
+        uint8_t *row = w + r * ws;
+        if (r % 2 == 0) {
+            double s = 0.01 + rng_uniform();
+            for (int64_t i = 0; i < n; i++) x[i] = (float)(s * rng_normal());
+            if (seek_quantize_row(t, x, row, n)) abort();
+        } else {
+            for (size_t i = 0; i < rb; i++) row[i] = (uint8_t)rng_u32();
+            for (size_t b = 0; b < rb / bb; b++) {
+                wr16(row + b * bb + od, seek_fp32_to_fp16((float)(rng_uniform() * 0.01)));
+                if (om >= 0) wr16(row + b * bb + om, seek_fp32_to_fp16((float)(rng_uniform() * 0.01)));
+            }
+        }
+        if (r < rows - 1) memset(row + rb, 0xAB, ws - rb);   /* padding the kernel must not use */
+    }
+    free(x);
+    return w;
+}
+
+/* f32 activations: Gaussian with a different scale per super-block, some outliers, a
+ * zero block now and then. */
+static float *make_acts(int64_t n, int cols) {
+    float *x = malloc(sizeof(float) * n * cols);
+    for (int c = 0; c < cols; c++)
+        for (int64_t b = 0; b < n / 256; b++) {
+            double s = (rng_u32() % 11 == 0) ? 0.0 : exp(4 * rng_uniform() - 2);
+            for (int i = 0; i < 256; i++) {
+                double v = s * rng_normal();
+                if (rng_u32() % 97 == 0) v *= 10;
+                x[c * n + b * 256 + i] = (float)v;
+            }
+        }
+    return x;
+}
+
+typedef struct {
+    seek_type t;
+    int64_t n;
+    int rows, cols;
+    size_t ws, as;
+    uint8_t *w, *a;      /* weights; reference Q8_K activations (stride as) */
+    float *x;            /* f32 activations [cols][n] */
+    double *ref_q, *ref_f, *tol_q, *tol_f;   /* [cols][rows] */
+} problem;
+
+static void free_problem(problem *p) {
+    free(p->w); free(p->a); free(p->x);
+    free(p->ref_q); free(p->ref_f); free(p->tol_q); free(p->tol_f);
+}
+
+/* Build a problem and its double-precision references. */
+static problem make_problem(seek_type t, int64_t n, int rows, int cols) {
+    problem p = {.t = t, .n = n, .rows = rows, .cols = cols};
+    size_t rb = seek_row_size(t, n), bb = (size_t)seek_type_get(t)->type_size;
+    p.ws = rb + 3 * bb / 2 + 1;            /* odd padding: nothing may assume alignment */
+    p.as = seek_row_size(SEEK_TYPE_Q8_K, n) + 36;
+    p.w = make_weights(t, n, rows, p.ws);
+    p.x = make_acts(n, cols);
+    p.a = calloc(1, p.as * (cols - 1) + seek_row_size(SEEK_TYPE_Q8_K, n));
+    for (int c = 0; c < cols; c++)
+        if (seek_quantize_row(SEEK_TYPE_Q8_K, p.x + c * n, p.a + c * p.as, n)) abort();
+    p.ref_q = malloc(sizeof(double) * rows * cols);
+    p.ref_f = malloc(sizeof(double) * rows * cols);
+    p.tol_q = malloc(sizeof(double) * rows * cols);
+    p.tol_f = malloc(sizeof(double) * rows * cols);
+    int od, om;
+    d_offsets(t, &od, &om);
+    float *wr = malloc(sizeof(float) * n), *wp = malloc(sizeof(float) * n), *wm = malloc(sizeof(float) * n);
+    float *ar = malloc(sizeof(float) * n);
+    uint8_t *tmp = malloc(rb);
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *row = p.w + r * p.ws;
+        if (seek_dequantize_row(t, row, wr, n)) abort();
+        /* the two parts of a type with mins, each on its own */
+        if (om >= 0) {
+            memcpy(tmp, row, rb);
+            for (size_t b = 0; b < rb / bb; b++) wr16(tmp + b * bb + om, 0);
+            seek_dequantize_row(t, tmp, wp, n);
+            memcpy(tmp, row, rb);
+            for (size_t b = 0; b < rb / bb; b++) wr16(tmp + b * bb + od, 0);
+            seek_dequantize_row(t, tmp, wm, n);
+        } else {
+            memcpy(wp, wr, sizeof(float) * n);
+            memset(wm, 0, sizeof(float) * n);
+        }
+        for (int c = 0; c < cols; c++) {
+            if (seek_dequantize_row(SEEK_TYPE_Q8_K, p.a + c * p.as, ar, n)) abort();
+            const float *xc = p.x + c * n;
+            double dq = 0, df = 0, M = 0, E = 0;
+            for (int64_t b = 0; b < n / 256; b++) {
+                double amax = 0;
+                for (int i = 0; i < 256; i++) amax = fmax(amax, fabs(xc[b * 256 + i]));
+                for (int64_t i = b * 256; i < b * 256 + 256; i++) {
+                    dq += (double)wr[i] * ar[i];
+                    df += (double)wr[i] * xc[i];
+                    M += (fabs(wp[i]) + fabs(wm[i])) * fabs(ar[i]);
+                    E += fabs(wr[i]) * amax / 254;
+                }
+            }
+            size_t k = (size_t)c * rows + r;
+            p.ref_q[k] = dq;
+            p.ref_f[k] = df;
+            p.tol_q[k] = (8.0 + n / 256) * 0x1p-24 * M + 1e-30;
+            p.tol_f[k] = p.tol_q[k] + E * (1 + 1e-5);
+        }
+    }
+    free(wr); free(wp); free(wm); free(ar); free(tmp);
+    return p;
+}
+
+/* Run one kernel over the whole problem as one tile; out has stride rows + 3. */
+static float *run_whole(const kern_entry *e, const problem *p, const uint8_t *a) {
+    size_t os = (size_t)p->rows + 3;
+    float *out = malloc(sizeof(float) * os * p->cols);
+    for (size_t i = 0; i < os * p->cols; i++) out[i] = NAN;
+    e->mm(p->n, p->w, p->ws, p->rows, a, p->as, p->cols, out, os);
+    return out;
+}
+
+static const char *tname(seek_type t) { return seek_type_get(t)->name; }
+
+/* ------------------------------------------------------------------------ */
+
+TEST(table_covers_the_k_types) {
+    for (int l = 0; l < KERN_LEVELS; l++) {
+        for (int i = 0; i < NTYPES; i++) {
+            const kern_entry *e = kern_kquant(ktypes[i], (kern_level)l);
+            CHECK(e && e->mm && e->quant && e->act_type == SEEK_TYPE_Q8_K);
+        }
+        CHECK(!kern_kquant(SEEK_TYPE_Q8_0, (kern_level)l));
+        CHECK(!kern_kquant(SEEK_TYPE_Q8_K, (kern_level)l));
+        CHECK(!kern_kquant(SEEK_TYPE_F32, (kern_level)l));
+    }
+    CHECK(!kern_kquant(SEEK_TYPE_Q4_K, KERN_LEVELS));
+}
+
+TEST(q8k_activations_match_the_reference_bytes) {
+    static const int64_t sizes[] = {256, 768, 4352};
+    for (int l = 0; l < KERN_LEVELS; l++) {
+        if (!level_ok((kern_level)l)) continue;
+        const kern_entry *e = kern_kquant(SEEK_TYPE_Q4_K, (kern_level)l);
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+            int64_t n = sizes[s];
+            float *x = make_acts(n, 3);
+            /* ties of |x| with opposite signs: the first one sets the sign */
+            x[5] = 3.0f, x[9] = -3.0f, x[256 + 7] = -2.5f, x[256 + 100] = 2.5f;
+            size_t rb = seek_row_size(SEEK_TYPE_Q8_K, n);
+            uint8_t *ref = malloc(rb), *got = malloc(rb);
+            for (int c = 0; c < 3; c++) {
+                CHECK(!seek_quantize_row(SEEK_TYPE_Q8_K, x + c * n, ref, n));
+                memset(got, 0x55, rb);
+                e->quant(x + c * n, got, n);
+                CHECK_MSG(!memcmp(ref, got, rb), "level %d n %lld col %d", l, (long long)n, c);
+            }
+            free(x); free(ref); free(got);
+        }
+    }
+}
+
+/* Kernel vs references, levels vs each other, on every shape. */
+TEST(kernels_match_reference_at_every_level) {
+    static const int64_t sizes[] = {256, 768, 2304, 4352};
+    static const int shapes[][2] = {{1, 1}, {5, 7}, {17, 1}, {35, 33}, {3, 2}, {16, 4}, {19, 9}};
+    for (int ti = 0; ti < NTYPES; ti++) {
+        double worst_q = 0, worst_f = 0, e2 = 0, r2 = 0;
+        for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
+            for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
+                if (sizes[si] > 768 && shapes[sh][0] * shapes[sh][1] > 200) continue;   /* time */
+                problem p = make_problem(ktypes[ti], sizes[si], shapes[sh][0], shapes[sh][1]);
+                float *first = NULL;
+                for (int l = 0; l < KERN_LEVELS; l++) {
+                    if (!level_ok((kern_level)l)) continue;
+                    float *out = run_whole(kern_kquant(p.t, (kern_level)l), &p, p.a);
+                    size_t os = (size_t)p.rows + 3;
+                    for (int c = 0; c < p.cols; c++)
+                        for (int r = 0; r < p.rows; r++) {
+                            size_t k = (size_t)c * p.rows + r;
+                            double got = out[c * os + r];
+                            double eq = fabs(got - p.ref_q[k]), ef = fabs(got - p.ref_f[k]);
+                            CHECK_MSG(eq <= p.tol_q[k], "%s level %d n %lld (%d,%d): %.9g vs exact %.9g, tol %.3g",
+                                      tname(p.t), l, (long long)p.n, r, c, got, p.ref_q[k], p.tol_q[k]);
+                            CHECK_MSG(ef <= p.tol_f[k], "%s level %d n %lld (%d,%d): %.9g vs f32 %.9g, tol %.3g",
+                                      tname(p.t), l, (long long)p.n, r, c, got, p.ref_f[k], p.tol_f[k]);
+                            worst_q = fmax(worst_q, eq / p.tol_q[k]);
+                            worst_f = fmax(worst_f, ef / p.tol_f[k]);
+                            e2 += ef * ef;
+                            r2 += p.ref_f[k] * p.ref_f[k];
+                        }
+                    /* padding columns of out are left alone */
+                    for (int c = 0; c < p.cols; c++)
+                        for (size_t r = (size_t)p.rows; r < os; r++) CHECK(isnan(out[c * os + r]));
+                    if (!first) {
+                        first = out;
+                    } else {
+                        CHECK_MSG(!memcmp(first, out, sizeof(float) * os * p.cols), "%s level %d differs from scalar",
+                                  tname(p.t), l);
+                        free(out);
+                    }
+                }
+                free(first);
+                free_problem(&p);
+            }
+        printf("# %s: worst |error| / tolerance %.3f (vs exact), %.3f (vs f32); rms error vs f32 %.2e of rms\n",
+               tname(ktypes[ti]), worst_q, worst_f, sqrt(e2 / r2));
+    }
+}
+
+/* A full matmul cut into tiles of many shapes equals the one-tile result bit for bit. */
+TEST(tiles_do_not_change_results) {
+    static const int rtiles[] = {1, 3, 4, 5, 16, 17, 64};
+    static const int ctiles[] = {1, 2, 3, 4, 5, 8, 64};
+    for (int ti = 0; ti < NTYPES; ti++) {
+        problem p = make_problem(ktypes[ti], 2304, 37, 11);
+        size_t os = (size_t)p.rows + 3;
+        for (int l = 0; l < KERN_LEVELS; l++) {
+            if (!level_ok((kern_level)l)) continue;
+            const kern_entry *e = kern_kquant(p.t, (kern_level)l);
+            float *whole = run_whole(e, &p, p.a);
+            float *tiled = malloc(sizeof(float) * os * p.cols);
+            for (size_t rt = 0; rt < sizeof rtiles / sizeof *rtiles; rt++)
+                for (size_t ct = 0; ct < sizeof ctiles / sizeof *ctiles; ct++) {
+                    for (size_t i = 0; i < os * p.cols; i++) tiled[i] = NAN;
+                    for (int r0 = 0; r0 < p.rows; r0 += rtiles[rt])
+                        for (int c0 = 0; c0 < p.cols; c0 += ctiles[ct]) {
+                            int nr = p.rows - r0 < rtiles[rt] ? p.rows - r0 : rtiles[rt];
+                            int nc = p.cols - c0 < ctiles[ct] ? p.cols - c0 : ctiles[ct];
+                            e->mm(p.n, p.w + r0 * p.ws, p.ws, nr, p.a + c0 * p.as, p.as, nc, tiled + c0 * os + r0, os);
+                        }
+                    CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * p.cols), "%s level %d tile %dx%d",
+                              tname(p.t), l, rtiles[rt], ctiles[ct]);
+                }
+            free(whole);
+            free(tiled);
+        }
+        free_problem(&p);
+    }
+}
+
+/* n = 0: every dot product is an empty sum. */
+TEST(empty_rows_give_zero) {
+    uint8_t w[1] = {0}, a[1] = {0};
+    for (int l = 0; l < KERN_LEVELS; l++) {
+        if (!level_ok((kern_level)l)) continue;
+        for (int ti = 0; ti < NTYPES; ti++)
+            for (int nc = 1; nc <= 5; nc += 4) {
+                float out[5 * 3];
+                for (int i = 0; i < 15; i++) out[i] = NAN;
+                kern_kquant(ktypes[ti], (kern_level)l)->mm(0, w, 0, 3, a, 0, nc, out, 3);
+                for (int i = 0; i < 3 * nc; i++) CHECK_MSG(out[i] == 0.0f, "level %d type %d nc %d", l, ti, nc);
+            }
+    }
+}
+
+int main(void) {
+    RUN(table_covers_the_k_types);
+    RUN(q8k_activations_match_the_reference_bytes);
+    RUN(kernels_match_reference_at_every_level);
+    RUN(tiles_do_not_change_results);
+    RUN(empty_rows_give_zero);
+    return test_summary();
+}

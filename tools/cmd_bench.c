@@ -1,0 +1,260 @@
+/* cmd_bench.c - `seek bench -m MODEL [-p 512] [-n 128] [-r 5] [--threads N] [--json]`:
+ * how fast the model runs here, and how close that is to what the memory allows.
+ *
+ *   prefill  one evaluation of a p-token prompt from an empty cache (only the last token's
+ *            logits, like llama-bench's pp test)
+ *   decode   n tokens one at a time after that prompt (llama-bench's tg test starts at
+ *            position 0 instead; with -p 0 this is the same)
+ * Each figure is the median of r runs after a short warm-up (4 prompt tokens, 1 decode step); the spread is the standard
+ * deviation over the runs. Around them: the machine's streaming read bandwidth (a probe
+ * over 1 GiB on all threads), the weight bytes one decode step must read (routed experts
+ * counted at n_used / n_expert), the fraction of the bandwidth decode reached, prefill
+ * GFLOP/s (2 per weight per token, plus causal attention), and the KV cache's bytes per
+ * token. docs/bench.md describes each number. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmds.h"
+#include "model.h"
+#include "quantize.h"
+#include "threads.h"
+#include "util.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- memory bandwidth probe ---- */
+
+typedef uint64_t v8u64 __attribute__((vector_size(64)));
+
+typedef struct {
+    const uint8_t *buf;
+    size_t chunk;          /* bytes per task */
+    v8u64 *acc;            /* one per task: keeps the loads from being optimised away */
+} bw_job;
+
+static void bw_read(void *p, int64_t begin, int64_t end) {
+    bw_job *j = p;
+    for (int64_t t = begin; t < end; t++) {
+        const uint8_t *b = j->buf + (size_t)t * j->chunk;
+        v8u64 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (size_t i = 0; i < j->chunk; i += 256) {
+            v8u64 x0, x1, x2, x3;
+            memcpy(&x0, b + i, 64);
+            memcpy(&x1, b + i + 64, 64);
+            memcpy(&x2, b + i + 128, 64);
+            memcpy(&x3, b + i + 192, 64);
+            a0 += x0, a1 += x1, a2 += x2, a3 += x3;
+        }
+        j->acc[t] = a0 + a1 + a2 + a3;
+    }
+}
+
+static volatile uint64_t bw_sink;
+
+/* Best of 5 passes over 1 GiB, read in 1 MiB tasks shared by all threads. GB/s (1e9). */
+static double mem_bandwidth(void) {
+    const size_t size = (size_t)1 << 30, chunk = (size_t)1 << 20, n = size / chunk;
+    uint8_t *buf = malloc(size);
+    v8u64 *acc = aligned_alloc(64, n * sizeof *acc);
+    if (!buf || !acc) { free(buf); free(acc); return 0; }
+    for (size_t i = 0; i < size; i += 4096) memset(buf + i, (int)(i >> 12), 4096);   /* fault in */
+    bw_job j = {buf, chunk, acc};
+    double best = 0;
+    for (int pass = 0; pass < 5; pass++) {
+        double t0 = now_s();
+        par_for((int64_t)n, bw_read, &j);
+        double dt = now_s() - t0;
+        if (dt > 0 && size / dt > best) best = size / dt;
+    }
+    uint64_t sink = 0;
+    for (size_t i = 0; i < n; i++) sink += acc[i][0];
+    free(buf);
+    free(acc);
+    bw_sink = sink;   /* the sums are used: the loads cannot be optimised away */
+    return best / 1e9;
+}
+
+/* ---- what the model reads and computes ---- */
+
+typedef struct {
+    double bytes_per_token;    /* weight bytes one decode step reads */
+    double params_active;      /* weights one token multiplies (no embedding lookup) */
+    double params_output;      /* of which the output projection */
+    uint64_t params_total;
+} model_cost;
+
+static model_cost cost_of(const seek_model *m) {
+    model_cost c = {0};
+    const gguf_file *g = m->gguf;
+    const seek_hparams *hp = &m->hp;
+    const bool tied = m->output == m->tok_embd;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gguf_tensor *t = &g->tensors[i];
+        double n = (double)t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+        c.params_total += (uint64_t)n;
+        double frac = 1;
+        if (t->n_dims == 3 && hp->n_expert > 0 && memmem(t->name.ptr, t->name.len, "_exps", 5))
+            frac = (double)hp->n_expert_used / hp->n_expert;   /* only the routed experts */
+        if (t == m->tok_embd && !tied) {
+            c.bytes_per_token += (double)t->nbytes / (double)t->ne[1];   /* one row */
+            continue;
+        }
+        c.bytes_per_token += t->nbytes * frac;
+        if (t->n_dims >= 2) c.params_active += n * frac;
+        if (t == m->output) c.params_output = n;
+    }
+    return c;
+}
+
+/* Prefill FLOPs of p tokens: 2 per active weight per token (the output projection once:
+ * only the last token's logits), plus the causal attention products QK^T and AV. */
+static double prefill_flops(const seek_model *m, const model_cost *c, int p) {
+    const seek_hparams *hp = &m->hp;
+    double w = 2.0 * (c->params_active - c->params_output) * p + 2.0 * c->params_output;
+    double att = 2.0 * hp->n_layer * hp->n_head * (double)(hp->head_dim_k + hp->head_dim_v) * p * (p + 1) / 2.0;
+    return w + att;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void stats(double *v, int n, double *median, double *sd) {
+    double mean = 0, var = 0;
+    for (int i = 0; i < n; i++) mean += v[i] / n;
+    for (int i = 0; i < n; i++) var += (v[i] - mean) * (v[i] - mean);
+    *sd = n > 1 ? sqrt(var / (n - 1)) : 0;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    *median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void usage(FILE *f) {
+    fputs("usage: seek bench -m MODEL.gguf [-p 512] [-n 128] [-r 5] [--threads N] [--json]\n\n"
+          "  -p N        prompt tokens evaluated in one batch (prefill), 0 to skip\n"
+          "  -n N        tokens decoded one at a time after the prompt, 0 to skip\n"
+          "  -r N        runs; figures are the median, spread the standard deviation\n"
+          "  --threads N worker threads (default: all CPUs)\n"
+          "  --json      one JSON object on stdout\n", f);
+}
+
+static int pos_arg(const char *opt, const char *v, int min, int *out) {
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < min || x > 1 << 20) return cli_error("bench: %s needs a number >= %d, not '%s'", opt, min, v);
+    *out = (int)x;
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv) {
+    const char *path = NULL;
+    int p = 512, n = 128, r = 5, threads = 0;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        if (!strcmp(a, "--json")) json = true;
+        else if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && v) path = argv[++i];
+        else if (!strcmp(a, "-p") && v) { if (pos_arg(a, argv[++i], 0, &p)) return 1; }
+        else if (!strcmp(a, "-n") && v) { if (pos_arg(a, argv[++i], 0, &n)) return 1; }
+        else if (!strcmp(a, "-r") && v) { if (pos_arg(a, argv[++i], 1, &r)) return 1; }
+        else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && v) { if (pos_arg(a, argv[++i], 1, &threads)) return 1; }
+        else return cli_error("bench: unknown argument '%s'", a);
+    }
+    if (!path) { usage(stderr); return cli_error("bench: need -m MODEL"); }
+    if (p + n < 1) return cli_error("bench: nothing to measure (-p 0 -n 0)");
+    if (threads) seek_set_threads(threads);
+    seek_model *m = model_load(path);
+    if (!m) return cli_lib_error();
+    const seek_hparams *hp = &m->hp;
+    if (p + n > hp->n_ctx_train)
+        fprintf(stderr, "seek: warning: -p + -n = %d exceeds the training context %d\n", p + n, hp->n_ctx_train);
+    int rc = 1;
+    const int V = hp->n_vocab;
+    int32_t *toks = malloc(sizeof *toks * (size_t)(p + n + 1));
+    float *logits = malloc(sizeof(float) * (size_t)V);
+    double *tp = calloc((size_t)r, sizeof *tp), *td = calloc((size_t)r, sizeof *td);
+    seek_kvcache *c = kvcache_new(m, p + n + 1);
+    if (!toks || !logits || !tp || !td || !c) { cli_error("bench: out of memory"); goto done; }
+    uint64_t x = 12345;   /* fixed pseudo-random prompt: same work on every run */
+    for (int i = 0; i < p + n + 1; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        toks[i] = (int32_t)((x >> 33) % (uint64_t)V);
+    }
+    for (int run = -1; run < r; run++) {
+        /* run -1 warms up: a short prompt and one decode step fault every weight page in */
+        const int rp = run < 0 ? (p < 4 ? p : 4) : p, rn = run < 0 ? (n < 1 ? n : 1) : n;
+        c->n_past = 0;
+        double t0 = now_s();
+        if (rp > 0) {
+            seek_seq s = {c, toks, rp, 0, logits, false};
+            if (model_forward_batch(m, &s, 1)) { cli_lib_error(); goto done; }
+        }
+        double t1 = now_s();
+        for (int i = 0; i < rn; i++)
+            if (model_forward(m, c, toks + rp + i, 1, rp + i, logits, NULL)) { cli_lib_error(); goto done; }
+        double t2 = now_s();
+        if (run >= 0) {
+            tp[run] = p > 0 ? p / (t1 - t0) : 0;
+            td[run] = n > 0 ? n / (t2 - t1) : 0;
+        }
+        if (!json && run >= 0) {
+            fprintf(stderr, "bench: run %d/%d: prefill %.2f tok/s, decode %.2f tok/s\n", run + 1, r, tp[run], td[run]);
+        }
+    }
+    double pp, pp_sd, tg, tg_sd;
+    stats(tp, r, &pp, &pp_sd);
+    stats(td, r, &tg, &tg_sd);
+    const double bw = mem_bandwidth();
+    const model_cost mc = cost_of(m);
+    const double gflops = p > 0 ? prefill_flops(m, &mc, p) * pp / p / 1e9 : 0;
+    const double frac = bw > 0 ? mc.bytes_per_token * tg / (bw * 1e9) : 0;
+    const double kv_bytes = (double)(c->k_dim + c->v_dim) * sizeof(float) * c->n_layer;
+    uint32_t ft = 0;
+    gguf_get_u32(m->gguf, "general.file_type", &ft);
+    const quant_target *qt = quant_target_by_ftype((int)ft);
+    const char *type = qt ? qt->name : "unknown";
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    char b1[32];
+    if (json) {
+        printf("{\"model\": \"");
+        for (const char *s = base; *s; s++) {   /* file names: escape what JSON must */
+            if (*s == '"' || *s == '\\') printf("\\%c", *s);
+            else if ((unsigned char)*s < 32) printf("\\u%04x", *s);
+            else putchar(*s);
+        }
+        printf("\", \"arch\": \"%s\", \"type\": \"%s\", \"params\": %" PRIu64 ", \"threads\": %d, "
+               "\"n_prompt\": %d, \"n_gen\": %d, \"runs\": %d, "
+               "\"prefill_tps\": %.3f, \"prefill_spread\": %.3f, \"decode_tps\": %.3f, \"decode_spread\": %.3f, "
+               "\"mem_bw_gbs\": %.3f, \"bytes_per_token\": %.0f, \"decode_bw_fraction\": %.4f, "
+               "\"prefill_gflops\": %.3f, \"kv_bytes_per_token\": %.0f}\n",
+               arch_name(hp->arch), type, mc.params_total, seek_threads(), p, n, r, pp, pp_sd, tg, tg_sd, bw,
+               mc.bytes_per_token, frac, gflops, kv_bytes);
+    } else {
+        printf("model:        %s (%s, %s, %.2f B params)\n", base, arch_name(hp->arch), type, mc.params_total / 1e9);
+        printf("threads:      %d, %d runs (median +/- standard deviation)\n", seek_threads(), r);
+        if (p > 0) printf("prefill:      %10.2f +/- %.2f tok/s  (pp%d, %.1f GFLOP/s)\n", pp, pp_sd, p, gflops);
+        if (n > 0) printf("decode:       %10.2f +/- %.2f tok/s  (tg%d after the prompt)\n", tg, tg_sd, n);
+        printf("memory read:  %10.2f GB/s (streaming probe, 1 GiB, all threads)\n", bw);
+        printf("weights read: %10s per decoded token; decode reached %.1f%% of the bandwidth\n",
+               seek_fmt_bytes((uint64_t)mc.bytes_per_token, b1, sizeof b1), 100 * frac);
+        printf("KV cache:     %10s per token\n", seek_fmt_bytes((uint64_t)kv_bytes, b1, sizeof b1));
+    }
+    rc = 0;
+done:
+    kvcache_free(c);
+    free(toks);
+    free(logits);
+    free(tp);
+    free(td);
+    model_free(m);
+    return rc;
+}
