@@ -103,9 +103,11 @@ FUZZ_CFLAGS = -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(DEP_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_NAMES := gguf safetensors model hfconfig tokenizer chat
 fuzz: $(DEPS_OK) $(FUZZ_NAMES:%=build-fuzz/fuzz_%)
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(DEPS_OK)
+# the parsers' harnesses need the library without the server (and its generated page)
+FUZZ_SRC = $(filter-out src/server/%,$(LIB_SRC))
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(DEPS_OK)
 	@mkdir -p build-fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(DEP_LIBS) -lm -pthread
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) $(DEP_LIBS) -lm -pthread
 
 fuzz-run: fuzz
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
