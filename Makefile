@@ -23,7 +23,7 @@ else
   ARCHFLAGS := -march=native
 endif
 
-PKGS      := jansson libpcre2-8 libedit
+PKGS      := jansson libpcre2-8 libedit libmicrohttpd
 DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -35,7 +35,7 @@ LDLIBS  += $(DEP_LIBS) -lm -pthread $(EXTRA_LDLIBS)
 LIB_SRC   := $(sort $(wildcard src/*.c src/*/*.c))
 TOOL_SRC  := $(sort $(wildcard tools/*.c))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/ui_html.o
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 DEPS_OK   := $(BUILD)/.deps-ok
@@ -52,6 +52,13 @@ $(DEPS_OK): scripts/deps.sh
 $(BUILD)/%.o: %.c $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The web chat page, embedded in the binary as a C array (xxd, from Debian's xxd).
+$(BUILD)/gen/ui_html.c: src/server/ui/index.html $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	@{ echo '/* generated from src/server/ui/index.html by the Makefile */'; \
+	  echo 'const unsigned char srv_ui_html[] = {'; xxd -i < $<; echo '};'; \
+	  echo "const unsigned int srv_ui_html_len = sizeof srv_ui_html;"; } > $@
 
 $(BUILD)/libseek.a: $(LIB_OBJ)
 	@rm -f $@
@@ -96,9 +103,11 @@ FUZZ_CFLAGS = -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(DEP_CFLAGS) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_NAMES := gguf safetensors model hfconfig tokenizer chat
 fuzz: $(DEPS_OK) $(FUZZ_NAMES:%=build-fuzz/fuzz_%)
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(DEPS_OK)
+# the parsers' harnesses need the library without the server (and its generated page)
+FUZZ_SRC = $(filter-out src/server/%,$(LIB_SRC))
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(DEPS_OK)
 	@mkdir -p build-fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(DEP_LIBS) -lm -pthread
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) $(DEP_LIBS) -lm -pthread
 
 fuzz-run: fuzz
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)

@@ -17,6 +17,15 @@
 #define DS_USER "<\xef\xbd\x9cUser\xef\xbd\x9c>"           /* <｜User｜> */
 #define DS_ASSISTANT "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>" /* <｜Assistant｜> */
 #define DS_EOS "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>" /* <｜end▁of▁sentence｜> */
+#define DS_CALLS_BEGIN "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "begin\xef\xbd\x9c>"     /* <｜tool▁calls▁begin｜> */
+#define DS_CALLS_END "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "end\xef\xbd\x9c>"         /* <｜tool▁calls▁end｜> */
+#define DS_CALL_BEGIN "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "begin\xef\xbd\x9c>"   /* <｜tool▁call▁begin｜> */
+#define DS_CALL_END "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "end\xef\xbd\x9c>"       /* <｜tool▁call▁end｜> */
+#define DS_SEP "<\xef\xbd\x9ctool\xe2\x96\x81sep\xef\xbd\x9c>"                                  /* <｜tool▁sep｜> */
+#define DS_OUTS_BEGIN "<\xef\xbd\x9ctool\xe2\x96\x81outputs\xe2\x96\x81" "begin\xef\xbd\x9c>"   /* <｜tool▁outputs▁begin｜> */
+#define DS_OUTS_END "<\xef\xbd\x9ctool\xe2\x96\x81outputs\xe2\x96\x81" "end\xef\xbd\x9c>"       /* <｜tool▁outputs▁end｜> */
+#define DS_OUT_BEGIN "<\xef\xbd\x9ctool\xe2\x96\x81output\xe2\x96\x81" "begin\xef\xbd\x9c>"     /* <｜tool▁output▁begin｜> */
+#define DS_OUT_END "<\xef\xbd\x9ctool\xe2\x96\x81output\xe2\x96\x81" "end\xef\xbd\x9c>"         /* <｜tool▁output▁end｜> */
 #define DS_DSML "\xef\xbd\x9c" "DSML\xef\xbd\x9c"             /* ｜DSML｜ */
 
 /* ---------------------------------------------------------------------------
@@ -100,6 +109,11 @@ bool chat_template_has_thinking_switch(const chat_template *t) {
            (t->format == CHAT_FMT_DEEPSEEK_R1 && (t->flags & CHAT_THINK_SWITCH));
 }
 
+bool chat_template_has_tools(const chat_template *t) {
+    return t->format == CHAT_FMT_DEEPSEEK_V3 || t->format == CHAT_FMT_DEEPSEEK_R1 ||
+           t->format == CHAT_FMT_DEEPSEEK_V3_1 || t->format == CHAT_FMT_GENERIC;
+}
+
 const char *chat_end_of_turn(const chat_template *t) {
     switch (t->format) {
     case CHAT_FMT_DEEPSEEK_V2:
@@ -117,7 +131,7 @@ int chat_role_parse(const char *name) {
 }
 
 const char *chat_role_name(chat_role r) {
-    return r == CHAT_SYSTEM ? "system" : r == CHAT_USER ? "user" : "assistant";
+    return r == CHAT_SYSTEM ? "system" : r == CHAT_USER ? "user" : r == CHAT_TOOL ? "tool" : "assistant";
 }
 
 /* ---------------------------------------------------------------------------
@@ -190,20 +204,64 @@ static void render_v2(render *r) {
 }
 
 /* V3 and R1 (and the generic fallback). */
+/* An assistant turn's calls, in the markup the model writes (the parser in
+ * src/server/toolcall.c reads it back):
+ *   v3 / r1  <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\nARGS\n```<｜tool▁call▁end｜>
+ *            (further calls after a "\n")<｜tool▁calls▁end｜>
+ *   v3.1     <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>NAME<｜tool▁sep｜>ARGS<｜tool▁call▁end｜>...<｜tool▁calls▁end｜>
+ * Where the published Jinja differs we follow the model cards: the arguments
+ * are written as the JSON text they are (the templates pipe the string through
+ * tojson, quoting it a second time), <｜tool▁calls▁end｜> closes every list (one
+ * revision writes it only after a second call) and each run of tool outputs
+ * opens with <｜tool▁outputs▁begin｜> (is_output_first is never reset). */
+static void render_tool_calls(render *r, const chat_msg *m, bool v31) {
+    put(r, DS_CALLS_BEGIN);
+    for (size_t k = 0; k < m->n_tool_calls; k++) {
+        const chat_tool_call *c = &m->tool_calls[k];
+        if (v31) {
+            put(r, DS_CALL_BEGIN);
+            put(r, c->name ? c->name : "");
+            put(r, DS_SEP);
+            put(r, c->arguments ? c->arguments : "{}");
+        } else {
+            put(r, k ? "\n" DS_CALL_BEGIN "function" DS_SEP : DS_CALL_BEGIN "function" DS_SEP);
+            put(r, c->name ? c->name : "");
+            put(r, "\n```json\n");
+            put(r, c->arguments ? c->arguments : "{}");
+            put(r, "\n```");
+        }
+        put(r, DS_CALL_END);
+    }
+    put(r, DS_CALLS_END);
+}
+
 static void render_v3_r1(render *r) {
     unsigned f = r->t->flags;
     put(r, r->t->bos);
     system_prompt(r, f & CHAT_SYS_JOIN);
+    bool in_tool = false; /* inside a run of tool outputs */
     for (size_t i = 0; i < r->n; i++) {
         const chat_msg *m = r->ms[i];
+        if (m->role != CHAT_TOOL && in_tool) put(r, DS_OUTS_END);
         if (m->role == CHAT_USER) {
             put(r, DS_USER);
             put(r, m->content);
         } else if (m->role == CHAT_ASSISTANT) {
-            put(r, DS_ASSISTANT);
+            /* the answer after tool outputs follows <｜tool▁outputs▁end｜> directly */
+            if (!in_tool) put(r, DS_ASSISTANT);
             put(r, f & CHAT_STRIP_THINK ? after_sep(m->content, "</think>", true) : m->content);
+            if (m->n_tool_calls) render_tool_calls(r, m, false);
             put(r, DS_EOS);
+        } else if (m->role == CHAT_TOOL) {
+            put(r, in_tool ? "\n" DS_OUT_BEGIN : DS_OUTS_BEGIN DS_OUT_BEGIN);
+            put(r, m->content);
+            put(r, DS_OUT_END);
         }
+        in_tool = m->role == CHAT_TOOL;
+    }
+    if (in_tool) {
+        put(r, DS_OUTS_END);
+        return;   /* no generation prompt after tool outputs: the model goes on */
     }
     if (r->agp) {
         put(r, DS_ASSISTANT);
@@ -230,7 +288,13 @@ static void render_v3_1(render *r) {
             if (last_user) put(r, DS_ASSISTANT "<think></think>");
             last_user = false;
             put(r, after_sep(m->content, "</think>", false));
+            if (m->n_tool_calls) render_tool_calls(r, m, true);
             put(r, DS_EOS);
+        } else if (m->role == CHAT_TOOL) {
+            last_user = false;
+            put(r, DS_OUT_BEGIN);
+            put(r, m->content);
+            put(r, DS_OUT_END);
         }
     }
     if (r->agp && last_user) put(r, thinking ? DS_ASSISTANT "<think>" : DS_ASSISTANT "<think></think>");
@@ -328,9 +392,13 @@ char *chat_render(const chat_template *t, const chat_msg *msgs, size_t n, const 
     const chat_msg **ms = seek_calloc(n ? n : 1, sizeof *ms);
     if (!ms) return NULL;
     for (size_t i = 0; i < n; i++) {
-        if (msgs[i].role > CHAT_ASSISTANT || !msgs[i].content) {
+        if (msgs[i].role > CHAT_TOOL || !msgs[i].content) {
             free(ms);
             return seek_error("chat: message %zu has no content or a bad role", i), NULL;
+        }
+        if ((msgs[i].role == CHAT_TOOL || msgs[i].n_tool_calls) && !chat_template_has_tools(t)) {
+            free(ms);
+            return seek_error("chat: the %s template has no tool calls", chat_format_name(t->format)), NULL;
         }
         if (msgs[i].role == CHAT_SYSTEM || i >= o->keep_from) ms[r.n++] = &msgs[i];
     }

@@ -17,7 +17,11 @@
  *   llama3            <|start_header_id|>role<|end_header_id|>  Llama 3.x instruct
  *   generic           no or unknown template: the deepseek-v3 format, reported
  *
- * Tool calls, tool results and V4's reasoning_effort are not rendered.
+ * Tool calls and tool results (role CHAT_TOOL) are rendered for the deepseek-v3,
+ * deepseek-r1 and deepseek-v3.1 formats, in the markup those models were trained
+ * on (see render_tool_calls in chat.c for where we differ from quirks of the
+ * published Jinja); the other formats refuse them. V4's reasoning_effort is not
+ * rendered.
  */
 #ifndef SEEK_CHAT_H
 #define SEEK_CHAT_H
@@ -25,12 +29,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum { CHAT_SYSTEM, CHAT_USER, CHAT_ASSISTANT } chat_role;
+typedef enum { CHAT_SYSTEM, CHAT_USER, CHAT_ASSISTANT, CHAT_TOOL } chat_role;
+
+/* A function call an assistant turn made: its name and arguments (a JSON text). */
+typedef struct {
+    const char *name;
+    const char *arguments;
+} chat_tool_call;
 
 typedef struct {
     chat_role role;
     const char *content;   /* never NULL */
     const char *reasoning; /* an assistant turn's reasoning, or NULL (V3.2/V4 may render it) */
+    const chat_tool_call *tool_calls; /* an assistant turn's calls (n_tool_calls of them) */
+    size_t n_tool_calls;
 } chat_msg;
 
 typedef enum {
@@ -73,7 +85,10 @@ bool chat_template_has_thinking_switch(const chat_template *t);
 /* The text that ends an assistant turn (its token is a stop token). */
 const char *chat_end_of_turn(const chat_template *t);
 
-/* "system" / "user" / "assistant" -> role; -1 if unknown. */
+/* Can this format render tool calls and tool results? */
+bool chat_template_has_tools(const chat_template *t);
+
+/* "system" / "user" / "assistant" -> role; -1 if unknown ("tool" is the server's to accept). */
 int chat_role_parse(const char *name);
 const char *chat_role_name(chat_role r);
 

@@ -25,6 +25,7 @@ static size_t conv_msgs(json_t *conv, chat_msg *out, size_t cap) {
     json_t *m;
     json_array_foreach(conv, i, m) {
         if (n == cap) break;
+        out[n] = (chat_msg){0};
         out[n].role = (chat_role)chat_role_parse(json_string_value(json_object_get(m, "role")));
         out[n].content = json_string_value(json_object_get(m, "content"));
         out[n].reasoning = json_string_value(json_object_get(m, "reasoning_content"));
@@ -96,7 +97,7 @@ TEST(generic_fallback_is_reported) {
     CHECK(chat_template_init(&t, NULL, "<s>", "</s>") == 0);
     CHECK(t.format == CHAT_FMT_GENERIC);
     CHECK(strstr(chat_template_describe(&t), "not recognised"));
-    chat_msg m[] = {{CHAT_SYSTEM, "S", NULL}, {CHAT_USER, "U", NULL}};
+    chat_msg m[] = {{CHAT_SYSTEM, "S", NULL, NULL, 0}, {CHAT_USER, "U", NULL, NULL, 0}};
     chat_render_opts o = {.add_generation_prompt = true, .thinking = -1};
     char *s = chat_render(&t, m, 2, &o, NULL);
     CHECK_STR(s, "<s>S<\xef\xbd\x9cUser\xef\xbd\x9c>U<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>");
@@ -108,7 +109,7 @@ TEST(generic_fallback_is_reported) {
     chat_template_free(&t);
     /* bad role */
     CHECK(chat_template_init(&t, NULL, "", "") == 0);
-    chat_msg bad[] = {{(chat_role)7, "x", NULL}};
+    chat_msg bad[] = {{(chat_role)7, "x", NULL, NULL, 0}};
     CHECK(chat_render(&t, bad, 1, &o, NULL) == NULL);
     chat_template_free(&t);
     CHECK(chat_role_parse("tool") == -1 && chat_role_parse("assistant") == CHAT_ASSISTANT);
@@ -129,10 +130,10 @@ TEST(context_fit_drops_oldest_turns) {
     /* With empty bos, the generic format costs: system text, 10 bytes per
      * <｜User｜>/<｜Assistant｜>-ish tag... measure instead of assuming. */
     chat_msg m[] = {
-        {CHAT_SYSTEM, "SYS", NULL},
-        {CHAT_USER, "first question", NULL}, {CHAT_ASSISTANT, "first answer", NULL},
-        {CHAT_USER, "second question", NULL}, {CHAT_ASSISTANT, "second answer", NULL},
-        {CHAT_USER, "third", NULL},
+        {CHAT_SYSTEM, "SYS", NULL, NULL, 0},
+        {CHAT_USER, "first question", NULL, NULL, 0}, {CHAT_ASSISTANT, "first answer", NULL, NULL, 0},
+        {CHAT_USER, "second question", NULL, NULL, 0}, {CHAT_ASSISTANT, "second answer", NULL, NULL, 0},
+        {CHAT_USER, "third", NULL, NULL, 0},
     };
     size_t n = 6;
     chat_render_opts o = {.add_generation_prompt = true, .thinking = -1};
@@ -182,7 +183,7 @@ static long count_fails(void *ud, const char *text, size_t len) {
 TEST(context_fit_counter_error) {
     chat_template t;
     CHECK(chat_template_init(&t, NULL, "", "") == 0);
-    chat_msg m[] = {{CHAT_USER, "q", NULL}};
+    chat_msg m[] = {{CHAT_USER, "q", NULL, NULL, 0}};
     chat_render_opts o = {.add_generation_prompt = true, .thinking = -1};
     chat_fit_result r;
     CHECK(chat_fit(&t, m, 1, &o, 100, true, count_fails, NULL, &r) == -1);

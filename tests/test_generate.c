@@ -73,7 +73,7 @@ static int setup(fixture *x, const char *answer, int32_t n_ctx) {
     if (chat_template_init(&x->tmpl, r1, tok_text(x->tok, tok_bos(x->tok)), tok_text(x->tok, tok_eos(x->tok))))
         return -1;
     if (x->tmpl.format != CHAT_FMT_DEEPSEEK_R1) return printf("  not recognised as R1\n"), -1;
-    chat_msg msgs[] = {{CHAT_SYSTEM, "Be brief.", NULL}, {CHAT_USER, "What is 2+2?", NULL}};
+    chat_msg msgs[] = {{CHAT_SYSTEM, "Be brief.", NULL, NULL, 0}, {CHAT_USER, "What is 2+2?", NULL, NULL, 0}};
     chat_render_opts o = {.add_generation_prompt = true, .thinking = -1};
     size_t len;
     char *text = chat_render(&x->tmpl, msgs, 2, &o, &len);

@@ -38,7 +38,7 @@ static int answer(seek_session *s, const chat_msg *msgs, size_t n, gen_result *r
 TEST(cache_reuse_matches_fresh_start) {
     seek_session *a = session_open(model_path(), NULL), *b = session_open(model_path(), NULL);
     CHECK_MSG(a && b, "%s", seek_last_error());
-    chat_msg msgs[3] = {{CHAT_USER, "Hello, who are you?", NULL}, {CHAT_ASSISTANT, "", NULL}, {CHAT_USER, "Tell me more.", NULL}};
+    chat_msg msgs[3] = {{CHAT_USER, "Hello, who are you?", NULL, NULL, 0}, {CHAT_ASSISTANT, "", NULL, NULL, 0}, {CHAT_USER, "Tell me more.", NULL, NULL, 0}};
     gen_result r1 = {0}, r2 = {0}, r3 = {0};
     CHECK_MSG(answer(a, msgs, 1, &r1) == 0, "%s", seek_last_error());
     /* history is text: torn UTF-8 from the random model becomes U+FFFD, as chat stores it */

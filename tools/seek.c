@@ -36,6 +36,7 @@ static const struct {
 } commands[] = {
     {"run", cmd_run, "run -m MODEL.gguf -p PROMPT    one answer, streamed (reasoning dim; --json)"},
     {"chat", cmd_chat, "chat -m MODEL.gguf            interactive chat in the terminal"},
+    {"serve", cmd_serve, "serve -m MODEL.gguf [--port 8080 --parallel 4]   OpenAI-compatible HTTP server + web chat"},
     {"info", cmd_info, "info MODEL.gguf            architecture, metadata, tensors, tokenizer"},
     {"convert", cmd_convert, "convert HF_DIR -o OUT.gguf [--type f32|f16|bf16|q8_0]   Hugging Face checkpoint to GGUF"},
     {"logits", cmd_logits, "logits -m MODEL.gguf --tokens 1,2,3 -o OUT.f32     raw f32 logits [T x V]"},
