@@ -247,8 +247,6 @@ seek_type quant_choose(quant_model *qm, const quant_target *t, bool pure, const 
     *quantize = is_quantizable(name, n_dims, src);
     if (!*quantize) return src;
     seek_type type = t->base;
-    const bool is_k = type == SEEK_TYPE_Q2_K || type == SEEK_TYPE_Q3_K || type == SEEK_TYPE_Q4_K ||
-                      type == SEEK_TYPE_Q5_K || type == SEEK_TYPE_Q6_K;
     if (pure || !t->mixture) {
         /* every tensor the base type, except where rows don't fit the blocks */
         type = fallback(type, ne[0]);
@@ -271,7 +269,6 @@ seek_type quant_choose(quant_model *qm, const quant_target *t, bool pure, const 
         if (g == G_FFN_DOWN) qm->i_ffn_down++;
         type = fallback(type, ne[0]);
     }
-    (void)is_k;
     if (type == src) *quantize = false;   /* already that type: copied as is */
     return type;
 }

@@ -300,8 +300,11 @@ static int write_tokenizer(const shape *s, const char *tok_path, const char *tmp
         if (x && x[0]) {
             strs[i] = x;
             types[i] = tok_type(t, i);
-        } else {   /* ids the (trimmed) tokenizer leaves empty */
-            snprintf(pads + (size_t)i * 24, 24, "[PAD%d]", i);
+        } else {   /* ids the (trimmed) tokenizer leaves empty; names must stay unique (engines
+                      refuse duplicates) and trimmed vocabularies may already hold "[PADn]" */
+            char *p = pads + (size_t)i * 24;
+            snprintf(p, 24, "[PAD%d]", i);
+            if (tok_find(t, p) >= 0) snprintf(p, 24, "[SYNTH_PAD%d]", i);
             strs[i] = pads + (size_t)i * 24;
             types[i] = TOK_TYPE_UNUSED;
         }

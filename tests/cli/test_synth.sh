@@ -94,6 +94,18 @@ else
 fi
 rm -f "$TMP/q.gguf"
 
+# token strings are unique (engines refuse duplicates; the trimmed V2 vocabulary already holds
+# "[PADn]" names, which the padding must not repeat)
+if "$SEEK" synth --shape deepseek-v2-lite --layers 1 --ff 64 --type Q4_0 --fast -o "$TMP/v2tok.gguf" --quiet 2>"$TMP/err"; then
+    r=$($PY -c "
+import sys; sys.path.insert(0, 'bench')
+from compare_quantize import read
+kv, _ = read('$TMP/v2tok.gguf'); t = kv['tokenizer.ggml.tokens']
+print('ok' if len(t) == 102400 and len(set(t)) == len(t) else '%d tokens, %d distinct' % (len(t), len(set(t))))")
+    [ "$r" = ok ] && ok unique_tokens || fail unique_tokens "$r"
+else fail unique_tokens "$(cat "$TMP/err")"; fi
+rm -f "$TMP/v2tok.gguf"
+
 # deterministic: the same seed gives the same bytes, another seed other bytes
 "$SEEK" synth --shape deepseek-v2-lite --layers 2 --vocab 256 --ff 64 --ff-exp 32 --experts 8 --heads 2 -o "$TMP/a.gguf" --quiet
 "$SEEK" synth --shape deepseek-v2-lite --layers 2 --vocab 256 --ff 64 --ff-exp 32 --experts 8 --heads 2 -o "$TMP/b.gguf" --quiet --threads 1
