@@ -18,8 +18,8 @@ trap 'rm -rf "$TMP"' EXIT
 [ -x "$IK/llama-bench" ] || { echo "compare.sh: no $IK/llama-bench" >&2; exit 1; }
 [ $# -gt 0 ] || { echo "usage: compare.sh MODEL.gguf..." >&2; exit 1; }
 
-echo "| model | type | seek pp$P | engine pp$P | seek/engine | seek tg$N | engine tg$N | seek/engine |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|"
+echo "| model | type | seek pp$P | engine pp$P | seek/engine | seek tg$N | engine tg$N | seek/engine | seek decode bandwidth (of probe) |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 for m in "$@"; do
     : >"$TMP/seek"; : >"$TMP/ik"
     r=0
@@ -42,6 +42,9 @@ med = lambda v: statistics.median(v) if v else float('nan')
 pp_s, tg_s = med([s['prefill_tps'] for s in seek]), med([s['decode_tps'] for s in seek])
 pi, ti = med(pp_i), med(tg_i)
 typ = seek[0]['type'] if seek else '?'
-print(f'| {os.path.basename(m)} | {typ} | {pp_s:.2f} | {pi:.2f} | {pp_s / pi:.3f} | {tg_s:.3f} | {ti:.2f} | {tg_s / ti:.4f} |')
+frac = med([s['decode_bw_fraction'] for s in seek])
+bw = med([s['mem_bw_gbs'] for s in seek])
+gbs = med([s['decode_tps'] * s['bytes_per_token'] / 1e9 for s in seek])
+print(f'| {os.path.basename(m)} | {typ} | {pp_s:.2f} | {pi:.2f} | {pp_s / pi:.3f} | {tg_s:.3f} | {ti:.2f} | {tg_s / ti:.3f} | {gbs:.1f} GB/s of {bw:.1f} ({100 * frac:.0f} %) |')
 PY
 done

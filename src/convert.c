@@ -854,37 +854,7 @@ static int write_tokenizer(conv *cv, gguf_writer *w) {
     free(tj);
     if (!t) return -1;
     int rc = -1;
-    int32_t n = tok_n_vocab(t), V = cv->c.vocab;
-    const char **strs = NULL;
-    int32_t *types = NULL;
-    char **pads = NULL;
-    if (n > V) {
-        seek_error("%s: tokenizer has %d tokens but vocab_size is %d", cfg_path, n, V);
-        goto out;
-    }
-    if (tok_write_gguf(t, w)) goto out;
-    if (n < V) {
-        strs = seek_malloc(sizeof *strs * (size_t)V);
-        types = seek_malloc(sizeof *types * (size_t)V);
-        pads = seek_calloc((size_t)V, sizeof *pads);
-        if (!strs || !types || !pads) goto out;
-        for (int32_t i = 0; i < V; i++) {
-            const char *s = i < n ? tok_text(t, i) : NULL;
-            if (s && s[0]) {
-                strs[i] = s;
-                types[i] = tok_type(t, i);
-            } else {
-                char b[32];
-                snprintf(b, sizeof b, "[PAD%d]", i);
-                if (!(pads[i] = seek_strdup(b))) goto out;
-                strs[i] = pads[i];
-                types[i] = TOK_TYPE_UNUSED;
-            }
-        }
-        if (gguf_set_arr_str(w, "tokenizer.ggml.tokens", strs, (uint64_t)V) ||
-            gguf_set_arr_data(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types, (uint64_t)V))
-            goto out;
-    }
+    if (tok_write_gguf_rows(t, w, cv->c.vocab, cfg_path)) goto out;
     char *tc = join(cv->dir, "tokenizer_config.json");
     if (!tc) goto out;
     json_t *j = access(tc, F_OK) == 0 ? json_load_file(tc, 0, NULL) : NULL;
@@ -906,11 +876,6 @@ static int write_tokenizer(conv *cv, gguf_writer *w) {
     if (r) goto out;
     rc = 0;
 out:
-    if (pads)
-        for (int32_t i = 0; i < V; i++) free(pads[i]);
-    free(pads);
-    free(strs);
-    free(types);
     tok_free(t);
     return rc;
 }

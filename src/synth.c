@@ -285,33 +285,8 @@ static int write_tokenizer(const shape *s, const char *tok_path, const char *tmp
     }
     if (!t) { gguf_close(g); return -1; }
     int rc = -1;
-    const int32_t nt = tok_n_vocab(t), V = s->vocab;
-    const char **strs = NULL;
-    int32_t *types = NULL;
-    char *pads = NULL;
-    if (nt > V) { rc = 1; goto out; }
-    if (tok_write_gguf(t, w)) goto out;
-    strs = seek_malloc(sizeof *strs * (size_t)V);
-    types = seek_malloc(sizeof *types * (size_t)V);
-    pads = seek_malloc((size_t)V * 24);
-    if (!strs || !types || !pads) goto out;
-    for (int32_t i = 0; i < V; i++) {
-        const char *x = i < nt ? tok_text(t, i) : NULL;
-        if (x && x[0]) {
-            strs[i] = x;
-            types[i] = tok_type(t, i);
-        } else {   /* ids the (trimmed) tokenizer leaves empty; names must stay unique (engines
-                      refuse duplicates) and trimmed vocabularies may already hold "[PADn]" */
-            char *p = pads + (size_t)i * 24;
-            snprintf(p, 24, "[PAD%d]", i);
-            if (tok_find(t, p) >= 0) snprintf(p, 24, "[SYNTH_PAD%d]", i);
-            strs[i] = pads + (size_t)i * 24;
-            types[i] = TOK_TYPE_UNUSED;
-        }
-    }
-    if (gguf_set_arr_str(w, "tokenizer.ggml.tokens", strs, (uint64_t)V) ||
-        gguf_set_arr_data(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types, (uint64_t)V))
-        goto out;
+    if (tok_n_vocab(t) > s->vocab) { rc = 1; goto out; }
+    if (tok_write_gguf_rows(t, w, s->vocab, "synth")) goto out;
     if (tmpl_path) {
         char *tmpl = seek_read_file(tmpl_path, NULL);
         if (!tmpl) goto out;
@@ -321,9 +296,6 @@ static int write_tokenizer(const shape *s, const char *tok_path, const char *tmp
     }
     rc = 0;
 out:
-    free(strs);
-    free(types);
-    free(pads);
     tok_free(t);
     gguf_close(g);
     return rc;

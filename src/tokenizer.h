@@ -54,6 +54,9 @@ void tok_free(seek_tokenizer *t);
 /* Write tokenizer.ggml.* metadata (model, pre, tokens, token_type, merges or scores,
  * special ids, add_bos_token) so that tok_load_gguf gives back the same tokenizer. */
 int tok_write_gguf(const seek_tokenizer *t, gguf_writer *w);
+/* The same for a model whose embedding has n_rows >= the tokenizer's ids: the token list is
+ * padded with UNUSED "[PADi]" entries to n_rows (`what` names the model in errors). */
+int tok_write_gguf_rows(const seek_tokenizer *t, gguf_writer *w, int32_t n_rows, const char *what);
 
 /* Encode `len` bytes of UTF-8 text, appending ids to `out`. With add_special, a BOS
  * is put first when the model asks for one (add_bos_token). Added/special token

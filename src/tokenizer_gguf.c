@@ -227,3 +227,41 @@ done:
     free(types);
     return rc;
 }
+
+/* The tokenizer for a model whose embedding has n_rows >= n_vocab rows: the token list and
+ * types are padded to n_rows with UNUSED entries named "[PADi]" (as Hugging Face's converter
+ * names holes), or "[SEEK_PADi]" where a trimmed vocabulary already holds that name (engines
+ * refuse duplicate token names). */
+int tok_write_gguf_rows(const seek_tokenizer *t, gguf_writer *w, int32_t n_rows, const char *what) {
+    const int32_t n = t->n_vocab;
+    if (n > n_rows) return seek_error("%s: tokenizer has %d tokens but the model's vocabulary is %d", what, n, n_rows);
+    if (tok_write_gguf(t, w)) return -1;
+    if (n == n_rows) return 0;
+    const char **strs = seek_malloc(sizeof *strs * (size_t)n_rows);
+    int32_t *types = seek_malloc(sizeof *types * (size_t)n_rows);
+    char *pads = seek_malloc((size_t)n_rows * 24);
+    int rc = -1;
+    if (!strs || !types || !pads) goto done;
+    for (int32_t i = 0; i < n_rows; i++) {
+        const char *x = i < n ? tok_text(t, i) : NULL;
+        if (x && x[0]) {
+            strs[i] = x;
+            types[i] = tok_type(t, i);
+            continue;
+        }
+        char *p = pads + (size_t)i * 24;
+        snprintf(p, 24, "[PAD%d]", i);
+        if (tok_find(t, p) >= 0) snprintf(p, 24, "[SEEK_PAD%d]", i);
+        strs[i] = p;
+        types[i] = TOK_TYPE_UNUSED;
+    }
+    rc = gguf_set_arr_str(w, "tokenizer.ggml.tokens", strs, (uint64_t)n_rows) ||
+                 gguf_set_arr_data(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types, (uint64_t)n_rows)
+             ? -1
+             : 0;
+done:
+    free(strs);
+    free(types);
+    free(pads);
+    return rc;
+}

@@ -124,42 +124,7 @@ out:
 static int write_tokenizer(gguf_writer *w, const char *path, int V) {
     seek_tokenizer *t = tok_load_json(path);
     if (!t) return -1;
-    int rc = -1;
-    int32_t n = tok_n_vocab(t);
-    const char **strs = NULL;
-    int32_t *types = NULL;
-    char **pads = NULL;
-    if (n > V) { seek_error("%s: tokenizer has %d tokens but the model's vocabulary is %d", path, n, V); goto out; }
-    if (tok_write_gguf(t, w)) goto out;
-    if (n < V) {   /* pad as the converter does: the embedding has more rows than tokens */
-        strs = seek_malloc(sizeof *strs * (size_t)V);
-        types = seek_malloc(sizeof *types * (size_t)V);
-        pads = seek_calloc((size_t)V, sizeof *pads);
-        if (!strs || !types || !pads) goto out;
-        for (int32_t i = 0; i < V; i++) {
-            const char *s = i < n ? tok_text(t, i) : NULL;
-            if (s && s[0]) {
-                strs[i] = s;
-                types[i] = tok_type(t, i);
-            } else {
-                char b[32];
-                snprintf(b, sizeof b, "[PAD%d]", i);
-                if (!(pads[i] = seek_strdup(b))) goto out;
-                strs[i] = pads[i];
-                types[i] = TOK_TYPE_UNUSED;
-            }
-        }
-        if (gguf_set_arr_str(w, "tokenizer.ggml.tokens", strs, (uint64_t)V) ||
-            gguf_set_arr_data(w, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types, (uint64_t)V))
-            goto out;
-    }
-    rc = 0;
-out:
-    if (pads)
-        for (int32_t i = 0; i < V; i++) free(pads[i]);
-    free(pads);
-    free(strs);
-    free(types);
+    int rc = tok_write_gguf_rows(t, w, V, path);
     tok_free(t);
     return rc;
 }
