@@ -52,7 +52,7 @@ if cmp -s "$TMP/l.f32" "$TMP/l2.f32"; then ok old_style_same_logits; else fail o
 mkdir -p "$TMP/empty"
 expect_error no_config "config.json: no such file" "$SEEK" convert "$TMP/empty" -o "$TMP/o.gguf"
 mk tok deepseek-v3-tiny; cp tests/data/tokenizer/deepseek-v3/tokenizer.json tests/data/tokenizer/deepseek-v3/tokenizer_config.json "$TMP/tok/"
-expect_error tokenizer_bigger_than_vocab "tokenizer has [0-9]+ tokens but vocab_size is 512" "$SEEK" convert "$TMP/tok" -o "$TMP/o.gguf"
+expect_error tokenizer_bigger_than_vocab "tokenizer has [0-9]+ tokens but the model's vocabulary is 512" "$SEEK" convert "$TMP/tok" -o "$TMP/o.gguf"
 expect_error bad_type "unknown --type 'q4_k'" "$SEEK" convert "$H/qwen2-tiny" -o "$TMP/o.gguf" --type q4_k
 
 # broken GGUF models
