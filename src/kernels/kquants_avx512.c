@@ -287,6 +287,7 @@ KQ_INLINE void decode_group(int64_t nb, const uint8_t *w, size_t ws, int m, cons
     for (int i = 0; i < 16; i++) s1[i] = zero, s2[i] = _mm256_setzero_si256();
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
+        if (nb * KQ_K <= KERN_PF_MAX_N) kern_prefetch(w + 16 * ws + b * 16 * bytes_per_block, 16 * bytes_per_block);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
         __m256i bs = _mm256_loadu_si256((const __m256i *)(ab + KQ_Q8K_BSUMS));
         __m512i av[4];
@@ -387,6 +388,7 @@ KQ_INLINE void decode16_k4(int64_t nb, const uint8_t *w, size_t ws, const uint8_
     const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
+        if (nb * KQ_K <= KERN_PF_MAX_N) kern_prefetch(w + 16 * ws + b * 16 * bytes_per_block, 16 * bytes_per_block);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES, *wb = w + b * bytes_per_block;
         /* headers: Z[g] 128-bit lane L = the 16 bytes of row 4g + L; then a 4x4 transpose per lane */
         __m512i Z[4];

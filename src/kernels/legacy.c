@@ -487,6 +487,7 @@ KT_AVX512 KINLINE void leg_avx512_mk(seek_type t, int bb, int nr, int nc, int64_
     for (int64_t g = 0; g < nb; g += 4) {
         const int cnt = nb - g >= 4 ? 4 : (int)(nb - g);
         const uint8_t *ag = a + (g / 4) * GRP_BYTES;
+        if (nc == 1 && n <= KERN_PF_MAX_N) kern_prefetch(w + nr * ws + g * nr * bb, (size_t)(cnt * nr * bb));   /* kernels.h */
         KUNROLL for (int i = 0; i < nr; i++) {
             __m512i wa, wb;
             __m512 sw, mw = _mm512_setzero_ps();
