@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "kquants_impl.h"
+#include "transpose512.h"
 
 #define KQ_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 #define KQ_INLINE static inline __attribute__((always_inline)) KQ_TARGET
@@ -679,33 +680,6 @@ typedef struct {
     __m512i q[64], sc[16], mb[8];
     __m512 d, dm;
 } kq_panel;
-
-/* c[j] lane i = r[i] lane j (16 x 16 int32) */
-KQ_INLINE void transpose16(const __m512i *r, __m512i *c) {
-    __m512i a[16], b[16];
-    _Pragma("GCC unroll 8")
-    for (int i = 0; i < 8; i++) {
-        a[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-        a[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-    }
-    _Pragma("GCC unroll 4")
-    for (int i = 0; i < 4; i++) {
-        b[4 * i] = _mm512_unpacklo_epi64(a[4 * i], a[4 * i + 2]);
-        b[4 * i + 1] = _mm512_unpackhi_epi64(a[4 * i], a[4 * i + 2]);
-        b[4 * i + 2] = _mm512_unpacklo_epi64(a[4 * i + 1], a[4 * i + 3]);
-        b[4 * i + 3] = _mm512_unpackhi_epi64(a[4 * i + 1], a[4 * i + 3]);
-    }
-    /* b[4i + e], 128-bit lane L: rows 4i..4i+3 of element 4L + e */
-    _Pragma("GCC unroll 4")
-    for (int e = 0; e < 4; e++) {
-        __m512i x = _mm512_shuffle_i32x4(b[e], b[4 + e], 0x44), y = _mm512_shuffle_i32x4(b[e], b[4 + e], 0xEE);
-        __m512i x2 = _mm512_shuffle_i32x4(b[8 + e], b[12 + e], 0x44), y2 = _mm512_shuffle_i32x4(b[8 + e], b[12 + e], 0xEE);
-        c[e] = _mm512_shuffle_i32x4(x, x2, 0x88);
-        c[4 + e] = _mm512_shuffle_i32x4(x, x2, 0xDD);
-        c[8 + e] = _mm512_shuffle_i32x4(y, y2, 0x88);
-        c[12 + e] = _mm512_shuffle_i32x4(y, y2, 0xDD);
-    }
-}
 
 /* Panel of rows w[0..m-1] (m <= 16; missing rows are zero), super-block b. */
 KQ_INLINE void build_panel(kq_panel *P, const uint8_t *w, size_t ws, int m, int64_t b, size_t bytes_per_block,

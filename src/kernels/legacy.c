@@ -522,11 +522,9 @@ KT_AVX512 KINLINE void leg_avx512_mk(seek_type t, int bb, int nr, int nc, int64_
 #define LEG_AVX512_MKX(NR, NC, R0, C0)                                                                  \
     leg_avx512_mk(T_, BB_, NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride,     \
                   out + (C0) * out_stride + (R0), out_stride)
-#define T_ SEEK_TYPE_Q8_0
-#define BB_ 34
-AVX512_MM(mm_q8_0_avx512)
-#undef T_
-#undef BB_
+/* Q8_0: q8_0_avx512.c (one output row per lane) */
+void kern_mm_q8_0_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                         float *out, size_t os);
 #define T_ SEEK_TYPE_Q4_0
 #define BB_ 18
 AVX512_MM(mm_q4_0_avx512)
@@ -557,7 +555,7 @@ static const kern_entry tab[I_N][KERN_LEVELS] = {
     [I_Q8_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q8_0_scalar},
 #ifdef KERN_X86
                 {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q8_0_avx2},
-                {SEEK_TYPE_Q8_0, quant_q8x4_k128, mm_q8_0_avx512}
+                {SEEK_TYPE_Q8_0, quant_q8x4_k128, kern_mm_q8_0_avx512}
 #endif
     },
     [I_Q4_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q4_0_scalar},
