@@ -670,11 +670,13 @@ KQ_INLINE void mm_prefill_il(int64_t nb, const uint8_t *w, size_t ws, int nr, co
  * feeds NC columns and no horizontal sum is ever needed:
  *   per group g and column c:  t = sum of 4 vpdpbusd (16 values; |t| <= 16*63*127)
  *     Q4_K: S1 += t * sc[g] by vpdpwssd (|t| <= 16*15*127 < 2^15, sc in the low half)
- *     Q6_K: S1 += t * sc[g] by vpmulld (t does not fit 16 bits)
+ *     Q5_K, Q6_K: S1 += t * sc[g] by vpmulld (t does not fit 16 bits)
  *   S2 = 8 vpdpwssd of mb[j] with the column's bsum pair j, then the float steps of
  *   kquants_impl.h. Same integers, same float operations: the same bits as every path. */
 
-enum { PCHUNK = 4 };   /* super-blocks per panel: 16 rows x 4 x 5.9 KiB = 23 KiB, in L1 */
+enum { PCHUNK = 4 };
+/* panel modes: S1 by vpmulld (quants over 4 bits: t does not fit 16 bits), offset folded into S1 */
+enum { PANEL_MUL32 = 1, PANEL_FOLD = 2 };   /* super-blocks per panel: 16 rows x 4 x 5.9 KiB = 23 KiB, in L1 */
 
 typedef struct {
     __m512i q[64], sc[16], mb[8];
@@ -683,7 +685,7 @@ typedef struct {
 
 /* Panel of rows w[0..m-1] (m <= 16; missing rows are zero), super-block b. */
 KQ_INLINE void build_panel(kq_panel *P, const uint8_t *w, size_t ws, int m, int64_t b, size_t bytes_per_block,
-                           unpack_fn unpack, int q6) {
+                           unpack_fn unpack, int mul32) {
     __m512i rq[16][4], rsc[16], rmb[16];
     float d[16], dm[16];
     _Pragma("GCC unroll 16")
@@ -697,8 +699,8 @@ KQ_INLINE void build_panel(kq_panel *P, const uint8_t *w, size_t ws, int m, int6
         kq_row u;
         unpack(w + i * ws + b * bytes_per_block, &u);
         for (int k = 0; k < 4; k++) rq[i][k] = u.q[k];
-        /* Q6_K: the signed scale as int32 for vpmulld (unpack keeps only its low 16 bits) */
-        rsc[i] = q6 ? _mm512_srai_epi32(_mm512_slli_epi32(u.sc, 16), 16) : u.sc;
+        /* vpmulld wants the scale as int32 (unpack keeps its low 16 bits; Q6_K's are signed) */
+        rsc[i] = mul32 ? _mm512_srai_epi32(_mm512_slli_epi32(u.sc, 16), 16) : u.sc;
         rmb[i] = _mm512_zextsi256_si512(u.mb);
         _mm_store_ss(d + i, u.dd);
         _mm_store_ss(dm + i, _mm_movehdup_ps(u.dd));
@@ -719,7 +721,8 @@ KQ_INLINE void build_panel(kq_panel *P, const uint8_t *w, size_t ws, int m, int6
 
 /* NC columns (a: first column's super-block b0, as: column stride) over ch panels;
  * acc[c] holds the 16 rows of column c. */
-KQ_INLINE void panel_cols(const kq_panel *P, int ch, const uint8_t *a, size_t as, __m512 *acc, int NC, int q6) {
+KQ_INLINE void panel_cols(const kq_panel *P, int ch, const uint8_t *a, size_t as, __m512 *acc, int NC, int mode) {
+    const int mul32 = mode & PANEL_MUL32, fold = mode & PANEL_FOLD;
     for (int bb = 0; bb < ch; bb++) {
         const kq_panel *p = P + bb;
         const uint8_t *ab = a + bb * KQ_Q8K_BYTES;
@@ -739,7 +742,7 @@ KQ_INLINE void panel_cols(const kq_panel *P, int ch, const uint8_t *a, size_t as
             }
             _Pragma("GCC unroll 8")
             for (int c = 0; c < NC; c++)
-                S1[c] = q6 ? _mm512_add_epi32(S1[c], _mm512_mullo_epi32(t[c], p->sc[g])) : _mm512_dpwssd_epi32(S1[c], t[c], p->sc[g]);
+                S1[c] = mul32 ? _mm512_add_epi32(S1[c], _mm512_mullo_epi32(t[c], p->sc[g])) : _mm512_dpwssd_epi32(S1[c], t[c], p->sc[g]);
         }
         _Pragma("GCC unroll 8")
         for (int c = 0; c < NC; c++) t[c] = _mm512_setzero_si512();
@@ -752,7 +755,7 @@ KQ_INLINE void panel_cols(const kq_panel *P, int ch, const uint8_t *a, size_t as
         _Pragma("GCC unroll 8")
         for (int c = 0; c < NC; c++) {
             __m512 da = _mm512_set1_ps(act_d(ab + c * as));
-            if (q6) {
+            if (fold) {
                 acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(p->d, da), _mm512_cvtepi32_ps(_mm512_add_epi32(S1[c], t[c])), acc[c]);
             } else {
                 acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(p->d, da), _mm512_cvtepi32_ps(S1[c]), acc[c]);
@@ -763,17 +766,17 @@ KQ_INLINE void panel_cols(const kq_panel *P, int ch, const uint8_t *a, size_t as
 }
 
 #define PANEL_COLS(NC) \
-    case NC: panel_cols(P, ch, ab, as, acc, NC, q6); break;
+    case NC: panel_cols(P, ch, ab, as, acc, NC, mode); break;
 
 KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
-                                float *out, size_t os, size_t bytes_per_block, unpack_fn unpack, int q6) {
+                                float *out, size_t os, size_t bytes_per_block, unpack_fn unpack, int mode) {
     kq_panel P[PCHUNK];
     for (int r0 = 0; r0 < nr; r0 += 16) {
         int m = nr - r0 < 16 ? nr - r0 : 16;
         __mmask16 mk = (__mmask16)((1u << m) - 1);
         for (int64_t b0 = 0; b0 < nb || b0 == 0; b0 += PCHUNK) {
             int ch = nb - b0 < PCHUNK ? (int)(nb - b0) : PCHUNK;
-            for (int bb = 0; bb < ch; bb++) build_panel(&P[bb], w + r0 * ws, ws, m, b0 + bb, bytes_per_block, unpack, q6);
+            for (int bb = 0; bb < ch; bb++) build_panel(&P[bb], w + r0 * ws, ws, m, b0 + bb, bytes_per_block, unpack, mode & PANEL_MUL32);
             for (int c0 = 0; c0 < nc; c0 += 8) {
                 int k = nc - c0 < 8 ? nc - c0 : 8;
                 __m512 acc[8];
@@ -796,13 +799,14 @@ KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr,
                                       int nc, float *out, size_t os) { \
         if (nc == 1) mm_decode(n / KQ_K, w, ws, nr, a, out, bytes, dec_unpack, has_min, il, off); \
         else if (KQ_PANEL_##t && nc >= KQ_PANEL_MIN_COLS) \
-            mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, KQ_PANEL_##t == 2); \
+            mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, KQ_PANEL_##t - 1); \
         else if (il == 1) mm_prefill_il(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, dec_unpack); \
         else mm_prefill(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, has_min); \
     }
-/* which types take the panel path (1: with mins, 2: Q6_K's fixed offset), from how many columns */
-enum { KQ_PANEL_q2k = 0, KQ_PANEL_q3k = 0, KQ_PANEL_q4k = 1, KQ_PANEL_q5k = 0, KQ_PANEL_q6k = 2 };
-int KQ_PANEL_MIN_COLS = 4;
+/* which types take the panel path (0: none, else 1 + panel mode), from how many columns */
+enum { KQ_PANEL_q2k = 1, KQ_PANEL_q3k = 1 + PANEL_FOLD, KQ_PANEL_q4k = 1, KQ_PANEL_q5k = 1 + PANEL_MUL32,
+       KQ_PANEL_q6k = 1 + (PANEL_MUL32 | PANEL_FOLD) };
+enum { KQ_PANEL_MIN_COLS = 4 };   /* below it, unpacking a panel costs more than it saves */
 KQ_MM(q2k, 84, 1, unpack_q2k, 0, 0)
 KQ_MM(q3k, 110, 0, unpack_q3k, 0, 4)
 KQ_MM(q4k, 144, 1, unpack_q4k_il, 1, 0)
