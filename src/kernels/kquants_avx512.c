@@ -483,7 +483,7 @@ KQ_INLINE __m512 micro(const kq_packed *P, const float *dw, const float *dmw, co
     for (int i = 0; i < 16; i++) s1[i] = zero, s2[i] = _mm256_setzero_si256();
     _Pragma("GCC unroll 4")
     for (int k = 0; k < 4; k++) {
-        __m512i av[4];
+        __m512i av[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
         for (int c = 0; c < nc; c++) av[c] = _mm512_loadu_si512(ab + c * as + KQ_Q8K_QS + 64 * k);
         _Pragma("GCC unroll 4")
         for (int r = 0; r < 4; r++) {
