@@ -233,7 +233,7 @@ static int swiglu(float *out, const float *xn, seek_mat gate, seek_mat up, seek_
                   float *row) {
     const int64_t F = gate.n_out;
     if (matmul(g, xn, gate, NULL, N, row) || matmul(u, xn, up, NULL, N, row)) return -1;
-    for (size_t i = 0; i < (size_t)N * F; i++) g[i] = silu(g[i]) * u[i];
+    vec_swiglu(g, u, (size_t)N * F);
     return matmul(out, g, down, NULL, N, row);
 }
 
@@ -285,8 +285,8 @@ static int moe_experts_small(float *out, const float *xn, const seek_layer *Ly, 
     }
     if (matmul_many(it, ni, row)) return -1;
     const size_t tot = (size_t)W->cnt[E - 1] * Fe;
-    for (size_t i = 0; i < tot; i++) W->ga[i] = silu(W->ga[i]) * W->ua[i];
-    for (size_t i = 0; i < (size_t)N * Fs; i++) W->g[i] = silu(W->g[i]) * W->u[i];
+    vec_swiglu(W->ga, W->ua, tot);
+    vec_swiglu(W->g, W->u, (size_t)N * Fs);
     ni = 0;
     if (Fs) it[ni++] = (mm_item){out, W->g, mat_of(Ly->down_shexp), NULL, N};
     else memset(out, 0, sizeof(float) * (size_t)N * D);

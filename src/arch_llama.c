@@ -22,6 +22,7 @@
 #include "attention.h"
 #include "forward.h"
 #include "threads.h"
+#include "vec.h"
 #include "util.h"
 
 int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
@@ -87,7 +88,7 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
             for (int i = 0; i < N; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->ffn_norm->data, D, hp->norm_eps);
             mm_item gu[2] = {{g, xn, mat_of(Ly->ffn_gate), NULL, N}, {u, xn, mat_of(Ly->ffn_up), NULL, N}};
             if (matmul_many(gu, 2, row)) return -1;
-            for (size_t i = 0; i < n * F; i++) g[i] = silu(g[i]) * u[i];
+            vec_swiglu(g, u, n * F);
             if (matmul(o, g, mat_of(Ly->ffn_down), NULL, N, row)) return -1;
             for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 

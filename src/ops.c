@@ -94,7 +94,7 @@ int matmul_ref(float *out, const float *x, seek_mat w, const float *bias, int T,
  * sit in its cache. Each output element is computed by the same instructions whatever
  * tile (and thread) it lands in, so results are bit-identical for any thread count. */
 /* TILE_R a multiple of the sub-tile heights (3 at AVX-512, 4 at AVX2): no ragged rows */
-enum { TILE_R = 48, TILE_C = 64, DECODE_ROWS = 32 };
+enum { TILE_R = 48, TILE_C = 256, DECODE_ROWS = 32 };
 
 /* Grow-only scratch of the calling thread (freed when the thread exits). */
 static pthread_key_t scratch_key;
