@@ -233,7 +233,7 @@ static int swiglu(float *out, const float *xn, seek_mat gate, seek_mat up, seek_
                   float *row) {
     const int64_t F = gate.n_out;
     if (matmul(g, xn, gate, NULL, N, row) || matmul(u, xn, up, NULL, N, row)) return -1;
-    for (size_t i = 0; i < (size_t)N * F; i++) g[i] = silu(g[i]) * u[i];
+    vec_swiglu(g, u, (size_t)N * F);
     return matmul(out, g, down, NULL, N, row);
 }
 
@@ -248,7 +248,59 @@ typedef struct {
     float *rw;        /* [N*K] their weights */
     float *xe, *ye;   /* [N][D] gathered inputs / expert outputs */
     float *g, *u;     /* [N][max(F, shared F)] */
+    /* small batches (N <= MOE_SMALL): every chosen expert in one pass of the pool */
+    float *xa, *ya;   /* [N*K][D] */
+    float *ga, *ua;   /* [N*K][expert F] */
 } moe_ws;
+
+/* Decode and small server batches run all chosen experts' gate/up products (and the shared
+ * experts') as one matmul_many, then all down products as another: 2 pool passes per layer
+ * instead of 3 per expert. Bigger batches take one expert at a time (each expert then has
+ * enough rows to fill the threads, and the buffers would grow with N*K). */
+enum { MOE_SMALL = 16 };
+
+/* The same as the per-expert loop of moe_forward, for N <= MOE_SMALL: same products, same
+ * order of the additions into out. */
+static int moe_experts_small(float *out, const float *xn, const seek_layer *Ly, const seek_hparams *hp, int N,
+                             const moe_ws *W, float *row) {
+    const int D = hp->n_embd, E = hp->n_expert, Fe = hp->n_ff_exp;
+    mm_item it[MANY_ITEMS_MAX];
+    int ni = 0, E_used[MANY_ITEMS_MAX], n_used = 0;
+    const int Fs = Ly->gate_shexp ? (int)Ly->gate_shexp->ne[1] : 0;
+    if (Fs) {
+        it[ni++] = (mm_item){W->g, xn, mat_of(Ly->gate_shexp), NULL, N};
+        it[ni++] = (mm_item){W->u, xn, mat_of(Ly->up_shexp), NULL, N};
+    }
+    for (int e = 0; e < E; e++) {
+        const int b = e ? W->cnt[e - 1] : 0, n = W->cnt[e] - b;
+        if (!n) continue;
+        E_used[n_used++] = e;
+        const float *xin = xn;   /* one token: every expert reads xn itself (converted once) */
+        if (N > 1) {
+            for (int j = 0; j < n; j++) memcpy(W->xa + (size_t)(b + j) * D, xn + (size_t)W->rows[b + j] * D, sizeof(float) * D);
+            xin = W->xa + (size_t)b * D;
+        }
+        it[ni++] = (mm_item){W->ga + (size_t)b * Fe, xin, mat_slice(Ly->gate_exps, e), NULL, n};
+        it[ni++] = (mm_item){W->ua + (size_t)b * Fe, xin, mat_slice(Ly->up_exps, e), NULL, n};
+    }
+    if (matmul_many(it, ni, row)) return -1;
+    const size_t tot = (size_t)W->cnt[E - 1] * Fe;
+    vec_swiglu(W->ga, W->ua, tot);
+    vec_swiglu(W->g, W->u, (size_t)N * Fs);
+    ni = 0;
+    if (Fs) it[ni++] = (mm_item){out, W->g, mat_of(Ly->down_shexp), NULL, N};
+    else memset(out, 0, sizeof(float) * (size_t)N * D);
+    for (int k = 0; k < n_used; k++) {
+        const int e = E_used[k], b = e ? W->cnt[e - 1] : 0, n = W->cnt[e] - b;
+        it[ni++] = (mm_item){W->ya + (size_t)b * D, W->ga + (size_t)b * Fe, mat_slice(Ly->down_exps, e), NULL, n};
+    }
+    if (matmul_many(it, ni, row)) return -1;
+    for (int k = 0; k < n_used; k++) {
+        const int e = E_used[k], b = e ? W->cnt[e - 1] : 0, n = W->cnt[e] - b;
+        for (int j = 0; j < n; j++) vec_axpy(out + (size_t)W->rows[b + j] * D, W->rw[b + j], W->ya + (size_t)(b + j) * D, D);
+    }
+    return 0;
+}
 
 /* out[N][D] = MoE(xn[N][D]). */
 static int moe_forward(float *out, const float *xn, const seek_layer *Ly, const seek_hparams *hp, int N, const moe_ws *W,
@@ -275,6 +327,9 @@ static int moe_forward(float *out, const float *xn, const seek_layer *Ly, const 
         }
     /* cnt[e] is now the end of expert e's slots; its start is cnt[e-1] (0 for e = 0) */
 
+    int used = 0;   /* distinct experts chosen: each takes 2 items of one matmul_many */
+    for (int e = 0; e < E; e++) used += W->cnt[e] > (e ? W->cnt[e - 1] : 0);
+    if (N <= MOE_SMALL && W->xa && 2 * used + 2 <= MANY_ITEMS_MAX) return moe_experts_small(out, xn, Ly, hp, N, W, row);
     /* shared experts (one wide SwiGLU over all rows), then each chosen expert over its rows */
     if (Ly->gate_shexp) {
         if (swiglu(out, xn, mat_of(Ly->gate_shexp), mat_of(Ly->up_shexp), mat_of(Ly->down_shexp), N, W->g, W->u, row))
@@ -343,6 +398,11 @@ int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden)
             W.xe = ws_take(&wc, n * D);
             W.ye = ws_take(&wc, n * D);
             W.g = g, W.u = u;
+            const size_t ns = N <= MOE_SMALL ? n * K : 0;   /* moe_experts_small's buffers */
+            W.xa = ns ? ws_take(&wc, ns * D) : NULL;
+            W.ya = ns ? ws_take(&wc, ns * D) : NULL;
+            W.ga = ns ? ws_take(&wc, ns * hp->n_ff_exp) : NULL;
+            W.ua = ns ? ws_take(&wc, ns * hp->n_ff_exp) : NULL;
         }
     }
 

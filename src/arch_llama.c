@@ -22,6 +22,7 @@
 #include "attention.h"
 #include "forward.h"
 #include "threads.h"
+#include "vec.h"
 #include "util.h"
 
 int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
@@ -57,9 +58,8 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
 
             /* ---- attention ---- */
             for (int i = 0; i < N; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->attn_norm->data, D, hp->norm_eps);
-            if (matmul(q, xn, mat_of(Ly->wq), bq, N, row) || matmul(k, xn, mat_of(Ly->wk), bk, N, row) ||
-                matmul(v, xn, mat_of(Ly->wv), bv, N, row))
-                return -1;
+            mm_item qkv[3] = {{q, xn, mat_of(Ly->wq), bq, N}, {k, xn, mat_of(Ly->wk), bk, N}, {v, xn, mat_of(Ly->wv), bv, N}};
+            if (matmul_many(qkv, 3, row)) return -1;
             for (int s = 0; s < b->n_seq; s++) {
                 const fwd_seq *sq = &b->seq[s];
                 seek_kvcache *c = sq->cache;
@@ -86,8 +86,9 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
 
             /* ---- SwiGLU MLP ---- */
             for (int i = 0; i < N; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->ffn_norm->data, D, hp->norm_eps);
-            if (matmul(g, xn, mat_of(Ly->ffn_gate), NULL, N, row) || matmul(u, xn, mat_of(Ly->ffn_up), NULL, N, row)) return -1;
-            for (size_t i = 0; i < n * F; i++) g[i] = silu(g[i]) * u[i];
+            mm_item gu[2] = {{g, xn, mat_of(Ly->ffn_gate), NULL, N}, {u, xn, mat_of(Ly->ffn_up), NULL, N}};
+            if (matmul_many(gu, 2, row)) return -1;
+            vec_swiglu(g, u, n * F);
             if (matmul(o, g, mat_of(Ly->ffn_down), NULL, N, row)) return -1;
             for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 

@@ -94,7 +94,7 @@ int matmul_ref(float *out, const float *x, seek_mat w, const float *bias, int T,
  * sit in its cache. Each output element is computed by the same instructions whatever
  * tile (and thread) it lands in, so results are bit-identical for any thread count. */
 /* TILE_R a multiple of the sub-tile heights (3 at AVX-512, 4 at AVX2): no ragged rows */
-enum { TILE_R = 48, TILE_C = 64, DECODE_ROWS = 32 };
+enum { TILE_R = 48, TILE_C = 256, DECODE_ROWS = 32 };
 
 /* Grow-only scratch of the calling thread (freed when the thread exits). */
 static pthread_key_t scratch_key;
@@ -172,6 +172,113 @@ int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, flo
     if (bias)
         for (int t = 0; t < T; t++)
             for (int64_t o = 0; o < OC; o++) out[(size_t)t * OC + o] += bias[o];
+    return 0;
+}
+
+/* ---- several products in one pass of the pool ----
+ * The items' activations are converted once per distinct input (same x, T, n_in and
+ * activation type: Q, K and V of one input share it), then every item's tiles form one
+ * numbered list that par_for shares out. Each output element is computed by the same
+ * kernel call shape as in matmul(), so the bits are the same as calling matmul() per item;
+ * only the number of pool wake-ups and barriers drops (a MoE decode step: 2 instead of 21
+ * per layer). */
+enum { MANY_MAX = MANY_ITEMS_MAX };
+
+typedef struct {
+    fast_job j[MANY_MAX];
+    const float *bias[MANY_MAX];
+    int64_t first[MANY_MAX + 1];   /* global number of item i's first tile */
+    int n;
+} many_job;
+
+static void many_range(void *ud, int64_t i0, int64_t i1) {
+    many_job *mj = ud;
+    int it = 0;
+    for (int64_t i = i0; i < i1; i++) {
+        while (i >= mj->first[it + 1]) it++;
+        tile_range(&mj->j[it], i - mj->first[it], i - mj->first[it] + 1);
+    }
+}
+
+static void many_quant_range(void *ud, int64_t i0, int64_t i1) {
+    many_job *mj = ud;
+    int it = 0;
+    int64_t base = 0;   /* rows of the items before `it` that own a conversion */
+    for (int64_t i = i0; i < i1; i++) {
+        for (;;) {
+            fast_job *j = &mj->j[it];
+            int64_t own = j->x ? j->T : 0;   /* x == NULL: shares an earlier item's rows */
+            if (i < base + own) break;
+            base += own;
+            it++;
+        }
+        quant_range(&mj->j[it], i - base, i - base + 1);
+    }
+}
+
+int matmul_many(const mm_item *items, int n, float *row) {
+    many_job mj;
+    mj.n = 0;
+    size_t bytes = 0;
+    int64_t qrows = 0, tiles = 0;
+    double work = 0;
+    for (int i = 0; i < n; i++) {
+        const mm_item *m = &items[i];
+        const kern_entry *e = kern_for(m->w.type);
+        const seek_type_info *ai = e ? seek_type_get((uint32_t)e->act_type) : NULL;
+        bool fast = e && ai && m->w.n_in % ai->block_size == 0 && m->T > 0 && m->w.n_out > 0 &&
+                    !(e->act_type == SEEK_TYPE_F32 && !e->quant) && mj.n < MANY_MAX;
+        if (!fast) {   /* rare shapes and types: one by one */
+            if (matmul(m->out, m->x, m->w, m->bias, m->T, row)) return -1;
+            continue;
+        }
+        fast_job *j = &mj.j[mj.n++];
+        *j = (fast_job){.e = e, .x = m->x, .w = m->w, .out = m->out, .T = m->T};
+        mj.bias[mj.n - 1] = m->bias;
+        j->a_stride = kern_act_row_bytes(e, m->w.n_in);
+        j->rows_per_tile = m->T == 1 ? DECODE_ROWS : TILE_R;
+        j->n_row_tiles = (m->w.n_out + j->rows_per_tile - 1) / j->rows_per_tile;
+        j->n_col_tiles = (m->T + TILE_C - 1) / TILE_C;
+        tiles += j->n_row_tiles * j->n_col_tiles;
+        work += (double)m->w.n_out * m->w.n_in * m->T;
+        /* share the conversion of an earlier item with the same input */
+        for (int k = 0; k < mj.n - 1; k++) {
+            fast_job *o = &mj.j[k];
+            if (o->x == m->x && o->T == m->T && o->w.n_in == m->w.n_in && o->e->quant == e->quant) {
+                j->act = o->act;
+                j->x = NULL;
+                break;
+            }
+        }
+        if (j->x) {
+            j->act = (uint8_t *)(uintptr_t)bytes;   /* an offset until the scratch is known */
+            bytes += j->a_stride * (size_t)m->T;
+            qrows += m->T;
+        }
+    }
+    if (!mj.n) return 0;
+    uint8_t *scratch = scratch_get(bytes);
+    if (!scratch) return seek_error("matmul: out of memory");
+    mj.first[0] = 0;
+    for (int i = 0; i < mj.n; i++) {
+        mj.j[i].act = scratch + (size_t)(uintptr_t)mj.j[i].act;
+        mj.first[i + 1] = mj.first[i] + mj.j[i].n_row_tiles * mj.j[i].n_col_tiles;
+    }
+    bool par = work >= PAR_MIN_WORK && seek_threads() > 1;
+    if (par && qrows >= 8)
+        par_for(qrows, many_quant_range, &mj);
+    else
+        many_quant_range(&mj, 0, qrows);
+    if (par)
+        par_for(tiles, many_range, &mj);
+    else
+        many_range(&mj, 0, tiles);
+    for (int i = 0; i < mj.n; i++) {
+        const fast_job *j = &mj.j[i];
+        if (mj.bias[i])
+            for (int t = 0; t < j->T; t++)
+                for (int64_t o = 0; o < j->w.n_out; o++) j->out[(size_t)t * j->w.n_out + o] += mj.bias[i][o];
+    }
     return 0;
 }
 

@@ -41,6 +41,18 @@ seek_mat mat_slice(const gguf_tensor *t, int64_t i);
  * is bit-identical for every thread count. No allocation once the per-thread scratch has
  * grown to the largest batch. */
 int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, float *row);
+/* Several independent products, out_i = x_i @ W_i^T (+ bias_i), in one pass of the thread
+ * pool: the same bits as matmul() per item, with one activation conversion per distinct
+ * input (same x and T) and one pool wake-up for all of them. */
+typedef struct {
+    float *out;
+    const float *x;
+    seek_mat w;
+    const float *bias;
+    int T;
+} mm_item;
+enum { MANY_ITEMS_MAX = 64 };   /* items per call that share one pass (more run one by one) */
+int matmul_many(const mm_item *items, int n, float *row);
 /* The reference of matmul (the oracle the kernels are tested against): each weight row
  * dequantized to float, double accumulators. Same contract; slow. matmul() uses it for
  * types without a kernel (kernels/kernels.h). */

@@ -1,28 +1,42 @@
 /* threads.c - the worker pool behind par_for. See threads.h.
  *
- * One job at a time: the caller publishes (fn, ud, n), bumps a generation
- * counter and wakes the workers; worker i runs range i, the caller runs range 0,
- * and the last one to finish signals the caller. Workers sleep on a condition
- * variable between jobs. */
+ * One job at a time: the caller publishes (fn, ud, n), bumps a generation counter and
+ * wakes the workers; worker i runs range i, the caller runs range 0, and the last one to
+ * finish tells the caller.
+ *
+ * Waiting spins first, then sleeps. A decode step is ~200 short jobs (one per matmul), so
+ * a futex sleep and wake per job cost several % of decode; a worker that finished a job
+ * therefore polls the generation for up to SPIN_NS before it sleeps on the condition
+ * variable, and the caller polls `pending` the same way. A pool idle for longer (between
+ * requests, while sampling) sleeps and burns no CPU.
+ *
+ * No lost wake-up: a worker that goes to sleep counts itself in `sleepers` and re-reads
+ * the generation under `mu`; the caller bumps the generation first and then, under `mu`,
+ * broadcasts if anyone sleeps. The same handshake (`caller_sleeps`) covers `done`. */
 #include "threads.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { MAX_THREADS = 256 };
+#define SPIN_NS 200000   /* 0.2 ms: longer than the gaps between a decode step's jobs */
 
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
     pthread_t tid[MAX_THREADS];
-    int n_threads;          /* including the caller */
-    int n_started;          /* workers running */
-    uint64_t generation;    /* bumped for each job */
-    uint64_t start_gen;     /* generation when the workers were created: jobs after it are theirs */
-    int pending;            /* workers still busy with the current job */
-    bool quit;
+    int n_threads;                 /* including the caller */
+    int n_started;                 /* workers running */
+    _Atomic uint64_t generation;   /* bumped for each job (after fn/ud/n are written) */
+    uint64_t start_gen;            /* generation when the workers were created: jobs after it are theirs */
+    _Atomic int pending;           /* workers still busy with the current job */
+    int sleepers;                  /* workers asleep on `wake` (under mu) */
+    bool caller_sleeps;            /* the caller is asleep on `done` (under mu) */
+    _Atomic bool quit;
     par_fn fn;
     void *ud;
     int64_t n;
@@ -36,25 +50,62 @@ static void run_range(int i, int nt, par_fn fn, void *ud, int64_t n) {
     if (b < e) fn(ud, b, e);
 }
 
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Poll until done(arg) holds or SPIN_NS pass; true if it holds. */
+static bool spin_until(bool (*done)(uint64_t), uint64_t arg) {
+    int64_t t0 = 0;
+    for (int i = 0;; i++) {
+        if (done(arg)) return true;
+        cpu_relax();
+        if ((i & 63) == 63) {
+            int64_t t = now_ns();
+            if (!t0) t0 = t;
+            else if (t - t0 > SPIN_NS) return false;
+        }
+    }
+}
+static bool new_job(uint64_t seen) {
+    return atomic_load_explicit(&pool.generation, memory_order_acquire) != seen || atomic_load(&pool.quit);
+}
+static bool all_done(uint64_t unused) {
+    (void)unused;
+    return atomic_load_explicit(&pool.pending, memory_order_acquire) == 0;
+}
+
 static void *worker(void *arg) {
     int i = (int)(intptr_t)arg;
     in_par = true;
     pthread_mutex_lock(&pool.mu);
     uint64_t seen = pool.start_gen;   /* not pool.generation: a job may already be waiting */
-    for (;;) {
-        while (!pool.quit && pool.generation == seen) pthread_cond_wait(&pool.wake, &pool.mu);
-        if (pool.quit) break;
-        seen = pool.generation;
-        par_fn fn = pool.fn;
-        void *ud = pool.ud;
-        int64_t n = pool.n;
-        int nt = pool.n_threads;
-        pthread_mutex_unlock(&pool.mu);
-        run_range(i, nt, fn, ud, n);
-        pthread_mutex_lock(&pool.mu);
-        if (--pool.pending == 0) pthread_cond_signal(&pool.done);
-    }
     pthread_mutex_unlock(&pool.mu);
+    for (;;) {
+        if (!spin_until(new_job, seen)) {
+            pthread_mutex_lock(&pool.mu);
+            pool.sleepers++;
+            while (!new_job(seen)) pthread_cond_wait(&pool.wake, &pool.mu);
+            pool.sleepers--;
+            pthread_mutex_unlock(&pool.mu);
+        }
+        if (atomic_load(&pool.quit)) break;
+        seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
+        run_range(i, pool.n_threads, pool.fn, pool.ud, pool.n);
+        if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&pool.mu);
+            if (pool.caller_sleeps) pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.mu);
+        }
+    }
     return NULL;
 }
 
@@ -68,18 +119,18 @@ static int default_threads(void) {
 
 static void stop_pool(void) {
     pthread_mutex_lock(&pool.mu);
-    pool.quit = true;
+    atomic_store(&pool.quit, true);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
     for (int i = 0; i < pool.n_started; i++) pthread_join(pool.tid[i + 1], NULL);
     pool.n_started = 0;
-    pool.quit = false;
+    atomic_store(&pool.quit, false);
 }
 
 /* Start the workers (caller holds job_mu). Falls back to fewer threads if creation fails. */
 static void start_pool(void) {
     if (!pool.n_threads) pool.n_threads = default_threads();
-    if (pool.n_started + 1 < pool.n_threads) pool.start_gen = pool.generation;
+    if (pool.n_started + 1 < pool.n_threads) pool.start_gen = atomic_load(&pool.generation);
     while (pool.n_started + 1 < pool.n_threads) {
         int i = pool.n_started + 1;
         if (pthread_create(&pool.tid[i], NULL, worker, (void *)(intptr_t)i)) {
@@ -119,17 +170,21 @@ void par_for(int64_t n, par_fn fn, void *ud) {
         fn(ud, 0, n);
         return;
     }
-    pthread_mutex_lock(&pool.mu);
     pool.fn = fn, pool.ud = ud, pool.n = n;
-    pool.pending = nt - 1;
-    pool.generation++;
-    pthread_cond_broadcast(&pool.wake);
+    atomic_store_explicit(&pool.pending, nt - 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+    pthread_mutex_lock(&pool.mu);
+    if (pool.sleepers) pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
     in_par = true;
     run_range(0, nt, fn, ud, n);
     in_par = false;
-    pthread_mutex_lock(&pool.mu);
-    while (pool.pending) pthread_cond_wait(&pool.done, &pool.mu);
-    pthread_mutex_unlock(&pool.mu);
+    if (!spin_until(all_done, 0)) {
+        pthread_mutex_lock(&pool.mu);
+        pool.caller_sleeps = true;
+        while (!all_done(0)) pthread_cond_wait(&pool.done, &pool.mu);
+        pool.caller_sleeps = false;
+        pthread_mutex_unlock(&pool.mu);
+    }
     pthread_mutex_unlock(&job_mu);
 }

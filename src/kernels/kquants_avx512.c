@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "kquants_impl.h"
+#include "transpose512.h"
 
 #define KQ_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 #define KQ_INLINE static inline __attribute__((always_inline)) KQ_TARGET
@@ -287,6 +288,7 @@ KQ_INLINE void decode_group(int64_t nb, const uint8_t *w, size_t ws, int m, cons
     for (int i = 0; i < 16; i++) s1[i] = zero, s2[i] = _mm256_setzero_si256();
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
+        if (nb * KQ_K <= KERN_PF_MAX_N) kern_prefetch(w + 16 * ws + b * 16 * bytes_per_block, 16 * bytes_per_block);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
         __m256i bs = _mm256_loadu_si256((const __m256i *)(ab + KQ_Q8K_BSUMS));
         __m512i av[4];
@@ -387,6 +389,7 @@ KQ_INLINE void decode16_k4(int64_t nb, const uint8_t *w, size_t ws, const uint8_
     const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
+        if (nb * KQ_K <= KERN_PF_MAX_N) kern_prefetch(w + 16 * ws + b * 16 * bytes_per_block, 16 * bytes_per_block);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES, *wb = w + b * bytes_per_block;
         /* headers: Z[g] 128-bit lane L = the 16 bytes of row 4g + L; then a 4x4 transpose per lane */
         __m512i Z[4];
@@ -480,7 +483,7 @@ KQ_INLINE __m512 micro(const kq_packed *P, const float *dw, const float *dmw, co
     for (int i = 0; i < 16; i++) s1[i] = zero, s2[i] = _mm256_setzero_si256();
     _Pragma("GCC unroll 4")
     for (int k = 0; k < 4; k++) {
-        __m512i av[4];
+        __m512i av[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
         for (int c = 0; c < nc; c++) av[c] = _mm512_loadu_si512(ab + c * as + KQ_Q8K_QS + 64 * k);
         _Pragma("GCC unroll 4")
         for (int r = 0; r < 4; r++) {
@@ -657,13 +660,153 @@ KQ_INLINE void mm_prefill_il(int64_t nb, const uint8_t *w, size_t ws, int nr, co
     }
 }
 
+
+/* ---- Q4_K / Q6_K prefill: 16-row panels, one output row per lane ----
+ * The rows of a tile are repacked, 16 at a time and a few super-blocks at a time, into a
+ * panel where lane r of every vector belongs to row r: q[k] lane r = bytes 4k..4k+3 of row
+ * r's 256 unsigned quants, sc[g] lane r = row r's scale of group g (16 values), mb[j] lane
+ * r = row r's offset multipliers of groups 2j, 2j+1 (int16 pair), and d / dm. A column's 4
+ * activation bytes are broadcast straight from memory into vpdpbusd, so one weight load
+ * feeds NC columns and no horizontal sum is ever needed:
+ *   per group g and column c:  t = sum of 4 vpdpbusd (16 values; |t| <= 16*63*127)
+ *     Q4_K: S1 += t * sc[g] by vpdpwssd (|t| <= 16*15*127 < 2^15, sc in the low half)
+ *     Q5_K, Q6_K: S1 += t * sc[g] by vpmulld (t does not fit 16 bits)
+ *   S2 = 8 vpdpwssd of mb[j] with the column's bsum pair j, then the float steps of
+ *   kquants_impl.h. Same integers, same float operations: the same bits as every path. */
+
+enum { PCHUNK = 4 };
+/* panel modes: S1 by vpmulld (quants over 4 bits: t does not fit 16 bits), offset folded into S1 */
+enum { PANEL_MUL32 = 1, PANEL_FOLD = 2 };   /* super-blocks per panel: 16 rows x 4 x 5.9 KiB = 23 KiB, in L1 */
+
+typedef struct {
+    __m512i q[64], sc[16], mb[8];
+    __m512 d, dm;
+} kq_panel;
+
+/* Panel of rows w[0..m-1] (m <= 16; missing rows are zero), super-block b. */
+KQ_INLINE void build_panel(kq_panel *P, const uint8_t *w, size_t ws, int m, int64_t b, size_t bytes_per_block,
+                           unpack_fn unpack, int mul32) {
+    __m512i rq[16][4], rsc[16], rmb[16];
+    float d[16], dm[16];
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 16; i++) {
+        if (i >= m) {
+            for (int k = 0; k < 4; k++) rq[i][k] = _mm512_setzero_si512();
+            rsc[i] = rmb[i] = _mm512_setzero_si512();
+            d[i] = dm[i] = 0;
+            continue;
+        }
+        kq_row u;
+        unpack(w + i * ws + b * bytes_per_block, &u);
+        for (int k = 0; k < 4; k++) rq[i][k] = u.q[k];
+        /* vpmulld wants the scale as int32 (unpack keeps its low 16 bits; Q6_K's are signed) */
+        rsc[i] = mul32 ? _mm512_srai_epi32(_mm512_slli_epi32(u.sc, 16), 16) : u.sc;
+        rmb[i] = _mm512_zextsi256_si512(u.mb);
+        _mm_store_ss(d + i, u.dd);
+        _mm_store_ss(dm + i, _mm_movehdup_ps(u.dd));
+    }
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {
+        __m512i r[16];
+        for (int i = 0; i < 16; i++) r[i] = rq[i][k];
+        transpose16(r, P->q + 16 * k);
+    }
+    transpose16(rsc, P->sc);
+    __m512i t[16];
+    transpose16(rmb, t);
+    for (int j = 0; j < 8; j++) P->mb[j] = t[j];
+    P->d = _mm512_loadu_ps(d);
+    P->dm = _mm512_loadu_ps(dm);
+}
+
+/* NC columns (a: first column's super-block b0, as: column stride) over ch panels;
+ * acc[c] holds the 16 rows of column c. */
+KQ_INLINE void panel_cols(const kq_panel *P, int ch, const uint8_t *a, size_t as, __m512 *acc, int NC, int mode) {
+    const int mul32 = mode & PANEL_MUL32, fold = mode & PANEL_FOLD;
+    for (int bb = 0; bb < ch; bb++) {
+        const kq_panel *p = P + bb;
+        const uint8_t *ab = a + bb * KQ_Q8K_BYTES;
+        __m512i S1[8], t[8];
+        _Pragma("GCC unroll 8")
+        for (int c = 0; c < NC; c++) S1[c] = _mm512_setzero_si512();
+        _Pragma("GCC unroll 16")
+        for (int g = 0; g < 16; g++) {
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < NC; c++) t[c] = _mm512_setzero_si512();
+            _Pragma("GCC unroll 4")
+            for (int k = 0; k < 4; k++) {
+                __m512i wq = p->q[4 * g + k];
+                _Pragma("GCC unroll 8")
+                for (int c = 0; c < NC; c++)
+                    t[c] = _mm512_dpbusd_epi32(t[c], wq, _mm512_set1_epi32((int)rd32(ab + c * as + KQ_Q8K_QS + 16 * g + 4 * k)));
+            }
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < NC; c++)
+                S1[c] = mul32 ? _mm512_add_epi32(S1[c], _mm512_mullo_epi32(t[c], p->sc[g])) : _mm512_dpwssd_epi32(S1[c], t[c], p->sc[g]);
+        }
+        _Pragma("GCC unroll 8")
+        for (int c = 0; c < NC; c++) t[c] = _mm512_setzero_si512();
+        _Pragma("GCC unroll 8")
+        for (int j = 0; j < 8; j++) {
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < NC; c++)
+                t[c] = _mm512_dpwssd_epi32(t[c], p->mb[j], _mm512_set1_epi32((int)rd32(ab + c * as + KQ_Q8K_BSUMS + 4 * j)));
+        }
+        _Pragma("GCC unroll 8")
+        for (int c = 0; c < NC; c++) {
+            __m512 da = _mm512_set1_ps(act_d(ab + c * as));
+            if (fold) {
+                acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(p->d, da), _mm512_cvtepi32_ps(_mm512_add_epi32(S1[c], t[c])), acc[c]);
+            } else {
+                acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(p->d, da), _mm512_cvtepi32_ps(S1[c]), acc[c]);
+                acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(p->dm, da), _mm512_cvtepi32_ps(t[c]), acc[c]);
+            }
+        }
+    }
+}
+
+#define PANEL_COLS(NC) \
+    case NC: panel_cols(P, ch, ab, as, acc, NC, mode); break;
+
+KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                                float *out, size_t os, size_t bytes_per_block, unpack_fn unpack, int mode) {
+    kq_panel P[PCHUNK];
+    for (int r0 = 0; r0 < nr; r0 += 16) {
+        int m = nr - r0 < 16 ? nr - r0 : 16;
+        __mmask16 mk = (__mmask16)((1u << m) - 1);
+        for (int64_t b0 = 0; b0 < nb || b0 == 0; b0 += PCHUNK) {
+            int ch = nb - b0 < PCHUNK ? (int)(nb - b0) : PCHUNK;
+            for (int bb = 0; bb < ch; bb++) build_panel(&P[bb], w + r0 * ws, ws, m, b0 + bb, bytes_per_block, unpack, mode & PANEL_MUL32);
+            for (int c0 = 0; c0 < nc; c0 += 8) {
+                int k = nc - c0 < 8 ? nc - c0 : 8;
+                __m512 acc[8];
+                for (int c = 0; c < k; c++)
+                    acc[c] = b0 ? _mm512_maskz_loadu_ps(mk, out + (c0 + c) * os + r0) : _mm512_setzero_ps();
+                const uint8_t *ab = a + c0 * as + b0 * KQ_Q8K_BYTES;
+                switch (k) {
+                    PANEL_COLS(1) PANEL_COLS(2) PANEL_COLS(3) PANEL_COLS(4)
+                    PANEL_COLS(5) PANEL_COLS(6) PANEL_COLS(7) PANEL_COLS(8)
+                }
+                for (int c = 0; c < k; c++) _mm512_mask_storeu_ps(out + (c0 + c) * os + r0, mk, acc[c]);
+            }
+            if (nb == 0) break;
+        }
+    }
+}
+
 #define KQ_MM(t, bytes, has_min, dec_unpack, il, off) \
     KQ_TARGET void kq_mm_##t##_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
                                       int nc, float *out, size_t os) { \
         if (nc == 1) mm_decode(n / KQ_K, w, ws, nr, a, out, bytes, dec_unpack, has_min, il, off); \
+        else if (KQ_PANEL_##t && nc >= KQ_PANEL_MIN_COLS) \
+            mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, KQ_PANEL_##t - 1); \
         else if (il == 1) mm_prefill_il(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, dec_unpack); \
         else mm_prefill(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, has_min); \
     }
+/* which types take the panel path (0: none, else 1 + panel mode), from how many columns */
+enum { KQ_PANEL_q2k = 1, KQ_PANEL_q3k = 1 + PANEL_FOLD, KQ_PANEL_q4k = 1, KQ_PANEL_q5k = 1 + PANEL_MUL32,
+       KQ_PANEL_q6k = 1 + (PANEL_MUL32 | PANEL_FOLD) };
+enum { KQ_PANEL_MIN_COLS = 4 };   /* below it, unpacking a panel costs more than it saves */
 KQ_MM(q2k, 84, 1, unpack_q2k, 0, 0)
 KQ_MM(q3k, 110, 0, unpack_q3k, 0, 4)
 KQ_MM(q4k, 144, 1, unpack_q4k_il, 1, 0)

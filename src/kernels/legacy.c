@@ -304,10 +304,6 @@ AVX2_MM(mm_q5_1_avx2, , )
 /* AVX-512 (VNNI): activations regrouped by 4 blocks, see the top of the file */
 
 enum { GRP = 4 * QK, GRP_BYTES = 256 };
-/* Prefill sub-tile, measured (kernels_bench, 1 thread, 512 x 1536, T 128): 3 x 8 beat
- * 4 x 4, 3 x 6 and 2 x 8 by 5-30 %. 24 accumulators + a row's wa, wb, sw fit the 32 zmm. */
-enum { LEG_NR = 3, LEG_NC = 8 };
-
 static size_t q8x4_row_bytes(int64_t n) { return (size_t)((n / QK + 3) / 4) * GRP_BYTES; }
 
 /* 32 floats -> int8 halves (values 0..15, 16..31) and the unrounded scale. */
@@ -366,186 +362,14 @@ KT_AVX512 static void quant_q8x4_k8(const float *x, void *y, int64_t n) { quant_
 KT_AVX512 static void quant_q8x4_k16(const float *x, void *y, int64_t n) { quant_q8x4_avx512(x, y, n, 16); }
 KT_AVX512 static void quant_q8x4_k0(const float *x, void *y, int64_t n) { quant_q8x4_avx512(x, y, n, 0); }
 
-/* [d0 x4, d1 x4, d2 x4, d3 x4] from 4 fp16 values; with `mins`, [m0,0,0,0, m1,0,0,0, ...]. */
-KT_AVX512 KINLINE __m512 bcast4_f16(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3, bool mins) {
-    __m128 f = _mm_cvtph_ps(_mm_setr_epi16((short)h0, (short)h1, (short)h2, (short)h3, 0, 0, 0, 0));
-    __m512i idx = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-    return mins ? _mm512_maskz_permutexvar_ps(0x1111, idx, _mm512_castps128_ps512(f))
-                : _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(f));
-}
-
-/* Weights of one row for a group of nb (1..4) blocks at b: wa / wb (unsigned bytes, lanes as
- * qa / qb), sw (scales per lane), mw (mins in lane 4k; _1 types). Missing blocks are 0. */
-KT_AVX512 KINLINE void unpack_avx512(seek_type t, int bb, const uint8_t *b, int nb, __m512i *wa, __m512i *wb,
-                                     __m512 *sw, __m512 *mw) {
-    __m128i lo[4], hi[4];
-    uint16_t d[4] = {0}, m[4] = {0};
-    uint64_t hma = 0, hmb = 0;   /* Q5: 5th bits, as byte masks of wa / wb */
-    const __m128i m4 = _mm_set1_epi8(15);
-    for (int k = 0; k < 4; k++) {
-        const uint8_t *p = b + k * bb;
-        if (k >= nb) {
-            lo[k] = hi[k] = _mm_setzero_si128();
-            continue;
-        }
-        d[k] = kern_rd16(p);
-        if (t == SEEK_TYPE_Q8_0) {
-            lo[k] = _mm_loadu_si128((const __m128i *)(p + 2));
-            hi[k] = _mm_loadu_si128((const __m128i *)(p + 18));
-            continue;
-        }
-        int off = t == SEEK_TYPE_Q4_0 ? 2 : t == SEEK_TYPE_Q4_1 ? 4 : t == SEEK_TYPE_Q5_0 ? 6 : 8;
-        if (t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1) m[k] = kern_rd16(p + 2);
-        if (t == SEEK_TYPE_Q5_0 || t == SEEK_TYPE_Q5_1) {
-            uint32_t qh = kern_rd32(p + off - 4);
-            hma |= (uint64_t)(qh & 0xFFFF) << (16 * k);
-            hmb |= (uint64_t)(qh >> 16) << (16 * k);
-        }
-        __m128i v = _mm_loadu_si128((const __m128i *)(p + off));
-        lo[k] = _mm_and_si128(v, m4);
-        hi[k] = _mm_and_si128(_mm_srli_epi16(v, 4), m4);
-    }
-    __m512i A = _mm512_inserti32x4(_mm512_castsi128_si512(lo[0]), lo[1], 1);
-    A = _mm512_inserti32x4(_mm512_inserti32x4(A, lo[2], 2), lo[3], 3);
-    __m512i B = _mm512_inserti32x4(_mm512_castsi128_si512(hi[0]), hi[1], 1);
-    B = _mm512_inserti32x4(_mm512_inserti32x4(B, hi[2], 2), hi[3], 3);
-    if (t == SEEK_TYPE_Q8_0) {
-        /* w + 128; a missing block's zeros become 128 but meet zero activations */
-        A = _mm512_xor_si512(A, _mm512_set1_epi8((char)0x80));
-        B = _mm512_xor_si512(B, _mm512_set1_epi8((char)0x80));
-    }
-    if (t == SEEK_TYPE_Q5_0 || t == SEEK_TYPE_Q5_1) {
-        A = _mm512_mask_add_epi8(A, hma, A, _mm512_set1_epi8(16));
-        B = _mm512_mask_add_epi8(B, hmb, B, _mm512_set1_epi8(16));
-    }
-    *wa = A, *wb = B;
-    *sw = bcast4_f16(d[0], d[1], d[2], d[3], false);
-    if (t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1) *mw = bcast4_f16(m[0], m[1], m[2], m[3], true);
-}
-
-/* The same for 4 whole blocks (a group of G = 4 * bb bytes), with fewer instructions: the
- * fp16 scales / mins are picked out of two 64-byte loads inside the group by one word
- * permute, and Q8_0's halves regrouped by two 128-bit-lane shuffles. */
-#define SC_BASE1(BB) (4 * (BB) - 64 < 64 ? 4 * (BB) - 64 : 64)
-#define SC_IDX(BB, OFF, K) ((K) * (BB) + (OFF) <= 62 ? ((K) * (BB) + (OFF)) / 2 : 32 + ((K) * (BB) + (OFF) - SC_BASE1(BB)) / 2)
-#define SC_I4(BB, OFF, K) SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K), SC_IDX(BB, OFF, K)
-#define SC_TABLE(BB, OFF) {SC_I4(BB, OFF, 0), SC_I4(BB, OFF, 1), SC_I4(BB, OFF, 2), SC_I4(BB, OFF, 3), \
-                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-/* Q5: the 4 blocks' qh words, [lo0 lo1 lo2 lo3 hi0 hi1 hi2 hi3], for the two byte masks */
-#define QH_TABLE(BB, OFF) {SC_IDX(BB, OFF, 0), SC_IDX(BB, OFF, 1), SC_IDX(BB, OFF, 2), SC_IDX(BB, OFF, 3), \
-                           SC_IDX(BB, OFF + 2, 0), SC_IDX(BB, OFF + 2, 1), SC_IDX(BB, OFF + 2, 2), SC_IDX(BB, OFF + 2, 3), \
-                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-static const uint16_t qh_idx[2][32] = {QH_TABLE(22, 2), QH_TABLE(24, 4)};
-static const uint16_t sc_idx[5][2][32] = {
-    {SC_TABLE(34, 0), SC_TABLE(34, 0)}, {SC_TABLE(18, 0), SC_TABLE(18, 0)}, {SC_TABLE(22, 0), SC_TABLE(22, 0)},
-    {SC_TABLE(20, 0), SC_TABLE(20, 2)}, {SC_TABLE(24, 0), SC_TABLE(24, 2)},
-};
-
-KT_AVX512 KINLINE void unpack4_avx512(seek_type t, int bb, const uint8_t *p, __m512i *wa, __m512i *wb, __m512 *sw,
-                                      __m512 *mw) {
-    const int ti = t == SEEK_TYPE_Q8_0 ? 0 : t == SEEK_TYPE_Q4_0 ? 1 : t == SEEK_TYPE_Q5_0 ? 2 : t == SEEK_TYPE_Q4_1 ? 3 : 4;
-    const __m512i z0 = _mm512_loadu_si512(p), z1 = _mm512_loadu_si512(p + SC_BASE1(bb));
-    *sw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(z0, _mm512_loadu_si512(sc_idx[ti][0]), z1)));
-    if (t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1)
-        *mw = _mm512_cvtph_ps(_mm512_castsi512_si256(
-            _mm512_maskz_permutex2var_epi16(0x1111, z0, _mm512_loadu_si512(sc_idx[ti][1]), z1)));
-    if (t == SEEK_TYPE_Q8_0) {
-        __m512i X = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2))),
-                                       _mm256_loadu_si256((const __m256i *)(p + 36)), 1);
-        __m512i Y = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 70))),
-                                       _mm256_loadu_si256((const __m256i *)(p + 104)), 1);
-        const __m512i sgn = _mm512_set1_epi8((char)0x80);
-        *wa = _mm512_xor_si512(_mm512_shuffle_i64x2(X, Y, 0x88), sgn);
-        *wb = _mm512_xor_si512(_mm512_shuffle_i64x2(X, Y, 0xDD), sgn);
-        return;
-    }
-    const int off = t == SEEK_TYPE_Q4_0 ? 2 : t == SEEK_TYPE_Q4_1 ? 4 : t == SEEK_TYPE_Q5_0 ? 6 : 8;
-    __m512i V = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + off)));
-    V = _mm512_inserti32x4(V, _mm_loadu_si128((const __m128i *)(p + bb + off)), 1);
-    V = _mm512_inserti32x4(V, _mm_loadu_si128((const __m128i *)(p + 2 * bb + off)), 2);
-    V = _mm512_inserti32x4(V, _mm_loadu_si128((const __m128i *)(p + 3 * bb + off)), 3);
-    const __m512i m4 = _mm512_set1_epi8(15);
-    __m512i A = _mm512_and_si512(V, m4), B = _mm512_and_si512(_mm512_srli_epi16(V, 4), m4);
-    if (t == SEEK_TYPE_Q5_0 || t == SEEK_TYPE_Q5_1) {
-        /* bit j of block k's qh -> byte 16k + j of A (j < 16) or of B (j >= 16) */
-        __m128i qh = _mm512_castsi512_si128(
-            _mm512_permutex2var_epi16(z0, _mm512_loadu_si512(qh_idx[t == SEEK_TYPE_Q5_1]), z1));
-        uint64_t hma = (uint64_t)_mm_cvtsi128_si64(qh), hmb = (uint64_t)_mm_extract_epi64(qh, 1);
-        A = _mm512_mask_add_epi8(A, hma, A, _mm512_set1_epi8(16));
-        B = _mm512_mask_add_epi8(B, hmb, B, _mm512_set1_epi8(16));
-    }
-    *wa = A, *wb = B;
-}
-
-KT_AVX512 KINLINE void leg_avx512_mk(seek_type t, int bb, int nr, int nc, int64_t n, const uint8_t *w, size_t ws,
-                                     const uint8_t *a, size_t as, float *out, size_t os) {
-    const bool q81 = t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1;
-    __m512 acc[4][8];
-    KUNROLL for (int i = 0; i < nr; i++)
-        KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();
-    const int64_t nb = n / QK;
-    for (int64_t g = 0; g < nb; g += 4) {
-        const int cnt = nb - g >= 4 ? 4 : (int)(nb - g);
-        const uint8_t *ag = a + (g / 4) * GRP_BYTES;
-        KUNROLL for (int i = 0; i < nr; i++) {
-            __m512i wa, wb;
-            __m512 sw, mw = _mm512_setzero_ps();
-            if (cnt == 4)
-                unpack4_avx512(t, bb, w + i * ws + g * bb, &wa, &wb, &sw, &mw);
-            else
-                unpack_avx512(t, bb, w + i * ws + g * bb, cnt, &wa, &wb, &sw, &mw);
-            KUNROLL for (int j = 0; j < nc; j++) {
-                const uint8_t *ac = ag + j * as;
-                __m512i s = q81 ? _mm512_setzero_si512() : _mm512_loadu_si512(ac + 192);
-                s = _mm512_dpbusd_epi32(s, wa, _mm512_loadu_si512(ac));
-                s = _mm512_dpbusd_epi32(s, wb, _mm512_loadu_si512(ac + 64));
-                acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(sw, _mm512_loadu_ps(ac + 128)),
-                                            acc[i][j]);
-                if (q81) acc[i][j] = _mm512_fmadd_ps(mw, _mm512_loadu_ps(ac + 192), acc[i][j]);
-            }
-        }
-    }
-    KUNROLL for (int i = 0; i < nr; i++)
-        KUNROLL for (int j = 0; j < nc; j++) out[j * os + i] = _mm512_reduce_add_ps(acc[i][j]);
-}
-
-#define AVX512_MM(NAME)                                                                                 \
-    KT_AVX512 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows, const uint8_t *a, \
-                               size_t a_stride, int n_cols, float *out, size_t out_stride) {              \
-        if (n_cols == 1) {                                                                                \
-            KERN_TILE_WALK(4, 1, LEG_AVX512_MKX)                                                          \
-        } else {                                                                                          \
-            KERN_TILE_WALK_WIDE(LEG_NR, LEG_NC, LEG_AVX512_MKX)                                           \
-        }                                                                                                 \
-    }
-#define LEG_AVX512_MKX(NR, NC, R0, C0)                                                                  \
-    leg_avx512_mk(T_, BB_, NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride,     \
-                  out + (C0) * out_stride + (R0), out_stride)
-#define T_ SEEK_TYPE_Q8_0
-#define BB_ 34
-AVX512_MM(mm_q8_0_avx512)
-#undef T_
-#undef BB_
-#define T_ SEEK_TYPE_Q4_0
-#define BB_ 18
-AVX512_MM(mm_q4_0_avx512)
-#undef T_
-#undef BB_
-#define T_ SEEK_TYPE_Q5_0
-#define BB_ 22
-AVX512_MM(mm_q5_0_avx512)
-#undef T_
-#undef BB_
-#define T_ SEEK_TYPE_Q4_1
-#define BB_ 20
-AVX512_MM(mm_q4_1_avx512)
-#undef T_
-#undef BB_
-#define T_ SEEK_TYPE_Q5_1
-#define BB_ 24
-AVX512_MM(mm_q5_1_avx512)
-#undef T_
-#undef BB_
+/* the matrix kernels of this level: legacy_avx512.c (one output row per lane) */
+#define LEG512(name) void kern_mm_##name##_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, \
+                                                  size_t as, int nc, float *out, size_t os);
+LEG512(q8_0)
+LEG512(q4_0)
+LEG512(q5_0)
+LEG512(q4_1)
+LEG512(q5_1)
 #endif /* KERN_X86 */
 
 /* ------------------------------------------------------------------------------------ */
@@ -556,31 +380,31 @@ static const kern_entry tab[I_N][KERN_LEVELS] = {
     [I_Q8_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q8_0_scalar},
 #ifdef KERN_X86
                 {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q8_0_avx2},
-                {SEEK_TYPE_Q8_0, quant_q8x4_k128, mm_q8_0_avx512}
+                {SEEK_TYPE_Q8_0, quant_q8x4_k128, kern_mm_q8_0_avx512}
 #endif
     },
     [I_Q4_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q4_0_scalar},
 #ifdef KERN_X86
                 {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q4_0_avx2},
-                {SEEK_TYPE_Q8_0, quant_q8x4_k8, mm_q4_0_avx512}
+                {SEEK_TYPE_Q8_0, quant_q8x4_k8, kern_mm_q4_0_avx512}
 #endif
     },
     [I_Q5_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q5_0_scalar},
 #ifdef KERN_X86
                 {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_q5_0_avx2},
-                {SEEK_TYPE_Q8_0, quant_q8x4_k16, mm_q5_0_avx512}
+                {SEEK_TYPE_Q8_0, quant_q8x4_k16, kern_mm_q5_0_avx512}
 #endif
     },
     [I_Q4_1] = {{SEEK_TYPE_Q8_1, quant_q8_1_scalar, mm_q4_1_scalar},
 #ifdef KERN_X86
                 {SEEK_TYPE_Q8_1, quant_q8_1_avx2, mm_q4_1_avx2},
-                {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q4_1_avx512}
+                {SEEK_TYPE_Q8_1, quant_q8x4_k0, kern_mm_q4_1_avx512}
 #endif
     },
     [I_Q5_1] = {{SEEK_TYPE_Q8_1, quant_q8_1_scalar, mm_q5_1_scalar},
 #ifdef KERN_X86
                 {SEEK_TYPE_Q8_1, quant_q8_1_avx2, mm_q5_1_avx2},
-                {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q5_1_avx512}
+                {SEEK_TYPE_Q8_1, quant_q8x4_k0, kern_mm_q5_1_avx512}
 #endif
     },
 };

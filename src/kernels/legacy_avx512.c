@@ -1,0 +1,221 @@
+/* legacy_avx512.c - Q8_0, Q4_0, Q5_0, Q4_1, Q5_1 weights at KERN_AVX512: one output row
+ * per lane.
+ *
+ * Weight blocks of 32 values (ggml's layouts; bit-level formulas in legacy.c):
+ *   Q8_0 34 B: d | int8 q[32]                 Q4_0 18 B: d | qs[16] (nibbles; value q - 8)
+ *   Q5_0 22 B: d | qh[4] | qs[16] (value q-16)   Q4_1 20 B: d | m | qs[16] (value d*q + m)
+ *   Q5_1 24 B: d | m | qh[4] | qs[16]
+ * Every block is first turned into 32 unsigned bytes in value order (Q8_0 as q + 128, the
+ * others as their unsigned quants), the operand vpdpbusd wants.
+ * Activations: legacy.c's regrouped Q8_0 / Q8_1 rows, 256 bytes per group of 4 blocks k:
+ *   [16k, 16k+16): values 0..15 of block k   [64 + 16k, ..): values 16..31
+ *   [128 + 16k]: float d of block k (x4)
+ *   [192 + 16k]: _0 types: int32 x4 = -K * sums of 8 values (K = 128, 8, 16: the offset,
+ *                so sumi = sum (u - K) a exactly); _1 types: float d * sum(a) (lane 4k)
+ *
+ * The arithmetic of this level, for every tile shape (decode and prefill give the same
+ * bits, so a sequence's logits do not depend on the batch it is computed in):
+ *   acc = 0;  for each block j in order:
+ *     acc = fmaf(dw_j * da_j, (float)sumi_j, acc);   _1 types then: acc = fmaf(m_j, ex_j, acc)
+ *
+ * Prefill (2 or more columns): 16 rows x 4 blocks are repacked into a panel (q[32] lane r
+ * = 4 quants of row r, d[4] / m[4] lane r = row r's scales) and each column's 4 activation
+ * bytes are broadcast into vpdpbusd, NC columns per weight load, no horizontal sums.
+ * Decode (1 column): 16 rows' 2-block dot products in 16 zmm, reduced by one transposing
+ * tree to (row, block) sums; the 16 rows' d (and m) come from one gather per block.
+ */
+#include "kern_impl.h"
+
+#ifdef KERN_X86
+#include "transpose512.h"
+
+/* type descriptors: block bytes, offset of qh (0: none), of qs, has m, 8-bit quants */
+typedef enum { L_Q8_0, L_Q4_0, L_Q5_0, L_Q4_1, L_Q5_1 } ltype;
+static const int BB[] = {34, 18, 22, 20, 24}, QH[] = {0, 0, 2, 0, 4}, QS[] = {2, 2, 6, 4, 8};
+#define HAS_M(T) ((T) == L_Q4_1 || (T) == L_Q5_1)
+
+/* Block at p as 32 unsigned bytes in value order; `live` false gives zeros. */
+KT_AVX512 KINLINE __m256i block_u8(ltype T, const uint8_t *p, bool live) {
+    if (!live) return T == L_Q8_0 ? _mm256_set1_epi8((char)0x80) : _mm256_setzero_si256();
+    if (T == L_Q8_0) return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 2)), _mm256_set1_epi8((char)0x80));
+    __m128i x = _mm_loadu_si128((const __m128i *)(p + QS[T]));
+    const __m128i m4 = _mm_set1_epi8(15);
+    __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(x, m4)), _mm_and_si128(_mm_srli_epi16(x, 4), m4), 1);
+    if (QH[T]) v = _mm256_mask_add_epi8(v, (__mmask32)kern_rd32(p + QH[T]), v, _mm256_set1_epi8(16));
+    return v;
+}
+
+typedef struct {
+    __m512i q[32];
+    __m512 d[4], m[4];
+} lg_panel;
+
+/* Rows w[0..m-1] (m <= 16, others zero), blocks 4g .. 4g + cnt - 1 (cnt <= 4). */
+KT_AVX512 KINLINE void lg_build(ltype T, lg_panel *P, const uint8_t *w, size_t ws, int m, int64_t g, int cnt) {
+    const int bb = BB[T];
+    __m512i r[2][16];
+    for (int i = 0; i < 16; i++) {
+        const uint8_t *p = w + (i < m ? i : 0) * ws + g * 4 * bb;
+        __m256i b[4];
+        for (int k = 0; k < 4; k++) b[k] = block_u8(T, p + k * bb, i < m && k < cnt);
+        r[0][i] = _mm512_inserti64x4(_mm512_castsi256_si512(b[0]), b[1], 1);
+        r[1][i] = _mm512_inserti64x4(_mm512_castsi256_si512(b[2]), b[3], 1);
+    }
+    transpose16(r[0], P->q);
+    transpose16(r[1], P->q + 16);
+    /* the 16 rows' fp16 d (and m above it), one gather per block */
+    const __m512i rowoff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32((int)ws));
+    for (int k = 0; k < 4; k++) {
+        __mmask16 live = k < cnt ? (__mmask16)((1u << m) - 1) : 0;
+        __m512i dh = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, rowoff, (const void *)(w + (g * 4 + k) * bb), 1);
+        P->d[k] = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dh));
+        P->m[k] = HAS_M(T) ? _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dh, 16))) : _mm512_setzero_ps();
+    }
+}
+
+/* int32 start of a block's sum for one column: the offset correction (_0 types) */
+KT_AVX512 KINLINE int32_t corr(ltype T, const uint8_t *ag, int k) {
+    if (HAS_M(T)) return 0;
+    const int32_t *cw = (const int32_t *)(ag + 192 + 16 * k);
+    return cw[0] + cw[1] + cw[2] + cw[3];
+}
+KT_AVX512 KINLINE float rdf(const uint8_t *p) {
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
+KT_AVX512 KINLINE void lg_cols(ltype T, const lg_panel *P, const uint8_t *ag, size_t as, __m512 *acc, int NC) {
+    for (int k = 0; k < 4; k++) {
+        __m512i t[8];
+        KUNROLL for (int c = 0; c < NC; c++) t[c] = _mm512_set1_epi32(corr(T, ag + c * as, k));
+        KUNROLL for (int j = 0; j < 8; j++) {
+            __m512i wq = P->q[8 * k + j];
+            int off = j < 4 ? 16 * k + 4 * j : 64 + 16 * k + 4 * (j - 4);
+            KUNROLL for (int c = 0; c < NC; c++) t[c] = _mm512_dpbusd_epi32(t[c], wq, _mm512_set1_epi32((int)kern_rd32(ag + c * as + off)));
+        }
+        KUNROLL for (int c = 0; c < NC; c++) {
+            const uint8_t *ac = ag + c * as;
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(P->d[k], _mm512_set1_ps(rdf(ac + 128 + 16 * k))), _mm512_cvtepi32_ps(t[c]), acc[c]);
+            if (HAS_M(T)) acc[c] = _mm512_fmadd_ps(P->m[k], _mm512_set1_ps(rdf(ac + 192 + 16 * k)), acc[c]);
+        }
+    }
+}
+
+#define LG_COLS(NC) \
+    case NC: lg_cols(T, Pg, ag, as, acc, NC); break;
+
+enum { LG_PCH = 8 };   /* activation groups (4 blocks) per panel: 16 rows x 32 blocks, 20 KiB */
+
+KT_AVX512 KINLINE void lg_prefill(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
+                                  int nc, float *out, size_t os) {
+    const int64_t nb = n / 32, ng = (nb + 3) / 4;
+    lg_panel P[LG_PCH];
+    for (int r0 = 0; r0 < nr; r0 += 16) {
+        int m = nr - r0 < 16 ? nr - r0 : 16;
+        __mmask16 mk = (__mmask16)((1u << m) - 1);
+        for (int64_t g0 = 0; g0 < ng || g0 == 0; g0 += LG_PCH) {
+            int ch = ng - g0 < LG_PCH ? (int)(ng - g0) : LG_PCH;
+            for (int gg = 0; gg < ch; gg++) {
+                int64_t g = g0 + gg;
+                lg_build(T, &P[gg], w + r0 * ws, ws, m, g, nb - 4 * g < 4 ? (int)(nb - 4 * g) : 4);
+            }
+            for (int c0 = 0; c0 < nc; c0 += 8) {
+                int k = nc - c0 < 8 ? nc - c0 : 8;
+                __m512 acc[8];
+                for (int c = 0; c < k; c++)
+                    acc[c] = g0 ? _mm512_maskz_loadu_ps(mk, out + (c0 + c) * os + r0) : _mm512_setzero_ps();
+                for (int gg = 0; gg < ch; gg++) {
+                    const uint8_t *ag = a + c0 * as + (g0 + gg) * 256;
+                    const lg_panel *Pg = &P[gg];
+                    switch (k) {
+                        LG_COLS(1) LG_COLS(2) LG_COLS(3) LG_COLS(4)
+                        LG_COLS(5) LG_COLS(6) LG_COLS(7) LG_COLS(8)
+                    }
+                }
+                for (int c = 0; c < k; c++) _mm512_mask_storeu_ps(out + (c0 + c) * os + r0, mk, acc[c]);
+            }
+            if (ng == 0) break;
+        }
+    }
+}
+
+/* Blocks j, j+1 of the row at p (j + 1 may be missing) as 64 unsigned bytes. */
+KT_AVX512 KINLINE __m512i pair_u8(ltype T, const uint8_t *p, bool second) {
+    const int bb = BB[T];
+    if (T == L_Q8_0) {
+        __m256i hi = _mm256_maskz_loadu_epi8(second ? ~(__mmask32)0 : 0, p + bb + 2);
+        __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2))), hi, 1);
+        return _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80));
+    }
+    /* [qs0, qs0, qs1, qs1] -> low nibbles in 128-bit lanes 0, 2, high nibbles in 1, 3 */
+    __m128i x1 = _mm_maskz_loadu_epi8(second ? 0xFFFF : 0, p + bb + QS[T]);
+    __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + QS[T])));
+    z = _mm512_inserti32x4(_mm512_inserti32x4(_mm512_inserti32x4(z, _mm512_castsi512_si128(z), 1), x1, 2), x1, 3);
+    __m512i v = _mm512_and_si512(_mm512_srlv_epi64(z, _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4)), _mm512_set1_epi8(15));
+    if (QH[T]) {
+        uint64_t h = kern_rd32(p + QH[T]) | (second ? (uint64_t)kern_rd32(p + bb + QH[T]) << 32 : 0);
+        v = _mm512_mask_add_epi8(v, (__mmask64)h, v, _mm512_set1_epi8(16));
+    }
+    return v;
+}
+
+/* 16 rows of one column. */
+KT_AVX512 KINLINE void lg_decode16(ltype T, int64_t n, const uint8_t *w, size_t ws, const uint8_t *a, float *out) {
+    const int bb = BB[T];
+    const int64_t nb = n / 32, ng = (nb + 3) / 4;
+    const __m512i rowoff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32((int)ws));
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t g = 0; g < ng; g++) {
+        const int cnt = nb - 4 * g < 4 ? (int)(nb - 4 * g) : 4;
+        const uint8_t *wg = w + g * 4 * bb, *ag = a + g * 256;
+        if (n <= KERN_PF_MAX_N) kern_prefetch(w + 16 * ws + g * 16 * 4 * bb, (size_t)(16 * cnt * bb));
+        __m512i qa = _mm512_loadu_si512(ag), qb = _mm512_loadu_si512(ag + 64);
+        for (int h = 0; h < 2 && 2 * h < cnt; h++) {
+            /* activations of blocks 2h, 2h+1 in value order */
+            __m512i av = _mm512_permutex2var_epi64(qa, _mm512_setr_epi64(4 * h, 4 * h + 1, 8 + 4 * h, 9 + 4 * h, 4 * h + 2, 4 * h + 3, 10 + 4 * h, 11 + 4 * h), qb);
+            const bool second = 2 * h + 1 < cnt;
+            __m512i x[16];
+            KUNROLL for (int i = 0; i < 16; i++)
+                x[i] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), pair_u8(T, wg + i * ws + 2 * h * bb, second), av);
+            /* rows 4j..4j+3 per 128-bit lane, then the two 256-bit halves = the two blocks */
+            __m512i t[8], u[4];
+            KUNROLL for (int i = 0; i < 8; i++)
+                t[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(x[2 * i], x[2 * i + 1]), _mm512_unpackhi_epi32(x[2 * i], x[2 * i + 1]));
+            KUNROLL for (int j = 0; j < 4; j++) {
+                u[j] = _mm512_add_epi32(_mm512_unpacklo_epi64(t[2 * j], t[2 * j + 1]), _mm512_unpackhi_epi64(t[2 * j], t[2 * j + 1]));
+                u[j] = _mm512_add_epi32(u[j], _mm512_shuffle_i32x4(u[j], u[j], 0xB1));   /* lanes 0 and 2: the blocks */
+            }
+            __m512i p0 = _mm512_shuffle_i32x4(u[0], u[1], 0x88), p1 = _mm512_shuffle_i32x4(u[2], u[3], 0x88);
+            __m512i s[2] = {_mm512_shuffle_i32x4(p0, p1, 0x88), _mm512_shuffle_i32x4(p0, p1, 0xDD)};
+            for (int e = 0; e < 2 && 2 * h + e < cnt; e++) {
+                int k = 2 * h + e;
+                __m512i si = _mm512_add_epi32(s[e], _mm512_set1_epi32(corr(T, ag, k)));
+                __m512i dh = _mm512_i32gather_epi32(rowoff, (const void *)(wg + k * bb), 1);
+                __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dh));
+                acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(rdf(ag + 128 + 16 * k))), _mm512_cvtepi32_ps(si), acc);
+                if (HAS_M(T))
+                    acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dh, 16))),
+                                          _mm512_set1_ps(rdf(ag + 192 + 16 * k)), acc);
+            }
+        }
+    }
+    _mm512_storeu_ps(out, acc);
+}
+
+#define LEGACY_AVX512(name, T) \
+    KT_AVX512 void kern_mm_##name##_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
+                                           int nc, float *out, size_t os) { \
+        int r0 = 0; \
+        if (nc == 1) \
+            for (; r0 + 16 <= nr; r0 += 16) lg_decode16(T, n, w + r0 * ws, ws, a, out + r0); \
+        if (r0 < nr) lg_prefill(T, n, w + r0 * ws, ws, nr - r0, a, as, nc, out + r0, os); \
+    }
+LEGACY_AVX512(q8_0, L_Q8_0)
+LEGACY_AVX512(q4_0, L_Q4_0)
+LEGACY_AVX512(q5_0, L_Q5_0)
+LEGACY_AVX512(q4_1, L_Q4_1)
+LEGACY_AVX512(q5_1, L_Q5_1)
+#endif
