@@ -719,6 +719,124 @@ KQ_INLINE void build_panel(kq_panel *P, const uint8_t *w, size_t ws, int m, int6
     P->dm = _mm512_loadu_ps(dm);
 }
 
+/* The same panel for 16 full rows of Q4_K, with fewer instructions: the packed nibbles are
+ * transposed first (2 transposes of 16 dwords per row instead of 4 of unpacked bytes) and
+ * split afterwards (qs dword 8j + i holds values 64j + 4i.. in its low nibbles and
+ * 64j + 32 + 4i.. in its high ones), and the 16 headers are decoded together as in
+ * decode16_k4. Same panel contents, bit for bit. */
+KQ_INLINE void build_panel_q4k(kq_panel *P, const uint8_t *w, size_t ws, int64_t b) {
+    const uint8_t *wb = w + b * 144;
+    __m512i R[2][16], T[32];
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 16; i++) {
+        R[0][i] = _mm512_loadu_si512(wb + i * ws + 16);
+        R[1][i] = _mm512_loadu_si512(wb + i * ws + 80);
+    }
+    transpose16(R[0], T);
+    transpose16(R[1], T + 16);
+    const __m512i m4 = _mm512_set1_epi8(15);
+    _Pragma("GCC unroll 4")
+    for (int j = 0; j < 4; j++)
+        _Pragma("GCC unroll 8")
+        for (int i = 0; i < 8; i++) {
+            P->q[16 * j + i] = _mm512_and_si512(T[8 * j + i], m4);
+            P->q[16 * j + 8 + i] = _mm512_and_si512(_mm512_srli_epi16(T[8 * j + i], 4), m4);
+        }
+    /* headers: Z[g] 128-bit lane L = the 16 bytes of row 4g + L, then a 4 x 4 dword transpose */
+    const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4d = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
+    __m512i Z[4];
+    _Pragma("GCC unroll 4")
+    for (int g = 0; g < 4; g++) {
+        __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(wb + (4 * g) * ws)));
+        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 1) * ws)), 1);
+        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 2) * ws)), 2);
+        Z[g] = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 3) * ws)), 3);
+    }
+    __m512i t0 = _mm512_unpacklo_epi32(Z[0], Z[1]), t1 = _mm512_unpackhi_epi32(Z[0], Z[1]);
+    __m512i t2 = _mm512_unpacklo_epi32(Z[2], Z[3]), t3 = _mm512_unpackhi_epi32(Z[2], Z[3]);
+    const __m512i un = untranspose();   /* lane 4L + g <-> row 4g + L */
+    __m512i D = _mm512_permutexvar_epi32(un, _mm512_unpacklo_epi64(t0, t2));
+    __m512i W0 = _mm512_permutexvar_epi32(un, _mm512_unpackhi_epi64(t0, t2));
+    __m512i W1 = _mm512_permutexvar_epi32(un, _mm512_unpacklo_epi64(t1, t3));
+    __m512i W2 = _mm512_permutexvar_epi32(un, _mm512_unpackhi_epi64(t1, t3));
+    /* k4_scales' formulas on all rows: bytes j of sc03 / sc47 = scales j / 4 + j, same for mins */
+    __m512i sc03 = _mm512_and_si512(W0, m6), mn03 = _mm512_and_si512(W1, m6);
+    __m512i sc47 = _mm512_or_si512(_mm512_and_si512(W2, m4d), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W0, 6), m2), 4));
+    __m512i mn47 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(W2, 4), m4d),
+                                   _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W1, 6), m2), 4));
+    const __m512i ff = _mm512_set1_epi32(0xFF);
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < 8; j++) {
+        __m512i sc = _mm512_and_si512(_mm512_srli_epi32(j < 4 ? sc03 : sc47, 8 * (j % 4)), ff);
+        __m512i mn = _mm512_and_si512(_mm512_srli_epi32(j < 4 ? mn03 : mn47, 8 * (j % 4)), ff);
+        P->sc[2 * j] = P->sc[2 * j + 1] = sc;
+        P->mb[j] = _mm512_or_si512(mn, _mm512_slli_epi32(mn, 16));
+    }
+    P->d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(D));
+    P->dm = _mm512_xor_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(D, 16))), _mm512_set1_ps(-0.0f));
+}
+
+/* The same for 16 full rows of Q6_K: ql (2 transposes) and qh (1) transposed packed, then
+ * split: low nibble of ql dword 16n + i -> chunk 32n + i, high -> 32n + 16 + i; qh dword
+ * 8n + i' gives their top 2 bits (bits 2(i/8), 4 + 2(i/8)). Scales: the 16 rows' 16 bytes
+ * in 4 x 4 dword transposes; d by one gather (4 bytes ending at d: never past the block). */
+KQ_INLINE void build_panel_q6k(kq_panel *P, const uint8_t *w, size_t ws, int64_t b) {
+    const uint8_t *wb = w + b * 210;
+    __m512i R[3][16], Tl[32], Th[16];
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < 16; i++) {
+        R[0][i] = _mm512_loadu_si512(wb + i * ws);
+        R[1][i] = _mm512_loadu_si512(wb + i * ws + 64);
+        R[2][i] = _mm512_loadu_si512(wb + i * ws + 128);
+    }
+    transpose16(R[0], Tl);
+    transpose16(R[1], Tl + 16);
+    transpose16(R[2], Th);
+    const __m512i m4 = _mm512_set1_epi8(15), m3 = _mm512_set1_epi8(3);
+    _Pragma("GCC unroll 2")
+    for (int n = 0; n < 2; n++)
+        _Pragma("GCC unroll 16")
+        for (int i = 0; i < 16; i++) {
+            __m512i l = Tl[16 * n + i], h = Th[8 * n + i % 8];
+            int s0 = 2 * (i / 8);
+            __m512i h0 = _mm512_and_si512(_mm512_srli_epi16(h, s0), m3), h1 = _mm512_and_si512(_mm512_srli_epi16(h, 4 + s0), m3);
+            P->q[32 * n + i] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_slli_epi16(h0, 4));
+            P->q[32 * n + 16 + i] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), _mm512_slli_epi16(h1, 4));
+        }
+    /* scales: Z[g] 128-bit lane L = the 16 scale bytes of row 4g + L */
+    __m512i Z[4];
+    _Pragma("GCC unroll 4")
+    for (int g = 0; g < 4; g++) {
+        __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(wb + (4 * g) * ws + 192)));
+        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 1) * ws + 192)), 1);
+        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 2) * ws + 192)), 2);
+        Z[g] = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 3) * ws + 192)), 3);
+    }
+    __m512i t0 = _mm512_unpacklo_epi32(Z[0], Z[1]), t1 = _mm512_unpackhi_epi32(Z[0], Z[1]);
+    __m512i t2 = _mm512_unpacklo_epi32(Z[2], Z[3]), t3 = _mm512_unpackhi_epi32(Z[2], Z[3]);
+    const __m512i un = untranspose();   /* lane 4L + g <-> row 4g + L */
+    __m512i W[4] = {_mm512_permutexvar_epi32(un, _mm512_unpacklo_epi64(t0, t2)), _mm512_permutexvar_epi32(un, _mm512_unpackhi_epi64(t0, t2)),
+                    _mm512_permutexvar_epi32(un, _mm512_unpacklo_epi64(t1, t3)), _mm512_permutexvar_epi32(un, _mm512_unpackhi_epi64(t1, t3))};
+    __m512i sc[16];
+    _Pragma("GCC unroll 16")
+    for (int g = 0; g < 16; g++) {
+        sc[g] = _mm512_srai_epi32(_mm512_slli_epi32(W[g / 4], 24 - 8 * (g % 4)), 24);   /* int8 -> int32 */
+        P->sc[g] = sc[g];
+    }
+    const __m512i lo16 = _mm512_set1_epi32(0xFFFF);
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < 8; j++)   /* int16 pair (-32 sc[2j], -32 sc[2j+1]) */
+        P->mb[j] = _mm512_or_si512(_mm512_and_si512(_mm512_slli_epi32(sc[2 * j], 5 + 0), lo16), _mm512_slli_epi32(sc[2 * j + 1], 21));
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < 8; j++)
+        P->mb[j] = _mm512_sub_epi16(_mm512_setzero_si512(), P->mb[j]);
+    const __m512i rowoff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                              _mm512_set1_epi32((int)ws));
+    __m512i dh = _mm512_i32gather_epi32(rowoff, (const void *)(wb + 206), 1);
+    P->d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dh, 16)));
+    P->dm = _mm512_setzero_ps();
+}
+
 /* NC columns (a: first column's super-block b0, as: column stride) over ch panels;
  * acc[c] holds the 16 rows of column c. */
 KQ_INLINE void panel_cols(const kq_panel *P, int ch, const uint8_t *a, size_t as, __m512 *acc, int NC, int mode) {
@@ -776,7 +894,11 @@ KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr,
         __mmask16 mk = (__mmask16)((1u << m) - 1);
         for (int64_t b0 = 0; b0 < nb || b0 == 0; b0 += PCHUNK) {
             int ch = nb - b0 < PCHUNK ? (int)(nb - b0) : PCHUNK;
-            for (int bb = 0; bb < ch; bb++) build_panel(&P[bb], w + r0 * ws, ws, m, b0 + bb, bytes_per_block, unpack, mode & PANEL_MUL32);
+            for (int bb = 0; bb < ch; bb++) {
+                if (bytes_per_block == 144 && m == 16) build_panel_q4k(&P[bb], w + r0 * ws, ws, b0 + bb);
+                else if (bytes_per_block == 210 && m == 16) build_panel_q6k(&P[bb], w + r0 * ws, ws, b0 + bb);
+                else build_panel(&P[bb], w + r0 * ws, ws, m, b0 + bb, bytes_per_block, unpack, mode & PANEL_MUL32);
+            }
             for (int c0 = 0; c0 < nc; c0 += 8) {
                 int k = nc - c0 < 8 ? nc - c0 : 8;
                 __m512 acc[8];
@@ -798,7 +920,7 @@ KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr,
     KQ_TARGET void kq_mm_##t##_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
                                       int nc, float *out, size_t os) { \
         if (nc == 1) mm_decode(n / KQ_K, w, ws, nr, a, out, bytes, dec_unpack, has_min, il, off); \
-        else if (KQ_PANEL_##t && nc >= KQ_PANEL_MIN_COLS) \
+        else if (KQ_PANEL_##t && nc >= (KQ_PANEL_##t == 1 && bytes == 144 ? KQ_PANEL_MIN_COLS_q4k : KQ_PANEL_MIN_COLS)) \
             mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, KQ_PANEL_##t - 1); \
         else if (il == 1) mm_prefill_il(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, dec_unpack); \
         else mm_prefill(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, has_min); \
@@ -806,7 +928,9 @@ KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr,
 /* which types take the panel path (0: none, else 1 + panel mode), from how many columns */
 enum { KQ_PANEL_q2k = 1, KQ_PANEL_q3k = 1 + PANEL_FOLD, KQ_PANEL_q4k = 1, KQ_PANEL_q5k = 1 + PANEL_MUL32,
        KQ_PANEL_q6k = 1 + (PANEL_MUL32 | PANEL_FOLD) };
-enum { KQ_PANEL_MIN_COLS = 4 };   /* below it, unpacking a panel costs more than it saves */
+/* below these many columns the older path is faster (panel repacking is per tile);
+ * measured in cache: Q4_K's panel wins from 2 columns, Q6_K's from 4 */
+enum { KQ_PANEL_MIN_COLS = 4, KQ_PANEL_MIN_COLS_q4k = 2 };
 KQ_MM(q2k, 84, 1, unpack_q2k, 0, 0)
 KQ_MM(q3k, 110, 0, unpack_q3k, 0, 4)
 KQ_MM(q4k, 144, 1, unpack_q4k_il, 1, 0)
