@@ -889,11 +889,13 @@ KQ_INLINE void panel_cols(const kq_panel *P, int ch, const uint8_t *a, size_t as
 KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                                 float *out, size_t os, size_t bytes_per_block, unpack_fn unpack, int mode) {
     kq_panel P[PCHUNK];
-    for (int r0 = 0; r0 < nr; r0 += 16) {
-        int m = nr - r0 < 16 ? nr - r0 : 16;
-        __mmask16 mk = (__mmask16)((1u << m) - 1);
-        for (int64_t b0 = 0; b0 < nb || b0 == 0; b0 += PCHUNK) {
-            int ch = nb - b0 < PCHUNK ? (int)(nb - b0) : PCHUNK;
+    /* chunks of super-blocks outside, 16-row panels inside: a chunk's activations (all the
+     * tile's columns) stay in L2 while every panel of the tile passes over them */
+    for (int64_t b0 = 0; b0 < nb || b0 == 0; b0 += PCHUNK) {
+        int ch = nb - b0 < PCHUNK ? (int)(nb - b0) : PCHUNK;
+        for (int r0 = 0; r0 < nr; r0 += 16) {
+            int m = nr - r0 < 16 ? nr - r0 : 16;
+            __mmask16 mk = (__mmask16)((1u << m) - 1);
             for (int bb = 0; bb < ch; bb++) {
                 if (bytes_per_block == 144 && m == 16) build_panel_q4k(&P[bb], w + r0 * ws, ws, b0 + bb);
                 else if (bytes_per_block == 210 && m == 16) build_panel_q6k(&P[bb], w + r0 * ws, ws, b0 + bb);
@@ -911,8 +913,8 @@ KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr,
                 }
                 for (int c = 0; c < k; c++) _mm512_mask_storeu_ps(out + (c0 + c) * os + r0, mk, acc[c]);
             }
-            if (nb == 0) break;
         }
+        if (nb == 0) break;
     }
 }
 
