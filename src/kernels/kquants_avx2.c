@@ -208,6 +208,7 @@ KQ_INLINE void decode_group(int64_t nb, const uint8_t *w, size_t ws, int m, cons
     for (int i = 0; i < 8; i++) s1[i] = s2[i] = zero;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
+        if (nb * KQ_K <= KERN_PF_MAX_N) kern_prefetch(w + 8 * ws + b * 8 * bytes_per_block, 8 * bytes_per_block);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
         __m256i bs = ld(ab + KQ_Q8K_BSUMS);
         _Pragma("GCC unroll 8")
@@ -247,6 +248,7 @@ KQ_INLINE void decode8_k4(int64_t nb, const uint8_t *w, size_t ws, const uint8_t
     const __m256i untr = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
+        if (nb * KQ_K <= KERN_PF_MAX_N) kern_prefetch(w + 8 * ws + b * 8 * bytes_per_block, 8 * bytes_per_block);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES, *wb = w + b * bytes_per_block;
         __m256i Z[4];
         _Pragma("GCC unroll 4")

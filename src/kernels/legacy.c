@@ -247,7 +247,8 @@ KT_AVX2 KINLINE void leg_avx2_mk(seek_type t, int bb, int nr, int nc, int64_t n,
     KUNROLL for (int i = 0; i < nr; i++)
         KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm256_setzero_ps(), ms[i][j] = 0.0f;
     const __m256i ones = _mm256_set1_epi16(1);
-    for (int64_t k = 0; k < n / QK; k++)
+    for (int64_t k = 0; k < n / QK; k++) {
+        if (nc == 1 && n <= KERN_PF_MAX_N) kern_prefetch(w + nr * ws + k * nr * bb, (size_t)(nr * bb));   /* kernels.h */
         KUNROLL for (int i = 0; i < nr; i++) {
             float d, m = 0.0f;
             __m256i wv = unpack_avx2(t, w + i * ws + k * bb, &d, &m);
@@ -262,6 +263,7 @@ KT_AVX2 KINLINE void leg_avx2_mk(seek_type t, int bb, int nr, int nc, int64_t n,
                 if (q81) ms[i][j] += m * _cvtsh_ss(kern_rd16(xb + 2));
             }
         }
+    }
     KUNROLL for (int i = 0; i < nr; i++)
         KUNROLL for (int j = 0; j < nc; j++) out[j * os + i] = hsum256(acc[i][j]) + ms[i][j];
 }
