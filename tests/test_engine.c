@@ -8,6 +8,8 @@
  *   - every cache type vs F32 (stated tolerances), and the F16 cache against transformers'
  *     golden logits and greedy continuations;
  *   - a 3000-token prompt in one call, with a workspace far smaller than a T x P matrix;
+ *   - micro-batches: a 1300-token call cut into 64 / 7 rows vs one micro-batch (bits), its
+ *     bounded workspace, and several sequences cut across their boundaries;
  *   - the tiled attention kernel vs the plain softmax on awkward shapes, and its result
  *     independent of the thread count;
  *   - cache rows stored and loaded back in every type. */
@@ -342,6 +344,135 @@ TEST(long_prompt_without_score_matrix) {
     }
 }
 
+/* Micro-batches (forward.h: FWD_UBATCH, seek_model.ubatch): a 1300-token prompt in one call
+ * cut into micro-batches of 64 rows gives the same bits as one micro-batch of 1300 (every
+ * row's arithmetic is independent of the cut when it is a multiple of the tiles), for
+ * absorbed and naive MLA forced (the dense fixtures: always); with MLA_AUTO the order may
+ * change with the cut (absorbed for short parts late in the prompt, naive for the one shot),
+ * 1e-4 of the scale at 1300 tokens (measured 8.6e-6 with 64 rows, 4.9e-5 with 7); a cut of 7
+ * rows (not a multiple of the tiles) within 1e-5 where the order is forced; the last rows equal token-by-token decoding (1e-5); the caches left behind are equal;
+ * the workspace of the 1300-token call equals that of a 64-token call (bounded by the
+ * micro-batch, not the prompt). */
+static size_t ws_floats(const seek_model *m, int which) { return m->ws ? m->ws->cap[which] : 0; }
+
+TEST(micro_batches_equal_one_shot) {
+    for (int fi = 0; fi < NFIX; fi++) {
+        const int T = 1300;
+        const mla_mode modes[3] = {MLA_ABSORBED, MLA_NAIVE, MLA_AUTO};
+        for (int mi = 0; mi < (fi < 2 ? 3 : 1); mi++) {
+            seek_model *m1 = model_load(paths[fi]), *m2 = model_load(paths[fi]), *m3 = model_load(paths[fi]);
+            CHECK(m1 && m2 && m3);
+            const int V = m1->hp.n_vocab;
+            int32_t *tok = malloc(sizeof(int32_t) * T);
+            float *a = malloc(sizeof(float) * (size_t)T * V), *b = malloc(sizeof(float) * (size_t)T * V);
+            float *c7 = malloc(sizeof(float) * (size_t)T * V);
+            seek_kvcache *ca = kvcache_new_type(m1, T + 1, SEEK_TYPE_F16), *cb = kvcache_new_type(m1, T + 1, SEEK_TYPE_F16);
+            seek_kvcache *cc = kvcache_new_type(m1, T + 1, SEEK_TYPE_F16);
+            CHECK(tok && a && b && c7 && ca && cb && cc);
+            random_tokens(tok, T, V, 777u + (uint32_t)fi);
+            m1->mla = m2->mla = m3->mla = modes[mi];
+            m1->ubatch = 4096, m2->ubatch = 64, m3->ubatch = 7;
+            CHECK_MSG(model_forward(m1, ca, tok, T, 0, a, NULL) == 0, "%s", seek_last_error());
+            CHECK_MSG(model_forward(m2, cb, tok, T, 0, b, NULL) == 0, "%s", seek_last_error());
+            CHECK_MSG(model_forward(m3, cc, tok, T, 0, c7, NULL) == 0, "%s", seek_last_error());
+            const size_t nv = (size_t)T * V;
+            double sc = max_abs(a, nv), e64 = max_diff(a, b, nv), e7 = max_diff(a, c7, nv);
+            if (getenv("SEEK_TEST_VERBOSE"))
+                printf("  %s mla %d: ubatch 64 vs one shot %g, 7 vs one shot %g (scale %g), bits %s\n", fixtures[fi],
+                       modes[mi], e64, e7, sc, memcmp(a, b, sizeof(float) * nv) ? "differ" : "equal");
+            if (modes[mi] != MLA_AUTO)
+                CHECK_MSG(memcmp(a, b, sizeof(float) * nv) == 0, "%s mla %d: ubatch 64 vs one shot differ by %g (scale %g)",
+                          fixtures[fi], modes[mi], e64, sc);
+            const double tol = modes[mi] == MLA_AUTO ? 1e-4 : 1e-5;
+            CHECK_MSG(e64 <= tol * sc, "%s: ubatch 64 vs one shot %g (scale %g)", fixtures[fi], e64, sc);
+            CHECK_MSG(e7 <= tol * sc, "%s: ubatch 7 vs one shot %g (scale %g)", fixtures[fi], e7, sc);
+            /* the workspace of a 1300-row call with 64-row micro-batches == that of a 64-row
+             * call (WS_TMP, MLA's per-sequence buffers, grows with the context, not the batch) */
+            size_t io = ws_floats(m2, WS_IO), act = ws_floats(m2, WS_ACT);
+            seek_model *m4 = model_load(paths[fi]);
+            seek_kvcache *cd = kvcache_new_type(m4, 64, SEEK_TYPE_F16);
+            CHECK(m4 && cd);
+            m4->mla = modes[mi], m4->ubatch = 64;
+            CHECK(model_forward(m4, cd, tok, 64, 0, NULL, NULL) == 0);
+            CHECK_MSG(io == ws_floats(m4, WS_IO) && act == ws_floats(m4, WS_ACT),
+                      "%s: workspace %zu + %zu floats for 1300 rows, %zu + %zu for 64", fixtures[fi], io, act,
+                      ws_floats(m4, WS_IO), ws_floats(m4, WS_ACT));
+            CHECK_MSG(io + act < (ws_floats(m1, WS_IO) + ws_floats(m1, WS_ACT)) / 8, "%s: workspace not bounded", fixtures[fi]);
+            kvcache_free(cd);
+            model_free(m4);
+            /* the caches continue alike, and token-by-token decoding of the last rows agrees */
+            float *s1 = malloc(sizeof(float) * V), *s2 = malloc(sizeof(float) * V);
+            CHECK(s1 && s2);
+            int32_t nxt = 3;
+            CHECK(model_forward(m1, ca, &nxt, 1, T, s1, NULL) == 0 && model_forward(m1, cb, &nxt, 1, T, s2, NULL) == 0);
+            if (modes[mi] != MLA_AUTO) CHECK_MSG(memcmp(s1, s2, sizeof(float) * V) == 0, "%s: caches differ", fixtures[fi]);
+            CHECK(max_diff(s1, s2, V) <= 1e-5 * max_abs(s1, V));
+            CHECK(model_forward(m1, cb, tok, T - 3, 0, NULL, NULL) == 0);
+            for (int t = T - 3; t < T; t++) {
+                CHECK(model_forward(m1, cb, tok + t, 1, t, s2, NULL) == 0);
+                double e = max_diff(s2, a + (size_t)t * V, V);
+                CHECK_MSG(e <= 1e-5 * sc, "%s: token %d by itself vs one shot %g (scale %g)", fixtures[fi], t, e, sc);
+            }
+            free(s1); free(s2);
+            kvcache_free(ca); kvcache_free(cb); kvcache_free(cc);
+            free(tok); free(a); free(b); free(c7);
+            model_free(m1); model_free(m2); model_free(m3);
+        }
+    }
+}
+
+/* Several sequences in one call, cut into micro-batches of 64 rows across sequence
+ * boundaries (lengths 150 / 1 / 200 / 40 at positions 0 / 9 / 21 / 5: parts of 64, a
+ * sequence starting mid-micro-batch, one ending in one): each sequence's logits (all rows /
+ * last row / none / last row) and its cache vs one micro-batch for the whole call. */
+TEST(micro_batches_multi_sequence) {
+    for (int fi = 0; fi < NFIX; fi++) {
+        seek_model *m1 = model_load(paths[fi]), *m2 = model_load(paths[fi]);
+        CHECK(m1 && m2);
+        m1->ubatch = 4096, m2->ubatch = 64;
+        const int V = m1->hp.n_vocab, NS = 4;
+        const int pre[4] = {0, 9, 21, 5}, len[4] = {150, 1, 200, 40};
+        const bool all[4] = {true, false, false, false}, want[4] = {true, true, false, true};
+        int32_t tok[4][256];
+        seek_kvcache *c1[4], *c2[4];
+        float *l1[4], *l2[4];
+        seek_seq s1[4], s2[4];
+        for (int i = 0; i < NS; i++) {
+            random_tokens(tok[i], pre[i] + len[i], V, 99u + 7u * (uint32_t)i + (uint32_t)fi);
+            c1[i] = kvcache_new_type(m1, 256, SEEK_TYPE_F16);
+            c2[i] = kvcache_new_type(m1, 256, SEEK_TYPE_F16);
+            l1[i] = calloc((size_t)len[i] * V, sizeof(float));
+            l2[i] = calloc((size_t)len[i] * V, sizeof(float));
+            CHECK(c1[i] && c2[i] && l1[i] && l2[i]);
+            if (pre[i]) CHECK(model_forward(m1, c1[i], tok[i], pre[i], 0, NULL, NULL) == 0 &&
+                              model_forward(m1, c2[i], tok[i], pre[i], 0, NULL, NULL) == 0);
+            s1[i] = (seek_seq){c1[i], tok[i] + pre[i], len[i], pre[i], want[i] ? l1[i] : NULL, all[i]};
+            s2[i] = (seek_seq){c2[i], tok[i] + pre[i], len[i], pre[i], want[i] ? l2[i] : NULL, all[i]};
+        }
+        CHECK_MSG(model_forward_batch(m1, s1, NS) == 0, "%s", seek_last_error());
+        CHECK_MSG(model_forward_batch(m2, s2, NS) == 0, "%s", seek_last_error());
+        for (int i = 0; i < NS; i++) {
+            CHECK(c2[i]->n_past == pre[i] + len[i]);
+            size_t nv = (size_t)len[i] * V;   /* rows not written stay 0 in both */
+            double sc = max_abs(l1[i], nv), err = max_diff(l1[i], l2[i], nv);
+            if (getenv("SEEK_TEST_VERBOSE"))
+                printf("  %s seq %d: ubatch 64 vs one %g (scale %g) bits %s\n", fixtures[fi], i, err, sc,
+                       memcmp(l1[i], l2[i], sizeof(float) * nv) ? "differ" : "equal");
+            CHECK_MSG(err <= 1e-5 * sc, "%s seq %d: ubatch 64 vs one %g (scale %g)", fixtures[fi], i, err, sc);
+            if (want[i]) CHECK_MSG(sc > 0, "%s seq %d: no logits written", fixtures[fi], i);
+            if (!all[i]) CHECK(max_abs(l2[i] + V, nv - V) == 0);   /* only row 0 is written */
+            float a[512], b[512];
+            int32_t nxt = 11;
+            CHECK(V <= 512);
+            CHECK(model_forward(m1, c1[i], &nxt, 1, c1[i]->n_past, a, NULL) == 0 &&
+                  model_forward(m1, c2[i], &nxt, 1, c2[i]->n_past, b, NULL) == 0);
+            CHECK_MSG(max_diff(a, b, V) <= 1e-5 * max_abs(a, V), "%s seq %d: caches differ", fixtures[fi], i);
+        }
+        for (int i = 0; i < NS; i++) { kvcache_free(c1[i]); kvcache_free(c2[i]); free(l1[i]); free(l2[i]); }
+        model_free(m1); model_free(m2);
+    }
+}
+
 /* ---- the attention kernel alone ---- */
 
 static float frand(uint32_t *s) {
@@ -453,6 +584,8 @@ int main(void) {
     RUN(cache_types_near_f32);
     RUN(f16_cache_matches_transformers);
     RUN(long_prompt_without_score_matrix);
+    RUN(micro_batches_equal_one_shot);
+    RUN(micro_batches_multi_sequence);
     RUN(attention_kernel_matches_plain_softmax);
     RUN(attention_same_bits_any_thread_count);
     RUN(cache_rows_round_trip);
