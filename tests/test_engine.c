@@ -11,7 +11,7 @@
  *   - micro-batches: a 1300-token call cut into 64 / 7 rows vs one micro-batch (bits), its
  *     bounded workspace, and several sequences cut across their boundaries;
  *   - the tiled attention kernel vs the plain softmax on awkward shapes, and its result
- *     independent of the thread count;
+ *     independent of the thread count and of which rows share a unit;
  *   - cache rows stored and loaded back in every type. */
 #include <jansson.h>
 #include <stdint.h>
@@ -529,6 +529,8 @@ TEST(attention_kernel_matches_plain_softmax) {
         {37, 0, 4, 4, 17, 9, false},     /* odd sizes, prompt spanning query tiles */
         {20, 50, 16, 1, 72, 64, true},   /* MLA absorbed shape: value = key prefix */
         {130, 3, 2, 1, 8, 8, false},     /* many query tiles, few heads */
+        {40, 100, 12, 2, 128, 128, false},   /* R1-Distill-Qwen's heads: F16 keys transposed in registers */
+        {33, 70, 3, 1, 32, 48, false},   /* 3 heads a token: rows grouped in fours across tokens */
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
         for (int k = 0; k < 4; k++) {
@@ -547,6 +549,48 @@ TEST(attention_same_bits_any_thread_count) {
     seek_set_threads(0);
     CHECK(!memcmp(a, b, sizeof(float) * n) && !memcmp(a, c, sizeof(float) * n));
     free(a); free(b); free(c);
+}
+
+/* A query row's arithmetic does not depend on which rows share its unit (four rows go
+ * together whatever their tokens and heads; partial tiles pad with exact zeros): T queries
+ * in one call == T calls of one query each, bit for bit (one thread, so a one-query call
+ * keeps its heads in one unit), for the F16 keys transposed in registers and an odd F32 shape. */
+TEST(attention_rows_same_bits_any_grouping) {
+    struct { int T, pos0, H, KV, dk, dv; seek_type type; } cs[] = {
+        {40, 100, 12, 2, 128, 128, SEEK_TYPE_F16},
+        {21, 60, 5, 1, 24, 40, SEEK_TYPE_F32},
+    };
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        const int T = cs[c].T, H = cs[c].H, dk = cs[c].dk, dv = cs[c].dv, KV = cs[c].KV, P = cs[c].pos0 + T;
+        uint32_t s = 77;
+        size_t kr = kv_row_bytes(cs[c].type, KV * dk), vr = kv_row_bytes(cs[c].type, KV * dv);
+        float *q = malloc(sizeof(float) * T * H * dk), *row = malloc(sizeof(float) * KV * (dk > dv ? dk : dv));
+        float *o1 = malloc(sizeof(float) * T * H * dv), *o2 = malloc(sizeof(float) * T * H * dv);
+        uint8_t *kc = malloc(kr * P), *vc = malloc(vr * P);
+        seek_set_threads(1);
+        float *scr = malloc(sizeof(float) * attention_scratch(H, KV, dk, dv, 1));
+        CHECK(q && row && o1 && o2 && kc && vc && scr);
+        for (int i = 0; i < T * H * dk; i++) q[i] = frand(&s) * 2;
+        for (int p = 0; p < P; p++) {
+            for (int i = 0; i < KV * dk; i++) row[i] = frand(&s);
+            kv_put(cs[c].type, row, kc + p * kr, KV * dk);
+            for (int i = 0; i < KV * dv; i++) row[i] = frand(&s);
+            kv_put(cs[c].type, row, vc + p * vr, KV * dv);
+        }
+        attn_args a = {.T = T, .pos0 = cs[c].pos0, .n_head = H, .n_kv_head = KV, .q = q, .q_stride = (size_t)H * dk,
+                       .q_hstride = (size_t)dk, .k = {kc, cs[c].type, kr, 0, dk, dk}, .v = {vc, cs[c].type, vr, 0, dv, dv},
+                       .scale = 0.1f, .out = o1, .o_stride = (size_t)H * dv, .o_hstride = (size_t)dv};
+        attention(&a, scr);
+        for (int t = 0; t < T; t++) {
+            attn_args b = a;
+            b.T = 1, b.pos0 = cs[c].pos0 + t, b.q = q + (size_t)t * H * dk, b.out = o2 + (size_t)t * H * dv;
+            attention(&b, scr);
+        }
+        seek_set_threads(0);
+        CHECK_MSG(!memcmp(o1, o2, sizeof(float) * T * H * dv), "case %zu: one call vs one query at a time differ by %g", c,
+                  max_diff(o1, o2, (size_t)T * H * dv));
+        free(q); free(row); free(o1); free(o2); free(kc); free(vc); free(scr);
+    }
 }
 
 TEST(cache_rows_round_trip) {
@@ -588,6 +632,7 @@ int main(void) {
     RUN(micro_batches_multi_sequence);
     RUN(attention_kernel_matches_plain_softmax);
     RUN(attention_same_bits_any_thread_count);
+    RUN(attention_rows_same_bits_any_grouping);
     RUN(cache_rows_round_trip);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
