@@ -386,6 +386,19 @@ TEST(micro_batches_equal_one_shot) {
             const double tol = modes[mi] == MLA_AUTO ? 1e-4 : 1e-5;
             CHECK_MSG(e64 <= tol * sc, "%s: ubatch 64 vs one shot %g (scale %g)", fixtures[fi], e64, sc);
             CHECK_MSG(e7 <= tol * sc, "%s: ubatch 7 vs one shot %g (scale %g)", fixtures[fi], e7, sc);
+            /* hidden states ([n_layer+1][T][D], written per micro-batch) the same way */
+            if (mi == 0) {
+                const int TH = 150;
+                const size_t nh = (size_t)(m1->hp.n_layer + 1) * TH * m1->hp.n_embd;
+                float *h1 = malloc(sizeof(float) * nh), *h2 = malloc(sizeof(float) * nh);
+                seek_kvcache *k1 = kvcache_new_type(m1, TH, SEEK_TYPE_F16), *k2 = kvcache_new_type(m1, TH, SEEK_TYPE_F16);
+                CHECK(h1 && h2 && k1 && k2);
+                CHECK(model_forward(m1, k1, tok, TH, 0, NULL, h1) == 0 && model_forward(m2, k2, tok, TH, 0, NULL, h2) == 0);
+                CHECK_MSG(!memcmp(h1, h2, sizeof(float) * nh), "%s: hidden states differ by %g", fixtures[fi],
+                          max_diff(h1, h2, nh));
+                free(h1); free(h2);
+                kvcache_free(k1); kvcache_free(k2);
+            }
             /* the workspace of a 1300-row call with 64-row micro-batches == that of a 64-row
              * call (WS_TMP, MLA's per-sequence buffers, grows with the context, not the batch) */
             size_t io = ws_floats(m2, WS_IO), act = ws_floats(m2, WS_ACT);
