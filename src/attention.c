@@ -231,6 +231,50 @@ static inline void acc_rows4(float *acc, int dv, const float *p, int n, const fl
 #undef ROW_ST
     }
 }
+
+/* acc_rows4 and acc_rows with value rows in IEEE half (dv a multiple of 64), converted as
+ * they are loaded: the same floats and the same chains of multiply-adds, no F32 copy. */
+static inline __m512 ld_h(const uint16_t *v) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)v)); }
+static inline void acc_rows4_h(float *acc, int dv, const float *p, int n, const uint16_t *V, size_t vs) {
+    for (int c = 0; c < dv; c += 64) {
+#define ROW_LD(i) float *o##i = acc + (i) * dv + c; \
+        __m512 b##i##0 = _mm512_loadu_ps(o##i), b##i##1 = _mm512_loadu_ps(o##i + 16), \
+               b##i##2 = _mm512_loadu_ps(o##i + 32), b##i##3 = _mm512_loadu_ps(o##i + 48)
+        ROW_LD(0); ROW_LD(1); ROW_LD(2); ROW_LD(3);
+#undef ROW_LD
+        for (int j = 0; j < n; j++) {
+            const uint16_t *v = V + (size_t)j * vs + c;
+            const __m512 v0 = ld_h(v), v1 = ld_h(v + 16), v2 = ld_h(v + 32), v3 = ld_h(v + 48);
+#define ROW_FMA(i) do { const __m512 w = _mm512_set1_ps(p[(i) * PK + j]); \
+            b##i##0 = _mm512_fmadd_ps(w, v0, b##i##0); b##i##1 = _mm512_fmadd_ps(w, v1, b##i##1); \
+            b##i##2 = _mm512_fmadd_ps(w, v2, b##i##2); b##i##3 = _mm512_fmadd_ps(w, v3, b##i##3); } while (0)
+            ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3);
+#undef ROW_FMA
+        }
+#define ROW_ST(i) do { _mm512_storeu_ps(o##i, b##i##0); _mm512_storeu_ps(o##i + 16, b##i##1); \
+        _mm512_storeu_ps(o##i + 32, b##i##2); _mm512_storeu_ps(o##i + 48, b##i##3); } while (0)
+        ROW_ST(0); ROW_ST(1); ROW_ST(2); ROW_ST(3);
+#undef ROW_ST
+    }
+}
+static inline void acc_rows_h(float *acc, const float *p, int n, const uint16_t *V, size_t vs, int dv) {
+    for (int c = 0; c < dv; c += 64) {
+        __m512 a0 = _mm512_loadu_ps(acc + c), a1 = _mm512_loadu_ps(acc + c + 16);
+        __m512 a2 = _mm512_loadu_ps(acc + c + 32), a3 = _mm512_loadu_ps(acc + c + 48);
+        for (int j = 0; j < n; j++) {
+            const __m512 b = _mm512_set1_ps(p[j]);
+            const uint16_t *v = V + (size_t)j * vs + c;
+            a0 = _mm512_fmadd_ps(b, ld_h(v), a0);
+            a1 = _mm512_fmadd_ps(b, ld_h(v + 16), a1);
+            a2 = _mm512_fmadd_ps(b, ld_h(v + 32), a2);
+            a3 = _mm512_fmadd_ps(b, ld_h(v + 48), a3);
+        }
+        _mm512_storeu_ps(acc + c, a0);
+        _mm512_storeu_ps(acc + c + 16, a1);
+        _mm512_storeu_ps(acc + c + 32, a2);
+        _mm512_storeu_ps(acc + c + 48, a3);
+    }
+}
 #endif
 
 #if defined(__AVX512F__)
@@ -291,8 +335,9 @@ static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, i
 
 #if defined(__AVX512F__)
     const bool f16_kt = a->k.type == SEEK_TYPE_F16 && !a->v_in_k && dk % 16 == 0;
+    const bool f16_v = a->v.type == SEEK_TYPE_F16 && !a->v_in_k && dv % 64 == 0;   /* values read as halves */
 #else
-    const bool f16_kt = false;
+    const bool f16_kt = false, f16_v = false;
 #endif
     const int p_end = a->pos0 + t1;
     for (int p0 = 0; p0 < p_end; p0 += PK) {
@@ -301,8 +346,8 @@ static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, i
         bool half, vhalf;
         /* F16 keys not also serving as values go straight into kt (AVX-512) */
         const void *K = load_tile(&a->k, g, p0, np, kbuf, &ks, &half, f16_kt);
-        const float *V = a->v_in_k ? K : load_tile(&a->v, g, p0, np, vbuf, &vs, &vhalf, false);
-        if (a->v_in_k) vs = ks;
+        const void *V = a->v_in_k ? K : load_tile(&a->v, g, p0, np, vbuf, &vs, &vhalf, f16_v);
+        if (a->v_in_k) vs = ks, vhalf = false;
 #if defined(__AVX512F__)
         if (half) tile_f16_transposed(kt, K, ks, np, dk);
         else
@@ -336,7 +381,8 @@ static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, i
                 /* positions this row may not see add exactly nothing: 0 * v */
                 for (int j = n; j < nmax; j++) s[i * PK + j] = 0.0f;
             }
-            acc_rows4(ar, dv, s, nmax, V, vs);
+            if (vhalf) acc_rows4_h(ar, dv, s, nmax, V, vs);
+            else acc_rows4(ar, dv, s, nmax, V, vs);
         }
 #endif
         for (; r < nr; r++) {
@@ -351,6 +397,10 @@ static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, i
                 mx[r] = tmax;
             }
             sum[r] += exp_shift_sum(s, n, mx[r]);
+#if defined(__AVX512F__)
+            if (vhalf) acc_rows_h(ar, s, n, V, vs, dv);
+            else
+#endif
             acc_rows(ar, s, n, V, vs, dv);
         }
 #undef NVIS

@@ -600,7 +600,13 @@ TEST(attention_rows_same_bits_any_grouping) {
             attention(&b, scr);
         }
         seek_set_threads(0);
-        CHECK_MSG(!memcmp(o1, o2, sizeof(float) * T * H * dv), "case %zu: one call vs one query at a time differ by %g", c,
+        size_t bad = 0, ndiff = 0;
+        for (int i = 0; i < T * H * dv; i++) {
+            bad += !isfinite(o1[i]) || !isfinite(o2[i]);
+            ndiff += memcmp(o1 + i, o2 + i, sizeof(float)) != 0;
+        }
+        CHECK_MSG(!bad && max_abs(o1, (size_t)T * H * dv) > 0.01, "case %zu: %zu values not finite", c, bad);
+        CHECK_MSG(!ndiff, "case %zu: one call vs one query at a time: %zu values differ, by up to %g", c, ndiff,
                   max_diff(o1, o2, (size_t)T * H * dv));
         free(q); free(row); free(o1); free(o2); free(kc); free(vc); free(scr);
     }
