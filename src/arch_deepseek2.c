@@ -448,7 +448,7 @@ int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden)
         }
         for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 
-        if (hidden && l + 1 < L) memcpy(hidden + (size_t)(l + 1) * n * D, x, sizeof(float) * n * D);
+        if (hidden && l + 1 < L) memcpy(hidden + (size_t)(l + 1) * b->hstride, x, sizeof(float) * n * D);
     }
     return 0;
 }

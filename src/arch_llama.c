@@ -92,7 +92,7 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
             if (matmul(o, g, mat_of(Ly->ffn_down), NULL, N, row)) return -1;
             for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 
-            if (hidden && l + 1 < L) memcpy(hidden + (size_t)(l + 1) * n * D, x, sizeof(float) * n * D);
+            if (hidden && l + 1 < L) memcpy(hidden + (size_t)(l + 1) * b->hstride, x, sizeof(float) * n * D);
         }
     }
     return 0;

@@ -18,7 +18,7 @@
 
 /* PK key positions per tile (score_row is written for 64), at most RMAX query rows per unit;
  * units with BLOCKED_MIN_ROWS rows or more transpose the key tile (run_unit_blocked). */
-enum { PK = 64, RMAX = 64, QT_MAX = 16, BLOCKED_MIN_ROWS = 4 };
+enum { PK = 64, RMAX = 96, QT_MAX = 16, BLOCKED_MIN_ROWS = 4 };
 
 size_t attention_scratch(int n_head, int n_kv_head, int dk, int dv, int n_threads) {
     (void)n_head; (void)n_kv_head;
@@ -185,26 +185,127 @@ static inline void score_rows4(float *s, const float *q0, const float *q1, const
 }
 
 /* acc + i * dv += sum_{j < n} p[i * PK + j] V[j] for rows i = 0..3 (each value-row load
- * feeds 4 rows; outputs in registers, 32 values per row at a time) */
+ * feeds 4 rows; outputs in registers, 64 values per row at a time: 16 accumulators, 4 loads
+ * and 4 broadcasts per 16 multiply-adds). Each output is the same chain of multiply-adds
+ * over j as in acc_rows, so both forms give the same bits. */
+static inline __mmask16 tail16(int left) {
+    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+}
 static inline void acc_rows4(float *acc, int dv, const float *p, int n, const float *V, size_t vs) {
-    for (int c = 0; c < dv; c += 32) {
-        const __mmask16 m0 = dv - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (dv - c)) - 1);
-        const __mmask16 m1 = dv - c >= 32 ? (__mmask16)0xffff : dv - c <= 16 ? 0 : (__mmask16)((1u << (dv - c - 16)) - 1);
-#define ROW_LD(i) __m512 b##i##0 = _mm512_maskz_loadu_ps(m0, acc + (i) * dv + c), b##i##1 = _mm512_maskz_loadu_ps(m1, acc + (i) * dv + c + 16)
+    for (int c = 0; c < dv; c += 64) {
+        const __mmask16 m0 = tail16(dv - c), m1 = tail16(dv - c - 16), m2 = tail16(dv - c - 32), m3 = tail16(dv - c - 48);
+#define ROW_LD(i) float *o##i = acc + (i) * dv + c; \
+        __m512 b##i##0 = _mm512_maskz_loadu_ps(m0, o##i), b##i##1 = _mm512_maskz_loadu_ps(m1, o##i + 16), \
+               b##i##2 = _mm512_maskz_loadu_ps(m2, o##i + 32), b##i##3 = _mm512_maskz_loadu_ps(m3, o##i + 48)
         ROW_LD(0); ROW_LD(1); ROW_LD(2); ROW_LD(3);
 #undef ROW_LD
         for (int j = 0; j < n; j++) {
             const float *v = V + (size_t)j * vs + c;
             const __m512 v0 = _mm512_maskz_loadu_ps(m0, v), v1 = _mm512_maskz_loadu_ps(m1, v + 16);
+            const __m512 v2 = _mm512_maskz_loadu_ps(m2, v + 32), v3 = _mm512_maskz_loadu_ps(m3, v + 48);
 #define ROW_FMA(i) do { const __m512 w = _mm512_set1_ps(p[(i) * PK + j]); \
-            b##i##0 = _mm512_fmadd_ps(w, v0, b##i##0); b##i##1 = _mm512_fmadd_ps(w, v1, b##i##1); } while (0)
+            b##i##0 = _mm512_fmadd_ps(w, v0, b##i##0); b##i##1 = _mm512_fmadd_ps(w, v1, b##i##1); \
+            b##i##2 = _mm512_fmadd_ps(w, v2, b##i##2); b##i##3 = _mm512_fmadd_ps(w, v3, b##i##3); } while (0)
             ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3);
 #undef ROW_FMA
         }
-#define ROW_ST(i) do { _mm512_mask_storeu_ps(acc + (i) * dv + c, m0, b##i##0); _mm512_mask_storeu_ps(acc + (i) * dv + c + 16, m1, b##i##1); } while (0)
+#define ROW_ST(i) do { _mm512_mask_storeu_ps(o##i, m0, b##i##0); _mm512_mask_storeu_ps(o##i + 16, m1, b##i##1); \
+        _mm512_mask_storeu_ps(o##i + 32, m2, b##i##2); _mm512_mask_storeu_ps(o##i + 48, m3, b##i##3); } while (0)
         ROW_ST(0); ROW_ST(1); ROW_ST(2); ROW_ST(3);
 #undef ROW_ST
     }
+}
+
+/* acc_rows4 and acc_rows with value rows in IEEE half (dv a multiple of 64), converted as
+ * they are loaded: the same floats and the same chains of multiply-adds, no F32 copy. */
+static inline __m512 ld_h(const uint16_t *v) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)v)); }
+static inline void acc_rows4_h(float *acc, int dv, const float *p, int n, const uint16_t *V, size_t vs) {
+    for (int c = 0; c < dv; c += 64) {
+#define ROW_LD(i) float *o##i = acc + (i) * dv + c; \
+        __m512 b##i##0 = _mm512_loadu_ps(o##i), b##i##1 = _mm512_loadu_ps(o##i + 16), \
+               b##i##2 = _mm512_loadu_ps(o##i + 32), b##i##3 = _mm512_loadu_ps(o##i + 48)
+        ROW_LD(0); ROW_LD(1); ROW_LD(2); ROW_LD(3);
+#undef ROW_LD
+        for (int j = 0; j < n; j++) {
+            const uint16_t *v = V + (size_t)j * vs + c;
+            const __m512 v0 = ld_h(v), v1 = ld_h(v + 16), v2 = ld_h(v + 32), v3 = ld_h(v + 48);
+#define ROW_FMA(i) do { const __m512 w = _mm512_set1_ps(p[(i) * PK + j]); \
+            b##i##0 = _mm512_fmadd_ps(w, v0, b##i##0); b##i##1 = _mm512_fmadd_ps(w, v1, b##i##1); \
+            b##i##2 = _mm512_fmadd_ps(w, v2, b##i##2); b##i##3 = _mm512_fmadd_ps(w, v3, b##i##3); } while (0)
+            ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3);
+#undef ROW_FMA
+        }
+#define ROW_ST(i) do { _mm512_storeu_ps(o##i, b##i##0); _mm512_storeu_ps(o##i + 16, b##i##1); \
+        _mm512_storeu_ps(o##i + 32, b##i##2); _mm512_storeu_ps(o##i + 48, b##i##3); } while (0)
+        ROW_ST(0); ROW_ST(1); ROW_ST(2); ROW_ST(3);
+#undef ROW_ST
+    }
+}
+static inline void acc_rows_h(float *acc, const float *p, int n, const uint16_t *V, size_t vs, int dv) {
+    for (int c = 0; c < dv; c += 64) {
+        __m512 a0 = _mm512_loadu_ps(acc + c), a1 = _mm512_loadu_ps(acc + c + 16);
+        __m512 a2 = _mm512_loadu_ps(acc + c + 32), a3 = _mm512_loadu_ps(acc + c + 48);
+        for (int j = 0; j < n; j++) {
+            const __m512 b = _mm512_set1_ps(p[j]);
+            const uint16_t *v = V + (size_t)j * vs + c;
+            a0 = _mm512_fmadd_ps(b, ld_h(v), a0);
+            a1 = _mm512_fmadd_ps(b, ld_h(v + 16), a1);
+            a2 = _mm512_fmadd_ps(b, ld_h(v + 32), a2);
+            a3 = _mm512_fmadd_ps(b, ld_h(v + 48), a3);
+        }
+        _mm512_storeu_ps(acc + c, a0);
+        _mm512_storeu_ps(acc + c + 16, a1);
+        _mm512_storeu_ps(acc + c + 32, a2);
+        _mm512_storeu_ps(acc + c + 48, a3);
+    }
+}
+#endif
+
+#if defined(__AVX512F__)
+/* r[i][j] -> r[j][i] for a 16 x 16 block of floats in registers: 32-bit then 64-bit
+ * interleaves inside 128-bit lanes, then two rounds of lane shuffles. */
+static inline void transpose16(__m512 r[16]) {
+    __m512 b[16], c[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        b[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);       /* a0[4k] a1[4k] a0[4k+1] a1[4k+1] */
+        b[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);   /* the same for 4k+2, 4k+3 */
+    }
+#pragma GCC unroll 4
+    for (int m = 0; m < 4; m++) {   /* c[4m + s], lane k = rows 4m..4m+3 at column 4k + s */
+        const __m512d lo0 = _mm512_castps_pd(b[4 * m]), lo1 = _mm512_castps_pd(b[4 * m + 2]);
+        const __m512d hi0 = _mm512_castps_pd(b[4 * m + 1]), hi1 = _mm512_castps_pd(b[4 * m + 3]);
+        c[4 * m] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo0, lo1));
+        c[4 * m + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo0, lo1));
+        c[4 * m + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(hi0, hi1));
+        c[4 * m + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(hi0, hi1));
+    }
+#pragma GCC unroll 4
+    for (int s = 0; s < 4; s++) {   /* column 4k + s gathers lane k of c[s], c[4+s], c[8+s], c[12+s] */
+        const __m512 d0 = _mm512_shuffle_f32x4(c[s], c[4 + s], 0x88), d1 = _mm512_shuffle_f32x4(c[s], c[4 + s], 0xdd);
+        const __m512 d2 = _mm512_shuffle_f32x4(c[8 + s], c[12 + s], 0x88), d3 = _mm512_shuffle_f32x4(c[8 + s], c[12 + s], 0xdd);
+        r[s] = _mm512_shuffle_f32x4(d0, d2, 0x88);
+        r[4 + s] = _mm512_shuffle_f32x4(d1, d3, 0x88);
+        r[8 + s] = _mm512_shuffle_f32x4(d0, d2, 0xdd);
+        r[12 + s] = _mm512_shuffle_f32x4(d1, d3, 0xdd);
+    }
+}
+
+/* kt[d][j] = K[j][d] for j < np, 0 for np <= j < PK: K rows of dk IEEE halves (dk a
+ * multiple of 16) ks apart, converted and transposed 16 x 16 at a time (the same floats as
+ * kv_get then a scalar transpose, without the F32 copy and the strided loop). */
+static void tile_f16_transposed(float *kt, const uint16_t *K, size_t ks, int np, int dk) {
+    for (int j0 = 0; j0 < PK; j0 += 16)
+        for (int d0 = 0; d0 < dk; d0 += 16) {
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                r[i] = j0 + i < np ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(K + (size_t)(j0 + i) * ks + d0)))
+                                   : _mm512_setzero_ps();
+            transpose16(r);
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) _mm512_storeu_ps(kt + (size_t)(d0 + i) * PK + j0, r[i]);
+        }
 }
 #endif
 
@@ -216,59 +317,78 @@ static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, i
     for (int r = 0; r < nr; r++) { mx[r] = -INFINITY; sum[r] = 0.0f; }
     memset(acc, 0, sizeof(float) * (size_t)nr * dv);
 
+#if defined(__AVX512F__)
+    const bool f16_kt = a->k.type == SEEK_TYPE_F16 && !a->v_in_k && dk % 16 == 0;
+    const bool f16_v = a->v.type == SEEK_TYPE_F16 && !a->v_in_k && dv % 64 == 0;   /* values read as halves */
+#else
+    const bool f16_kt = false, f16_v = false;
+#endif
     const int p_end = a->pos0 + t1;
     for (int p0 = 0; p0 < p_end; p0 += PK) {
         const int np = p_end - p0 < PK ? p_end - p0 : PK;
         size_t ks, vs;
-        bool half;
-        const float *K = load_tile(&a->k, g, p0, np, kbuf, &ks, &half, false);
-        const float *V = a->v_in_k ? K : load_tile(&a->v, g, p0, np, vbuf, &vs, &half, false);
-        if (a->v_in_k) vs = ks;
+        bool half, vhalf;
+        /* F16 keys not also serving as values go straight into kt (AVX-512) */
+        const void *K = load_tile(&a->k, g, p0, np, kbuf, &ks, &half, f16_kt);
+        const void *V = a->v_in_k ? K : load_tile(&a->v, g, p0, np, vbuf, &vs, &vhalf, f16_v);
+        if (a->v_in_k) vs = ks, vhalf = false;
+#if defined(__AVX512F__)
+        if (half) tile_f16_transposed(kt, K, ks, np, dk);
+        else
+#endif
         for (int d = 0; d < dk; d++) {   /* kt[d][j] = K[j][d]; columns past np zero */
             float *row = kt + (size_t)d * PK;
-            for (int j = 0; j < np; j++) row[j] = K[(size_t)j * ks + d];
+            for (int j = 0; j < np; j++) row[j] = ((const float *)K)[(size_t)j * ks + d];
             for (int j = np; j < PK; j++) row[j] = 0.0f;
         }
-        for (int t = t0; t < t1; t++) {
-            const int vis = a->pos0 + t + 1 - p0;
-            const int n = vis < np ? vis : np;
-            if (n <= 0) continue;
-            const float *qt = a->q + (size_t)t * a->q_stride;
-            int h = h0;
+        /* rows of tokens that see this tile: a suffix of the unit's rows (token-major),
+         * taken four at a time whatever their tokens and heads; row r sees nvis(r) positions */
+        const int tfirst = p0 - a->pos0 > t0 ? p0 - a->pos0 : t0;
+        int r = (tfirst - t0) * nh;
+#define NVIS(r) (a->pos0 + t0 + (r) / nh + 1 - p0 < np ? a->pos0 + t0 + (r) / nh + 1 - p0 : np)
+#define QROW(r) (a->q + (size_t)(t0 + (r) / nh) * a->q_stride + (size_t)(h0 + (r) % nh) * a->q_hstride)
 #if defined(__AVX512F__)
-            for (; h + 4 <= h1; h += 4) {   /* four heads of this token together */
-                const int r = (t - t0) * nh + (h - h0);
-                float *s = sc + (size_t)r * PK, *ar = acc + (size_t)r * dv;
-                const size_t hs = a->q_hstride;
-                score_rows4(s, qt + h * hs, qt + (h + 1) * hs, qt + (h + 2) * hs, qt + (h + 3) * hs, kt, dk, a->scale);
-                for (int i = 0; i < 4; i++) {
-                    const float tmax = row_max(s + i * PK, n);
-                    if (tmax > mx[r + i]) {
-                        float corr = expf(mx[r + i] - tmax);
-                        sum[r + i] *= corr;
-                        vec_scale(ar + (size_t)i * dv, corr, dv);
-                        mx[r + i] = tmax;
-                    }
-                    sum[r + i] += exp_shift_sum(s + i * PK, n, mx[r + i]);
+        for (; r + 4 <= nr; r += 4) {
+            float *s = sc + (size_t)r * PK, *ar = acc + (size_t)r * dv;
+            score_rows4(s, QROW(r), QROW(r + 1), QROW(r + 2), QROW(r + 3), kt, dk, a->scale);
+            const int nmax = NVIS(r + 3);   /* the last row's token is the latest */
+            for (int i = 0; i < 4; i++) {
+                const int n = NVIS(r + i);
+                const float tmax = row_max(s + i * PK, n);
+                if (tmax > mx[r + i]) {
+                    float corr = expf(mx[r + i] - tmax);
+                    sum[r + i] *= corr;
+                    vec_scale(ar + (size_t)i * dv, corr, dv);
+                    mx[r + i] = tmax;
                 }
-                acc_rows4(ar, dv, s, n, V, vs);
+                sum[r + i] += exp_shift_sum(s + i * PK, n, mx[r + i]);
+                /* positions this row may not see add exactly nothing: 0 * v */
+                for (int j = n; j < nmax; j++) s[i * PK + j] = 0.0f;
             }
-#endif
-            for (; h < h1; h++) {
-                const int r = (t - t0) * nh + (h - h0);
-                float *s = sc + (size_t)r * PK, *ar = acc + (size_t)r * dv;
-                score_row(s, qt + (size_t)h * a->q_hstride, kt, dk, a->scale);
-                const float tmax = row_max(s, n);
-                if (tmax > mx[r]) {
-                    float corr = expf(mx[r] - tmax);
-                    sum[r] *= corr;
-                    vec_scale(ar, corr, dv);
-                    mx[r] = tmax;
-                }
-                sum[r] += exp_shift_sum(s, n, mx[r]);
-                acc_rows(ar, s, n, V, vs, dv);
-            }
+            if (vhalf) acc_rows4_h(ar, dv, s, nmax, V, vs);
+            else acc_rows4(ar, dv, s, nmax, V, vs);
         }
+#endif
+        for (; r < nr; r++) {
+            const int n = NVIS(r);
+            float *s = sc + (size_t)r * PK, *ar = acc + (size_t)r * dv;
+            score_row(s, QROW(r), kt, dk, a->scale);
+            const float tmax = row_max(s, n);
+            if (tmax > mx[r]) {
+                float corr = expf(mx[r] - tmax);
+                sum[r] *= corr;
+                vec_scale(ar, corr, dv);
+                mx[r] = tmax;
+            }
+            sum[r] += exp_shift_sum(s, n, mx[r]);
+#if defined(__AVX512F__)
+            if (vhalf) acc_rows_h(ar, s, n, V, vs, dv);
+            else
+#endif
+            acc_rows(ar, s, n, V, vs, dv);
+        }
+#undef NVIS
+#undef QROW
     }
     for (int t = t0; t < t1; t++)
         for (int h = h0; h < h1; h++) {

@@ -27,7 +27,14 @@ typedef struct {
     int n_seq;
     int N;            /* rows in all: sum of seq[i].n */
     const float *cs;  /* [N][n_rot/2][2] RoPE cos, sin of each row's position */
+    size_t hstride;   /* hidden capture: floats from one layer's entry to the next */
 } fwd_batch;
+
+/* model_forward_batch runs a batch in micro-batches of at most this many rows (unless
+ * seek_model.ubatch says otherwise), so the activations held at once - F32 [rows][n_ff]
+ * and the like - are bounded by it whatever the caller passes. A multiple of the matmul's
+ * and attention's row tiles (64, 16), so one long sequence gives the same bits either way. */
+enum { FWD_UBATCH = 512 };
 
 /* The workspace has one block per use, so a caller can hold one while asking for another:
  * WS_IO model.c's embeddings, RoPE table and output rows; WS_ACT a call's activations
@@ -54,9 +61,9 @@ static inline float *ws_take(ws_carver *c, size_t n) {
     return p;
 }
 
-/* Run all transformer blocks over x[N][D] in place (hidden, if not NULL, receives
- * [n_layer][N][D]: entry 0 the embeddings, entry l the output of block l-1 ... as in
- * model_forward, without the final entry). */
+/* Run all transformer blocks over x[N][D] in place (hidden, if not NULL, receives the
+ * output of block l at hidden + (l + 1) * b->hstride for l < n_layer - 1: entries 1.. of
+ * model_forward's [n_layer+1][n][D], written for this batch's rows). */
 int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden);
 int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden);
 

@@ -550,7 +550,15 @@ static int check_seq(const seek_model *m, const seek_kvcache *c, int n, int pos0
 }
 
 /* The fast pass over seqs[0..n_seqs): embeddings, blocks, final norm and the output head
- * for the rows whose logits are wanted. hidden (one sequence only) as model_forward. */
+ * for the rows whose logits are wanted. hidden (one sequence only) as model_forward.
+ *
+ * The rows of all sequences, in order, are cut into micro-batches of at most U rows (a
+ * sequence may be split between two: its first part writes its cache rows, the next part
+ * attends to them), and each micro-batch runs the whole pass. Every buffer is sized by U,
+ * not by the batch: an 8k-token prompt holds the activations of U rows at a time. Each
+ * row's arithmetic does not depend on the cut (row-wise ops; the matmul's and attention's
+ * tiles line up when U is a multiple of both tiles), so one long sequence gives the same
+ * bits whatever U; a micro-batch of several sequences as the batch test states. */
 static int forward_fast(seek_model *m, seek_seq *seqs, int n_seqs, float *hidden) {
     const seek_hparams *hp = &m->hp;
     const int D = hp->n_embd, V = hp->n_vocab, half = m->rope.n_rot / 2;
@@ -563,7 +571,13 @@ static int forward_fast(seek_model *m, seek_seq *seqs, int n_seqs, float *hidden
         N += seqs[i].n;
         if (seqs[i].logits) n_out += seqs[i].all_logits ? seqs[i].n : 1;
     }
+    const int U = m->ubatch > 0 ? m->ubatch : FWD_UBATCH, NU = N < U ? N : U;
+    /* a single sequence wanting every row: the head writes straight into its buffer */
+    const bool direct = n_seqs == 1 && seqs[0].all_logits;
+    const int KU = direct ? 0 : n_out < NU ? n_out : NU;   /* gathered head rows per micro-batch */
     fwd_seq *fs = NULL;
+    int *ps = NULL;
+    float **dst = NULL;
     ws_carver wc = {0};
     float *x = NULL, *cs = NULL, *xo = NULL, *lo = NULL, *row = NULL;
     for (int pass = 0; pass < 2; pass++) {
@@ -571,47 +585,59 @@ static int forward_fast(seek_model *m, seek_seq *seqs, int n_seqs, float *hidden
             if (!(wc.base = ws_get(m, WS_IO, wc.used))) return -1;
             wc.used = 0;
         }
-        x = ws_take(&wc, (size_t)N * D);               /* [N][D] residual stream */
-        cs = ws_take(&wc, (size_t)N * half * 2);       /* [N][n_rot/2][2] */
-        xo = ws_take(&wc, (size_t)n_out * D);          /* [n_out][D] rows for the output head */
-        lo = ws_take(&wc, (size_t)n_out * V);          /* [n_out][V] their logits */
+        x = ws_take(&wc, (size_t)NU * D);              /* [NU][D] residual stream */
+        cs = ws_take(&wc, (size_t)NU * half * 2);      /* [NU][n_rot/2][2] */
+        xo = ws_take(&wc, (size_t)KU * D);             /* [KU][D] rows for the output head */
+        lo = ws_take(&wc, (size_t)KU * V);             /* [KU][V] their logits */
         row = ws_take(&wc, (size_t)D);
         fs = (fwd_seq *)ws_take(&wc, (sizeof(fwd_seq) * (size_t)n_seqs + sizeof(float) - 1) / sizeof(float));
+        ps = (int *)ws_take(&wc, 2 * (size_t)n_seqs);  /* per part: sequence, first row in it */
+        dst = (float **)ws_take(&wc, (sizeof(float *) * (size_t)KU + sizeof(float) - 1) / sizeof(float));
     }
-    for (int i = 0, r = 0; i < n_seqs; i++) {
-        fs[i] = (fwd_seq){seqs[i].cache, r, seqs[i].n, seqs[i].pos0};
-        if (model_embed(m, seqs[i].tokens, seqs[i].n, x + (size_t)r * D)) return -1;
-        for (int t = 0; t < seqs[i].n; t++) rope_cs(&m->rope, seqs[i].pos0 + t, cs + (size_t)(r + t) * half * 2);
-        r += seqs[i].n;
-    }
-    if (hidden) memcpy(hidden, x, sizeof(float) * (size_t)N * D);
-    fwd_batch b = {fs, n_seqs, N, cs};
-    if ((hp->arch == ARCH_DEEPSEEK2 ? deepseek2_blocks : llama_blocks)(m, &b, x, hidden)) return -1;
-
-    /* the final norm and the output head, only for the rows that are wanted (the head is
-     * the largest matmul: in prefill most rows need no logits) */
-    int k = 0;
-    for (int i = 0; i < n_seqs; i++) {
-        if (!seqs[i].logits && !hidden) continue;
-        int first = seqs[i].all_logits || hidden ? 0 : seqs[i].n - 1;
-        for (int t = first; t < seqs[i].n; t++) {
-            float *xr = x + (size_t)(fs[i].row0 + t) * D;
-            rmsnorm(xr, xr, m->output_norm->data, D, hp->norm_eps);
-            if (seqs[i].logits && (seqs[i].all_logits || t == seqs[i].n - 1)) memcpy(xo + (size_t)k++ * D, xr, sizeof(float) * D);
+    int si = 0, st = 0;   /* next row to run: row st of sequence si */
+    for (int done = 0; done < N;) {
+        /* ---- the next micro-batch: parts of sequences, in order, up to U rows ---- */
+        int r = 0, np = 0;
+        while (si < n_seqs && r < U) {
+            const seek_seq *s = &seqs[si];
+            const int take = s->n - st < U - r ? s->n - st : U - r;
+            fs[np] = (fwd_seq){s->cache, r, take, s->pos0 + st};
+            ps[2 * np] = si, ps[2 * np + 1] = st;
+            np++;
+            if (model_embed(m, s->tokens + st, take, x + (size_t)r * D)) return -1;
+            for (int t = 0; t < take; t++) rope_cs(&m->rope, s->pos0 + st + t, cs + (size_t)(r + t) * half * 2);
+            r += take, st += take;
+            if (st == s->n) si++, st = 0;
         }
-    }
-    if (hidden) memcpy(hidden + (size_t)hp->n_layer * N * D, x, sizeof(float) * (size_t)N * D);
-    if (!k) return 0;
-    /* a single sequence wanting every row writes straight into the caller's buffer */
-    bool direct = n_seqs == 1 && seqs[0].all_logits;
-    if (matmul(direct ? seqs[0].logits : lo, xo, mat_of(m->output), NULL, k, row)) return -1;
-    if (direct) return 0;
-    k = 0;
-    for (int i = 0; i < n_seqs; i++) {
-        if (!seqs[i].logits) continue;
-        size_t rows = seqs[i].all_logits ? (size_t)seqs[i].n : 1;
-        memcpy(seqs[i].logits, lo + (size_t)k * V, sizeof(float) * rows * V);
-        k += (int)rows;
+        float *hid = hidden ? hidden + (size_t)done * D : NULL;   /* this micro-batch's rows of entry 0 */
+        if (hid) memcpy(hid, x, sizeof(float) * (size_t)r * D);
+        fwd_batch b = {fs, np, r, cs, (size_t)N * D};
+        if ((hp->arch == ARCH_DEEPSEEK2 ? deepseek2_blocks : llama_blocks)(m, &b, x, hid)) return -1;
+
+        /* ---- the final norm and the output head, only for the rows that are wanted (the
+         * head is the largest matmul: in prefill most rows need no logits) ---- */
+        int k = 0;
+        for (int p = 0; p < np; p++) {
+            const seek_seq *s = &seqs[ps[2 * p]];
+            const int t0 = ps[2 * p + 1], n = fs[p].n;
+            const bool has_last = t0 + n == s->n;
+            if (!hidden && !(s->logits && (s->all_logits || has_last))) continue;
+            for (int t = s->all_logits || hidden ? 0 : n - 1; t < n; t++) {
+                float *xr = x + (size_t)(fs[p].row0 + t) * D;
+                rmsnorm(xr, xr, m->output_norm->data, D, hp->norm_eps);
+                if (direct || !s->logits || !(s->all_logits || t0 + t == s->n - 1)) continue;
+                memcpy(xo + (size_t)k * D, xr, sizeof(float) * D);
+                dst[k++] = s->logits + (s->all_logits ? (size_t)(t0 + t) * V : 0);
+            }
+        }
+        if (hid) memcpy(hid + (size_t)hp->n_layer * N * D, x, sizeof(float) * (size_t)r * D);
+        if (direct && seqs[0].logits) {
+            if (matmul(seqs[0].logits + (size_t)done * V, x, mat_of(m->output), NULL, r, row)) return -1;
+        } else if (k) {
+            if (matmul(lo, xo, mat_of(m->output), NULL, k, row)) return -1;
+            for (int j = 0; j < k; j++) memcpy(dst[j], lo + (size_t)j * V, sizeof(float) * V);
+        }
+        done += r;
     }
     return 0;
 }

@@ -80,6 +80,8 @@ typedef struct seek_model {
     float kq_scale;               /* softmax scale of attention scores */
     mla_mode mla;                 /* deepseek2: how attention runs (default MLA_AUTO) */
     bool reference;               /* run the plain F32 reference pass (forward_ref.c) */
+    int ubatch;                   /* rows per micro-batch of the fast pass; 0: FWD_UBATCH
+                                     (forward.h). Settable for tests. */
     /* prepared at load (deepseek2): per layer, attn_kv_b unpacked to kb[H][nope][R]
      * (k_nope = kb_h . c) and vb[H][hv][R] (v = vb_h . c) in mla_type: F32 when the file's
      * kv_b is F32 (exact), else F16 (half the bytes decode reads; its rounding, 2^-11

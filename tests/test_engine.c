@@ -8,8 +8,10 @@
  *   - every cache type vs F32 (stated tolerances), and the F16 cache against transformers'
  *     golden logits and greedy continuations;
  *   - a 3000-token prompt in one call, with a workspace far smaller than a T x P matrix;
+ *   - micro-batches: a 1300-token call cut into 64 / 7 rows vs one micro-batch (bits), its
+ *     bounded workspace, and several sequences cut across their boundaries;
  *   - the tiled attention kernel vs the plain softmax on awkward shapes, and its result
- *     independent of the thread count;
+ *     independent of the thread count and of which rows share a unit;
  *   - cache rows stored and loaded back in every type. */
 #include <jansson.h>
 #include <stdint.h>
@@ -342,6 +344,148 @@ TEST(long_prompt_without_score_matrix) {
     }
 }
 
+/* Micro-batches (forward.h: FWD_UBATCH, seek_model.ubatch): a 1300-token prompt in one call
+ * cut into micro-batches of 64 rows gives the same bits as one micro-batch of 1300 (every
+ * row's arithmetic is independent of the cut when it is a multiple of the tiles), for
+ * absorbed and naive MLA forced (the dense fixtures: always); with MLA_AUTO the order may
+ * change with the cut (absorbed for short parts late in the prompt, naive for the one shot),
+ * 1e-4 of the scale at 1300 tokens (measured 8.6e-6 with 64 rows, 4.9e-5 with 7); a cut of 7
+ * rows (not a multiple of the tiles) within 1e-5 where the order is forced; the last rows equal token-by-token decoding (1e-5); the caches left behind are equal;
+ * the workspace of the 1300-token call equals that of a 64-token call (bounded by the
+ * micro-batch, not the prompt). */
+static size_t ws_floats(const seek_model *m, int which) { return m->ws ? m->ws->cap[which] : 0; }
+
+TEST(micro_batches_equal_one_shot) {
+    for (int fi = 0; fi < NFIX; fi++) {
+        const int T = 1300;
+        const mla_mode modes[3] = {MLA_ABSORBED, MLA_NAIVE, MLA_AUTO};
+        for (int mi = 0; mi < (fi < 2 ? 3 : 1); mi++) {
+            seek_model *m1 = model_load(paths[fi]), *m2 = model_load(paths[fi]), *m3 = model_load(paths[fi]);
+            CHECK(m1 && m2 && m3);
+            const int V = m1->hp.n_vocab;
+            int32_t *tok = malloc(sizeof(int32_t) * T);
+            float *a = malloc(sizeof(float) * (size_t)T * V), *b = malloc(sizeof(float) * (size_t)T * V);
+            float *c7 = malloc(sizeof(float) * (size_t)T * V);
+            seek_kvcache *ca = kvcache_new_type(m1, T + 1, SEEK_TYPE_F16), *cb = kvcache_new_type(m1, T + 1, SEEK_TYPE_F16);
+            seek_kvcache *cc = kvcache_new_type(m1, T + 1, SEEK_TYPE_F16);
+            CHECK(tok && a && b && c7 && ca && cb && cc);
+            random_tokens(tok, T, V, 777u + (uint32_t)fi);
+            m1->mla = m2->mla = m3->mla = modes[mi];
+            m1->ubatch = 4096, m2->ubatch = 64, m3->ubatch = 7;
+            CHECK_MSG(model_forward(m1, ca, tok, T, 0, a, NULL) == 0, "%s", seek_last_error());
+            CHECK_MSG(model_forward(m2, cb, tok, T, 0, b, NULL) == 0, "%s", seek_last_error());
+            CHECK_MSG(model_forward(m3, cc, tok, T, 0, c7, NULL) == 0, "%s", seek_last_error());
+            const size_t nv = (size_t)T * V;
+            double sc = max_abs(a, nv), e64 = max_diff(a, b, nv), e7 = max_diff(a, c7, nv);
+            if (getenv("SEEK_TEST_VERBOSE"))
+                printf("  %s mla %d: ubatch 64 vs one shot %g, 7 vs one shot %g (scale %g), bits %s\n", fixtures[fi],
+                       modes[mi], e64, e7, sc, memcmp(a, b, sizeof(float) * nv) ? "differ" : "equal");
+            if (modes[mi] != MLA_AUTO)
+                CHECK_MSG(memcmp(a, b, sizeof(float) * nv) == 0, "%s mla %d: ubatch 64 vs one shot differ by %g (scale %g)",
+                          fixtures[fi], modes[mi], e64, sc);
+            const double tol = modes[mi] == MLA_AUTO ? 1e-4 : 1e-5;
+            CHECK_MSG(e64 <= tol * sc, "%s: ubatch 64 vs one shot %g (scale %g)", fixtures[fi], e64, sc);
+            CHECK_MSG(e7 <= tol * sc, "%s: ubatch 7 vs one shot %g (scale %g)", fixtures[fi], e7, sc);
+            /* hidden states ([n_layer+1][T][D], written per micro-batch) the same way */
+            if (mi == 0) {
+                const int TH = 150;
+                const size_t nh = (size_t)(m1->hp.n_layer + 1) * TH * m1->hp.n_embd;
+                float *h1 = malloc(sizeof(float) * nh), *h2 = malloc(sizeof(float) * nh);
+                seek_kvcache *k1 = kvcache_new_type(m1, TH, SEEK_TYPE_F16), *k2 = kvcache_new_type(m1, TH, SEEK_TYPE_F16);
+                CHECK(h1 && h2 && k1 && k2);
+                CHECK(model_forward(m1, k1, tok, TH, 0, NULL, h1) == 0 && model_forward(m2, k2, tok, TH, 0, NULL, h2) == 0);
+                CHECK_MSG(!memcmp(h1, h2, sizeof(float) * nh), "%s: hidden states differ by %g", fixtures[fi],
+                          max_diff(h1, h2, nh));
+                free(h1); free(h2);
+                kvcache_free(k1); kvcache_free(k2);
+            }
+            /* the workspace of a 1300-row call with 64-row micro-batches == that of a 64-row
+             * call (WS_TMP, MLA's per-sequence buffers, grows with the context, not the batch) */
+            size_t io = ws_floats(m2, WS_IO), act = ws_floats(m2, WS_ACT);
+            seek_model *m4 = model_load(paths[fi]);
+            seek_kvcache *cd = kvcache_new_type(m4, 64, SEEK_TYPE_F16);
+            CHECK(m4 && cd);
+            m4->mla = modes[mi], m4->ubatch = 64;
+            CHECK(model_forward(m4, cd, tok, 64, 0, NULL, NULL) == 0);
+            CHECK_MSG(io == ws_floats(m4, WS_IO) && act == ws_floats(m4, WS_ACT),
+                      "%s: workspace %zu + %zu floats for 1300 rows, %zu + %zu for 64", fixtures[fi], io, act,
+                      ws_floats(m4, WS_IO), ws_floats(m4, WS_ACT));
+            CHECK_MSG(io + act < (ws_floats(m1, WS_IO) + ws_floats(m1, WS_ACT)) / 8, "%s: workspace not bounded", fixtures[fi]);
+            kvcache_free(cd);
+            model_free(m4);
+            /* the caches continue alike, and token-by-token decoding of the last rows agrees */
+            float *s1 = malloc(sizeof(float) * V), *s2 = malloc(sizeof(float) * V);
+            CHECK(s1 && s2);
+            int32_t nxt = 3;
+            CHECK(model_forward(m1, ca, &nxt, 1, T, s1, NULL) == 0 && model_forward(m1, cb, &nxt, 1, T, s2, NULL) == 0);
+            if (modes[mi] != MLA_AUTO) CHECK_MSG(memcmp(s1, s2, sizeof(float) * V) == 0, "%s: caches differ", fixtures[fi]);
+            CHECK(max_diff(s1, s2, V) <= 1e-5 * max_abs(s1, V));
+            CHECK(model_forward(m1, cb, tok, T - 3, 0, NULL, NULL) == 0);
+            for (int t = T - 3; t < T; t++) {
+                CHECK(model_forward(m1, cb, tok + t, 1, t, s2, NULL) == 0);
+                double e = max_diff(s2, a + (size_t)t * V, V);
+                CHECK_MSG(e <= 1e-5 * sc, "%s: token %d by itself vs one shot %g (scale %g)", fixtures[fi], t, e, sc);
+            }
+            free(s1); free(s2);
+            kvcache_free(ca); kvcache_free(cb); kvcache_free(cc);
+            free(tok); free(a); free(b); free(c7);
+            model_free(m1); model_free(m2); model_free(m3);
+        }
+    }
+}
+
+/* Several sequences in one call, cut into micro-batches of 64 rows across sequence
+ * boundaries (lengths 150 / 1 / 200 / 40 at positions 0 / 9 / 21 / 5: parts of 64, a
+ * sequence starting mid-micro-batch, one ending in one): each sequence's logits (all rows /
+ * last row / none / last row) and its cache vs one micro-batch for the whole call. */
+TEST(micro_batches_multi_sequence) {
+    for (int fi = 0; fi < NFIX; fi++) {
+        seek_model *m1 = model_load(paths[fi]), *m2 = model_load(paths[fi]);
+        CHECK(m1 && m2);
+        m1->ubatch = 4096, m2->ubatch = 64;
+        const int V = m1->hp.n_vocab, NS = 4;
+        const int pre[4] = {0, 9, 21, 5}, len[4] = {150, 1, 200, 40};
+        const bool all[4] = {true, false, false, false}, want[4] = {true, true, false, true};
+        int32_t tok[4][256];
+        seek_kvcache *c1[4], *c2[4];
+        float *l1[4], *l2[4];
+        seek_seq s1[4], s2[4];
+        for (int i = 0; i < NS; i++) {
+            random_tokens(tok[i], pre[i] + len[i], V, 99u + 7u * (uint32_t)i + (uint32_t)fi);
+            c1[i] = kvcache_new_type(m1, 256, SEEK_TYPE_F16);
+            c2[i] = kvcache_new_type(m1, 256, SEEK_TYPE_F16);
+            l1[i] = calloc((size_t)len[i] * V, sizeof(float));
+            l2[i] = calloc((size_t)len[i] * V, sizeof(float));
+            CHECK(c1[i] && c2[i] && l1[i] && l2[i]);
+            if (pre[i]) CHECK(model_forward(m1, c1[i], tok[i], pre[i], 0, NULL, NULL) == 0 &&
+                              model_forward(m1, c2[i], tok[i], pre[i], 0, NULL, NULL) == 0);
+            s1[i] = (seek_seq){c1[i], tok[i] + pre[i], len[i], pre[i], want[i] ? l1[i] : NULL, all[i]};
+            s2[i] = (seek_seq){c2[i], tok[i] + pre[i], len[i], pre[i], want[i] ? l2[i] : NULL, all[i]};
+        }
+        CHECK_MSG(model_forward_batch(m1, s1, NS) == 0, "%s", seek_last_error());
+        CHECK_MSG(model_forward_batch(m2, s2, NS) == 0, "%s", seek_last_error());
+        for (int i = 0; i < NS; i++) {
+            CHECK(c2[i]->n_past == pre[i] + len[i]);
+            size_t nv = (size_t)len[i] * V;   /* rows not written stay 0 in both */
+            double sc = max_abs(l1[i], nv), err = max_diff(l1[i], l2[i], nv);
+            if (getenv("SEEK_TEST_VERBOSE"))
+                printf("  %s seq %d: ubatch 64 vs one %g (scale %g) bits %s\n", fixtures[fi], i, err, sc,
+                       memcmp(l1[i], l2[i], sizeof(float) * nv) ? "differ" : "equal");
+            CHECK_MSG(err <= 1e-5 * sc, "%s seq %d: ubatch 64 vs one %g (scale %g)", fixtures[fi], i, err, sc);
+            if (want[i]) CHECK_MSG(sc > 0, "%s seq %d: no logits written", fixtures[fi], i);
+            if (!all[i]) CHECK(max_abs(l2[i] + V, nv - V) == 0);   /* only row 0 is written */
+            float a[512], b[512];
+            int32_t nxt = 11;
+            CHECK(V <= 512);
+            CHECK(model_forward(m1, c1[i], &nxt, 1, c1[i]->n_past, a, NULL) == 0 &&
+                  model_forward(m1, c2[i], &nxt, 1, c2[i]->n_past, b, NULL) == 0);
+            CHECK_MSG(max_diff(a, b, V) <= 1e-5 * max_abs(a, V), "%s seq %d: caches differ", fixtures[fi], i);
+        }
+        for (int i = 0; i < NS; i++) { kvcache_free(c1[i]); kvcache_free(c2[i]); free(l1[i]); free(l2[i]); }
+        model_free(m1); model_free(m2);
+    }
+}
+
 /* ---- the attention kernel alone ---- */
 
 static float frand(uint32_t *s) {
@@ -398,6 +542,8 @@ TEST(attention_kernel_matches_plain_softmax) {
         {37, 0, 4, 4, 17, 9, false},     /* odd sizes, prompt spanning query tiles */
         {20, 50, 16, 1, 72, 64, true},   /* MLA absorbed shape: value = key prefix */
         {130, 3, 2, 1, 8, 8, false},     /* many query tiles, few heads */
+        {40, 100, 12, 2, 128, 128, false},   /* R1-Distill-Qwen's heads: F16 keys transposed in registers */
+        {33, 70, 3, 1, 32, 48, false},   /* 3 heads a token: rows grouped in fours across tokens */
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
         for (int k = 0; k < 4; k++) {
@@ -416,6 +562,54 @@ TEST(attention_same_bits_any_thread_count) {
     seek_set_threads(0);
     CHECK(!memcmp(a, b, sizeof(float) * n) && !memcmp(a, c, sizeof(float) * n));
     free(a); free(b); free(c);
+}
+
+/* A query row's arithmetic does not depend on which rows share its unit (four rows go
+ * together whatever their tokens and heads; partial tiles pad with exact zeros): T queries
+ * in one call == T calls of one query each, bit for bit (one thread, so a one-query call
+ * keeps its heads in one unit), for the F16 keys transposed in registers and an odd F32 shape. */
+TEST(attention_rows_same_bits_any_grouping) {
+    struct { int T, pos0, H, KV, dk, dv; seek_type type; } cs[] = {
+        {40, 100, 12, 2, 128, 128, SEEK_TYPE_F16},
+        {21, 60, 5, 1, 24, 40, SEEK_TYPE_F32},
+    };
+    for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+        const int T = cs[c].T, H = cs[c].H, dk = cs[c].dk, dv = cs[c].dv, KV = cs[c].KV, P = cs[c].pos0 + T;
+        uint32_t s = 77;
+        size_t kr = kv_row_bytes(cs[c].type, KV * dk), vr = kv_row_bytes(cs[c].type, KV * dv);
+        float *q = malloc(sizeof(float) * T * H * dk), *row = malloc(sizeof(float) * KV * (dk > dv ? dk : dv));
+        float *o1 = malloc(sizeof(float) * T * H * dv), *o2 = malloc(sizeof(float) * T * H * dv);
+        uint8_t *kc = malloc(kr * P), *vc = malloc(vr * P);
+        seek_set_threads(1);
+        float *scr = malloc(sizeof(float) * attention_scratch(H, KV, dk, dv, 1));
+        CHECK(q && row && o1 && o2 && kc && vc && scr);
+        for (int i = 0; i < T * H * dk; i++) q[i] = frand(&s) * 2;
+        for (int p = 0; p < P; p++) {
+            for (int i = 0; i < KV * dk; i++) row[i] = frand(&s);
+            kv_put(cs[c].type, row, kc + p * kr, KV * dk);
+            for (int i = 0; i < KV * dv; i++) row[i] = frand(&s);
+            kv_put(cs[c].type, row, vc + p * vr, KV * dv);
+        }
+        attn_args a = {.T = T, .pos0 = cs[c].pos0, .n_head = H, .n_kv_head = KV, .q = q, .q_stride = (size_t)H * dk,
+                       .q_hstride = (size_t)dk, .k = {kc, cs[c].type, kr, 0, dk, dk}, .v = {vc, cs[c].type, vr, 0, dv, dv},
+                       .scale = 0.1f, .out = o1, .o_stride = (size_t)H * dv, .o_hstride = (size_t)dv};
+        attention(&a, scr);
+        for (int t = 0; t < T; t++) {
+            attn_args b = a;
+            b.T = 1, b.pos0 = cs[c].pos0 + t, b.q = q + (size_t)t * H * dk, b.out = o2 + (size_t)t * H * dv;
+            attention(&b, scr);
+        }
+        seek_set_threads(0);
+        size_t bad = 0, ndiff = 0;
+        for (int i = 0; i < T * H * dv; i++) {
+            bad += !isfinite(o1[i]) || !isfinite(o2[i]);
+            ndiff += memcmp(o1 + i, o2 + i, sizeof(float)) != 0;
+        }
+        CHECK_MSG(!bad && max_abs(o1, (size_t)T * H * dv) > 0.01, "case %zu: %zu values not finite", c, bad);
+        CHECK_MSG(!ndiff, "case %zu: one call vs one query at a time: %zu values differ, by up to %g", c, ndiff,
+                  max_diff(o1, o2, (size_t)T * H * dv));
+        free(q); free(row); free(o1); free(o2); free(kc); free(vc); free(scr);
+    }
 }
 
 TEST(cache_rows_round_trip) {
@@ -453,8 +647,11 @@ int main(void) {
     RUN(cache_types_near_f32);
     RUN(f16_cache_matches_transformers);
     RUN(long_prompt_without_score_matrix);
+    RUN(micro_batches_equal_one_shot);
+    RUN(micro_batches_multi_sequence);
     RUN(attention_kernel_matches_plain_softmax);
     RUN(attention_same_bits_any_thread_count);
+    RUN(attention_rows_same_bits_any_grouping);
     RUN(cache_rows_round_trip);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

@@ -176,6 +176,9 @@ int cmd_bench(int argc, char **argv) {
     seek_type ct;
     if (kv_type_parse(cache_type, &ct)) return cli_lib_error();
     if (threads) seek_set_threads(threads);
+    /* the bandwidth probe before the model: its 1 GiB buffer is gone again when the model's
+     * memory is, so the peak resident memory of a bench run is the model's own */
+    const double bw = mem_bandwidth();
     seek_model *m = model_load(path);
     if (!m) return cli_lib_error();
     const seek_hparams *hp = &m->hp;
@@ -217,7 +220,6 @@ int cmd_bench(int argc, char **argv) {
     double pp, pp_sd, tg, tg_sd;
     stats(tp, r, &pp, &pp_sd);
     stats(td, r, &tg, &tg_sd);
-    const double bw = mem_bandwidth();
     const model_cost mc = cost_of(m);
     const double gflops = p > 0 ? prefill_flops(m, &mc, p) * pp / p / 1e9 : 0;
     const double frac = bw > 0 ? mc.bytes_per_token * tg / (bw * 1e9) : 0;
