@@ -32,6 +32,7 @@ typedef struct {
     size_t per;            /* floats of scratch per slot */
     int nt;                /* slots */
     int QT, hb, n_qt, n_hb, group, units;
+    bool blocked;          /* every unit takes the blocked form (decided by the shapes only) */
 } attn_job;
 
 /* Keys or values of positions p0..p0+n-1, kv head g, as rows the dot/axpy loops read:
@@ -408,7 +409,7 @@ static void run_unit(const attn_job *J, int u, float *ws) {
     const int h0 = g * J->group + hbi * J->hb;
     const int h1 = h0 + J->hb < (g + 1) * J->group ? h0 + J->hb : (g + 1) * J->group;
     const int nh = h1 - h0, nr = (t1 - t0) * nh;
-    if (nr >= BLOCKED_MIN_ROWS) {
+    if (J->blocked) {
         run_unit_blocked(J, g, t0, t1, h0, h1, ws);
         return;
     }
@@ -481,6 +482,11 @@ void attention(const attn_args *a, float *scratch) {
     J.QT = a->T < QT_MAX ? a->T : QT_MAX;
     J.hb = J.group;
     while (J.QT * J.hb > RMAX && J.hb > 1) J.hb = (J.hb + 1) / 2;
+    /* The form (blocked or one row at a time) follows from the shapes before the split
+     * below, which depends on the thread count: a row gets the same arithmetic whatever
+     * unit it lands in (the blocked form takes any number of rows), so the results do not
+     * depend on the thread count. */
+    J.blocked = J.QT * J.hb >= BLOCKED_MIN_ROWS;
     for (;;) {   /* enough units to keep every thread busy */
         J.n_qt = (a->T + J.QT - 1) / J.QT;
         J.n_hb = (J.group + J.hb - 1) / J.hb;

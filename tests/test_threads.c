@@ -72,8 +72,45 @@ TEST(forward_is_bit_identical_for_any_thread_count) {
     seek_set_threads(0);
 }
 
+/* decode: one token at a time through an F16 cache (attention then splits its work by
+ * heads to keep every thread busy: the split must not change a bit), MLA absorbed */
+static float *decode_logits_with(seek_model *m, int nt, int T) {
+    seek_set_threads(nt);
+    const size_t V = (size_t)m->hp.n_vocab;
+    float *lg = malloc(sizeof(float) * (size_t)T * V);
+    seek_kvcache *c = kvcache_new_type(m, T, SEEK_TYPE_F16);
+    bool ok = lg && c;
+    for (int t = 0; ok && t < T; t++) {
+        int32_t id = (t * 37 + 11) % m->hp.n_vocab;
+        ok = !model_forward(m, c, &id, 1, t, lg + (size_t)t * V, NULL);
+    }
+    kvcache_free(c);
+    if (!ok) free(lg);
+    return ok ? lg : NULL;
+}
+
+TEST(decode_is_bit_identical_for_any_thread_count) {
+    const char *chat = getenv("CHAT_MODEL");
+    const char *paths[] = {"tests/data/gguf/model-Q4_K_S.gguf", chat ? chat : "build/tests/chat-model.gguf"};
+    for (size_t k = 0; k < 2; k++) {
+        seek_model *m = model_load(paths[k]);
+        CHECK_MSG(m, "%s", seek_last_error());
+        m->mla = MLA_ABSORBED;
+        const int T = 12;
+        float *one = decode_logits_with(m, 1, T), *two = decode_logits_with(m, 2, T), *three = decode_logits_with(m, 3, T);
+        CHECK_MSG(one && two && three, "%s", seek_last_error());
+        size_t bytes = sizeof(float) * (size_t)T * m->hp.n_vocab;
+        CHECK_MSG(!memcmp(one, two, bytes) && !memcmp(one, three, bytes), "%s: decode logits depend on the thread count",
+                  paths[k]);
+        free(one), free(two), free(three);
+        model_free(m);
+    }
+    seek_set_threads(0);
+}
+
 int main(void) {
     RUN(par_for_covers_each_index_once);
     RUN(forward_is_bit_identical_for_any_thread_count);
+    RUN(decode_is_bit_identical_for_any_thread_count);
     return test_summary();
 }
