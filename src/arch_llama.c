@@ -25,6 +25,25 @@
 #include "vec.h"
 #include "util.h"
 
+/* g[N][F] = silu(g) * u (vec_swiglu), rows shared by the pool (a batch of 16 decode rows
+ * is 143k exponentials per layer: on one thread, the others would wait for them). */
+typedef struct {
+    float *g;
+    const float *u;
+    int F;
+} swiglu_job;
+
+static void swiglu_rows(void *ud, int64_t r0, int64_t r1) {
+    const swiglu_job *j = ud;
+    vec_swiglu(j->g + (size_t)r0 * j->F, j->u + (size_t)r0 * j->F, (size_t)(r1 - r0) * j->F);
+}
+
+static void swiglu(float *g, const float *u, int N, int F) {
+    swiglu_job j = {g, u, F};
+    if (N >= 4) par_for(N, swiglu_rows, &j);
+    else swiglu_rows(&j, 0, N);
+}
+
 int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
     const seek_hparams *hp = &m->hp;
     const int D = hp->n_embd, H = hp->n_head, KV = hp->n_head_kv, hdk = hp->head_dim_k, hdv = hp->head_dim_v;
@@ -49,6 +68,7 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
         float *o = ws_take(&wc, n * D);           /* [N][D] sublayer output */
         float *row = ws_take(&wc, (size_t)maxw);  /* matmul's one-row scratch */
         float *asc = ws_take(&wc, attention_scratch(H, KV, hdk, hdv, seek_threads()));
+        attn_args *aa = (attn_args *)ws_take(&wc, (sizeof(attn_args) * (size_t)b->n_seq + sizeof(float) - 1) / sizeof(float));
         if (!pass) continue;
 
         for (int l = 0; l < L; l++) {
@@ -71,7 +91,7 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
                     kv_put(c->type, k + (size_t)i * KV * hdk, kv_krow(c, l, pos), KV * hdk);
                     kv_put(c->type, v + (size_t)i * KV * hdv, kv_vrow(c, l, pos), KV * hdv);
                 }
-                attn_args a = {
+                aa[s] = (attn_args){
                     .T = sq->n, .pos0 = sq->pos0, .n_head = H, .n_kv_head = KV,
                     .q = q + (size_t)sq->row0 * H * hdk, .q_stride = (size_t)H * hdk, .q_hstride = (size_t)hdk,
                     .k = {kv_krow(c, l, 0), c->type, c->k_row, 0, hdk, hdk},
@@ -79,8 +99,8 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
                     .scale = m->kq_scale,
                     .out = ao + (size_t)sq->row0 * H * hdv, .o_stride = (size_t)H * hdv, .o_hstride = (size_t)hdv,
                 };
-                attention(&a, asc);
             }
+            attention_batch(aa, b->n_seq, asc);   /* every sequence in one pass over the pool */
             if (matmul(o, ao, mat_of(Ly->wo), NULL, N, row)) return -1;
             for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 
@@ -88,7 +108,7 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
             for (int i = 0; i < N; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->ffn_norm->data, D, hp->norm_eps);
             mm_item gu[2] = {{g, xn, mat_of(Ly->ffn_gate), NULL, N}, {u, xn, mat_of(Ly->ffn_up), NULL, N}};
             if (matmul_many(gu, 2, row)) return -1;
-            vec_swiglu(g, u, n * F);
+            swiglu(g, u, N, F);
             if (matmul(o, g, mat_of(Ly->ffn_down), NULL, N, row)) return -1;
             for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 

@@ -475,29 +475,80 @@ static void attn_slots(void *ud, int64_t b, int64_t e) {
         for (int u = (int)slot; u < J->units; u += J->nt) run_unit(J, u, ws);
 }
 
-void attention(const attn_args *a, float *scratch) {
-    attn_job J = {.a = a, .scratch = scratch, .nt = seek_threads()};
-    J.per = attention_scratch(a->n_head, a->n_kv_head, a->k.dim, a->v.dim, 1);
-    J.group = a->n_head / a->n_kv_head;
-    J.QT = a->T < QT_MAX ? a->T : QT_MAX;
-    J.hb = J.group;
-    while (J.QT * J.hb > RMAX && J.hb > 1) J.hb = (J.hb + 1) / 2;
+/* How attention() cuts one problem into units for nt threads. */
+static void plan(attn_job *J, const attn_args *a, float *scratch, int nt) {
+    *J = (attn_job){.a = a, .scratch = scratch, .nt = nt};
+    J->per = attention_scratch(a->n_head, a->n_kv_head, a->k.dim, a->v.dim, 1);
+    J->group = a->n_head / a->n_kv_head;
+    J->QT = a->T < QT_MAX ? a->T : QT_MAX;
+    J->hb = J->group;
+    while (J->QT * J->hb > RMAX && J->hb > 1) J->hb = (J->hb + 1) / 2;
     /* The form (blocked or one row at a time) follows from the shapes before the split
      * below, which depends on the thread count: a row gets the same arithmetic whatever
      * unit it lands in (the blocked form takes any number of rows), so the results do not
      * depend on the thread count. */
-    J.blocked = J.QT * J.hb >= BLOCKED_MIN_ROWS;
+    J->blocked = J->QT * J->hb >= BLOCKED_MIN_ROWS;
     for (;;) {   /* enough units to keep every thread busy */
-        J.n_qt = (a->T + J.QT - 1) / J.QT;
-        J.n_hb = (J.group + J.hb - 1) / J.hb;
-        J.units = J.n_qt * a->n_kv_head * J.n_hb;
-        if (J.units >= J.nt) break;
-        if (J.hb > 1) J.hb = (J.hb + 1) / 2;
-        else if (J.QT > 1) J.QT = (J.QT + 1) / 2;
+        J->n_qt = (a->T + J->QT - 1) / J->QT;
+        J->n_hb = (J->group + J->hb - 1) / J->hb;
+        J->units = J->n_qt * a->n_kv_head * J->n_hb;
+        if (J->units >= J->nt) break;
+        if (J->hb > 1) J->hb = (J->hb + 1) / 2;
+        else if (J->QT > 1) J->QT = (J->QT + 1) / 2;
         else break;
     }
+}
+
+void attention(const attn_args *a, float *scratch) {
+    attn_job J;
+    plan(&J, a, scratch, seek_threads());
     if (J.nt > J.units) J.nt = J.units;
     par_for(J.nt, attn_slots, &J);
+}
+
+/* ---- several problems in one pass over the pool ----
+ * A batch of decoding sequences has one small problem each (T = 1: a unit or two); one
+ * par_for per sequence would wake and wait for the pool n times per layer. Here each
+ * problem is planned exactly as attention() plans it (so its numbers are the same) and
+ * all their units are dealt round-robin to the threads in one par_for. */
+enum { BATCH_MAX = 64 };   /* problems per par_for */
+
+typedef struct {
+    attn_job J[BATCH_MAX];
+    int first[BATCH_MAX + 1];   /* unit numbers: problem i has first[i] .. first[i+1]-1 */
+    int n, nt;
+    float *scratch;
+    size_t per;
+} attn_multi;
+
+static void multi_slots(void *ud, int64_t b, int64_t e) {
+    const attn_multi *M = ud;
+    float *ws = M->scratch + (size_t)b * M->per;
+    for (int64_t slot = b; slot < e; slot++) {
+        int i = 0;
+        for (int u = (int)slot; u < M->first[M->n]; u += M->nt) {
+            while (u >= M->first[i + 1]) i++;
+            run_unit(&M->J[i], u - M->first[i], ws);
+        }
+    }
+}
+
+void attention_batch(const attn_args *a, int n, float *scratch) {
+    const int nt = seek_threads();
+    attn_multi M;
+    for (int i0 = 0; i0 < n; i0 += BATCH_MAX) {
+        M.n = n - i0 < BATCH_MAX ? n - i0 : BATCH_MAX;
+        M.scratch = scratch;
+        M.first[0] = 0;
+        M.per = 0;
+        for (int i = 0; i < M.n; i++) {
+            plan(&M.J[i], &a[i0 + i], scratch, nt);
+            M.first[i + 1] = M.first[i] + M.J[i].units;
+            if (M.J[i].per > M.per) M.per = M.J[i].per;
+        }
+        M.nt = nt < M.first[M.n] ? nt : M.first[M.n];
+        par_for(M.nt, multi_slots, &M);
+    }
 }
 
 /* ------------------------------------------------------------------------------------ */

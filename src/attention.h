@@ -49,6 +49,9 @@ typedef struct {
 size_t attention_scratch(int n_head, int n_kv_head, int dk, int dv, int n_threads);
 /* Run it; scratch has attention_scratch(...) floats for seek_threads() threads. */
 void attention(const attn_args *a, float *scratch);
+/* a[0..n): independent problems (one per sequence of a batch) in one pass over the pool;
+ * each gives exactly what attention(&a[i], scratch) gives. Same scratch. */
+void attention_batch(const attn_args *a, int n, float *scratch);
 
 /* The plain reference: a full softmax per row, double accumulators, F32 rows only.
  * Used by tests as the oracle. */

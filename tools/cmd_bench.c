@@ -5,6 +5,11 @@
  *            logits, like llama-bench's pp test)
  *   decode   n tokens one at a time after that prompt (llama-bench's tg test starts at
  *            position 0 instead; with -p 0 this is the same)
+ *   parallel (--parallel N) N streams, each with its own cache holding that prompt, decoded
+ *            together: n steps of one model_forward_batch over N one-token sequences, as
+ *            `seek serve --parallel N` runs them. Reported as aggregate tok/s and as a ratio
+ *            to the single-stream decode of the same run (side by side, so the ratio holds
+ *            on a busy machine).
  * Each figure is the median of r runs after a short warm-up (4 prompt tokens, 1 decode step); the spread is the standard
  * deviation over the runs. Around them: the machine's streaming read bandwidth (a probe
  * over 1 GiB on all threads), the weight bytes one decode step must read (routed experts
@@ -123,6 +128,14 @@ static double prefill_flops(const seek_model *m, const model_cost *c, int p) {
     return w + att;
 }
 
+/* Positions 0..n of src's cache rows into dst (same model and type). */
+static void copy_prefix(seek_kvcache *dst, const seek_kvcache *src, int n) {
+    for (int l = 0; l < src->n_layer; l++) {
+        memcpy(kv_krow(dst, l, 0), kv_krow(src, l, 0), (size_t)n * src->k_row);
+        if (src->v_row) memcpy(kv_vrow(dst, l, 0), kv_vrow(src, l, 0), (size_t)n * src->v_row);
+    }
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -138,12 +151,14 @@ static void stats(double *v, int n, double *median, double *sd) {
 }
 
 static void usage(FILE *f) {
-    fputs("usage: seek bench -m MODEL.gguf [-p 512] [-n 128] [-r 5] [--threads N] [--cache-type T] [--json]\n\n"
+    fputs("usage: seek bench -m MODEL.gguf [-p 512] [-n 128] [-r 5] [--threads N] [--cache-type T] [--parallel N] [--json]\n\n"
           "  -p N        prompt tokens evaluated in one batch (prefill), 0 to skip\n"
           "  -n N        tokens decoded one at a time after the prompt, 0 to skip\n"
           "  -r N        runs; figures are the median, spread the standard deviation\n"
           "  --threads N worker threads (default: all CPUs)\n"
           "  --cache-type T  KV cache type: f32, f16 (default, as seek run/chat), bf16, q8_0\n"
+          "  --parallel N    also decode N streams together (one batched forward per step) and\n"
+          "              report their aggregate tok/s next to the single stream's\n"
           "  --json      one JSON object on stdout\n", f);
 }
 
@@ -157,7 +172,7 @@ static int pos_arg(const char *opt, const char *v, int min, int *out) {
 
 int cmd_bench(int argc, char **argv) {
     const char *path = NULL, *cache_type = "f16";
-    int p = 512, n = 128, r = 5, threads = 0;
+    int p = 512, n = 128, r = 5, threads = 0, par = 0;
     bool json = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -169,10 +184,12 @@ int cmd_bench(int argc, char **argv) {
         else if (!strcmp(a, "-r") && v) { if (pos_arg(a, argv[++i], 1, &r)) return 1; }
         else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && v) { if (pos_arg(a, argv[++i], 1, &threads)) return 1; }
         else if (!strcmp(a, "--cache-type") && v) cache_type = argv[++i];
+        else if (!strcmp(a, "--parallel") && v) { if (pos_arg(a, argv[++i], 1, &par)) return 1; if (par > 256) return cli_error("bench: --parallel is at most 256"); }
         else return cli_error("bench: unknown argument '%s'", a);
     }
     if (!path) { usage(stderr); return cli_error("bench: need -m MODEL"); }
     if (p + n < 1) return cli_error("bench: nothing to measure (-p 0 -n 0)");
+    if (par && n < 1) return cli_error("bench: --parallel needs -n >= 1 decode steps");
     seek_type ct;
     if (kv_type_parse(cache_type, &ct)) return cli_lib_error();
     if (threads) seek_set_threads(threads);
@@ -188,13 +205,27 @@ int cmd_bench(int argc, char **argv) {
     const int V = hp->n_vocab;
     int32_t *toks = malloc(sizeof *toks * (size_t)(p + n + 1));
     float *logits = malloc(sizeof(float) * (size_t)V);
-    double *tp = calloc((size_t)r, sizeof *tp), *td = calloc((size_t)r, sizeof *td);
+    double *tp = calloc((size_t)r, sizeof *tp), *td = calloc((size_t)r, sizeof *td), *tpar = calloc((size_t)r, sizeof *tpar);
     seek_kvcache *c = kvcache_new_type(m, p + n + 1, ct);
-    if (!toks || !logits || !tp || !td || !c) { cli_error("bench: out of memory"); goto done; }
+    /* --parallel: stream s has caches[s] (0: c) and its own logits row */
+    seek_kvcache **pc = par ? calloc((size_t)par, sizeof *pc) : NULL;
+    seek_seq *ps = par ? calloc((size_t)par, sizeof *ps) : NULL;
+    int32_t *ptok = par ? malloc(sizeof *ptok * (size_t)par * (size_t)n) : NULL;
+    float *plog = par ? malloc(sizeof(float) * (size_t)V * (size_t)par) : NULL;
+    if (!toks || !logits || !tp || !td || !tpar || !c || (par && (!pc || !ps || !ptok || !plog))) {
+        cli_error("bench: out of memory");
+        goto done;
+    }
+    for (int s = 0; s < par; s++)
+        if (!(pc[s] = s == 0 ? c : kvcache_new_type(m, p + n + 1, ct))) { cli_lib_error(); goto done; }
     uint64_t x = 12345;   /* fixed pseudo-random prompt: same work on every run */
     for (int i = 0; i < p + n + 1; i++) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
         toks[i] = (int32_t)((x >> 33) % (uint64_t)V);
+    }
+    for (int i = 0; i < par * n; i++) {   /* each parallel stream decodes its own ids */
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        ptok[i] = (int32_t)((x >> 33) % (uint64_t)V);
     }
     for (int run = -1; run < r; run++) {
         /* run -1 warms up: a short prompt and one decode step fault every weight page in */
@@ -209,13 +240,39 @@ int cmd_bench(int argc, char **argv) {
         for (int i = 0; i < rn; i++)
             if (model_forward(m, c, toks + rp + i, 1, rp + i, logits, NULL)) { cli_lib_error(); goto done; }
         double t2 = now_s();
+        if (par) {   /* every stream starts from the prompt: copy stream 0's cache rows */
+            for (int s = 1; s < par; s++) copy_prefix(pc[s], c, rp);
+            for (int s = 0; s < par; s++) pc[s]->n_past = rp;
+        }
+        double t3 = now_s();
+        for (int i = 0; i < (par ? rn : 0); i++) {
+            for (int s = 0; s < par; s++)
+                ps[s] = (seek_seq){pc[s], ptok + (size_t)s * n + i, 1, rp + i, plog + (size_t)s * V, false};
+            if (model_forward_batch(m, ps, par)) { cli_lib_error(); goto done; }
+        }
+        double t4 = now_s();
         if (run >= 0) {
             tp[run] = p > 0 ? p / (t1 - t0) : 0;
             td[run] = n > 0 ? n / (t2 - t1) : 0;
+            tpar[run] = par ? (double)par * n / (t4 - t3) : 0;
         }
         if (!json && run >= 0) {
-            fprintf(stderr, "bench: run %d/%d: prefill %.2f tok/s, decode %.2f tok/s\n", run + 1, r, tp[run], td[run]);
+            fprintf(stderr, "bench: run %d/%d: prefill %.2f tok/s, decode %.2f tok/s", run + 1, r, tp[run], td[run]);
+            if (par) fprintf(stderr, ", %d streams %.2f tok/s (%.2fx)", par, tpar[run], td[run] > 0 ? tpar[run] / td[run] : 0);
+            fputc('\n', stderr);
         }
+    }
+    /* the ratio per run (side by side), then its median */
+    double *ratio = tpar;
+    double pg = 0, pg_sd = 0, pr = 0, pr_sd = 0;
+    if (par) {
+        double *tmp = malloc(sizeof *tmp * (size_t)r);
+        if (!tmp) { cli_error("bench: out of memory"); goto done; }
+        memcpy(tmp, tpar, sizeof *tmp * (size_t)r);
+        stats(tmp, r, &pg, &pg_sd);
+        for (int i = 0; i < r; i++) ratio[i] = td[i] > 0 ? tpar[i] / td[i] : 0;
+        free(tmp);
+        stats(ratio, r, &pr, &pr_sd);
     }
     double pp, pp_sd, tg, tg_sd;
     stats(tp, r, &pp, &pp_sd);
@@ -241,14 +298,21 @@ int cmd_bench(int argc, char **argv) {
                "\"n_prompt\": %d, \"n_gen\": %d, \"runs\": %d, "
                "\"prefill_tps\": %.3f, \"prefill_spread\": %.3f, \"decode_tps\": %.3f, \"decode_spread\": %.3f, "
                "\"mem_bw_gbs\": %.3f, \"bytes_per_token\": %.0f, \"decode_bw_fraction\": %.4f, "
-               "\"prefill_gflops\": %.3f, \"kv_bytes_per_token\": %.0f, \"kv_type\": \"%s\"}\n",
+               "\"prefill_gflops\": %.3f, \"kv_bytes_per_token\": %.0f, \"kv_type\": \"%s\"",
                arch_name(hp->arch), type, mc.params_total, seek_threads(), p, n, r, pp, pp_sd, tg, tg_sd, bw,
                mc.bytes_per_token, frac, gflops, kv_bytes, seek_type_get(ct)->name);
+        if (par)
+            printf(", \"parallel\": %d, \"parallel_tps\": %.3f, \"parallel_spread\": %.3f, \"parallel_ratio\": %.3f, "
+                   "\"parallel_ratio_spread\": %.3f", par, pg, pg_sd, pr, pr_sd);
+        printf("}\n");
     } else {
         printf("model:        %s (%s, %s, %.2f B params)\n", base, arch_name(hp->arch), type, mc.params_total / 1e9);
         printf("threads:      %d, %d runs (median +/- standard deviation)\n", seek_threads(), r);
         if (p > 0) printf("prefill:      %10.2f +/- %.2f tok/s  (pp%d, %.1f GFLOP/s)\n", pp, pp_sd, p, gflops);
         if (n > 0) printf("decode:       %10.2f +/- %.2f tok/s  (tg%d after the prompt)\n", tg, tg_sd, n);
+        if (par)
+            printf("parallel:     %10.2f +/- %.2f tok/s  (%d streams together, aggregate; %.2f +/- %.2fx one stream)\n",
+                   pg, pg_sd, par, pr, pr_sd);
         printf("memory read:  %10.2f GB/s (streaming probe, 1 GiB, all threads)\n", bw);
         printf("weights read: %10s per decoded token; decode reached %.1f%% of the bandwidth\n",
                seek_fmt_bytes((uint64_t)mc.bytes_per_token, b1, sizeof b1), 100 * frac);
@@ -256,6 +320,12 @@ int cmd_bench(int argc, char **argv) {
     }
     rc = 0;
 done:
+    for (int s = 1; pc && s < par; s++) kvcache_free(pc[s]);
+    free(pc);
+    free(ps);
+    free(ptok);
+    free(plog);
+    free(tpar);
     kvcache_free(c);
     free(toks);
     free(logits);

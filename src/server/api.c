@@ -21,7 +21,7 @@
 #include "reasoning.h"
 #include "util.h"
 
-enum { MAX_STOPS = 16, MAX_TOP_LOGPROBS = 20 };
+enum { MAX_STOPS = 16, MAX_TOP_LOGPROBS = 20, MAX_LEGACY_LOGPROBS = 5 /* OpenAI's limit for /v1/completions */ };
 
 /* ---------------------------------------------------------------------------
  * Replies */
@@ -90,7 +90,7 @@ static int get_bool(srv_reply *r, json_t *req, const char *key, bool *out) {
 
 /* The options both completion endpoints share, into the job. */
 static int common_params(srv_ctx *c, srv_reply *r, json_t *req, srv_job *j, bool chat, bool *stream,
-                         bool *usage_in_stream) {
+                         bool *usage_in_stream, bool *echo) {
     json_t *model = json_object_get(req, "model");
     if (model && !json_is_null(model)) {
         if (!json_is_string(model)) return BAD(r, "model", "'model' must be a string"), -1;
@@ -155,10 +155,17 @@ static int common_params(srv_ctx *c, srv_reply *r, json_t *req, srv_job *j, bool
         if (k > 0 && !lp) return BAD(r, "top_logprobs", "'top_logprobs' needs 'logprobs': true"), -1;
         j->logprobs = lp ? (int)k : -1;
     } else {
+        /* the legacy API: logprobs is how many alternatives (0..5), not a boolean */
         k = -1;
         json_t *v = json_object_get(req, "logprobs");
-        if (v && !json_is_null(v) && get_int(r, req, "logprobs", 0, 5, &k)) return -1;
+        if (v && !json_is_null(v) && get_int(r, req, "logprobs", 0, MAX_LEGACY_LOGPROBS, &k)) return -1;
         j->logprobs = (int)k;
+        *echo = false;
+        if (get_bool(r, req, "echo", echo)) return -1;
+        if (*echo && j->logprobs >= 0)   /* the prompt's own log-probabilities are not computed */
+            return BAD(r, "echo", "'echo' together with 'logprobs' is not supported (no log-probabilities for "
+                                  "prompt tokens); drop one of them"),
+                   -1;
     }
 
     *stream = false;
@@ -311,6 +318,7 @@ struct srv_stream {
     strbuf content, reasoning;
     json_t *calls;           /* [{id, type, function: {name, arguments}}] */
     json_t *lp_all;          /* every logprob entry */
+    long lp_chars;           /* /v1/completions: characters of the text before the next token */
     json_t *delta_calls;     /* tool-call deltas of the chunk being built */
 };
 
@@ -330,6 +338,68 @@ static json_t *chunk_new(srv_stream *st) {
                      st->c->o->model_id, "system_fingerprint", "seek");
 }
 
+/* /v1/completions answers logprobs in OpenAI's legacy shape, built here from the
+ * scheduler's chat-style entries ({token, logprob, bytes, top_logprobs: [...]}):
+ *   {"tokens": [t, ..], "token_logprobs": [lp, ..], "top_logprobs": [{t: lp, ..}, ..],
+ *    "text_offset": [chars, ..]}
+ * - a token whose bytes are not valid UTF-8 by themselves (a piece of a character) is
+ *   written as OpenAI writes it: "bytes:\xe2\x80";
+ * - top_logprobs[i] holds the `logprobs` most likely tokens and the chosen one (so up to
+ *   logprobs + 1 entries, as OpenAI documents; a token text met twice keeps the first);
+ * - text_offset[i] is the character (code point) offset of token i from the start of
+ *   the choice's text: the characters of the tokens before it, continuing across the
+ *   chunks of a stream (a stop string cut from the text is still counted). */
+static json_t *legacy_token(json_t *e) {
+    json_t *bytes = json_object_get(e, "bytes");
+    size_t n = json_array_size(bytes);
+    char *b = malloc(n ? n : 1);
+    if (!b) return NULL;
+    for (size_t i = 0; i < n; i++) b[i] = (char)json_integer_value(json_array_get(bytes, i));
+    json_t *t = json_stringn(b, n);   /* NULL: not valid UTF-8 */
+    if (!t) {
+        strbuf sb = {0};
+        sb_adds(&sb, "bytes:");
+        for (size_t i = 0; i < n; i++) {
+            char x[8];
+            snprintf(x, sizeof x, "\\x%02x", (unsigned char)b[i]);
+            sb_adds(&sb, x);
+        }
+        t = json_stringn(sb.s ? sb.s : "", sb.n);
+        sb_free(&sb);
+    }
+    free(b);
+    return t;
+}
+
+static json_t *legacy_logprobs(srv_stream *st, json_t *entries) {
+    json_t *toks = json_array(), *lps = json_array(), *tops = json_array(), *offs = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(entries, i, e) {
+        json_t *tok = legacy_token(e);
+        json_t *top = json_object();
+        size_t k;
+        json_t *alt;
+        json_array_foreach(json_object_get(e, "top_logprobs"), k, alt) {
+            json_t *at = legacy_token(alt);
+            if (at && !json_object_get(top, json_string_value(at)))
+                json_object_set(top, json_string_value(at), json_object_get(alt, "logprob"));
+            if (at) json_decref(at);
+        }
+        if (tok && !json_object_get(top, json_string_value(tok)))   /* the chosen one, always */
+            json_object_set(top, json_string_value(tok), json_object_get(e, "logprob"));
+        json_array_append_new(toks, tok ? tok : json_string(""));
+        json_array_append(lps, json_object_get(e, "logprob"));
+        json_array_append_new(tops, top);
+        json_array_append_new(offs, json_integer(st->lp_chars));
+        json_t *bytes = json_object_get(e, "bytes");   /* code points = bytes that start one */
+        for (size_t b = 0; b < json_array_size(bytes); b++)
+            if ((json_integer_value(json_array_get(bytes, b)) & 0xC0) != 0x80) st->lp_chars++;
+    }
+    return json_pack("{s:o, s:o, s:o, s:o}", "tokens", toks, "token_logprobs", lps, "top_logprobs", tops,
+                     "text_offset", offs);
+}
+
 /* One streamed delta: chat {reasoning_content | content | tool_calls}, or completion text. */
 static void stream_delta(srv_stream *st, const char *key, json_t *val, json_t *lp) {
     json_t *ch = chunk_new(st), *choice;
@@ -343,8 +413,10 @@ static void stream_delta(srv_stream *st, const char *key, json_t *val, json_t *l
         choice = json_pack("{s:i, s:o, s:o, s:n}", "index", 0, "delta", delta, "logprobs",
                            lp ? json_pack("{s:o}", "content", lp) : json_null(), "finish_reason");
     } else {
+        json_t *legacy = lp ? legacy_logprobs(st, lp) : json_null();
+        if (lp) json_decref(lp);
         choice = json_pack("{s:i, s:o, s:o, s:n}", "index", 0, "text", val ? val : json_string(""), "logprobs",
-                           lp ? lp : json_null(), "finish_reason");
+                           legacy, "finish_reason");
     }
     json_object_set_new(ch, "choices", json_pack("[o]", choice));
     sse(st, ch);
@@ -403,11 +475,12 @@ static const char *finish_reason(srv_stream *st) {
     }
 }
 
-/* Completion text of a /v1/completions answer: the reasoning keeps its tags. */
-static void completion_text(srv_stream *st, bool is_reasoning, const char *s, size_t n) {
-    (void)is_reasoning;
+/* Completion text of a /v1/completions answer: the reasoning keeps its tags. lp: the
+ * logprob entries that go with it in a stream (taken), or NULL. */
+static void completion_text(srv_stream *st, const char *s, size_t n, json_t *lp) {
     sb_add(&st->content, s, n);
-    if (st->stream) stream_delta(st, NULL, srv_json_text(s, n), NULL);
+    if (st->stream) stream_delta(st, NULL, srv_json_text(s, n), lp);
+    else if (lp) json_decref(lp);
 }
 
 /* The job has finished: the last chunks, or the whole body. */
@@ -456,7 +529,7 @@ static void stream_end(srv_stream *st) {
                                "finish_reason", finish_reason(st));
         } else {
             choice = json_pack("{s:i, s:o, s:o, s:s}", "index", 0, "text", srv_json_text(st->content.s, st->content.n),
-                               "logprobs", st->lp_all ? json_pack("{s:O}", "content", st->lp_all) : json_null(),
+                               "logprobs", st->lp_all ? legacy_logprobs(st, st->lp_all) : json_null(),
                                "finish_reason", finish_reason(st));
         }
         json_object_set_new(o, "choices", json_pack("[o]", choice));
@@ -503,13 +576,13 @@ static bool stream_pump(srv_stream *st, int wait_ms) {
             sb_add(&st->reasoning, rs.s, rs.n);
             if (st->stream) stream_delta(st, "reasoning_content", srv_json_text(rs.s, rs.n), lp), lp = NULL;
         } else {
-            if (!st->reasoning.n) completion_text(st, false, "<think>", 7);
+            if (!st->reasoning.n) completion_text(st, "<think>", 7, NULL);
             sb_add(&st->reasoning, rs.s, rs.n);
-            completion_text(st, true, rs.s, rs.n);
+            completion_text(st, rs.s, rs.n, cs.n ? NULL : lp), lp = cs.n ? lp : NULL;
         }
     }
     if (cs.n) {
-        if (!st->chat) completion_text(st, false, cs.s, cs.n);
+        if (!st->chat) completion_text(st, cs.s, cs.n, lp), lp = NULL;
         else if (st->tools) {
             tc_feed(&st->tc, cs.s, cs.n);
             flush_calls(st);
@@ -642,8 +715,8 @@ static void completion(srv_ctx *c, json_t *req, bool chat, bool (*gone)(void *),
         api_error(r, 500, "server_error", NULL, NULL, "out of memory");
         goto done;
     }
-    bool stream, usage_in_stream;
-    if (common_params(c, r, req, j, chat, &stream, &usage_in_stream)) goto done;
+    bool stream, usage_in_stream, echo = false;
+    if (common_params(c, r, req, j, chat, &stream, &usage_in_stream, &echo)) goto done;
     json_t *tools = NULL;
     const char *choice = NULL;
     seek_session *ss = c->ss;
@@ -744,6 +817,21 @@ static void completion(srv_ctx *c, json_t *req, bool chat, bool (*gone)(void *),
     st->delta_calls = json_array();
     new_id(st->id, sizeof st->id, chat ? "chatcmpl" : "cmpl");
     tc_init(&st->tc, on_tool, st);
+    if (echo) {   /* the answer's text starts with the prompt */
+        json_t *p = json_object_get(req, "prompt");
+        if (json_is_array(p) && json_array_size(p) == 1 && json_is_string(json_array_get(p, 0))) p = json_array_get(p, 0);
+        if (json_is_string(p)) completion_text(st, json_string_value(p), json_string_length(p), NULL);
+        else {
+            size_t n = 0;
+            char *t = tok_decode(ss->tok, j->prompt.v, j->prompt.n, true, &n);
+            if (!t) {
+                api_error(r, 500, "server_error", NULL, NULL, "%s", seek_last_error());
+                goto done;
+            }
+            completion_text(st, t, n, NULL);
+            free(t);
+        }
+    }
 
     int q = sched_submit(c->sched, j);
     if (q == -1) {

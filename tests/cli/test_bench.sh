@@ -25,6 +25,22 @@ expect_out text_prefill '^prefill: +[0-9.]+ '
 expect_out text_decode '^decode: +[0-9.]+ '
 expect_out text_bw '^memory read: +[0-9.]+ GB/s'
 
+# --parallel N: N streams decoded together, reported next to the single stream
+expect_ok parallel_json "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 4 -r 2 --threads 2 --parallel 3 --json
+r=$(/usr/bin/python3 - "$TMP/out" <<'PY'
+import json, sys
+j = json.loads(open(sys.argv[1]).read())
+ok = j.get('parallel') == 3 and all(isinstance(j.get(k), (int, float)) and j[k] > 0 for k in ('parallel_tps', 'parallel_ratio'))
+ok = ok and 'parallel_spread' in j and 'parallel_ratio_spread' in j
+print('ok' if ok else 'bad: ' + json.dumps(j))
+PY
+)
+[ "$r" = ok ] && ok parallel_json_keys || fail parallel_json_keys "$r"
+expect_ok parallel_text "$SEEK" bench -m "$CHAT_MODEL" -p 4 -n 2 -r 1 --parallel 2
+expect_out parallel_text_line '^parallel: +[0-9.]+ .*2 streams together, aggregate; [0-9.]+ '
+expect_error parallel_zero "--parallel needs a number >= 1" "$SEEK" bench -m "$CHAT_MODEL" --parallel 0
+expect_error parallel_no_decode "--parallel needs -n >= 1" "$SEEK" bench -m "$CHAT_MODEL" -n 0 --parallel 2
+
 expect_error no_model "need -m MODEL" "$SEEK" bench -p 8
 expect_error bad_p "-p needs a number" "$SEEK" bench -m "$CHAT_MODEL" -p x
 expect_error not_model "nope.gguf" "$SEEK" bench -m "$TMP/nope.gguf"

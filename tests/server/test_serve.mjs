@@ -2,8 +2,11 @@
 // Run by tests/cli/test_serve.sh (which installs the client into build/npm).
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { readFileSync } from "node:fs";
-import { startServer, stopServer, check, assert, raw, post, tokenCount, failed, BOS, USER, ASSISTANT } from "./lib.mjs";
+import { readFileSync, unlinkSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SEEK, MODEL, startServer, stopServer, check, assert, raw, post, tokenCount, failed, BOS, USER, ASSISTANT } from "./lib.mjs";
 
 const npm = createRequire(process.env.NPM_DIR + "/package.json");
 const { default: OpenAI } = await import(pathToFileURL(npm.resolve("openai")).href);
@@ -119,6 +122,91 @@ async function streamText(client, req, opts = {}) {
     await check("completions", async () => {
         const r = await client.completions.create({ model: "chat-model", prompt: "The sky is", max_tokens: 5, temperature: 0 });
         assert(r.object === "text_completion" && r.usage.completion_tokens === 5 && typeof r.choices[0].text === "string", JSON.stringify(r));
+    });
+
+    // /v1/completions logprobs in OpenAI's legacy shape: {tokens, token_logprobs, top_logprobs: [{tok: lp}], text_offset}
+    const cmpl = { model: "chat-model", prompt: "The sky is", max_tokens: 6, temperature: 0 };
+    let legacy;
+    await check("completions_logprobs_legacy", async () => {
+        const r = await client.completions.create({ ...cmpl, logprobs: 3 });
+        const c = r.choices[0], lp = c.logprobs, n = r.usage.completion_tokens;
+        legacy = r;
+        assert(JSON.stringify(Object.keys(lp).sort()) === '["text_offset","token_logprobs","tokens","top_logprobs"]', JSON.stringify(lp));
+        for (const k of ["tokens", "token_logprobs", "top_logprobs", "text_offset"]) assert(lp[k].length === n, `${k}: ${lp[k].length} != ${n}`);
+        assert(lp.tokens.join("") === c.text, `tokens ${JSON.stringify(lp.tokens)} do not make the text ${JSON.stringify(c.text)}`);
+        for (let i = 0; i < n; i++) {
+            const top = lp.top_logprobs[i], vals = Object.values(top);
+            assert(typeof lp.tokens[i] === "string" && lp.token_logprobs[i] <= 0, JSON.stringify(lp));
+            assert(vals.length === 3, `top_logprobs[${i}] should hold the 3 most likely (the greedy choice among them): ${JSON.stringify(top)}`);
+            assert(top[lp.tokens[i]] === lp.token_logprobs[i], `top_logprobs[${i}] lacks the chosen token: ${JSON.stringify(top)}`);
+            assert(Math.max(...vals) === lp.token_logprobs[i], `greedy: the chosen token is not the most likely: ${JSON.stringify(top)}`);
+            // characters (code points) of the text before token i
+            assert(lp.text_offset[i] === [...lp.tokens.slice(0, i).join("")].length, "text_offset " + JSON.stringify(lp.text_offset));
+        }
+        // the values against an independent path: log-softmax (in double, here) of the logits
+        // `seek logits` writes for the same prompt ids (the CLI's own forward call, F32 cache),
+        // over the ids the tokenizer has (the server never draws the padding of the id space);
+        // the server under test gets an F32 cache too (an F16 cache moves this random model's
+        // logits by ~0.3)
+        const ids = execFileSync(SEEK, ["tokenize", "-m", MODEL, "--bos", cmpl.prompt]).toString().trim().split(/\s+/);
+        assert(ids.length === r.usage.prompt_tokens, `prompt ids ${ids} vs usage ${r.usage.prompt_tokens}`);
+        const f = join(tmpdir(), `seek-lp-${process.pid}.f32`);
+        execFileSync(SEEK, ["logits", "-m", MODEL, "--tokens", ids.join(","), "-o", f]);
+        const buf = readFileSync(f);
+        unlinkSync(f);
+        const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)), V = all.length / ids.length;
+        const tj = JSON.parse(readFileSync("tests/data/tokenizer/deepseek-v3/tokenizer.json", "utf8"));
+        const known = new Set([...Object.values(tj.model.vocab), ...tj.added_tokens.map((t) => t.id)]);
+        const row = Array.from(all.subarray((ids.length - 1) * V), (x, id) => [x, id]).filter(([, id]) => known.has(id));
+        let mx = -Infinity, sum = 0;
+        for (const [x] of row) mx = Math.max(mx, x);
+        for (const [x] of row) sum += Math.exp(x - mx);
+        const ref = row.map(([x, id]) => [x - mx - Math.log(sum), id]).sort((a, b) => b[0] - a[0]).slice(0, 3);
+        const s32 = await startServer(["--parallel", "1", "--cache-type", "f32"]);
+        try {
+            const r32 = await fetch(s32.url + "/v1/completions", { method: "POST", body: JSON.stringify({ ...cmpl, max_tokens: 1, logprobs: 3 }) });
+            const top = Object.entries((await r32.json()).choices[0].logprobs.top_logprobs[0]).sort((a, b) => b[1] - a[1]);
+            for (let k = 0; k < 3; k++) {
+                const t = execFileSync(SEEK, ["tokenize", "-m", MODEL, "--decode", String(ref[k][1]), "--show-special"]).toString().replace(/\n$/, "");
+                assert(top[k][0] === t && Math.abs(top[k][1] - ref[k][0]) < 1e-4,
+                       `top ${k}: server ${JSON.stringify(top[k])} vs the logits' ${JSON.stringify([t, ref[k][0]])}`);
+            }
+        } finally { await stopServer(s32); }
+    });
+
+    await check("completions_logprobs_stream", async () => {
+        const s = await client.completions.create({ ...cmpl, logprobs: 3, stream: true });
+        const cat = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+        let text = "", chunks = 0;
+        for await (const ch of s) {
+            const c = ch.choices[0];
+            if (!c) continue;
+            text += c.text;
+            if (!c.logprobs) continue;
+            chunks++;
+            const lens = Object.values(c.logprobs).map((a) => a.length);
+            assert(lens.length === 4 && lens.every((x) => x === lens[0]), "chunk logprobs " + JSON.stringify(c.logprobs));
+            for (const k of Object.keys(cat)) cat[k].push(...c.logprobs[k]);
+        }
+        assert(chunks >= 2, "logprobs came in " + chunks + " chunks");
+        assert(text === legacy.choices[0].text, `streamed text ${JSON.stringify(text)} != ${JSON.stringify(legacy.choices[0].text)}`);
+        assert(JSON.stringify(cat) === JSON.stringify(legacy.choices[0].logprobs),
+               `streamed ${JSON.stringify(cat)} != not streamed ${JSON.stringify(legacy.choices[0].logprobs)}`);
+    });
+
+    await check("completions_echo", async () => {
+        const r = await client.completions.create({ ...cmpl, echo: true });
+        assert(r.choices[0].text === cmpl.prompt + legacy.choices[0].text, JSON.stringify(r.choices[0].text));
+        const s = await client.completions.create({ ...cmpl, echo: true, stream: true });
+        let text = "";
+        for await (const ch of s) if (ch.choices[0]) text += ch.choices[0].text;
+        assert(text === r.choices[0].text, "streamed echo " + JSON.stringify(text));
+        // echo with logprobs would need the prompt tokens' logprobs: refused, naming the field
+        for (const [body, param] of [[{ ...cmpl, echo: true, logprobs: 1 }, "echo"], [{ ...cmpl, logprobs: 6 }, "logprobs"],
+                                     [{ ...cmpl, logprobs: true }, "logprobs"], [{ ...cmpl, echo: "yes" }, "echo"]]) {
+            const e = await raw(srv.port, post("/v1/completions", body));
+            assert(e.status === 400 && JSON.parse(e.body).error.param === param, `${JSON.stringify(body)}: ${e.raw.slice(0, 300)}`);
+        }
     });
 
     // 32 streamed greedy requests at once == the same requests one at a time
