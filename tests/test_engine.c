@@ -471,7 +471,8 @@ TEST(micro_batches_multi_sequence) {
             if (getenv("SEEK_TEST_VERBOSE"))
                 printf("  %s seq %d: ubatch 64 vs one %g (scale %g) bits %s\n", fixtures[fi], i, err, sc,
                        memcmp(l1[i], l2[i], sizeof(float) * nv) ? "differ" : "equal");
-            CHECK_MSG(err <= 1e-5 * sc, "%s seq %d: ubatch 64 vs one %g (scale %g)", fixtures[fi], i, err, sc);
+            /* MLA_AUTO may pick the other order for a part: as in micro_batches_equal_one_shot */
+            CHECK_MSG(err <= 1e-4 * sc, "%s seq %d: ubatch 64 vs one %g (scale %g)", fixtures[fi], i, err, sc);
             if (want[i]) CHECK_MSG(sc > 0, "%s seq %d: no logits written", fixtures[fi], i);
             if (!all[i]) CHECK(max_abs(l2[i] + V, nv - V) == 0);   /* only row 0 is written */
             float a[512], b[512];
