@@ -1,5 +1,5 @@
-/* legacy.c - kernels for the 32-value block types Q8_0, Q4_0, Q5_0 (activations Q8_0) and
- * Q4_1, Q5_1 (activations Q8_1). The integer dot of a block is exact; floats enter once
+/* legacy.c - kernels for the 32-value block types Q8_0, Q4_0, Q5_0, IQ4_NL (activations Q8_0)
+ * and Q4_1, Q5_1 (activations Q8_1). The integer dot of a block is exact; floats enter once
  * per block: sum += isum * (d_w * d_a)  (+ m_w * s_a for the _1 types, s_a = d_a * sum(a)).
  *
  * Weight blocks (ggml layouts, see quant.c; "nibbles": value j low, value j+16 high):
@@ -8,6 +8,7 @@
  *   Q5_0 22 B  d | qh u32 | qs[16]          w = ((q | bit_j(qh) << 4) - 16) * d
  *   Q4_1 20 B  d | m | qs[16]               w = q * d + m
  *   Q5_1 24 B  d | m | qh | qs[16]          w = (q | bit_j(qh) << 4) * d + m
+ *   IQ4_NL 18 B d | qs[16] nibbles          w = grid[q] * d  (16 int8 levels, -127..113)
  * Activation quantization follows ggml's x86 quantize_row_q8_0 / q8_1 (what the other
  * engines run here): d = amax / 127, q = round-half-even(x * (127 / amax)), d stored as
  * fp16; Q8_1 adds s = fp16(d * sum q). Scalar, AVX2 and AVX-512 write the same values.
@@ -21,7 +22,8 @@
  *                     for Q8_0, Q4_0, Q5_0 (their unsigned offset: see below)
  *           _1 types: float s_k in lane 4k, 0 elsewhere
  * vpdpbusd multiplies unsigned x signed bytes, so weights enter unsigned: Q4/Q5 nibbles
- * as stored (0..15 / 0..31), Q8_0 as w + 128 (w ^ 0x80); starting the int32 accumulator
+ * as stored (0..15 / 0..31), Q8_0 as w + 128 (w ^ 0x80), IQ4_NL as grid[q] + 128 (one
+ * vpshufb of the nibbles into the shifted grid; K = 128 as Q8_0); starting the int32 accumulator
  * at ex removes the offset exactly. Per (row, column) and group of 4 blocks:
  *   i = ex; i += qa . wa; i += qb . wb   (2 x vpdpbusd);  acc += float(i) * (sw * sc)
  * Sub-tiles of 3 rows x 8 columns for prefill, 4 x 1 for decode (weights unpacked once
@@ -34,6 +36,7 @@
 enum { QK = 32 };
 
 static inline float f16(const uint8_t *p) { return seek_fp16_to_fp32(kern_rd16(p)); }
+static bool is_q81(seek_type t) { return t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1; }
 
 /* ------------------------------------------------------------------------------------ */
 /* activation quantization, scalar (the definition the SIMD versions reproduce) */
@@ -85,6 +88,10 @@ static void unpack_scalar(seek_type t, const uint8_t *b, int w[QK], float *d, fl
     case SEEK_TYPE_Q4_0:
         for (int j = 0; j < 16; j++) w[j] = (b[2 + j] & 15) - 8, w[j + 16] = (b[2 + j] >> 4) - 8;
         break;
+    case SEEK_TYPE_IQ4_NL:
+        for (int j = 0; j < 16; j++)
+            w[j] = seek_iq4_nl_values[b[2 + j] & 15], w[j + 16] = seek_iq4_nl_values[b[2 + j] >> 4];
+        break;
     case SEEK_TYPE_Q5_0: {
         uint32_t qh = kern_rd32(b + 2);
         for (int j = 0; j < 16; j++) {
@@ -110,7 +117,7 @@ static void unpack_scalar(seek_type t, const uint8_t *b, int w[QK], float *d, fl
 
 static void mm_scalar(seek_type t, int bb, int64_t n, const uint8_t *w, size_t w_stride, int n_rows,
                       const uint8_t *a, size_t a_stride, int n_cols, float *out, size_t out_stride) {
-    bool q81 = t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1;
+    bool q81 = is_q81(t);
     int ab = q81 ? 36 : 34, aq = q81 ? 4 : 2;
     for (int r = 0; r < n_rows; r++)
         for (int c = 0; c < n_cols; c++) {
@@ -138,6 +145,7 @@ SCALAR_MM(mm_q4_0_scalar, SEEK_TYPE_Q4_0, 18)
 SCALAR_MM(mm_q5_0_scalar, SEEK_TYPE_Q5_0, 22)
 SCALAR_MM(mm_q4_1_scalar, SEEK_TYPE_Q4_1, 20)
 SCALAR_MM(mm_q5_1_scalar, SEEK_TYPE_Q5_1, 24)
+SCALAR_MM(mm_iq4_nl_scalar, SEEK_TYPE_IQ4_NL, 18)
 
 #ifdef KERN_X86
 /* ------------------------------------------------------------------------------------ */
@@ -221,6 +229,10 @@ KT_AVX2 KINLINE __m256i unpack_avx2(seek_type t, const uint8_t *b, float *d, flo
     switch (t) {
     case SEEK_TYPE_Q8_0: return _mm256_loadu_si256((const __m256i *)(b + 2));
     case SEEK_TYPE_Q4_0: return _mm256_sub_epi8(nibbles(b + 2), _mm256_set1_epi8(8));
+    case SEEK_TYPE_IQ4_NL: {
+        __m128i g = _mm_loadu_si128((const __m128i *)seek_iq4_nl_values);
+        return _mm256_shuffle_epi8(_mm256_set_m128i(g, g), nibbles(b + 2));
+    }
     case SEEK_TYPE_Q5_0: {
         __m256i hb = _mm256_and_si256(bits_to_bytes(kern_rd32(b + 2)), _mm256_set1_epi8(16));
         return _mm256_sub_epi8(_mm256_or_si256(nibbles(b + 6), hb), _mm256_set1_epi8(16));
@@ -240,7 +252,7 @@ KT_AVX2 KINLINE __m256i unpack_avx2(seek_type t, const uint8_t *b, float *d, flo
  * to a scalar. */
 KT_AVX2 KINLINE void leg_avx2_mk(seek_type t, int bb, int nr, int nc, int64_t n, const uint8_t *w, size_t ws,
                                  const uint8_t *a, size_t as, float *out, size_t os) {
-    const bool q81 = t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1;
+    const bool q81 = is_q81(t);
     const int ab = q81 ? 36 : 34, aq = q81 ? 4 : 2;
     __m256 acc[4][4];
     float ms[4][4];
@@ -297,6 +309,11 @@ AVX2_MM(mm_q4_1_avx2, , )
 #define T_ SEEK_TYPE_Q5_1
 #define BB_ 24
 AVX2_MM(mm_q5_1_avx2, , )
+#undef T_
+#undef BB_
+#define T_ SEEK_TYPE_IQ4_NL
+#define BB_ 18
+AVX2_MM(mm_iq4_nl_avx2, , )
 #undef T_
 #undef BB_
 
@@ -366,6 +383,12 @@ KT_AVX512 static void quant_q8x4_k8(const float *x, void *y, int64_t n) { quant_
 KT_AVX512 static void quant_q8x4_k16(const float *x, void *y, int64_t n) { quant_q8x4_avx512(x, y, n, 16); }
 KT_AVX512 static void quant_q8x4_k0(const float *x, void *y, int64_t n) { quant_q8x4_avx512(x, y, n, 0); }
 
+/* IQ4_NL: nibbles -> grid[q] + 128 (unsigned), in every 128-bit lane. */
+KT_AVX512 KINLINE __m512i iq4nl_grid_u8(__m512i q) {
+    __m128i g = _mm_xor_si128(_mm_loadu_si128((const __m128i *)seek_iq4_nl_values), _mm_set1_epi8((char)0x80));
+    return _mm512_shuffle_epi8(_mm512_broadcast_i32x4(g), q);
+}
+
 /* [d0 x4, d1 x4, d2 x4, d3 x4] from 4 fp16 values; with `mins`, [m0,0,0,0, m1,0,0,0, ...]. */
 KT_AVX512 KINLINE __m512 bcast4_f16(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3, bool mins) {
     __m128 f = _mm_cvtph_ps(_mm_setr_epi16((short)h0, (short)h1, (short)h2, (short)h3, 0, 0, 0, 0));
@@ -394,7 +417,7 @@ KT_AVX512 KINLINE void unpack_avx512(seek_type t, int bb, const uint8_t *b, int 
             hi[k] = _mm_loadu_si128((const __m128i *)(p + 18));
             continue;
         }
-        int off = t == SEEK_TYPE_Q4_0 ? 2 : t == SEEK_TYPE_Q4_1 ? 4 : t == SEEK_TYPE_Q5_0 ? 6 : 8;
+        int off = t == SEEK_TYPE_Q4_0 || t == SEEK_TYPE_IQ4_NL ? 2 : t == SEEK_TYPE_Q4_1 ? 4 : t == SEEK_TYPE_Q5_0 ? 6 : 8;
         if (t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1) m[k] = kern_rd16(p + 2);
         if (t == SEEK_TYPE_Q5_0 || t == SEEK_TYPE_Q5_1) {
             uint32_t qh = kern_rd32(p + off - 4);
@@ -417,6 +440,10 @@ KT_AVX512 KINLINE void unpack_avx512(seek_type t, int bb, const uint8_t *b, int 
     if (t == SEEK_TYPE_Q5_0 || t == SEEK_TYPE_Q5_1) {
         A = _mm512_mask_add_epi8(A, hma, A, _mm512_set1_epi8(16));
         B = _mm512_mask_add_epi8(B, hmb, B, _mm512_set1_epi8(16));
+    }
+    if (t == SEEK_TYPE_IQ4_NL) {   /* a missing block's zeros become grid[0] + 128, as Q8_0's */
+        A = iq4nl_grid_u8(A);
+        B = iq4nl_grid_u8(B);
     }
     *wa = A, *wb = B;
     *sw = bcast4_f16(d[0], d[1], d[2], d[3], false);
@@ -443,7 +470,9 @@ static const uint16_t sc_idx[5][2][32] = {
 
 KT_AVX512 KINLINE void unpack4_avx512(seek_type t, int bb, const uint8_t *p, __m512i *wa, __m512i *wb, __m512 *sw,
                                       __m512 *mw) {
-    const int ti = t == SEEK_TYPE_Q8_0 ? 0 : t == SEEK_TYPE_Q4_0 ? 1 : t == SEEK_TYPE_Q5_0 ? 2 : t == SEEK_TYPE_Q4_1 ? 3 : 4;
+    /* IQ4_NL has Q4_0's layout (d at 0, bb 18) */
+    const int ti = t == SEEK_TYPE_Q8_0 ? 0 : t == SEEK_TYPE_Q4_0 || t == SEEK_TYPE_IQ4_NL ? 1 : t == SEEK_TYPE_Q5_0 ? 2
+                 : t == SEEK_TYPE_Q4_1 ? 3 : 4;
     const __m512i z0 = _mm512_loadu_si512(p), z1 = _mm512_loadu_si512(p + SC_BASE1(bb));
     *sw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(z0, _mm512_loadu_si512(sc_idx[ti][0]), z1)));
     if (t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1)
@@ -459,7 +488,7 @@ KT_AVX512 KINLINE void unpack4_avx512(seek_type t, int bb, const uint8_t *p, __m
         *wb = _mm512_xor_si512(_mm512_shuffle_i64x2(X, Y, 0xDD), sgn);
         return;
     }
-    const int off = t == SEEK_TYPE_Q4_0 ? 2 : t == SEEK_TYPE_Q4_1 ? 4 : t == SEEK_TYPE_Q5_0 ? 6 : 8;
+    const int off = t == SEEK_TYPE_Q4_0 || t == SEEK_TYPE_IQ4_NL ? 2 : t == SEEK_TYPE_Q4_1 ? 4 : t == SEEK_TYPE_Q5_0 ? 6 : 8;
     __m512i V = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + off)));
     V = _mm512_inserti32x4(V, _mm_loadu_si128((const __m128i *)(p + bb + off)), 1);
     V = _mm512_inserti32x4(V, _mm_loadu_si128((const __m128i *)(p + 2 * bb + off)), 2);
@@ -474,12 +503,13 @@ KT_AVX512 KINLINE void unpack4_avx512(seek_type t, int bb, const uint8_t *p, __m
         A = _mm512_mask_add_epi8(A, hma, A, _mm512_set1_epi8(16));
         B = _mm512_mask_add_epi8(B, hmb, B, _mm512_set1_epi8(16));
     }
+    if (t == SEEK_TYPE_IQ4_NL) A = iq4nl_grid_u8(A), B = iq4nl_grid_u8(B);
     *wa = A, *wb = B;
 }
 
 KT_AVX512 KINLINE void leg_avx512_mk(seek_type t, int bb, int nr, int nc, int64_t n, const uint8_t *w, size_t ws,
                                      const uint8_t *a, size_t as, float *out, size_t os) {
-    const bool q81 = t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1;
+    const bool q81 = is_q81(t);
     __m512 acc[4][8];
     KUNROLL for (int i = 0; i < nr; i++)
         KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();
@@ -546,11 +576,16 @@ AVX512_MM(mm_q4_1_avx512)
 AVX512_MM(mm_q5_1_avx512)
 #undef T_
 #undef BB_
+#define T_ SEEK_TYPE_IQ4_NL
+#define BB_ 18
+AVX512_MM(mm_iq4_nl_avx512)
+#undef T_
+#undef BB_
 #endif /* KERN_X86 */
 
 /* ------------------------------------------------------------------------------------ */
 
-enum { I_Q8_0, I_Q4_0, I_Q5_0, I_Q4_1, I_Q5_1, I_N };
+enum { I_Q8_0, I_Q4_0, I_Q5_0, I_Q4_1, I_Q5_1, I_IQ4_NL, I_N };
 
 static const kern_entry tab[I_N][KERN_LEVELS] = {
     [I_Q8_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q8_0_scalar},
@@ -583,6 +618,13 @@ static const kern_entry tab[I_N][KERN_LEVELS] = {
                 {SEEK_TYPE_Q8_1, quant_q8x4_k0, mm_q5_1_avx512}
 #endif
     },
+    /* weights grid[q] + 128 at AVX-512: the offset K = 128 of Q8_0 */
+    [I_IQ4_NL] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_iq4_nl_scalar},
+#ifdef KERN_X86
+                  {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_iq4_nl_avx2},
+                  {SEEK_TYPE_Q8_0, quant_q8x4_k128, mm_iq4_nl_avx512}
+#endif
+    },
 };
 
 size_t kern_legacy_act_row_bytes(const kern_entry *e, int64_t n) {
@@ -596,7 +638,7 @@ size_t kern_legacy_act_row_bytes(const kern_entry *e, int64_t n) {
 
 const kern_entry *kern_legacy(seek_type t, kern_level l) {
     int i = t == SEEK_TYPE_Q8_0 ? I_Q8_0 : t == SEEK_TYPE_Q4_0 ? I_Q4_0 : t == SEEK_TYPE_Q5_0 ? I_Q5_0
-          : t == SEEK_TYPE_Q4_1 ? I_Q4_1 : t == SEEK_TYPE_Q5_1 ? I_Q5_1 : -1;
+          : t == SEEK_TYPE_Q4_1 ? I_Q4_1 : t == SEEK_TYPE_Q5_1 ? I_Q5_1 : t == SEEK_TYPE_IQ4_NL ? I_IQ4_NL : -1;
     if (i < 0) return NULL;
     return tab[i][l].mm ? &tab[i][l] : NULL;
 }
