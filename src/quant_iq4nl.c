@@ -54,21 +54,32 @@ static inline int trunc_x86(float v) {
     return (v > -2147483648.0f && v < 2147483648.0f) ? (int)v : INT_MIN;
 }
 
+/* below[t + 127] = the largest k <= 14 with V[k] <= t, for the integers t in [-127, 113]:
+ * the lower of the two grid points around v (mostly <= v) when trunc(v) = t. */
+typedef struct { int8_t below[241]; } iq4nl_lut;
+
+static void iq4nl_lut_init(iq4nl_lut *lut) {
+    for (int t = -127, k = 0; t <= 113; t++) {
+        while (k < 14 && V[k + 1] <= t) k++;
+        lut->below[t + 127] = (int8_t)k;
+    }
+}
+
 /* The index of the grid point nearest v, as the reference picks it (see the top). */
-static int iq4nl_nearest(float v) {
+static inline int iq4nl_nearest(const iq4nl_lut *lut, float v) {
     int t = trunc_x86(v);
     if (t < -127) return 0;            /* also NaN */
     if (t > 113) return 15;
-    int k = 0;                         /* largest k <= 14 with V[k] <= t (and so <= v, mostly) */
-    while (k < 14 && V[k + 1] <= t) k++;
+    int k = lut->below[t + 127];
     return v - V[k] < V[k + 1] - v ? k : k + 1;
 }
 
 /* S_qx and S_qq of the indices nearest id * x (stored in L when L is given). */
-static void iq4nl_sums(const float *x, const float *w, float id, uint8_t *L, float *sqx, float *sqq) {
+static void iq4nl_sums(const iq4nl_lut *lut, const float *x, const float *w, float id, uint8_t *L, float *sqx,
+                       float *sqq) {
     float sx = 0, sq = 0;
     for (int j = 0; j < QK; j++) {
-        int l = iq4nl_nearest(id * x[j]);
+        int l = iq4nl_nearest(lut, id * x[j]);
         if (L) L[j] = (uint8_t)l;
         float q = V[l], wq = w[j] * q;
         sx = fmaf(wq, x[j], sx);
@@ -77,7 +88,7 @@ static void iq4nl_sums(const float *x, const float *w, float id, uint8_t *L, flo
     *sqx = sx, *sqq = sq;
 }
 
-static void quant_block(const float *x, uint8_t *b) {
+static void quant_block(const iq4nl_lut *lut, const float *x, uint8_t *b) {
     float w[QK], amax = 0, max = 0;
     uint8_t L[QK];
     for (int j = 0; j < QK; j++) w[j] = x[j] * x[j];
@@ -87,19 +98,19 @@ static void quant_block(const float *x, uint8_t *b) {
     if (amax >= GROUP_MAX_EPS) {
         /* 2: the first scale */
         float sqx, sqq;
-        iq4nl_sums(x, w, 1 / (-max / V[0]), L, &sqx, &sqq);
+        iq4nl_sums(lut, x, w, 1 / (-max / V[0]), L, &sqx, &sqq);
         d = sqx / sqq;
         float best = d * sqx, best_sqx = sqx, best_sqq = sqq;
         /* 3: the other candidates */
         for (int t = -7; t <= 7; t++)
             for (int end = 0; end < 2; end++) {
                 float id = (float)(t + (end ? V[15] : V[0])) / max;
-                iq4nl_sums(x, w, id, NULL, &sqx, &sqq);
+                iq4nl_sums(lut, x, w, id, NULL, &sqx, &sqq);
                 if (sqq > 0 && sqx * sqx > best * sqq) {
                     d = sqx / sqq;
                     best = d * sqx;
                     best_sqx = sqx, best_sqq = sqq;
-                    iq4nl_sums(x, w, id, L, &sqx, &sqq);
+                    iq4nl_sums(lut, x, w, id, L, &sqx, &sqq);
                 }
             }
         /* 4: greedy moves. For each value the error's gradient in its index,
@@ -133,10 +144,12 @@ static void quant_block(const float *x, uint8_t *b) {
     /* 5: the stored scale and the indices it gives (d = 0: every index nearest 0) */
     q_wrf16(b, d);
     float id = d != 0 ? 1 / d : 0;
-    for (int j = 0; j < QK; j++) L[j] = (uint8_t)iq4nl_nearest(id * x[j]);
+    for (int j = 0; j < QK; j++) L[j] = (uint8_t)iq4nl_nearest(lut, id * x[j]);
     for (int j = 0; j < QK / 2; j++) b[2 + j] = (uint8_t)(L[j] | L[j + QK / 2] << 4);
 }
 
 void seek_quant_iq4_nl(const float *x, uint8_t *b, int64_t n) {
-    for (int64_t i = 0; i < n / QK; i++, b += 18, x += QK) quant_block(x, b);
+    iq4nl_lut lut;   /* per call: cheap next to a row's blocks, and no shared state */
+    iq4nl_lut_init(&lut);
+    for (int64_t i = 0; i < n / QK; i++, b += 18, x += QK) quant_block(&lut, x, b);
 }
