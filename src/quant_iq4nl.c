@@ -23,7 +23,7 @@
  * the lower of two neighbours a <= v < b when v - a < b - v, else the upper (ties up).
  * The reference finds the neighbours from the integer part of v (truncated toward zero,
  * x86 cvttss2si: NaN and out-of-range give INT_MIN); iq4nl_nearest() gives the same
- * answer for every float (checked for all floats of [-130, 116] against the reference's
+ * answer for every float (checked for all floats of [-140, 130] against the reference's
  * table while writing this).
  * Fused multiply-adds are spelled out (fmaf) exactly where the reference build (gcc -O3
  * -march=native) fuses them; every other product and sum is rounded on its own (seek is
