@@ -6,7 +6,8 @@
 #   SEEK=./seek
 # The inputs are the small synth models of tests/cli/test_quantize.sh (row lengths that divide
 # like R1-Distill-Qwen-1.5B's and DeepSeek-V2-Lite's). Prints one summary line per run; the
-# per-tensor differences are in OUTDIR/*.cmp.
+# per-tensor differences are in OUTDIR/*.cmp. For deeper models, where writing both files takes
+# long, bench/compare_quantize_plan.py compares the two tools' --dry-run type choices.
 set -u
 IK=${IK:-/work/ik/build/bin}
 SEEK=${SEEK:-./seek}

@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--ref")) with_ref = true;
         else if (n_names < 32) names[n_names++] = argv[i];
     }
-    static const char *all[] = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q5_0", "Q4_1", "Q5_1",
+    static const char *all[] = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q5_0", "Q4_1", "Q5_1", "IQ4_NL",
                                 "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"};
     if (!n_names)
         for (size_t i = 0; i < sizeof all / sizeof *all; i++) names[n_names++] = all[i];

@@ -1,6 +1,6 @@
 /* dtype.c - the table of tensor types, the row conversion dispatch, and the
  * scalar float conversions (fp16, bf16, fp8 e4m3fn).
- * Block layouts: see quant.c (32-value blocks) and quant_k.c (K-quants). */
+ * Block layouts: see quant.c (32-value blocks), quant_iq4nl.c and quant_k.c (K-quants). */
 #include "dtype.h"
 
 #include <float.h>
@@ -35,7 +35,7 @@ static const seek_type_info type_table[SEEK_TYPE_COUNT] = {
     [SEEK_TYPE_IQ2_XS]  = {"IQ2_XS",  256,  74, false, false},
     [SEEK_TYPE_IQ3_XXS] = {"IQ3_XXS", 256,  98, false, false},
     [SEEK_TYPE_IQ1_S]   = {"IQ1_S",   256,  50, false, false},
-    [SEEK_TYPE_IQ4_NL]  = {"IQ4_NL",   32,  18, true,  false},
+    [SEEK_TYPE_IQ4_NL]  = {"IQ4_NL",   32,  18, true,  true},
     [SEEK_TYPE_IQ3_S]   = {"IQ3_S",   256, 110, false, false},
     [SEEK_TYPE_IQ2_S]   = {"IQ2_S",   256,  82, false, false},
     [SEEK_TYPE_IQ4_XS]  = {"IQ4_XS",  256, 136, false, false},
@@ -189,6 +189,7 @@ static const quant_fn quant_table[SEEK_TYPE_COUNT] = {
     [SEEK_TYPE_Q2_K] = seek_quant_q2_k,    [SEEK_TYPE_Q3_K] = seek_quant_q3_k,
     [SEEK_TYPE_Q4_K] = seek_quant_q4_k,    [SEEK_TYPE_Q5_K] = seek_quant_q5_k,
     [SEEK_TYPE_Q6_K] = seek_quant_q6_k,    [SEEK_TYPE_Q8_K] = seek_quant_q8_k,
+    [SEEK_TYPE_IQ4_NL] = seek_quant_iq4_nl,
 };
 
 /* Common argument checks; returns the type info or NULL with the error set. */

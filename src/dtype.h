@@ -84,6 +84,9 @@ float seek_fp16_to_fp32(uint16_t h);
 uint16_t seek_fp32_to_fp16(float f);
 float seek_bf16_to_fp32(uint16_t h);
 uint16_t seek_fp32_to_bf16(float f);
+/* IQ4_NL's 16 grid levels: a block's value j is d * seek_iq4_nl_values[index j]. */
+extern const int8_t seek_iq4_nl_values[16];
+
 /* float8 e4m3fn (no infinities, 0x7f/0xff are NaN), as in DeepSeek-V3's FP8 weights. */
 float seek_fp8_e4m3_to_fp32(uint8_t v);
 

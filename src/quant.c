@@ -1,5 +1,5 @@
 /* quant.c - the "legacy" 32-value block types: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1
- * (quantize + dequantize) and the non-linear IQ4_NL / MXFP4 (dequantize only).
+ * (quantize + dequantize) and MXFP4 (dequantize only). IQ4_NL: quant_iq4nl.c.
  *
  * Quantization reproduces ggml's reference (quantize_row_*_ref, no importance
  * matrix) operation for operation, so output is byte-identical to files made by
@@ -209,22 +209,6 @@ void seek_quant_q8_1(const float *x, uint8_t *b, int64_t n) {
         q_wrf16(b, d);
         q_wrf16(b + 2, sum * d);
         memcpy(b + 4, q, QK);
-    }
-}
-
-/* ---- IQ4_NL: 18 bytes = d (fp16) | qs[16] (nibbles).  x = d * table[q] ----
- * A fixed non-uniform 16-level grid, denser near zero. */
-static const int8_t iq4nl_values[16] = {
-    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
-};
-
-void seek_dequant_iq4_nl(const uint8_t *b, float *y, int64_t n) {
-    for (int64_t i = 0; i < n / QK; i++, b += 18, y += QK) {
-        float d = q_rdf16(b);
-        for (int j = 0; j < QK / 2; j++) {
-            y[j] = d * iq4nl_values[b[2 + j] & 0x0F];
-            y[j + QK / 2] = d * iq4nl_values[b[2 + j] >> 4];
-        }
     }
 }
 

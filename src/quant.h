@@ -71,6 +71,8 @@ void seek_quant_q5_0(const float *src, uint8_t *dst, int64_t n);
 void seek_quant_q5_1(const float *src, uint8_t *dst, int64_t n);
 void seek_quant_q8_0(const float *src, uint8_t *dst, int64_t n);
 void seek_quant_q8_1(const float *src, uint8_t *dst, int64_t n);
+/* IQ4_NL (quant_iq4nl.c). */
+void seek_quant_iq4_nl(const float *src, uint8_t *dst, int64_t n);
 
 /* K-quants: 256-value super-blocks (quant_k.c). */
 void seek_dequant_q2_k(const uint8_t *src, float *dst, int64_t n);

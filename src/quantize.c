@@ -6,8 +6,8 @@
  * importance matrix is given, for the architectures seek runs (llama, qwen2, deepseek2).
  * Rules for IQ types, Falcon and other architectures are left out. The conversion of rows
  * is the reference quantizers' (seek_quantize_row), so output equals that tool's byte for
- * byte for the same choice of type (docs/quantize.md lists the two places where the choice
- * differs: fallbacks to types seek cannot write, IQ4_NL and ik's Q6_0).
+ * byte for the same choice of type (docs/quantize.md: the one place where the choice
+ * differs is Q5_K's fallback, Q5_1 where ik writes its private Q6_0).
  */
 #include "quantize.h"
 
@@ -165,13 +165,17 @@ static const rule rules[] = {
 
 /* Rows whose length is not a multiple of 256 cannot hold K-quant super-blocks (e.g.
  * DeepSeek-V2-Lite's 1408-wide experts, its 10944-wide dense FFN): the tensor falls back to
- * a 32-block type of about the same size. llama-quantize uses IQ4_NL for Q2_K/Q3_K and (ik)
- * Q6_0 for Q5_K; seek writes neither, so it uses Q4_0 and Q5_1 (mainline llama.cpp's choice
- * for Q5_K) there - see docs/quantize.md. */
+ * a 32-block type of about the same size, as llama-quantize does (change_type_if_necessary):
+ *   Q2_K, Q3_K -> IQ4_NL   both engines (a 4.5-bit type with a non-uniform grid)
+ *   Q4_K -> Q5_0, Q6_K -> Q8_0   both engines
+ *   Q5_K -> Q5_1   mainline llama.cpp's choice. ik_llama.cpp writes its own Q6_0 there, a
+ *                  type that llama.cpp and ollama cannot load, so seek keeps the format
+ *                  every GGUF engine reads (the one documented difference from ik's
+ *                  output; docs/quantize.md). */
 static seek_type fallback(seek_type t, int64_t ne0) {
     if (ne0 % 256 == 0) return t;
     switch (t) {
-    case SEEK_TYPE_Q2_K: case SEEK_TYPE_Q3_K: return SEEK_TYPE_Q4_0;
+    case SEEK_TYPE_Q2_K: case SEEK_TYPE_Q3_K: return SEEK_TYPE_IQ4_NL;
     case SEEK_TYPE_Q4_K: return SEEK_TYPE_Q5_0;
     case SEEK_TYPE_Q5_K: return SEEK_TYPE_Q5_1;
     case SEEK_TYPE_Q6_K: return SEEK_TYPE_Q8_0;

@@ -376,6 +376,7 @@ static const struct { seek_type type; double normal, outliers; } bounds[] = {
     {SEEK_TYPE_Q5_1, 5e-2,   7e-2},
     {SEEK_TYPE_Q5_K, 4.6e-2, 6.8e-2},
     {SEEK_TYPE_Q4_0, 1.1e-1, 1.8e-1},
+    {SEEK_TYPE_IQ4_NL, 9.5e-2, 1.6e-1},
     {SEEK_TYPE_Q4_1, 1e-1,   1.55e-1},
     {SEEK_TYPE_Q4_K, 9e-2,   1.35e-1},
     {SEEK_TYPE_Q3_K, 1.9e-1, 1.9e-1},

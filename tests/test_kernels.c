@@ -8,7 +8,8 @@
  *          converting the activations costs, bounded per type:
  *            F32, F16, BF16 (act F32)  float accumulation only:  1e-5 * S
  *            BF16 (act BF16)           |dx| <= |x| 2^-8:          2^-8 * S + 1e-5 * S
- *            Q8_0 Q4_0 Q5_0 (act Q8_0) |dx| <= 0.57 amax_b / 127 per block b (half a step
+ *            Q8_0 Q4_0 Q5_0 IQ4_NL     |dx| <= 0.57 amax_b / 127 per block b (half a step
+ *              (act Q8_0)
  *            Q4_1 Q5_1 (act Q8_1)      plus the fp16 scale): sum_b 0.0045 amax_b sum_b |w|
  *                                      + 1e-5 * S; Q8_1 adds |m_b| 2^-9 sum_b |x| for s
  *          with S = sum_k |w_k x_k|.
@@ -38,7 +39,8 @@ static void fill(float *x, int64_t n) {
 }
 
 static const seek_type types[] = {SEEK_TYPE_F32,  SEEK_TYPE_F16,  SEEK_TYPE_BF16, SEEK_TYPE_Q8_0,
-                                   SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q4_1, SEEK_TYPE_Q5_1};
+                                   SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q4_1, SEEK_TYPE_Q5_1,
+                                   SEEK_TYPE_IQ4_NL};
 enum { N_TYPES = sizeof types / sizeof *types };
 
 static bool is_q81(seek_type t) { return t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1; }
@@ -258,8 +260,9 @@ TEST(activation_quantization_is_ggml_x86_and_equal_at_every_level) {
     CHECK(seek_fp16_to_fp32((uint16_t)(blk[0] | blk[1] << 8)) == 1.0f);
 
     static const int64_t Cs[] = {32, 96, 160, 416, 1536};
-    const seek_type wt[] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q4_1, SEEK_TYPE_Q5_1};
-    const int K[] = {128, 8, 16, 0, 0};
+    const seek_type wt[] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q4_1, SEEK_TYPE_Q5_1,
+                            SEEK_TYPE_IQ4_NL};
+    const int K[] = {128, 8, 16, 0, 0, 128};
     for (size_t ci = 0; ci < sizeof Cs / sizeof *Cs; ci++) {
         int64_t C = Cs[ci], nb = C / 32;
         float *xs = malloc(sizeof(float) * (size_t)C);

@@ -1,7 +1,7 @@
 /* kernels.c - the dispatch table: (weight type, CPU level) -> kern_entry.
  *
  *   F32 F16 BF16              float.c    activations F32 (BF16 with vdpbf16ps)
- *   Q8_0 Q4_0 Q5_0            legacy.c   activations Q8_0 (regrouped by 4 blocks at AVX-512)
+ *   Q8_0 Q4_0 Q5_0 IQ4_NL     legacy.c   activations Q8_0 (regrouped by 4 blocks at AVX-512)
  *   Q4_1 Q5_1                 legacy.c   activations Q8_1
  *   Q2_K Q3_K Q4_K Q5_K Q6_K  kquants*.c activations Q8_K
  * Anything else: NULL, and matmul() falls back to matmul_ref(). */
@@ -17,7 +17,8 @@ const kern_entry *kern_for_level(seek_type type, kern_level l) {
     case SEEK_TYPE_Q4_0:
     case SEEK_TYPE_Q4_1:
     case SEEK_TYPE_Q5_0:
-    case SEEK_TYPE_Q5_1: return kern_legacy(type, l);
+    case SEEK_TYPE_Q5_1:
+    case SEEK_TYPE_IQ4_NL: return kern_legacy(type, l);
     case SEEK_TYPE_Q2_K:
     case SEEK_TYPE_Q3_K:
     case SEEK_TYPE_Q4_K:

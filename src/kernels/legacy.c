@@ -1,5 +1,5 @@
-/* legacy.c - kernels for the 32-value block types Q8_0, Q4_0, Q5_0 (activations Q8_0) and
- * Q4_1, Q5_1 (activations Q8_1). The integer dot of a block is exact; floats enter once
+/* legacy.c - kernels for the 32-value block types Q8_0, Q4_0, Q5_0, IQ4_NL (activations Q8_0)
+ * and Q4_1, Q5_1 (activations Q8_1). The integer dot of a block is exact; floats enter once
  * per block: sum += isum * (d_w * d_a)  (+ m_w * s_a for the _1 types, s_a = d_a * sum(a)).
  *
  * Weight blocks (ggml layouts, see quant.c; "nibbles": value j low, value j+16 high):
@@ -8,6 +8,7 @@
  *   Q5_0 22 B  d | qh u32 | qs[16]          w = ((q | bit_j(qh) << 4) - 16) * d
  *   Q4_1 20 B  d | m | qs[16]               w = q * d + m
  *   Q5_1 24 B  d | m | qh | qs[16]          w = (q | bit_j(qh) << 4) * d + m
+ *   IQ4_NL 18 B d | qs[16] nibbles          w = grid[q] * d  (16 int8 levels, -127..113)
  * Activation quantization follows ggml's x86 quantize_row_q8_0 / q8_1 (what the other
  * engines run here): d = amax / 127, q = round-half-even(x * (127 / amax)), d stored as
  * fp16; Q8_1 adds s = fp16(d * sum q). Scalar, AVX2 and AVX-512 write the same values.
@@ -21,12 +22,11 @@
  *                     for Q8_0, Q4_0, Q5_0 (their unsigned offset: see below)
  *           _1 types: float s_k in lane 4k, 0 elsewhere
  * vpdpbusd multiplies unsigned x signed bytes, so weights enter unsigned: Q4/Q5 nibbles
- * as stored (0..15 / 0..31), Q8_0 as w + 128 (w ^ 0x80); starting the int32 accumulator
- * at ex removes the offset exactly. Per (row, column) and group of 4 blocks:
- *   i = ex; i += qa . wa; i += qb . wb   (2 x vpdpbusd);  acc += float(i) * (sw * sc)
- * Sub-tiles of 3 rows x 8 columns for prefill, 4 x 1 for decode (weights unpacked once
- * per row and group, used by every column of the sub-tile);
- * the last group of a row is padded with zero blocks. */
+ * as stored (0..15 / 0..31), Q8_0 as w + 128 (w ^ 0x80), IQ4_NL as grid[q] + 128 (one
+ * vpshufb of the nibbles into the shifted grid; K = 128 as Q8_0); starting the int32
+ * accumulator at ex removes the offset exactly. The AVX-512 matrix kernels are in
+ * legacy_avx512.c (one output row per lane); this file keeps their activation converter.
+ * The last group of a row is padded with zero blocks. */
 #include "kern_impl.h"
 
 #include <math.h>
@@ -34,6 +34,7 @@
 enum { QK = 32 };
 
 static inline float f16(const uint8_t *p) { return seek_fp16_to_fp32(kern_rd16(p)); }
+static bool is_q81(seek_type t) { return t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1; }
 
 /* ------------------------------------------------------------------------------------ */
 /* activation quantization, scalar (the definition the SIMD versions reproduce) */
@@ -85,6 +86,10 @@ static void unpack_scalar(seek_type t, const uint8_t *b, int w[QK], float *d, fl
     case SEEK_TYPE_Q4_0:
         for (int j = 0; j < 16; j++) w[j] = (b[2 + j] & 15) - 8, w[j + 16] = (b[2 + j] >> 4) - 8;
         break;
+    case SEEK_TYPE_IQ4_NL:
+        for (int j = 0; j < 16; j++)
+            w[j] = seek_iq4_nl_values[b[2 + j] & 15], w[j + 16] = seek_iq4_nl_values[b[2 + j] >> 4];
+        break;
     case SEEK_TYPE_Q5_0: {
         uint32_t qh = kern_rd32(b + 2);
         for (int j = 0; j < 16; j++) {
@@ -110,7 +115,7 @@ static void unpack_scalar(seek_type t, const uint8_t *b, int w[QK], float *d, fl
 
 static void mm_scalar(seek_type t, int bb, int64_t n, const uint8_t *w, size_t w_stride, int n_rows,
                       const uint8_t *a, size_t a_stride, int n_cols, float *out, size_t out_stride) {
-    bool q81 = t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1;
+    bool q81 = is_q81(t);
     int ab = q81 ? 36 : 34, aq = q81 ? 4 : 2;
     for (int r = 0; r < n_rows; r++)
         for (int c = 0; c < n_cols; c++) {
@@ -138,6 +143,7 @@ SCALAR_MM(mm_q4_0_scalar, SEEK_TYPE_Q4_0, 18)
 SCALAR_MM(mm_q5_0_scalar, SEEK_TYPE_Q5_0, 22)
 SCALAR_MM(mm_q4_1_scalar, SEEK_TYPE_Q4_1, 20)
 SCALAR_MM(mm_q5_1_scalar, SEEK_TYPE_Q5_1, 24)
+SCALAR_MM(mm_iq4_nl_scalar, SEEK_TYPE_IQ4_NL, 18)
 
 #ifdef KERN_X86
 /* ------------------------------------------------------------------------------------ */
@@ -221,6 +227,10 @@ KT_AVX2 KINLINE __m256i unpack_avx2(seek_type t, const uint8_t *b, float *d, flo
     switch (t) {
     case SEEK_TYPE_Q8_0: return _mm256_loadu_si256((const __m256i *)(b + 2));
     case SEEK_TYPE_Q4_0: return _mm256_sub_epi8(nibbles(b + 2), _mm256_set1_epi8(8));
+    case SEEK_TYPE_IQ4_NL: {
+        __m128i g = _mm_loadu_si128((const __m128i *)seek_iq4_nl_values);
+        return _mm256_shuffle_epi8(_mm256_set_m128i(g, g), nibbles(b + 2));
+    }
     case SEEK_TYPE_Q5_0: {
         __m256i hb = _mm256_and_si256(bits_to_bytes(kern_rd32(b + 2)), _mm256_set1_epi8(16));
         return _mm256_sub_epi8(_mm256_or_si256(nibbles(b + 6), hb), _mm256_set1_epi8(16));
@@ -240,7 +250,7 @@ KT_AVX2 KINLINE __m256i unpack_avx2(seek_type t, const uint8_t *b, float *d, flo
  * to a scalar. */
 KT_AVX2 KINLINE void leg_avx2_mk(seek_type t, int bb, int nr, int nc, int64_t n, const uint8_t *w, size_t ws,
                                  const uint8_t *a, size_t as, float *out, size_t os) {
-    const bool q81 = t == SEEK_TYPE_Q4_1 || t == SEEK_TYPE_Q5_1;
+    const bool q81 = is_q81(t);
     const int ab = q81 ? 36 : 34, aq = q81 ? 4 : 2;
     __m256 acc[4][4];
     float ms[4][4];
@@ -299,6 +309,11 @@ AVX2_MM(mm_q4_1_avx2, , )
 #define T_ SEEK_TYPE_Q5_1
 #define BB_ 24
 AVX2_MM(mm_q5_1_avx2, , )
+#undef T_
+#undef BB_
+#define T_ SEEK_TYPE_IQ4_NL
+#define BB_ 18
+AVX2_MM(mm_iq4_nl_avx2, , )
 #undef T_
 #undef BB_
 
@@ -372,11 +387,12 @@ LEG512(q4_0)
 LEG512(q5_0)
 LEG512(q4_1)
 LEG512(q5_1)
+LEG512(iq4_nl)
 #endif /* KERN_X86 */
 
 /* ------------------------------------------------------------------------------------ */
 
-enum { I_Q8_0, I_Q4_0, I_Q5_0, I_Q4_1, I_Q5_1, I_N };
+enum { I_Q8_0, I_Q4_0, I_Q5_0, I_Q4_1, I_Q5_1, I_IQ4_NL, I_N };
 
 static const kern_entry tab[I_N][KERN_LEVELS] = {
     [I_Q8_0] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_q8_0_scalar},
@@ -409,6 +425,13 @@ static const kern_entry tab[I_N][KERN_LEVELS] = {
                 {SEEK_TYPE_Q8_1, quant_q8x4_k0, kern_mm_q5_1_avx512}
 #endif
     },
+    /* weights grid[q] + 128 at AVX-512: the offset K = 128 of Q8_0 */
+    [I_IQ4_NL] = {{SEEK_TYPE_Q8_0, quant_q8_0_scalar, mm_iq4_nl_scalar},
+#ifdef KERN_X86
+                  {SEEK_TYPE_Q8_0, quant_q8_0_avx2, mm_iq4_nl_avx2},
+                  {SEEK_TYPE_Q8_0, quant_q8x4_k128, kern_mm_iq4_nl_avx512}
+#endif
+    },
 };
 
 size_t kern_legacy_act_row_bytes(const kern_entry *e, int64_t n) {
@@ -422,7 +445,7 @@ size_t kern_legacy_act_row_bytes(const kern_entry *e, int64_t n) {
 
 const kern_entry *kern_legacy(seek_type t, kern_level l) {
     int i = t == SEEK_TYPE_Q8_0 ? I_Q8_0 : t == SEEK_TYPE_Q4_0 ? I_Q4_0 : t == SEEK_TYPE_Q5_0 ? I_Q5_0
-          : t == SEEK_TYPE_Q4_1 ? I_Q4_1 : t == SEEK_TYPE_Q5_1 ? I_Q5_1 : -1;
+          : t == SEEK_TYPE_Q4_1 ? I_Q4_1 : t == SEEK_TYPE_Q5_1 ? I_Q5_1 : t == SEEK_TYPE_IQ4_NL ? I_IQ4_NL : -1;
     if (i < 0) return NULL;
     return tab[i][l].mm ? &tab[i][l] : NULL;
 }

@@ -1,16 +1,17 @@
-/* legacy_avx512.c - Q8_0, Q4_0, Q5_0, Q4_1, Q5_1 weights at KERN_AVX512: one output row
- * per lane.
+/* legacy_avx512.c - Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL weights at KERN_AVX512: one output
+ * row per lane.
  *
  * Weight blocks of 32 values (ggml's layouts; bit-level formulas in legacy.c):
  *   Q8_0 34 B: d | int8 q[32]                 Q4_0 18 B: d | qs[16] (nibbles; value q - 8)
  *   Q5_0 22 B: d | qh[4] | qs[16] (value q-16)   Q4_1 20 B: d | m | qs[16] (value d*q + m)
- *   Q5_1 24 B: d | m | qh[4] | qs[16]
- * Every block is first turned into 32 unsigned bytes in value order (Q8_0 as q + 128, the
- * others as their unsigned quants), the operand vpdpbusd wants.
+ *   Q5_1 24 B: d | m | qh[4] | qs[16]          IQ4_NL 18 B: d | qs[16] (value grid[q], int8)
+ * Every block is first turned into 32 unsigned bytes in value order (Q8_0 as q + 128,
+ * IQ4_NL as grid[q] + 128 by one vpshufb, the others as their unsigned quants), the operand
+ * vpdpbusd wants.
  * Activations: legacy.c's regrouped Q8_0 / Q8_1 rows, 256 bytes per group of 4 blocks k:
  *   [16k, 16k+16): values 0..15 of block k   [64 + 16k, ..): values 16..31
  *   [128 + 16k]: float d of block k (x4)
- *   [192 + 16k]: _0 types: int32 x4 = -K * sums of 8 values (K = 128, 8, 16: the offset,
+ *   [192 + 16k]: _0 types: int32 x4 = -K * sums of 8 values (K = 128, 8, 16; IQ4_NL 128: the offset,
  *                so sumi = sum (u - K) a exactly); _1 types: float d * sum(a) (lane 4k)
  *
  * The arithmetic of this level, for every tile shape (decode and prefill give the same
@@ -30,18 +31,24 @@
 #include "transpose512.h"
 
 /* type descriptors: block bytes, offset of qh (0: none), of qs, has m, 8-bit quants */
-typedef enum { L_Q8_0, L_Q4_0, L_Q5_0, L_Q4_1, L_Q5_1 } ltype;
-static const int BB[] = {34, 18, 22, 20, 24}, QH[] = {0, 0, 2, 0, 4}, QS[] = {2, 2, 6, 4, 8};
+typedef enum { L_Q8_0, L_Q4_0, L_Q5_0, L_Q4_1, L_Q5_1, L_IQ4_NL } ltype;
+static const int BB[] = {34, 18, 22, 20, 24, 18}, QH[] = {0, 0, 2, 0, 4, 0}, QS[] = {2, 2, 6, 4, 8, 2};
+
+/* IQ4_NL: the grid + 128 in every 128-bit lane, for vpshufb */
+KT_AVX512 KINLINE __m512i iq4nl_grid(void) {
+    return _mm512_broadcast_i32x4(_mm_xor_si128(_mm_loadu_si128((const __m128i *)seek_iq4_nl_values), _mm_set1_epi8((char)0x80)));
+}
 #define HAS_M(T) ((T) == L_Q4_1 || (T) == L_Q5_1)
 
 /* Block at p as 32 unsigned bytes in value order; `live` false gives zeros. */
 KT_AVX512 KINLINE __m256i block_u8(ltype T, const uint8_t *p, bool live) {
-    if (!live) return T == L_Q8_0 ? _mm256_set1_epi8((char)0x80) : _mm256_setzero_si256();
+    if (!live) return T == L_Q8_0 || T == L_IQ4_NL ? _mm256_set1_epi8((char)0x80) : _mm256_setzero_si256();
     if (T == L_Q8_0) return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 2)), _mm256_set1_epi8((char)0x80));
     __m128i x = _mm_loadu_si128((const __m128i *)(p + QS[T]));
     const __m128i m4 = _mm_set1_epi8(15);
     __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(x, m4)), _mm_and_si128(_mm_srli_epi16(x, 4), m4), 1);
     if (QH[T]) v = _mm256_mask_add_epi8(v, (__mmask32)kern_rd32(p + QH[T]), v, _mm256_set1_epi8(16));
+    if (T == L_IQ4_NL) v = _mm256_shuffle_epi8(_mm512_castsi512_si256(iq4nl_grid()), v);
     return v;
 }
 
@@ -158,6 +165,7 @@ KT_AVX512 KINLINE __m512i pair_u8(ltype T, const uint8_t *p, bool second) {
         uint64_t h = kern_rd32(p + QH[T]) | (second ? (uint64_t)kern_rd32(p + bb + QH[T]) << 32 : 0);
         v = _mm512_mask_add_epi8(v, (__mmask64)h, v, _mm512_set1_epi8(16));
     }
+    if (T == L_IQ4_NL) v = _mm512_shuffle_epi8(iq4nl_grid(), v);   /* a missing block's zeros -> 1 + 128: meet zero activations */
     return v;
 }
 
@@ -218,4 +226,5 @@ LEGACY_AVX512(q4_0, L_Q4_0)
 LEGACY_AVX512(q5_0, L_Q5_0)
 LEGACY_AVX512(q4_1, L_Q4_1)
 LEGACY_AVX512(q5_1, L_Q5_1)
+LEGACY_AVX512(iq4_nl, L_IQ4_NL)
 #endif

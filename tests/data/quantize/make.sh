@@ -15,7 +15,7 @@ out=tests/data/quantize/llama-quantize.sha256
 {
     echo "# ik_llama.cpp llama-quantize (built from source, Release, -march=native)"
     echo "# command: llama-quantize IN.gguf OUT.gguf TYPE 2; then bench/tensor_hashes.py OUT.gguf"
-    for run in qwen:Q2_K qwen:Q3_K_M qwen:Q4_K_M qwen:Q5_K_S qwen:Q6_K v2:Q4_K_M v2:Q6_K; do
+    for run in qwen:Q2_K qwen:Q3_K_M qwen:Q4_K_M qwen:Q5_K_S qwen:Q6_K v2:Q2_K v2:Q4_K_M v2:Q6_K; do
         m=${run%:*} t=${run#*:}
         "$IK/llama-quantize" "$T/$m.gguf" "$T/o.gguf" "$t" 2 >/dev/null 2>&1
         /usr/bin/python3 bench/tensor_hashes.py "$T/o.gguf" | sed "s/^/$m-$t /"
