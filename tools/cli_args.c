@@ -21,6 +21,14 @@ int cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, co
     return 1;
 }
 
+int cli_opt_int(const char *cmd, int argc, char **argv, int *i, const char *name, const char *alt, int lo, int hi,
+                int *out) {
+    const char *v;
+    int r = cli_opt(cmd, argc, argv, i, name, alt, &v);
+    if (r <= 0) return r;
+    return cli_int(cmd, argv[*i - 1], v, lo, hi, out) ? -1 : 1;
+}
+
 int cli_long(const char *cmd, const char *opt, const char *v, long lo, long hi, long *out) {
     char *end;
     errno = 0;

@@ -17,6 +17,11 @@
  *  -1  yes, but it is the last argument ("CMD: option NAME needs a value" printed) */
 int cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, const char *alt, const char **val);
 
+/* cli_opt for an option whose value is an integer in lo..hi (cli_int): 0 not this
+ * option, 1 yes and *out set, -1 yes but the value is missing or bad (message printed). */
+int cli_opt_int(const char *cmd, int argc, char **argv, int *i, const char *name, const char *alt, int lo, int hi,
+                int *out);
+
 /* Strict numbers: 0, or -1 with "CMD: OPT: ..." printed. */
 int cli_long(const char *cmd, const char *opt, const char *v, long lo, long hi, long *out);
 int cli_int(const char *cmd, const char *opt, const char *v, int lo, int hi, int *out);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "model.h"
 #include "quantize.h"
@@ -147,29 +148,23 @@ static void usage(FILE *f) {
           "  --json      one JSON object on stdout\n", f);
 }
 
-static int pos_arg(const char *opt, const char *v, int min, int *out) {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || x < min || x > 1 << 20) return cli_error("bench: %s needs a number >= %d, not '%s'", opt, min, v);
-    *out = (int)x;
-    return 0;
-}
-
 int cmd_bench(int argc, char **argv) {
     const char *path = NULL, *cache_type = "f16";
     int p = 512, n = 128, r = 5, threads = 0;
     bool json = false;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = argv[i];
+        int k;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         if (!strcmp(a, "--json")) json = true;
-        else if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && v) path = argv[++i];
-        else if (!strcmp(a, "-p") && v) { if (pos_arg(a, argv[++i], 0, &p)) return 1; }
-        else if (!strcmp(a, "-n") && v) { if (pos_arg(a, argv[++i], 0, &n)) return 1; }
-        else if (!strcmp(a, "-r") && v) { if (pos_arg(a, argv[++i], 1, &r)) return 1; }
-        else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && v) { if (pos_arg(a, argv[++i], 1, &threads)) return 1; }
-        else if (!strcmp(a, "--cache-type") && v) cache_type = argv[++i];
-        else return cli_error("bench: unknown argument '%s'", a);
+        else if ((k = cli_opt("bench", argc, argv, &i, "-m", "--model", &path)) ||
+                 (k = cli_opt("bench", argc, argv, &i, "--cache-type", NULL, &cache_type)) ||
+                 (k = cli_opt_int("bench", argc, argv, &i, "-p", NULL, 0, 1 << 20, &p)) ||
+                 (k = cli_opt_int("bench", argc, argv, &i, "-n", NULL, 0, 1 << 20, &n)) ||
+                 (k = cli_opt_int("bench", argc, argv, &i, "-r", NULL, 1, 1 << 20, &r)) ||
+                 (k = cli_opt_int("bench", argc, argv, &i, "--threads", "-t", 1, 256, &threads))) {
+            if (k < 0) return 2;
+        } else return cli_error("bench: unknown argument '%s'", a);
     }
     if (!path) { usage(stderr); return cli_error("bench: need -m MODEL"); }
     if (p + n < 1) return cli_error("bench: nothing to measure (-p 0 -n 0)");

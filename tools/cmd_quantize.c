@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "quantize.h"
 #include "util.h"
@@ -38,13 +39,13 @@ int cmd_quantize(int argc, char **argv) {
     o.progress = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int r;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         if (!strcmp(a, "--pure")) o.pure = true;
         else if (!strcmp(a, "--dry-run")) o.dry_run = true;
         else if (!strcmp(a, "--quiet")) o.progress = false;
-        else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && i + 1 < argc) {
-            o.threads = atoi(argv[++i]);
-            if (o.threads < 1) return cli_error("quantize: --threads must be a positive number");
+        else if ((r = cli_opt_int("quantize", argc, argv, &i, "--threads", "-t", 1, 256, &o.threads))) {
+            if (r < 0) return 2;
         } else if (a[0] == '-' && a[1]) return cli_error("quantize: unknown option '%s'", a);
         else if (n_pos < 3) pos[n_pos++] = a;
         else return cli_error("quantize: too many arguments ('%s')", a);

@@ -26,5 +26,8 @@ expect_out text_decode '^decode: +[0-9.]+ '
 expect_out text_bw '^memory read: +[0-9.]+ GB/s'
 
 expect_error no_model "need -m MODEL" "$SEEK" bench -p 8
-expect_error bad_p "-p needs a number" "$SEEK" bench -m "$CHAT_MODEL" -p x
+# numbers are strict (tools/cli_args.c), as in every command
+expect_error bad_p "^seek: bench: -p: 'x' is not an integer$" "$SEEK" bench -m "$CHAT_MODEL" -p x
+expect_error bad_r "^seek: bench: -r: 0 is out of range \(1\.\.1048576\)$" "$SEEK" bench -m "$CHAT_MODEL" -r 0
+expect_error bad_threads "^seek: bench: --threads: '4.5' is not an integer$" "$SEEK" bench -m "$CHAT_MODEL" --threads 4.5
 expect_error not_model "nope.gguf" "$SEEK" bench -m "$TMP/nope.gguf"

@@ -142,4 +142,8 @@ expect_error not_gguf "text.gguf: " "$SEEK" quantize "$TMP/text.gguf" "$TMP/o.gg
 expect_error not_model "not a model" "$SEEK" quantize tests/data/tokenizer/ggml-vocab-gpt-2.gguf "$TMP/o.gguf" Q8_0
 expect_error same_file "must differ" "$SEEK" quantize "$TMP/qwen.gguf" "$TMP/qwen.gguf" Q8_0
 expect_error missing_args "need IN.gguf OUT.gguf TYPE" "$SEEK" quantize "$TMP/qwen.gguf"
+# numbers are strict (tools/cli_args.c), as in every command
+expect_error bad_threads "^seek: quantize: --threads: '2x' is not an integer$" "$SEEK" quantize "$TMP/qwen.gguf" "$TMP/o.gguf" Q8_0 --threads 2x
+expect_error zero_threads "^seek: quantize: -t: 0 is out of range \(1\.\.256\)$" "$SEEK" quantize "$TMP/qwen.gguf" "$TMP/o.gguf" Q8_0 -t 0
+expect_error threads_no_value "^seek: quantize: option --threads needs a value" "$SEEK" quantize "$TMP/qwen.gguf" "$TMP/o.gguf" Q8_0 --threads
 if ls "$TMP" | grep -q '^o.gguf'; then fail nothing_left "$(ls "$TMP" | grep o.gguf)"; else ok nothing_left; fi
