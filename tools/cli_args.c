@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cmds.h"
 
@@ -77,6 +80,28 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     if (cmd) cli_error("%s: %s (see 'seek %s --help')", cmd, msg, cmd);
     else cli_error("%s (see 'seek --help')", msg);
     return 2;
+}
+
+static const char *(*volatile unlink_path)(void);
+
+static void unlink_and_die(int sig) {
+    const char *tmp = unlink_path ? unlink_path() : NULL;
+    if (tmp) unlink(tmp);   /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void cli_unlink_on_signal(const char *(*tmp_path)(void)) {
+    unlink_path = tmp_path;
+    signal(SIGINT, unlink_and_die);
+    signal(SIGTERM, unlink_and_die);
+    signal(SIGHUP, unlink_and_die);
+}
+
+double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 bool cli_utf8_ok(const char *s, size_t n, size_t *bad) {

@@ -1,4 +1,5 @@
-/* cli_args.h - strict command-line parsing shared by every subcommand.
+/* cli_args.h - strict command-line parsing shared by every subcommand (and two small
+ * helpers they share: removing a half-written output on a signal, a clock).
  *
  * Every message is one line "seek: CMD: ..." naming the option and the value that is
  * wrong, so the user can fix it: "option -p needs a value", "--ctx: 'abc' is not an
@@ -31,6 +32,13 @@ int cli_u64(const char *cmd, const char *opt, const char *v, uint64_t *out);
 /* "CMD: MESSAGE (see 'seek CMD --help')" on stderr; returns 2 (the exit status for usage
  * errors, as getopt-style tools use). */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* On SIGINT, SIGTERM or SIGHUP, unlink tmp_path() (a half-written output; NULL: none), then
+ * die of the signal as if not caught. */
+void cli_unlink_on_signal(const char *(*tmp_path)(void));
+
+/* Seconds on a monotonic clock (for timing). */
+double cli_now(void);
 
 /* Is s[0..n) valid UTF-8? If not, *bad = the offset of the first byte that is not. */
 bool cli_utf8_ok(const char *s, size_t n, size_t *bad);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli_args.h"
 #include "cmds.h"
@@ -24,12 +23,6 @@
 #include "quantize.h"
 #include "threads.h"
 #include "util.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* ---- memory bandwidth probe ---- */
 
@@ -70,9 +63,9 @@ static double mem_bandwidth(void) {
     bw_job j = {buf, chunk, acc};
     double best = 0;
     for (int pass = 0; pass < 5; pass++) {
-        double t0 = now_s();
+        double t0 = cli_now();
         par_for((int64_t)n, bw_read, &j);
-        double dt = now_s() - t0;
+        double dt = cli_now() - t0;
         if (dt > 0 && size / dt > best) best = size / dt;
     }
     uint64_t sink = 0;
@@ -192,15 +185,15 @@ int cmd_bench(int argc, char **argv) {
         /* run -1 warms up: a short prompt and one decode step fault every weight page in */
         const int rp = run < 0 ? (p < 4 ? p : 4) : p, rn = run < 0 ? (n < 1 ? n : 1) : n;
         c->n_past = 0;
-        double t0 = now_s();
+        double t0 = cli_now();
         if (rp > 0) {
             seek_seq s = {c, toks, rp, 0, logits, false};
             if (model_forward_batch(m, &s, 1)) { cli_lib_error(); goto done; }
         }
-        double t1 = now_s();
+        double t1 = cli_now();
         for (int i = 0; i < rn; i++)
             if (model_forward(m, c, toks + rp + i, 1, rp + i, logits, NULL)) { cli_lib_error(); goto done; }
-        double t2 = now_s();
+        double t2 = cli_now();
         if (run >= 0) {
             tp[run] = p > 0 ? p / (t1 - t0) : 0;
             td[run] = n > 0 ? n / (t2 - t1) : 0;

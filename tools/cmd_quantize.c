@@ -1,11 +1,9 @@
 /* cmd_quantize.c - `seek quantize IN.gguf OUT.gguf TYPE [--threads N] [--pure] [--dry-run]`:
  * a model with other tensor types (src/quantize.c has the rules). The output is written
  * under a temporary name and renamed when complete; Ctrl-C or a kill removes it. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli_args.h"
 #include "cmds.h"
@@ -22,14 +20,6 @@ static void usage(FILE *f) {
             "  --threads N  worker threads (default: all CPUs)\n"
             "  --dry-run    print 'tensor old-type new-type' per tensor, write nothing\n",
             quant_target_names());
-}
-
-/* Remove the half-written output when interrupted (unlink is async-signal-safe). */
-static void on_signal(int sig) {
-    const char *tmp = quantize_tmp_path();
-    if (tmp) unlink(tmp);
-    signal(sig, SIG_DFL);
-    raise(sig);
 }
 
 int cmd_quantize(int argc, char **argv) {
@@ -54,9 +44,7 @@ int cmd_quantize(int argc, char **argv) {
     o.target = quant_target_find(pos[2]);
     if (!o.target) return cli_error("quantize: unknown type '%s' (one of %s)", pos[2], quant_target_names());
     if (!strcmp(pos[0], pos[1])) return cli_error("quantize: %s: output must differ from the input", pos[1]);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    cli_unlink_on_signal(quantize_tmp_path);   /* Ctrl-C or a kill leaves no half-written file */
     if (quantize_file(pos[0], pos[1], &o)) return cli_lib_error();
     return 0;
 }

@@ -1,10 +1,8 @@
 /* cmd_synth.c - `seek synth --shape NAME [--layers N] [--tokenizer FILE] [--type TYPE] -o OUT`:
  * a random-weight model with a real checkpoint's shapes (src/synth.c has the table). */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli_args.h"
 #include "cmds.h"
@@ -27,13 +25,6 @@ static void usage(FILE *f) {
             "test-size overrides (the file no longer has the real shapes):\n"
             "  --vocab N --ff N --ff-exp N --heads N --experts N\n",
             synth_shape_names());
-}
-
-static void on_signal(int sig) {
-    const char *tmp = synth_tmp_path();
-    if (tmp) unlink(tmp);
-    signal(sig, SIG_DFL);
-    raise(sig);
 }
 
 int cmd_synth(int argc, char **argv) {
@@ -70,9 +61,7 @@ int cmd_synth(int argc, char **argv) {
         return cli_error("synth: unknown type '%s' (one of %s)", type, quant_target_names());
     if (list) return synth_list(&o) ? cli_lib_error() : 0;
     if (!out) return cli_error("synth: need -o OUT.gguf");
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    cli_unlink_on_signal(synth_tmp_path);   /* Ctrl-C or a kill leaves no half-written file */
     if (synth_write(out, &o)) return cli_lib_error();
     return 0;
 }
