@@ -99,15 +99,22 @@ bench-kernels: $(BUILD)/bench/kernels_bench
 	$(BUILD)/bench/kernels_bench $(BENCH_ARGS)
 
 FUZZ_SECONDS ?= 30
-FUZZ_CFLAGS = -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(DEP_CFLAGS) \
-              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc $(DEP_CFLAGS) -fno-sanitize-recover=all
 FUZZ_NAMES := gguf safetensors model hfconfig tokenizer chat
 fuzz: $(DEPS_OK) $(FUZZ_NAMES:%=build-fuzz/fuzz_%)
-# the parsers' harnesses need the library without the server (and its generated page)
+# The library (without the server and its generated page) is compiled once, instrumented
+# for coverage + ASan + UBSan but without libFuzzer's main, into build-fuzz/libseek-fuzz.a;
+# each harness is one small file linked against it.
 FUZZ_SRC = $(filter-out src/server/%,$(LIB_SRC))
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(DEPS_OK)
-	@mkdir -p build-fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) $(DEP_LIBS) -lm -pthread
+FUZZ_OBJ = $(FUZZ_SRC:%.c=build-fuzz/%.o)
+build-fuzz/src/%.o: src/%.c $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+build-fuzz/libseek-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libseek-fuzz.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -MMD -MP -o $@ $< build-fuzz/libseek-fuzz.a $(DEP_LIBS) -lm -pthread
 
 fuzz-run: fuzz
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
@@ -120,7 +127,7 @@ run: seek
 clean:
 	rm -rf build build-asan build-fuzz seek
 
--include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_BIN:=.d) $(FUZZ_OBJ:.o=.d) $(FUZZ_NAMES:%=build-fuzz/fuzz_%.d)
 
 # Speed of the K-quant kernels per type and CPU level (not a test; see bench/kquants_bench.c).
 $(BUILD)/bench/kquants_bench: bench/kquants_bench.c $(BUILD)/libseek.a

@@ -45,4 +45,50 @@ static inline void test_run_(const char *file, const char *name, void (*fn)(void
 
 static inline int test_summary(void) { return test_n_failed_ ? 1 : 0; }
 
+/* ---- small helpers several tests share ---- */
+
+/* n little-endian f32 values from a file (reference data); NULL if missing or short. */
+static inline float *read_f32(const char *path, size_t n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    float *v = malloc(sizeof(float) * n);
+    if (v && fread(v, sizeof(float), n, f) != n) { free(v); v = NULL; }
+    fclose(f);
+    return v;
+}
+
+/* max |a[i]| and max |a[i] - b[i]| over n values, in double */
+static inline double max_abs(const float *a, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(a[i]));
+    return m;
+}
+static inline double max_diff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
+/* index of the largest of x[0..n) (the first, on ties) */
+static inline int argmax(const float *x, int n) {
+    int b = 0;
+    for (int i = 1; i < n; i++) if (x[i] > x[b]) b = i;
+    return b;
+}
+
+/* test_mkdtemp(dir, "NAME"): a fresh directory /tmp/seek-NAME-XXXXXX in the char array dir;
+ * 0, or -1 after a "FAIL <file>:setup" line. test_rmdir removes it with all it holds. */
+#define test_mkdtemp(dir, name) test_mkdtemp_(__FILE__, dir, sizeof(dir), name)
+static inline int test_mkdtemp_(const char *file, char *dir, size_t size, const char *name) {
+    snprintf(dir, size, "/tmp/seek-%s-XXXXXX", name);
+    if (mkdtemp(dir)) return 0;
+    printf("FAIL %s:setup: mkdtemp %s failed\n", file, dir);
+    return -1;
+}
+static inline void test_rmdir(const char *dir) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd)) {}
+}
+
 #endif

@@ -17,15 +17,6 @@ static const char *out_path(const char *name) {
     return p;
 }
 
-static float *read_f32(const char *path, size_t n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    float *v = malloc(sizeof(float) * n);
-    if (v && fread(v, sizeof(float), n, f) != n) { free(v); v = NULL; }
-    fclose(f);
-    return v;
-}
-
 /* Compare n floats of GGUF tensor `gname` (from element `off`) with expected.<hname>.f32. */
 static int same_as_expected(const gguf_file *g, const char *gname, size_t off, const char *hname, size_t n) {
     const gguf_tensor *t = gguf_find_tensor(g, gname);
@@ -173,14 +164,11 @@ TEST(llama_conventions) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/seek-test-convert-XXXXXX");
-    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    if (test_mkdtemp(tmpdir, "test-convert")) return 1;
     RUN(fp8_block_scaled_weights);
     RUN(fp8_without_scale_is_an_error);
     RUN(deepseek2_metadata);
     RUN(llama_conventions);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd)) {}
+    test_rmdir(tmpdir);
     return test_summary();
 }

@@ -16,21 +16,6 @@
 
 static char tmpdir[64];
 
-static float *read_f32(const char *path, size_t n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    float *v = malloc(sizeof(float) * n);
-    if (v && fread(v, sizeof(float), n, f) != n) { free(v); v = NULL; }
-    fclose(f);
-    return v;
-}
-
-static int argmax(const float *x, int n) {
-    int b = 0;
-    for (int i = 1; i < n; i++) if (x[i] > x[b]) b = i;
-    return b;
-}
-
 static void check_fixture(const char *name) {
     char dir[128], p[256], out[160];
     snprintf(dir, sizeof dir, "tests/data/dsref/%s", name);
@@ -106,13 +91,10 @@ TEST(checkpoint_with_mtp_block) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/seek-dsref-XXXXXX");
-    if (!mkdtemp(tmpdir)) { printf("FAIL test_dsref.c:setup: mkdtemp\n"); return 1; }
+    if (test_mkdtemp(tmpdir, "dsref")) return 1;
     RUN(v2_group_limited_routing);
     RUN(yarn_mscale_differs_from_mscale_all_dim);
     RUN(checkpoint_with_mtp_block);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd)) {}
+    test_rmdir(tmpdir);
     return test_summary();
 }

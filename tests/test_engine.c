@@ -29,21 +29,6 @@ enum { NFIX = 4 };
 static char tmpdir[64];
 static char paths[NFIX][256];
 
-static double max_abs(const float *a, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(a[i]));
-    return m;
-}
-static double max_diff(const float *a, const float *b, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
-    return m;
-}
-static int argmax(const float *x, int n) {
-    int b = 0;
-    for (int i = 1; i < n; i++) if (x[i] > x[b]) b = i;
-    return b;
-}
 static void random_tokens(int32_t *t, int n, int V, uint32_t seed) {
     for (int i = 0; i < n; i++) { seed = seed * 1664525u + 1013904223u; t[i] = (int32_t)((seed >> 8) % (uint32_t)V); }
 }
@@ -637,8 +622,7 @@ TEST(cache_rows_round_trip) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/seek-test-engine-XXXXXX");
-    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    if (test_mkdtemp(tmpdir, "test-engine")) return 1;
     RUN(convert_fixtures);
     RUN(fast_matches_reference);
     RUN(mla_absorbed_equals_naive);
@@ -654,8 +638,6 @@ int main(void) {
     RUN(attention_same_bits_any_thread_count);
     RUN(attention_rows_same_bits_any_grouping);
     RUN(cache_rows_round_trip);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd)) {}
+    test_rmdir(tmpdir);
     return test_summary();
 }

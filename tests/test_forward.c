@@ -29,15 +29,6 @@ typedef struct {
     float *logits, *hidden;   /* [T][V], [L1][T][D] */
 } golden_case;
 
-static float *read_f32(const char *path, size_t n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    float *v = malloc(sizeof(float) * n);
-    if (v && fread(v, sizeof(float), n, f) != n) { free(v); v = NULL; }
-    fclose(f);
-    return v;
-}
-
 /* Read case i of golden.json; returns 0 when there is no such case. */
 static int load_case(const char *name, int i, golden_case *gc) {
     char p[512];
@@ -66,22 +57,6 @@ static int load_case(const char *name, int i, golden_case *gc) {
 }
 
 static void free_case(golden_case *gc) { free(gc->logits); free(gc->hidden); }
-
-static double max_abs(const float *a, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(a[i]));
-    return m;
-}
-static double max_diff(const float *a, const float *b, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
-    return m;
-}
-static int argmax(const float *x, int n) {
-    int b = 0;
-    for (int i = 1; i < n; i++) if (x[i] > x[b]) b = i;
-    return b;
-}
 
 static char tmpdir[64];
 
@@ -329,16 +304,13 @@ TEST(forward_rejects_bad_calls) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/seek-test-forward-XXXXXX");
-    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    if (test_mkdtemp(tmpdir, "test-forward")) return 1;
     RUN(fixtures_match_transformers);
     RUN(mla_naive_path_matches_transformers);
     RUN(mla_naive_equals_absorbed_random);
     RUN(deepseek2_split_kv_b_layout);
     RUN(q8_0_conversion_keeps_argmax);
     RUN(forward_rejects_bad_calls);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd)) {}
+    test_rmdir(tmpdir);
     return test_summary();
 }

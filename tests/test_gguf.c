@@ -6,7 +6,7 @@
 #include "gguf.h"
 #include "test.h"
 
-static char tmpdir[] = "/tmp/seek-test-gguf-XXXXXX";
+static char tmpdir[64];
 static char path_a[256], path_b[256];
 
 /* ---- raw byte builder for hand-made (often broken) files ---- */
@@ -369,7 +369,7 @@ TEST(custom_alignment) {
 }
 
 int main(void) {
-    if (!mkdtemp(tmpdir)) { perror("mkdtemp"); return 1; }
+    if (test_mkdtemp(tmpdir, "test-gguf")) return 1;
     snprintf(path_a, sizeof path_a, "%s/a.gguf", tmpdir);
     snprintf(path_b, sizeof path_b, "%s/b.gguf", tmpdir);
     RUN(minimal_file_parses);

@@ -227,8 +227,7 @@ static int convert_to(const char *hf, char *out, const char *name) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/seek-loader-XXXXXX");
-    if (!mkdtemp(tmpdir)) { printf("FAIL test_loader.c:setup: mkdtemp\n"); return 1; }
+    if (test_mkdtemp(tmpdir, "loader")) return 1;
     if (convert_to("tests/data/hf/deepseek-v2-lite-tiny", v2, "v2") || convert_to("tests/data/hf/deepseek-v3-tiny", v3, "v3") ||
         convert_to("tests/data/hf/llama-tiny", llama, "llama") || convert_to("tests/data/hf/qwen2-tiny", qwen, "qwen")) {
         printf("FAIL test_loader.c:setup: convert: %s\n", seek_last_error());
@@ -240,8 +239,6 @@ int main(void) {
     RUN(deepseek2_hparam_rejections);
     RUN(moe_sizes_checked_without_moe_blocks);
     RUN(tensor_rejections);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd)) {}
+    test_rmdir(tmpdir);
     return test_summary();
 }

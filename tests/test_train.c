@@ -232,14 +232,11 @@ TEST(train_bad_files_refused) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/seek-train-XXXXXX");
-    if (!mkdtemp(tmpdir)) return 1;
+    if (test_mkdtemp(tmpdir, "train")) return 1;
     RUN(train_forward_matches_inference);
     RUN(train_loss_falls_and_resume_is_exact);
     RUN(train_bias_balancing_evens_load);
     RUN(train_bad_files_refused);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (system(cmd)) {}
+    test_rmdir(tmpdir);
     return test_summary();
 }

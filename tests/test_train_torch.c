@@ -30,8 +30,8 @@ int main(void) {
         printf("# test_train_torch: skipped (python3-torch is not installed)\n");
         return 0;
     }
-    char dir[] = "/tmp/seek-torch-XXXXXX";
-    if (!mkdtemp(dir)) return 1;
+    char dir[64];
+    if (test_mkdtemp(dir, "torch")) return 1;
     tm_config c = {.V = 40, .D = 32, .L = 3, .n_dense = 1, .H = 2, .QL = 24, .R = 16, .nope = 8, .rope = 8, .hv = 12,
                    .F = 48, .E = 6, .K = 2, .n_shared = 1, .Fe = 16, .mtp = 1, .tied = 0, .ctx = 64,
                    .eps = 1e-6f, .rope_base = 10000.0f, .route_scale = 2.5f, .norm_topk = 1};
@@ -101,8 +101,7 @@ int main(void) {
     char cmd[512];
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/train_torch_ref.py %s", dir);
     int rc = system(cmd);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd)) {}
+    test_rmdir(dir);
     tm_free(&m);
     adamw_free(&s);
     return rc == 0 ? 0 : 1;

@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cmds.h"
 
@@ -19,6 +22,14 @@ int cli_opt(const char *cmd, int argc, char **argv, int *i, const char *name, co
     }
     *val = argv[++*i];
     return 1;
+}
+
+int cli_opt_int(const char *cmd, int argc, char **argv, int *i, const char *name, const char *alt, int lo, int hi,
+                int *out) {
+    const char *v;
+    int r = cli_opt(cmd, argc, argv, i, name, alt, &v);
+    if (r <= 0) return r;
+    return cli_int(cmd, argv[*i - 1], v, lo, hi, out) ? -1 : 1;
 }
 
 int cli_long(const char *cmd, const char *opt, const char *v, long lo, long hi, long *out) {
@@ -69,6 +80,28 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     if (cmd) cli_error("%s: %s (see 'seek %s --help')", cmd, msg, cmd);
     else cli_error("%s (see 'seek --help')", msg);
     return 2;
+}
+
+static const char *(*volatile unlink_path)(void);
+
+static void unlink_and_die(int sig) {
+    const char *tmp = unlink_path ? unlink_path() : NULL;
+    if (tmp) unlink(tmp);   /* async-signal-safe */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void cli_unlink_on_signal(const char *(*tmp_path)(void)) {
+    unlink_path = tmp_path;
+    signal(SIGINT, unlink_and_die);
+    signal(SIGTERM, unlink_and_die);
+    signal(SIGHUP, unlink_and_die);
+}
+
+double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 bool cli_utf8_ok(const char *s, size_t n, size_t *bad) {

@@ -173,12 +173,6 @@ void cli_catch_sigint(void) {
 
 /* ---- printing ---- */
 
-double cli_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void cli_printer_init(cli_printer *p, FILE *f, bool color, bool show_reasoning, bool collapse) {
     memset(p, 0, sizeof *p);
     p->f = f;

@@ -77,6 +77,5 @@ void cli_printer_end(cli_printer *p);
 void cli_rates(const gen_result *r, double *prompt_tps, double *gen_tps);
 /* "[12 tokens, 30.1 tok/s | prompt 40 tokens, 400 tok/s | context 52/4096]" */
 void cli_print_stats(FILE *f, bool color, const gen_result *r, int n_ctx);
-double cli_now(void);
 
 #endif

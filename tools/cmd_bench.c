@@ -21,19 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "model.h"
 #include "quantize.h"
 #include "threads.h"
 #include "util.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* ---- memory bandwidth probe ---- */
 
@@ -74,9 +68,9 @@ static double mem_bandwidth(void) {
     bw_job j = {buf, chunk, acc};
     double best = 0;
     for (int pass = 0; pass < 5; pass++) {
-        double t0 = now_s();
+        double t0 = cli_now();
         par_for((int64_t)n, bw_read, &j);
-        double dt = now_s() - t0;
+        double dt = cli_now() - t0;
         if (dt > 0 && size / dt > best) best = size / dt;
     }
     uint64_t sink = 0;
@@ -162,30 +156,24 @@ static void usage(FILE *f) {
           "  --json      one JSON object on stdout\n", f);
 }
 
-static int pos_arg(const char *opt, const char *v, int min, int *out) {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || x < min || x > 1 << 20) return cli_error("bench: %s needs a number >= %d, not '%s'", opt, min, v);
-    *out = (int)x;
-    return 0;
-}
-
 int cmd_bench(int argc, char **argv) {
     const char *path = NULL, *cache_type = "f16";
     int p = 512, n = 128, r = 5, threads = 0, par = 0;
     bool json = false;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = argv[i];
+        int k;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         if (!strcmp(a, "--json")) json = true;
-        else if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && v) path = argv[++i];
-        else if (!strcmp(a, "-p") && v) { if (pos_arg(a, argv[++i], 0, &p)) return 1; }
-        else if (!strcmp(a, "-n") && v) { if (pos_arg(a, argv[++i], 0, &n)) return 1; }
-        else if (!strcmp(a, "-r") && v) { if (pos_arg(a, argv[++i], 1, &r)) return 1; }
-        else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && v) { if (pos_arg(a, argv[++i], 1, &threads)) return 1; }
-        else if (!strcmp(a, "--cache-type") && v) cache_type = argv[++i];
-        else if (!strcmp(a, "--parallel") && v) { if (pos_arg(a, argv[++i], 1, &par)) return 1; if (par > 256) return cli_error("bench: --parallel is at most 256"); }
-        else return cli_error("bench: unknown argument '%s'", a);
+        else if ((k = cli_opt("bench", argc, argv, &i, "-m", "--model", &path)) ||
+                 (k = cli_opt("bench", argc, argv, &i, "--cache-type", NULL, &cache_type)) ||
+                 (k = cli_opt_int("bench", argc, argv, &i, "-p", NULL, 0, 1 << 20, &p)) ||
+                 (k = cli_opt_int("bench", argc, argv, &i, "-n", NULL, 0, 1 << 20, &n)) ||
+                 (k = cli_opt_int("bench", argc, argv, &i, "-r", NULL, 1, 1 << 20, &r)) ||
+                 (k = cli_opt_int("bench", argc, argv, &i, "--threads", "-t", 1, 256, &threads)) ||
+                 (k = cli_opt_int("bench", argc, argv, &i, "--parallel", NULL, 1, 256, &par))) {
+            if (k < 0) return 2;
+        } else return cli_error("bench: unknown argument '%s'", a);
     }
     if (!path) { usage(stderr); return cli_error("bench: need -m MODEL"); }
     if (p + n < 1) return cli_error("bench: nothing to measure (-p 0 -n 0)");
@@ -231,26 +219,26 @@ int cmd_bench(int argc, char **argv) {
         /* run -1 warms up: a short prompt and one decode step fault every weight page in */
         const int rp = run < 0 ? (p < 4 ? p : 4) : p, rn = run < 0 ? (n < 1 ? n : 1) : n;
         c->n_past = 0;
-        double t0 = now_s();
+        double t0 = cli_now();
         if (rp > 0) {
             seek_seq s = {c, toks, rp, 0, logits, false};
             if (model_forward_batch(m, &s, 1)) { cli_lib_error(); goto done; }
         }
-        double t1 = now_s();
+        double t1 = cli_now();
         for (int i = 0; i < rn; i++)
             if (model_forward(m, c, toks + rp + i, 1, rp + i, logits, NULL)) { cli_lib_error(); goto done; }
-        double t2 = now_s();
+        double t2 = cli_now();
         if (par) {   /* every stream starts from the prompt: copy stream 0's cache rows */
             for (int s = 1; s < par; s++) copy_prefix(pc[s], c, rp);
             for (int s = 0; s < par; s++) pc[s]->n_past = rp;
         }
-        double t3 = now_s();
+        double t3 = cli_now();
         for (int i = 0; i < (par ? rn : 0); i++) {
             for (int s = 0; s < par; s++)
                 ps[s] = (seek_seq){pc[s], ptok + (size_t)s * n + i, 1, rp + i, plog + (size_t)s * V, false};
             if (model_forward_batch(m, ps, par)) { cli_lib_error(); goto done; }
         }
-        double t4 = now_s();
+        double t4 = cli_now();
         if (run >= 0) {
             tp[run] = p > 0 ? p / (t1 - t0) : 0;
             td[run] = n > 0 ? n / (t2 - t1) : 0;

@@ -47,17 +47,13 @@ int cmd_perplexity(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        const char *v;
         int r;
         if ((r = cli_opt("perplexity", argc, argv, &i, "-m", "--model", &model)) ||
-            (r = cli_opt("perplexity", argc, argv, &i, "-f", "--file", &file))) {
+            (r = cli_opt("perplexity", argc, argv, &i, "-f", "--file", &file)) ||
+            (r = cli_opt_int("perplexity", argc, argv, &i, "--ctx", "-c", 4, 1 << 24, &n_ctx)) ||
+            (r = cli_opt_int("perplexity", argc, argv, &i, "--chunks", NULL, 1, 1 << 30, &max_chunks)) ||
+            (r = cli_opt_int("perplexity", argc, argv, &i, "--threads", "-t", 1, 256, &threads))) {
             if (r < 0) return 2;
-        } else if ((r = cli_opt("perplexity", argc, argv, &i, "--ctx", "-c", &v))) {
-            if (r < 0 || cli_int("perplexity", a, v, 4, 1 << 24, &n_ctx)) return 2;
-        } else if ((r = cli_opt("perplexity", argc, argv, &i, "--chunks", NULL, &v))) {
-            if (r < 0 || cli_int("perplexity", a, v, 1, 1 << 30, &max_chunks)) return 2;
-        } else if ((r = cli_opt("perplexity", argc, argv, &i, "--threads", "-t", &v))) {
-            if (r < 0 || cli_int("perplexity", a, v, 1, 256, &threads)) return 2;
         } else if (!strcmp(a, "--legacy")) {
             legacy = true;
         } else {

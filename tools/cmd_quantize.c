@@ -1,12 +1,11 @@
 /* cmd_quantize.c - `seek quantize IN.gguf OUT.gguf TYPE [--threads N] [--pure] [--dry-run]`:
  * a model with other tensor types (src/quantize.c has the rules). The output is written
  * under a temporary name and renamed when complete; Ctrl-C or a kill removes it. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "quantize.h"
 #include "util.h"
@@ -23,14 +22,6 @@ static void usage(FILE *f) {
             quant_target_names());
 }
 
-/* Remove the half-written output when interrupted (unlink is async-signal-safe). */
-static void on_signal(int sig) {
-    const char *tmp = quantize_tmp_path();
-    if (tmp) unlink(tmp);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
 int cmd_quantize(int argc, char **argv) {
     const char *pos[3] = {0};
     int n_pos = 0;
@@ -38,13 +29,13 @@ int cmd_quantize(int argc, char **argv) {
     o.progress = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int r;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         if (!strcmp(a, "--pure")) o.pure = true;
         else if (!strcmp(a, "--dry-run")) o.dry_run = true;
         else if (!strcmp(a, "--quiet")) o.progress = false;
-        else if ((!strcmp(a, "--threads") || !strcmp(a, "-t")) && i + 1 < argc) {
-            o.threads = atoi(argv[++i]);
-            if (o.threads < 1) return cli_error("quantize: --threads must be a positive number");
+        else if ((r = cli_opt_int("quantize", argc, argv, &i, "--threads", "-t", 1, 256, &o.threads))) {
+            if (r < 0) return 2;
         } else if (a[0] == '-' && a[1]) return cli_error("quantize: unknown option '%s'", a);
         else if (n_pos < 3) pos[n_pos++] = a;
         else return cli_error("quantize: too many arguments ('%s')", a);
@@ -53,9 +44,7 @@ int cmd_quantize(int argc, char **argv) {
     o.target = quant_target_find(pos[2]);
     if (!o.target) return cli_error("quantize: unknown type '%s' (one of %s)", pos[2], quant_target_names());
     if (!strcmp(pos[0], pos[1])) return cli_error("quantize: %s: output must differ from the input", pos[1]);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    cli_unlink_on_signal(quantize_tmp_path);   /* Ctrl-C or a kill leaves no half-written file */
     if (quantize_file(pos[0], pos[1], &o)) return cli_lib_error();
     return 0;
 }

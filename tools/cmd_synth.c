@@ -1,11 +1,10 @@
 /* cmd_synth.c - `seek synth --shape NAME [--layers N] [--tokenizer FILE] [--type TYPE] -o OUT`:
  * a random-weight model with a real checkpoint's shapes (src/synth.c has the table). */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "synth.h"
 #include "util.h"
@@ -28,21 +27,6 @@ static void usage(FILE *f) {
             synth_shape_names());
 }
 
-static void on_signal(int sig) {
-    const char *tmp = synth_tmp_path();
-    if (tmp) unlink(tmp);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static int int_arg(const char *opt, const char *v, int *out) {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (*v == 0 || *end || x < 1 || x > 1 << 24) return cli_error("synth: %s needs a positive number, not '%s'", opt, v);
-    *out = (int)x;
-    return 0;
-}
-
 int cmd_synth(int argc, char **argv) {
     synth_opts o = {0};
     const char *out = NULL, *type = NULL;
@@ -50,36 +34,34 @@ int cmd_synth(int argc, char **argv) {
     o.progress = true;
     o.seed = 1;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = argv[i], *v;
+        int r;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        if (!strcmp(a, "--list")) { list = true; continue; }
-        if (!strcmp(a, "--quiet")) { o.progress = false; continue; }
-        if (!strcmp(a, "--fast")) { o.fast = true; continue; }
-        if (!v) return cli_error("synth: unknown option '%s' (or it lacks its value)", a);
-        i++;
-        if (!strcmp(a, "--shape")) o.shape = v;
-        else if (!strcmp(a, "-o")) out = v;
-        else if (!strcmp(a, "--type")) type = v;
-        else if (!strcmp(a, "--tokenizer")) o.tokenizer = v;
-        else if (!strcmp(a, "--seed")) o.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--layers")) { if (int_arg(a, v, &o.layers)) return 1; }
-        else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { if (int_arg(a, v, &o.threads)) return 1; }
-        else if (!strcmp(a, "--vocab")) { if (int_arg(a, v, &o.vocab)) return 1; }
-        else if (!strcmp(a, "--ff")) { if (int_arg(a, v, &o.ff)) return 1; }
-        else if (!strcmp(a, "--ff-exp")) { if (int_arg(a, v, &o.ff_exp)) return 1; }
-        else if (!strcmp(a, "--heads")) { if (int_arg(a, v, &o.heads)) return 1; }
-        else if (!strcmp(a, "--experts")) { if (int_arg(a, v, &o.experts)) return 1; }
-        else return cli_error("synth: unknown option '%s'", a);
+        if (!strcmp(a, "--list")) list = true;
+        else if (!strcmp(a, "--quiet")) o.progress = false;
+        else if (!strcmp(a, "--fast")) o.fast = true;
+        else if ((r = cli_opt("synth", argc, argv, &i, "--shape", NULL, &o.shape)) ||
+                 (r = cli_opt("synth", argc, argv, &i, "-o", NULL, &out)) ||
+                 (r = cli_opt("synth", argc, argv, &i, "--type", NULL, &type)) ||
+                 (r = cli_opt("synth", argc, argv, &i, "--tokenizer", NULL, &o.tokenizer)) ||
+                 (r = cli_opt_int("synth", argc, argv, &i, "--layers", NULL, 1, 1 << 24, &o.layers)) ||
+                 (r = cli_opt_int("synth", argc, argv, &i, "--threads", "-t", 1, 256, &o.threads)) ||
+                 (r = cli_opt_int("synth", argc, argv, &i, "--vocab", NULL, 1, 1 << 24, &o.vocab)) ||
+                 (r = cli_opt_int("synth", argc, argv, &i, "--ff", NULL, 1, 1 << 24, &o.ff)) ||
+                 (r = cli_opt_int("synth", argc, argv, &i, "--ff-exp", NULL, 1, 1 << 24, &o.ff_exp)) ||
+                 (r = cli_opt_int("synth", argc, argv, &i, "--heads", NULL, 1, 1 << 24, &o.heads)) ||
+                 (r = cli_opt_int("synth", argc, argv, &i, "--experts", NULL, 1, 1 << 24, &o.experts))) {
+            if (r < 0) return 2;
+        } else if ((r = cli_opt("synth", argc, argv, &i, "--seed", NULL, &v))) {
+            if (r < 0 || cli_u64("synth", a, v, &o.seed)) return 2;
+        } else return cli_error("synth: unknown option '%s'", a);
     }
     if (!o.shape) { usage(stderr); return cli_error("synth: need --shape NAME (one of %s)", synth_shape_names()); }
     if (type && !(o.type = quant_target_find(type)))
         return cli_error("synth: unknown type '%s' (one of %s)", type, quant_target_names());
     if (list) return synth_list(&o) ? cli_lib_error() : 0;
     if (!out) return cli_error("synth: need -o OUT.gguf");
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    cli_unlink_on_signal(synth_tmp_path);   /* Ctrl-C or a kill leaves no half-written file */
     if (synth_write(out, &o)) return cli_lib_error();
     return 0;
 }

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cli_args.h"
 #include "cmds.h"
 #include "threads.h"
 #include "tokenizer.h"
@@ -46,12 +47,6 @@ static void usage(FILE *f) {
 static double cpu_s(void) {   /* CPU time of the process, all threads: a speed measure that a shared machine disturbs less */
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -384,7 +379,7 @@ int cmd_train(int argc, char **argv) {
                 c.steps, seek_threads(), resume ? ", resumed" : "");
     FILE *logf = fopen(logp, resume ? "a" : "w");
     if (!logf) { cli_error("train: cannot write %s", logp); goto done_model; }
-    double t0 = now_s(), t_last = t0, c0 = cpu_s(), val = NAN, valm = NAN;
+    double t0 = cli_now(), t_last = t0, c0 = cpu_s(), val = NAN, valm = NAN;
     int64_t step0 = step, tok_since = 0;
     for (; step < stop_at; step++) {
         tm_zero_grad(&m);
@@ -425,7 +420,7 @@ int cmd_train(int argc, char **argv) {
         hist_add(&h, (double)step + 1, lmain, false);
         if (do_eval) hist_add(&h, (double)step + 1, val, true);
         if (!quiet && ((step + 1) % c.log_every == 0 || do_eval || step == step0)) {
-            double t = now_s();
+            double t = cli_now();
             double tps = tok_since / (t - t_last);
             char eta[32];
             fmt_time(eta, sizeof eta, (stop_at - step - 1) * (t - t0) / (double)(step + 1 - step0));
@@ -451,7 +446,7 @@ int cmd_train(int argc, char **argv) {
     }
     fclose(logf);
     if (!quiet && step > step0) {
-        double wall = now_s() - t0, cpu = cpu_s() - c0, toks = (double)(step - step0) * c.batch * c.seq * c.accum;
+        double wall = cli_now() - t0, cpu = cpu_s() - c0, toks = (double)(step - step0) * c.batch * c.seq * c.accum;
         fprintf(stderr, "train: %lld steps, %.0f tokens in %.0f s (%.0f tok/s), %.0f CPU s (%.0f tokens per CPU second)\n",
                 (long long)(step - step0), toks, wall, toks / wall, cpu, toks / cpu);
     }

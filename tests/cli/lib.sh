@@ -26,6 +26,21 @@ expect_error() {
     ok "$name"
 }
 
+# expect_interrupted NAME OUT CMD...   CMD, writing OUT, killed with SIGTERM once its
+# temporary file OUT.tmp-* exists, leaves neither OUT nor the temporary file
+expect_interrupted() {
+    name=$1; out=$2; shift 2
+    "$@" 2>"$TMP/err" &
+    pid=$!
+    for i in 1 2 3 4 5 6 7 8 9 10; do ls "$out".tmp-* >/dev/null 2>&1 && break; sleep 0.2; done
+    sleep 0.3
+    kill -TERM $pid 2>/dev/null
+    wait $pid; rc=$?
+    if [ $rc -eq 0 ]; then fail "$name" "finished before it was killed (make the input bigger)"
+    elif [ -e "$out" ] || ls "$out".tmp-* >/dev/null 2>&1; then fail "$name" "left $(ls "$out"*)"
+    else ok "$name"; fi
+}
+
 # expect_out NAME PATTERN   last command's stdout ($TMP/out) matches PATTERN
 expect_out() {
     if grep -qE -- "$2" "$TMP/out"; then ok "$1"; else fail "$1" "output lacks '$2'"; fi

@@ -38,9 +38,13 @@ PY
 [ "$r" = ok ] && ok parallel_json_keys || fail parallel_json_keys "$r"
 expect_ok parallel_text "$SEEK" bench -m "$CHAT_MODEL" -p 4 -n 2 -r 1 --parallel 2
 expect_out parallel_text_line '^parallel: +[0-9.]+ .*2 streams together, aggregate; [0-9.]+ '
-expect_error parallel_zero "--parallel needs a number >= 1" "$SEEK" bench -m "$CHAT_MODEL" --parallel 0
+expect_error parallel_zero "--parallel: 0 is out of range \\(1\\.\\.256\\)" "$SEEK" bench -m "$CHAT_MODEL" --parallel 0
+expect_error parallel_text_value "--parallel: 'x' is not an integer" "$SEEK" bench -m "$CHAT_MODEL" --parallel x
 expect_error parallel_no_decode "--parallel needs -n >= 1" "$SEEK" bench -m "$CHAT_MODEL" -n 0 --parallel 2
 
 expect_error no_model "need -m MODEL" "$SEEK" bench -p 8
-expect_error bad_p "-p needs a number" "$SEEK" bench -m "$CHAT_MODEL" -p x
+# numbers are strict (tools/cli_args.c), as in every command
+expect_error bad_p "^seek: bench: -p: 'x' is not an integer$" "$SEEK" bench -m "$CHAT_MODEL" -p x
+expect_error bad_r "^seek: bench: -r: 0 is out of range \(1\.\.1048576\)$" "$SEEK" bench -m "$CHAT_MODEL" -r 0
+expect_error bad_threads "^seek: bench: --threads: '4.5' is not an integer$" "$SEEK" bench -m "$CHAT_MODEL" --threads 4.5
 expect_error not_model "nope.gguf" "$SEEK" bench -m "$TMP/nope.gguf"

@@ -144,15 +144,7 @@ rm -f "$TMP/v2q.gguf"
 
 # an interrupted run leaves neither OUT nor its temporary file
 "$SEEK" synth --shape r1-distill-qwen-1.5b --layers 4 --vocab 512 -o "$TMP/big.gguf" --quiet
-"$SEEK" quantize "$TMP/big.gguf" "$TMP/int.gguf" Q4_K_M --threads 1 2>"$TMP/err" &
-pid=$!
-for i in 1 2 3 4 5 6 7 8 9 10; do ls "$TMP"/int.gguf.tmp-* >/dev/null 2>&1 && break; sleep 0.2; done
-sleep 0.3
-kill -TERM $pid 2>/dev/null
-wait $pid; rc=$?
-if [ $rc -eq 0 ]; then fail interrupted "finished before it was killed (make the input bigger)"
-elif [ -e "$TMP/int.gguf" ] || ls "$TMP"/int.gguf.tmp-* >/dev/null 2>&1; then fail interrupted "left $(ls "$TMP" | grep int)"
-else ok interrupted; fi
+expect_interrupted interrupted "$TMP/int.gguf" "$SEEK" quantize "$TMP/big.gguf" "$TMP/int.gguf" Q4_K_M --threads 1
 
 # bad input: one error line, nothing written
 expect_error bad_type "unknown type 'Q4_K_X'" "$SEEK" quantize "$TMP/qwen.gguf" "$TMP/o.gguf" Q4_K_X
@@ -162,4 +154,8 @@ expect_error not_gguf "text.gguf: " "$SEEK" quantize "$TMP/text.gguf" "$TMP/o.gg
 expect_error not_model "not a model" "$SEEK" quantize tests/data/tokenizer/ggml-vocab-gpt-2.gguf "$TMP/o.gguf" Q8_0
 expect_error same_file "must differ" "$SEEK" quantize "$TMP/qwen.gguf" "$TMP/qwen.gguf" Q8_0
 expect_error missing_args "need IN.gguf OUT.gguf TYPE" "$SEEK" quantize "$TMP/qwen.gguf"
+# numbers are strict (tools/cli_args.c), as in every command
+expect_error bad_threads "^seek: quantize: --threads: '2x' is not an integer$" "$SEEK" quantize "$TMP/qwen.gguf" "$TMP/o.gguf" Q8_0 --threads 2x
+expect_error zero_threads "^seek: quantize: -t: 0 is out of range \(1\.\.256\)$" "$SEEK" quantize "$TMP/qwen.gguf" "$TMP/o.gguf" Q8_0 -t 0
+expect_error threads_no_value "^seek: quantize: option --threads needs a value" "$SEEK" quantize "$TMP/qwen.gguf" "$TMP/o.gguf" Q8_0 --threads
 if ls "$TMP" | grep -q '^o.gguf'; then fail nothing_left "$(ls "$TMP" | grep o.gguf)"; else ok nothing_left; fi

@@ -120,7 +120,16 @@ expect_error bad_type "unknown type 'Q9'" "$SEEK" synth --shape deepseek-v3 --ty
 expect_error bad_out "cannot create" "$SEEK" synth --shape deepseek-v2-lite --layers 1 --vocab 64 --ff 64 -o "$TMP/no/dir/o.gguf"
 expect_error bad_tokenizer "nope.json" "$SEEK" synth --shape deepseek-v2-lite --layers 1 --tokenizer "$TMP/nope.json" -o "$TMP/o.gguf"
 expect_error no_out "need -o" "$SEEK" synth --shape deepseek-v3
+# numbers are strict (tools/cli_args.c), as in every command
+expect_error bad_layers_text "^seek: synth: --layers: '2x' is not an integer$" "$SEEK" synth --shape deepseek-v2-lite --layers 2x -o "$TMP/o.gguf"
+expect_error bad_vocab_zero "^seek: synth: --vocab: 0 is out of range \(1\.\.16777216\)$" "$SEEK" synth --shape deepseek-v2-lite --vocab 0 -o "$TMP/o.gguf"
+expect_error bad_seed "^seek: synth: --seed: 'x1' is not an integer" "$SEEK" synth --shape deepseek-v2-lite --seed x1 -o "$TMP/o.gguf"
+expect_error ff_no_value "^seek: synth: option --ff needs a value" "$SEEK" synth --shape deepseek-v2-lite -o "$TMP/o.gguf" --ff
 if ls "$TMP" | grep -q '^o.gguf'; then fail nothing_left "$(ls "$TMP" | grep o.gguf)"; else ok nothing_left; fi
+
+# an interrupted run leaves neither OUT nor its temporary file
+expect_interrupted interrupted "$TMP/int.gguf" \
+    "$SEEK" synth --shape r1-distill-qwen-1.5b --layers 4 --vocab 512 --threads 1 -o "$TMP/int.gguf" --quiet
 
 # --fast: the same tensors, types and sizes (rows drawn from a pool), other bytes
 "$SEEK" synth --shape r1-distill-qwen-1.5b --layers 1 --vocab 1024 --ff 512 --type Q4_K_M -o "$TMP/slow.gguf" --quiet
