@@ -384,6 +384,24 @@ KQ_INLINE void quants_k4(const uint8_t *qs, const uint8_t *qh, __m512i *q) {
 /* lane i <-> row i from the transposed lane order (lane 4L + g <-> row 4g + L); an involution */
 KQ_INLINE __m512i untranspose(void) { return _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15); }
 
+/* The 16 bytes at p + r*ws of rows r = 0..15 as four dword vectors: W[k] holds dword k of
+ * every row, lane 4L + g <-> row 4g + L (see untranspose). Z[g] 128-bit lane L = row 4g + L,
+ * then a 4 x 4 dword transpose inside every 128-bit lane. */
+KQ_INLINE void rows16_dwords(const uint8_t *p, size_t ws, __m512i *W) {
+    __m512i Z[4];
+    _Pragma("GCC unroll 4")
+    for (int g = 0; g < 4; g++) {
+        __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p + (4 * g) * ws)));
+        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + (4 * g + 1) * ws)), 1);
+        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + (4 * g + 2) * ws)), 2);
+        Z[g] = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + (4 * g + 3) * ws)), 3);
+    }
+    __m512i t0 = _mm512_unpacklo_epi32(Z[0], Z[1]), t1 = _mm512_unpackhi_epi32(Z[0], Z[1]);
+    __m512i t2 = _mm512_unpacklo_epi32(Z[2], Z[3]), t3 = _mm512_unpackhi_epi32(Z[2], Z[3]);
+    W[0] = _mm512_unpacklo_epi64(t0, t2), W[1] = _mm512_unpackhi_epi64(t0, t2);
+    W[2] = _mm512_unpacklo_epi64(t1, t3), W[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
 KQ_INLINE void decode16_k4(int64_t nb, const uint8_t *w, size_t ws, const uint8_t *a, float *out,
                            size_t bytes_per_block, int is_q5) {
     const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
@@ -391,19 +409,10 @@ KQ_INLINE void decode16_k4(int64_t nb, const uint8_t *w, size_t ws, const uint8_
     for (int64_t b = 0; b < nb; b++) {
         if (nb * KQ_K <= KERN_PF_MAX_N) kern_prefetch(w + 16 * ws + b * 16 * bytes_per_block, 16 * bytes_per_block);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES, *wb = w + b * bytes_per_block;
-        /* headers: Z[g] 128-bit lane L = the 16 bytes of row 4g + L; then a 4x4 transpose per lane */
-        __m512i Z[4];
-        _Pragma("GCC unroll 4")
-        for (int g = 0; g < 4; g++) {
-            __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(wb + (4 * g) * ws)));
-            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 1) * ws)), 1);
-            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 2) * ws)), 2);
-            Z[g] = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 3) * ws)), 3);
-        }
-        __m512i t0 = _mm512_unpacklo_epi32(Z[0], Z[1]), t1 = _mm512_unpackhi_epi32(Z[0], Z[1]);
-        __m512i t2 = _mm512_unpacklo_epi32(Z[2], Z[3]), t3 = _mm512_unpackhi_epi32(Z[2], Z[3]);
-        __m512i D = _mm512_unpacklo_epi64(t0, t2), W0 = _mm512_unpackhi_epi64(t0, t2);
-        __m512i W1 = _mm512_unpacklo_epi64(t1, t3), W2 = _mm512_unpackhi_epi64(t1, t3);
+        /* headers: the 16 rows' first 16 bytes, dword k of every row in W[k] (transposed lanes) */
+        __m512i H[4];
+        rows16_dwords(wb, ws, H);
+        __m512i D = H[0], W0 = H[1], W1 = H[2], W2 = H[3];
         /* the scale/min formulas of k4_scales, on all rows at once */
         __m512i sc03 = _mm512_and_si512(W0, m6), mn03 = _mm512_and_si512(W1, m6);
         __m512i sc47 = _mm512_or_si512(_mm512_and_si512(W2, m4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W0, 6), m2), 4));
@@ -742,23 +751,13 @@ KQ_INLINE void build_panel_q4k(kq_panel *P, const uint8_t *w, size_t ws, int64_t
             P->q[16 * j + i] = _mm512_and_si512(T[8 * j + i], m4);
             P->q[16 * j + 8 + i] = _mm512_and_si512(_mm512_srli_epi16(T[8 * j + i], 4), m4);
         }
-    /* headers: Z[g] 128-bit lane L = the 16 bytes of row 4g + L, then a 4 x 4 dword transpose */
+    /* headers of the 16 rows (rows16_dwords), back in row order */
     const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4d = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
-    __m512i Z[4];
-    _Pragma("GCC unroll 4")
-    for (int g = 0; g < 4; g++) {
-        __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(wb + (4 * g) * ws)));
-        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 1) * ws)), 1);
-        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 2) * ws)), 2);
-        Z[g] = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 3) * ws)), 3);
-    }
-    __m512i t0 = _mm512_unpacklo_epi32(Z[0], Z[1]), t1 = _mm512_unpackhi_epi32(Z[0], Z[1]);
-    __m512i t2 = _mm512_unpacklo_epi32(Z[2], Z[3]), t3 = _mm512_unpackhi_epi32(Z[2], Z[3]);
-    const __m512i un = untranspose();   /* lane 4L + g <-> row 4g + L */
-    __m512i D = _mm512_permutexvar_epi32(un, _mm512_unpacklo_epi64(t0, t2));
-    __m512i W0 = _mm512_permutexvar_epi32(un, _mm512_unpackhi_epi64(t0, t2));
-    __m512i W1 = _mm512_permutexvar_epi32(un, _mm512_unpacklo_epi64(t1, t3));
-    __m512i W2 = _mm512_permutexvar_epi32(un, _mm512_unpackhi_epi64(t1, t3));
+    __m512i H[4];
+    rows16_dwords(wb, ws, H);
+    const __m512i un = untranspose();
+    __m512i D = _mm512_permutexvar_epi32(un, H[0]), W0 = _mm512_permutexvar_epi32(un, H[1]);
+    __m512i W1 = _mm512_permutexvar_epi32(un, H[2]), W2 = _mm512_permutexvar_epi32(un, H[3]);
     /* k4_scales' formulas on all rows: bytes j of sc03 / sc47 = scales j / 4 + j, same for mins */
     __m512i sc03 = _mm512_and_si512(W0, m6), mn03 = _mm512_and_si512(W1, m6);
     __m512i sc47 = _mm512_or_si512(_mm512_and_si512(W2, m4d), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W0, 6), m2), 4));
@@ -803,20 +802,12 @@ KQ_INLINE void build_panel_q6k(kq_panel *P, const uint8_t *w, size_t ws, int64_t
             P->q[32 * n + i] = _mm512_or_si512(_mm512_and_si512(l, m4), _mm512_slli_epi16(h0, 4));
             P->q[32 * n + 16 + i] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), m4), _mm512_slli_epi16(h1, 4));
         }
-    /* scales: Z[g] 128-bit lane L = the 16 scale bytes of row 4g + L */
-    __m512i Z[4];
+    /* scales: the 16 rows' 16 bytes (rows16_dwords), back in row order */
+    __m512i W[4];
+    rows16_dwords(wb + 192, ws, W);
+    const __m512i un = untranspose();
     _Pragma("GCC unroll 4")
-    for (int g = 0; g < 4; g++) {
-        __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(wb + (4 * g) * ws + 192)));
-        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 1) * ws + 192)), 1);
-        z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 2) * ws + 192)), 2);
-        Z[g] = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(wb + (4 * g + 3) * ws + 192)), 3);
-    }
-    __m512i t0 = _mm512_unpacklo_epi32(Z[0], Z[1]), t1 = _mm512_unpackhi_epi32(Z[0], Z[1]);
-    __m512i t2 = _mm512_unpacklo_epi32(Z[2], Z[3]), t3 = _mm512_unpackhi_epi32(Z[2], Z[3]);
-    const __m512i un = untranspose();   /* lane 4L + g <-> row 4g + L */
-    __m512i W[4] = {_mm512_permutexvar_epi32(un, _mm512_unpacklo_epi64(t0, t2)), _mm512_permutexvar_epi32(un, _mm512_unpackhi_epi64(t0, t2)),
-                    _mm512_permutexvar_epi32(un, _mm512_unpacklo_epi64(t1, t3)), _mm512_permutexvar_epi32(un, _mm512_unpackhi_epi64(t1, t3))};
+    for (int k = 0; k < 4; k++) W[k] = _mm512_permutexvar_epi32(un, W[k]);
     __m512i sc[16];
     _Pragma("GCC unroll 16")
     for (int g = 0; g < 16; g++) {
