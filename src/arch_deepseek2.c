@@ -231,9 +231,9 @@ static void moe_route(const seek_hparams *hp, const float *s, const float *bias,
 /* out[N][D] = SwiGLU FFN of xn[N][D] with gate/up [D -> F] and down [F -> D]. */
 static int swiglu(float *out, const float *xn, seek_mat gate, seek_mat up, seek_mat down, int N, float *g, float *u,
                   float *row) {
-    const int64_t F = gate.n_out;
-    if (matmul(g, xn, gate, NULL, N, row) || matmul(u, xn, up, NULL, N, row)) return -1;
-    vec_swiglu(g, u, (size_t)N * F);
+    mm_item gu[2] = {{g, xn, gate, NULL, N}, {u, xn, up, NULL, N}};
+    if (matmul_many(gu, 2, row)) return -1;
+    swiglu_act(g, u, N, (int)gate.n_out);
     return matmul(out, g, down, NULL, N, row);
 }
 
@@ -284,9 +284,8 @@ static int moe_experts_small(float *out, const float *xn, const seek_layer *Ly, 
         it[ni++] = (mm_item){W->ua + (size_t)b * Fe, xin, mat_slice(Ly->up_exps, e), NULL, n};
     }
     if (matmul_many(it, ni, row)) return -1;
-    const size_t tot = (size_t)W->cnt[E - 1] * Fe;
-    vec_swiglu(W->ga, W->ua, tot);
-    vec_swiglu(W->g, W->u, (size_t)N * Fs);
+    swiglu_act(W->ga, W->ua, W->cnt[E - 1], Fe);   /* every chosen expert's rows */
+    swiglu_act(W->g, W->u, N, Fs);
     ni = 0;
     if (Fs) it[ni++] = (mm_item){out, W->g, mat_of(Ly->down_shexp), NULL, N};
     else memset(out, 0, sizeof(float) * (size_t)N * D);

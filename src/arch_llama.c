@@ -22,27 +22,7 @@
 #include "attention.h"
 #include "forward.h"
 #include "threads.h"
-#include "vec.h"
 #include "util.h"
-
-/* g[N][F] = silu(g) * u (vec_swiglu), rows shared by the pool (a batch of 16 decode rows
- * is 143k exponentials per layer: on one thread, the others would wait for them). */
-typedef struct {
-    float *g;
-    const float *u;
-    int F;
-} swiglu_job;
-
-static void swiglu_rows(void *ud, int64_t r0, int64_t r1) {
-    const swiglu_job *j = ud;
-    vec_swiglu(j->g + (size_t)r0 * j->F, j->u + (size_t)r0 * j->F, (size_t)(r1 - r0) * j->F);
-}
-
-static void swiglu(float *g, const float *u, int N, int F) {
-    swiglu_job j = {g, u, F};
-    if (N >= 4) par_for(N, swiglu_rows, &j);
-    else swiglu_rows(&j, 0, N);
-}
 
 int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
     const seek_hparams *hp = &m->hp;
@@ -108,7 +88,7 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
             for (int i = 0; i < N; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->ffn_norm->data, D, hp->norm_eps);
             mm_item gu[2] = {{g, xn, mat_of(Ly->ffn_gate), NULL, N}, {u, xn, mat_of(Ly->ffn_up), NULL, N}};
             if (matmul_many(gu, 2, row)) return -1;
-            swiglu(g, u, N, F);
+            swiglu_act(g, u, N, F);
             if (matmul(o, g, mat_of(Ly->ffn_down), NULL, N, row)) return -1;
             for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 

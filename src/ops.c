@@ -12,6 +12,7 @@
 #include "kernels/kernels.h"
 #include "threads.h"
 #include "util.h"
+#include "vec.h"
 
 /* ------------------------------------------------------------------------------------ */
 /* weight matrices */
@@ -143,50 +144,20 @@ static void tile_range(void *ud, int64_t i0, int64_t i1) {
     }
 }
 
-int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, float *row) {
-    const kern_entry *e = kern_for(w.type);
-    const seek_type_info *ai = e ? seek_type_get((uint32_t)e->act_type) : NULL;
-    if (!e || !ai || w.n_in % ai->block_size || T <= 0 || w.n_out <= 0)
-        return matmul_ref(out, x, w, bias, T, row);
-    const int64_t C = w.n_in, OC = w.n_out;
-    fast_job j = {.e = e, .x = x, .w = w, .out = out, .T = T};
-    bool par = (double)OC * C * T >= PAR_MIN_WORK && seek_threads() > 1;
-    if (e->act_type == SEEK_TYPE_F32 && !e->quant) {
-        j.act = (uint8_t *)x, j.a_stride = sizeof(float) * (size_t)C;
-    } else {
-        j.a_stride = kern_act_row_bytes(e, C);
-        if (!(j.act = scratch_get(j.a_stride * (size_t)T))) return seek_error("matmul: out of memory");
-        if (par && T >= 8)
-            par_for(T, quant_range, &j);
-        else
-            quant_range(&j, 0, T);
-    }
-    /* decode: short row tiles so both threads get work; prefill: TILE_R x TILE_C tiles */
-    j.rows_per_tile = T == 1 ? DECODE_ROWS : TILE_R;
-    j.n_row_tiles = (OC + j.rows_per_tile - 1) / j.rows_per_tile;
-    j.n_col_tiles = (T + TILE_C - 1) / TILE_C;
-    if (par)
-        par_for(j.n_row_tiles * j.n_col_tiles, tile_range, &j);
-    else
-        tile_range(&j, 0, j.n_row_tiles * j.n_col_tiles);
-    if (bias)
-        for (int t = 0; t < T; t++)
-            for (int64_t o = 0; o < OC; o++) out[(size_t)t * OC + o] += bias[o];
-    return 0;
-}
-
-/* ---- several products in one pass of the pool ----
+/* ---- matmul() and matmul_many(): products in one pass of the pool ----
  * The items' activations are converted once per distinct input (same x, T, n_in and
- * activation type: Q, K and V of one input share it), then every item's tiles form one
- * numbered list that par_for shares out. Each output element is computed by the same
- * kernel call shape as in matmul(), so the bits are the same as calling matmul() per item;
- * only the number of pool wake-ups and barriers drops (a MoE decode step: 2 instead of 21
- * per layer). */
+ * activation converter: Q, K and V of one input share it), then every item's tiles form
+ * one numbered list that par_for shares out. Each output element is computed by the same
+ * kernel call whatever the list, so the bits are those of one matmul() per item; only the
+ * number of pool wake-ups and barriers drops (a MoE decode step: 2 instead of 21 per
+ * layer). matmul() is the list of one. */
 enum { MANY_MAX = MANY_ITEMS_MAX };
+#define ACT_DIRECT SIZE_MAX   /* act_off: the kernel reads x itself (F32 activations) */
 
 typedef struct {
     fast_job j[MANY_MAX];
     const float *bias[MANY_MAX];
+    size_t act_off[MANY_MAX];      /* offset of item i's activations in the scratch */
     int64_t first[MANY_MAX + 1];   /* global number of item i's first tile */
     int n;
 } many_job;
@@ -207,13 +178,28 @@ static void many_quant_range(void *ud, int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) {
         for (;;) {
             fast_job *j = &mj->j[it];
-            int64_t own = j->x ? j->T : 0;   /* x == NULL: shares an earlier item's rows */
+            int64_t own = j->x ? j->T : 0;   /* x == NULL: no conversion of its own */
             if (i < base + own) break;
             base += own;
             it++;
         }
         quant_range(&mj->j[it], i - base, i - base + 1);
     }
+}
+
+/* Item m as a kernel job (false: no kernel for its type or shape, matmul_ref does it). */
+static bool fast_plan(fast_job *j, const mm_item *m) {
+    const kern_entry *e = kern_for(m->w.type);
+    const seek_type_info *ai = e ? seek_type_get((uint32_t)e->act_type) : NULL;
+    if (!e || !ai || m->w.n_in % ai->block_size || m->T <= 0 || m->w.n_out <= 0) return false;
+    *j = (fast_job){.e = e, .x = m->x, .w = m->w, .out = m->out, .T = m->T};
+    j->a_stride = e->act_type == SEEK_TYPE_F32 && !e->quant ? sizeof(float) * (size_t)m->w.n_in
+                                                           : kern_act_row_bytes(e, m->w.n_in);
+    /* decode: short row tiles so both threads get work; prefill: TILE_R x TILE_C tiles */
+    j->rows_per_tile = m->T == 1 ? DECODE_ROWS : TILE_R;
+    j->n_row_tiles = (m->w.n_out + j->rows_per_tile - 1) / j->rows_per_tile;
+    j->n_col_tiles = (m->T + TILE_C - 1) / TILE_C;
+    return true;
 }
 
 int matmul_many(const mm_item *items, int n, float *row) {
@@ -224,44 +210,44 @@ int matmul_many(const mm_item *items, int n, float *row) {
     double work = 0;
     for (int i = 0; i < n; i++) {
         const mm_item *m = &items[i];
-        const kern_entry *e = kern_for(m->w.type);
-        const seek_type_info *ai = e ? seek_type_get((uint32_t)e->act_type) : NULL;
-        bool fast = e && ai && m->w.n_in % ai->block_size == 0 && m->T > 0 && m->w.n_out > 0 &&
-                    !(e->act_type == SEEK_TYPE_F32 && !e->quant) && mj.n < MANY_MAX;
-        if (!fast) {   /* rare shapes and types: one by one */
-            if (matmul(m->out, m->x, m->w, m->bias, m->T, row)) return -1;
+        if (mj.n == MANY_MAX) {   /* past the list's size: one by one */
+            if (matmul_many(m, 1, row)) return -1;
             continue;
         }
-        fast_job *j = &mj.j[mj.n++];
-        *j = (fast_job){.e = e, .x = m->x, .w = m->w, .out = m->out, .T = m->T};
-        mj.bias[mj.n - 1] = m->bias;
-        j->a_stride = kern_act_row_bytes(e, m->w.n_in);
-        j->rows_per_tile = m->T == 1 ? DECODE_ROWS : TILE_R;
-        j->n_row_tiles = (m->w.n_out + j->rows_per_tile - 1) / j->rows_per_tile;
-        j->n_col_tiles = (m->T + TILE_C - 1) / TILE_C;
+        fast_job *j = &mj.j[mj.n];
+        if (!fast_plan(j, m)) {
+            if (matmul_ref(m->out, m->x, m->w, m->bias, m->T, row)) return -1;
+            continue;
+        }
+        size_t *off = &mj.act_off[mj.n];
+        mj.bias[mj.n++] = m->bias;
         tiles += j->n_row_tiles * j->n_col_tiles;
         work += (double)m->w.n_out * m->w.n_in * m->T;
+        if (j->e->act_type == SEEK_TYPE_F32 && !j->e->quant) {
+            *off = ACT_DIRECT, j->act = (uint8_t *)m->x, j->x = NULL;
+            continue;
+        }
         /* share the conversion of an earlier item with the same input */
         for (int k = 0; k < mj.n - 1; k++) {
-            fast_job *o = &mj.j[k];
-            if (o->x == m->x && o->T == m->T && o->w.n_in == m->w.n_in && o->e->quant == e->quant) {
-                j->act = o->act;
+            const fast_job *o = &mj.j[k];
+            if (o->x == m->x && o->T == m->T && o->w.n_in == m->w.n_in && o->e->quant == j->e->quant) {
+                *off = mj.act_off[k];
                 j->x = NULL;
                 break;
             }
         }
         if (j->x) {
-            j->act = (uint8_t *)(uintptr_t)bytes;   /* an offset until the scratch is known */
+            *off = bytes;
             bytes += j->a_stride * (size_t)m->T;
             qrows += m->T;
         }
     }
     if (!mj.n) return 0;
-    uint8_t *scratch = scratch_get(bytes);
-    if (!scratch) return seek_error("matmul: out of memory");
+    uint8_t *scratch = bytes ? scratch_get(bytes) : NULL;
+    if (bytes && !scratch) return seek_error("matmul: out of memory");
     mj.first[0] = 0;
     for (int i = 0; i < mj.n; i++) {
-        mj.j[i].act = scratch + (size_t)(uintptr_t)mj.j[i].act;
+        if (mj.act_off[i] != ACT_DIRECT) mj.j[i].act = scratch + mj.act_off[i];
         mj.first[i + 1] = mj.first[i] + mj.j[i].n_row_tiles * mj.j[i].n_col_tiles;
     }
     bool par = work >= PAR_MIN_WORK && seek_threads() > 1;
@@ -282,8 +268,32 @@ int matmul_many(const mm_item *items, int n, float *row) {
     return 0;
 }
 
+int matmul(float *out, const float *x, seek_mat w, const float *bias, int T, float *row) {
+    mm_item it = {out, x, w, bias, T};
+    return matmul_many(&it, 1, row);
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* elementwise and normalisation */
+
+/* g[N][F] = silu(g) * u (vec_swiglu), rows shared by the pool (a batch of 16 decode rows is
+ * 143k exponentials per layer: on one thread, the others would wait for them). */
+typedef struct {
+    float *g;
+    const float *u;
+    int F;
+} swiglu_job;
+
+static void swiglu_rows(void *ud, int64_t r0, int64_t r1) {
+    const swiglu_job *j = ud;
+    vec_swiglu(j->g + (size_t)r0 * j->F, j->u + (size_t)r0 * j->F, (size_t)(r1 - r0) * j->F);
+}
+
+void swiglu_act(float *g, const float *u, int N, int F) {
+    swiglu_job j = {g, u, F};
+    if (N >= 4) par_for(N, swiglu_rows, &j);
+    else swiglu_rows(&j, 0, N);
+}
 
 void rmsnorm(float *out, const float *x, const float *weight, int C, float eps) {
     double ss = 0.0;

@@ -65,6 +65,9 @@ void rmsnorm(float *out, const float *x, const float *weight, int C, float eps);
 /* In place softmax over x[n]. */
 void softmax(float *x, int n);
 static inline float silu(float x) { return x / (1.0f + expf(-x)); }
+/* g[N][F] = silu(g) * u, SwiGLU's elementwise step (vec.h's vec_swiglu), rows shared by the
+ * thread pool. The same bits whatever N and the thread count. */
+void swiglu_act(float *g, const float *u, int N, int F);
 
 /* ---- RoPE ----
  * A rope table holds the per-frequency inverse wavelengths inv_freq[n_rot/2] (all scaling
