@@ -24,7 +24,9 @@
  *   n_cols == 1 (decode): 16 rows at a time; per super-block, each row is unpacked in
  *     registers and dotted with the column; the 16 row sums become one zmm. Q4_K and Q5_K
  *     decode the 16 rows' headers together and use an interleaved order (decode16_k4).
- *   n_cols >= 2 (prefill): 4 rows at a time; up to 8 super-blocks of those rows are
+ *   prefill, from KQ_PANEL_MIN_<type> columns (4; Q4_K 2): 16-row panels, one output row
+ *     per lane (mm_prefill_panel, below).
+ *   prefill with fewer columns: 4 rows at a time; up to 8 super-blocks of those rows are
  *     unpacked into a scratch buffer (quants, per-chunk scale vectors, offsets), then every
  *     group of 4 columns runs over them: per 64 values, 4 weight loads x 4 activation loads
  *     feed 16 vpdpbusd + 16 vpdpwssd, so a weight block read from memory serves every column.
@@ -575,101 +577,6 @@ KQ_INLINE void mm_prefill(int64_t nb, const uint8_t *w, size_t ws, int nr, const
     }
 }
 
-/* ---- Q4_K prefill: 8 rows x 2 columns in the interleaved order ----
- * Per (row, column) and super-block only 4 vpdpbusd + 1 vpmaddwd; each column's activations
- * are permuted once (interleave_acts) for the 8 rows. ~10 % faster than mm_prefill for Q4_K
- * measured side by side; for Q5_K (two chains) it was not, so Q5_K keeps mm_prefill. */
-
-typedef struct {
-    __m512i q[4], sc;
-    __m256i mb;
-} kq_packed_il;
-
-KQ_INLINE __m512 micro_il(const kq_packed_il *P, const float *dw, const float *dmw, const uint8_t *ab, size_t as,
-                          int nc, __m512 acc) {
-    __m512i s1[16], zero = _mm512_setzero_si512();
-    __m256i s2[16];
-    float da[2] = {0, 0};
-    _Pragma("GCC unroll 16")
-    for (int i = 0; i < 16; i++) s1[i] = zero, s2[i] = _mm256_setzero_si256();
-    _Pragma("GCC unroll 2")
-    for (int c = 0; c < nc; c++) {
-        const uint8_t *ac = ab + c * as;
-        __m512i av[4];
-        _Pragma("GCC unroll 4")
-        for (int k = 0; k < 4; k++) av[k] = _mm512_loadu_si512(ac + KQ_Q8K_QS + 64 * k);
-        interleave_acts(av);
-        __m256i bs = _mm256_loadu_si256((const __m256i *)(ac + KQ_Q8K_BSUMS));
-        _Pragma("GCC unroll 8")
-        for (int r = 0; r < 8; r++) {
-            /* 16 products per lane <= 16 * 15 * 128 < 2^15 */
-            const __m512i *q = P[r].q;
-            __m512i t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, q[0], av[0]), q[1], av[1]);
-            t = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(t, q[2], av[2]), q[3], av[3]);
-            s1[8 * c + r] = _mm512_madd_epi16(t, P[r].sc);
-            s2[8 * c + r] = _mm256_madd_epi16(bs, P[r].mb);
-        }
-        da[c] = act_d(ac);
-    }
-    /* lanes p = c * 8 + r */
-    __m512 dav = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
-                                       _mm512_castps128_ps512(_mm_setr_ps(da[0], da[1], 0, 0)));
-    __m512 dwv = _mm512_broadcast_f32x8(_mm256_loadu_ps(dw)), dmv = _mm512_broadcast_f32x8(_mm256_loadu_ps(dmw));
-    acc = _mm512_fmadd_ps(_mm512_mul_ps(dwv, dav), _mm512_cvtepi32_ps(hsum16(s1)), acc);
-    return _mm512_fmadd_ps(_mm512_mul_ps(dmv, dav), _mm512_cvtepi32_ps(hsum16_256(s2)), acc);
-}
-
-KQ_INLINE void mm_prefill_il(int64_t nb, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
-                             float *out, size_t os, size_t bytes_per_block, unpack_fn unpack) {
-    kq_packed_il P[CHUNK][8];
-    float dw[CHUNK][8], dmw[CHUNK][8], tmp[16];
-    if (nb == 0)
-        for (int c = 0; c < nc; c++) memset(out + c * os, 0, sizeof(float) * (size_t)nr);
-    for (int r0 = 0; r0 < nr; r0 += 8) {
-        int m = nr - r0 < 8 ? nr - r0 : 8;
-        for (int64_t b0 = 0; b0 < nb; b0 += CHUNK) {
-            int ch = nb - b0 < CHUNK ? (int)(nb - b0) : CHUNK;
-            for (int bb = 0; bb < ch; bb++)
-                for (int i = 0; i < 8; i++) {
-                    kq_packed_il *p = &P[bb][i];
-                    if (i >= m) {
-                        memset(p, 0, sizeof *p);
-                        dw[bb][i] = dmw[bb][i] = 0;
-                        continue;
-                    }
-                    kq_row u;
-                    unpack(w + (r0 + i) * ws + (b0 + bb) * bytes_per_block, &u);
-                    _Pragma("GCC unroll 4")
-                    for (int k = 0; k < 4; k++) p->q[k] = u.q[k];
-                    p->sc = u.sc;
-                    p->mb = u.mb;
-                    _mm_store_ss(&dw[bb][i], u.dd);
-                    _mm_store_ss(&dmw[bb][i], _mm_movehdup_ps(u.dd));
-                }
-            for (int c0 = 0; c0 < nc; c0 += 2) {
-                int k = nc - c0 < 2 ? nc - c0 : 2;
-                __m512 acc = _mm512_setzero_ps();
-                if (b0) {
-                    for (int c = 0; c < k; c++)
-                        for (int i = 0; i < m; i++) tmp[8 * c + i] = out[(c0 + c) * os + r0 + i];
-                    acc = _mm512_loadu_ps(tmp);
-                }
-                const uint8_t *ab = a + c0 * as + b0 * KQ_Q8K_BYTES;
-                if (k == 2)
-                    for (int bb = 0; bb < ch; bb++)
-                        acc = micro_il(P[bb], dw[bb], dmw[bb], ab + bb * KQ_Q8K_BYTES, as, 2, acc);
-                else
-                    for (int bb = 0; bb < ch; bb++)
-                        acc = micro_il(P[bb], dw[bb], dmw[bb], ab + bb * KQ_Q8K_BYTES, as, 1, acc);
-                _mm512_storeu_ps(tmp, acc);
-                for (int c = 0; c < k; c++)
-                    for (int i = 0; i < m; i++) out[(c0 + c) * os + r0 + i] = tmp[8 * c + i];
-            }
-        }
-    }
-}
-
-
 /* ---- Q4_K / Q6_K prefill: 16-row panels, one output row per lane ----
  * The rows of a tile are repacked, 16 at a time and a few super-blocks at a time, into a
  * panel where lane r of every vector belongs to row r: q[k] lane r = bytes 4k..4k+3 of row
@@ -821,8 +728,7 @@ KQ_INLINE void build_panel_q6k(kq_panel *P, const uint8_t *w, size_t ws, int64_t
     _Pragma("GCC unroll 8")
     for (int j = 0; j < 8; j++)
         P->mb[j] = _mm512_sub_epi16(_mm512_setzero_si512(), P->mb[j]);
-    const __m512i rowoff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                              _mm512_set1_epi32((int)ws));
+    const __m512i rowoff = rows16_offsets(ws);
     __m512i dh = _mm512_i32gather_epi32(rowoff, (const void *)(wb + 206), 1);
     P->d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dh, 16)));
     P->dm = _mm512_setzero_ps();
@@ -913,17 +819,17 @@ KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr,
     KQ_TARGET void kq_mm_##t##_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
                                       int nc, float *out, size_t os) { \
         if (nc == 1) mm_decode(n / KQ_K, w, ws, nr, a, out, bytes, dec_unpack, has_min, il, off); \
-        else if (KQ_PANEL_##t && nc >= (KQ_PANEL_##t == 1 && bytes == 144 ? KQ_PANEL_MIN_COLS_q4k : KQ_PANEL_MIN_COLS)) \
-            mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, KQ_PANEL_##t - 1); \
-        else if (il == 1) mm_prefill_il(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, dec_unpack); \
+        else if (nc >= KQ_PANEL_MIN_##t) \
+            mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, KQ_PANEL_##t); \
         else mm_prefill(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, has_min); \
     }
-/* which types take the panel path (0: none, else 1 + panel mode), from how many columns */
-enum { KQ_PANEL_q2k = 1, KQ_PANEL_q3k = 1 + PANEL_FOLD, KQ_PANEL_q4k = 1, KQ_PANEL_q5k = 1 + PANEL_MUL32,
-       KQ_PANEL_q6k = 1 + (PANEL_MUL32 | PANEL_FOLD) };
-/* below these many columns the older path is faster (panel repacking is per tile);
- * measured in cache: Q4_K's panel wins from 2 columns, Q6_K's from 4 */
-enum { KQ_PANEL_MIN_COLS = 4, KQ_PANEL_MIN_COLS_q4k = 2 };
+/* each type's panel mode */
+enum { KQ_PANEL_q2k = 0, KQ_PANEL_q3k = PANEL_FOLD, KQ_PANEL_q4k = 0, KQ_PANEL_q5k = PANEL_MUL32,
+       KQ_PANEL_q6k = PANEL_MUL32 | PANEL_FOLD };
+/* from how many columns the panel path runs: below, mm_prefill is faster (panel repacking
+ * is per tile); measured in cache: Q4_K's panel (built from packed bytes) wins from 2 columns,
+ * Q6_K's from 4 */
+enum { KQ_PANEL_MIN_q2k = 4, KQ_PANEL_MIN_q3k = 4, KQ_PANEL_MIN_q4k = 2, KQ_PANEL_MIN_q5k = 4, KQ_PANEL_MIN_q6k = 4 };
 KQ_MM(q2k, 84, 1, unpack_q2k, 0, 0)
 KQ_MM(q3k, 110, 0, unpack_q3k, 0, 4)
 KQ_MM(q4k, 144, 1, unpack_q4k_il, 1, 0)

@@ -71,8 +71,7 @@ KT_AVX512 KINLINE void lg_build(ltype T, lg_panel *P, const uint8_t *w, size_t w
     transpose16(r[0], P->q);
     transpose16(r[1], P->q + 16);
     /* the 16 rows' fp16 d (and m above it), one gather per block */
-    const __m512i rowoff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                              _mm512_set1_epi32((int)ws));
+    const __m512i rowoff = rows16_offsets(ws);
     for (int k = 0; k < 4; k++) {
         __mmask16 live = k < cnt ? (__mmask16)((1u << m) - 1) : 0;
         __m512i dh = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, rowoff, (const void *)(w + (g * 4 + k) * bb), 1);
@@ -173,8 +172,7 @@ KT_AVX512 KINLINE __m512i pair_u8(ltype T, const uint8_t *p, bool second) {
 KT_AVX512 KINLINE void lg_decode16(ltype T, int64_t n, const uint8_t *w, size_t ws, const uint8_t *a, float *out) {
     const int bb = BB[T];
     const int64_t nb = n / 32, ng = (nb + 3) / 4;
-    const __m512i rowoff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                              _mm512_set1_epi32((int)ws));
+    const __m512i rowoff = rows16_offsets(ws);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t g = 0; g < ng; g++) {
         const int cnt = nb - 4 * g < 4 ? (int)(nb - 4 * g) : 4;

@@ -1,9 +1,11 @@
-/* transpose512.h - a 16 x 16 transpose of int32 in AVX-512 registers (internal to
- * src/kernels/): the panel kernels use it to put one weight row in each lane. */
+/* transpose512.h - what the 16-row AVX-512 kernels share (internal to src/kernels/): a
+ * 16 x 16 transpose of int32 in registers, which puts one weight row in each lane, and the
+ * byte offsets of 16 rows for gathering one value per row. */
 #ifndef SEEK_TRANSPOSE512_H
 #define SEEK_TRANSPOSE512_H
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <stddef.h>
 
 /* c[j] lane i = r[i] lane j (16 x 16 int32) */
 static inline __attribute__((always_inline, target("avx512f"))) void transpose16(const __m512i *r, __m512i *c) {
@@ -32,5 +34,9 @@ static inline __attribute__((always_inline, target("avx512f"))) void transpose16
     }
 }
 
+/* lane r = r * ws: gather offsets of 16 rows ws bytes apart */
+static inline __attribute__((always_inline, target("avx512f"))) __m512i rows16_offsets(size_t ws) {
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)ws));
+}
 #endif
 #endif
