@@ -139,8 +139,8 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
         if (!lat) return -1;
         float *kn = lat + (size_t)P * R, *vv = kn + (size_t)P * H * nope, *kk = vv + (size_t)P * H * hv;
         for (int p = 0; p < P; p++) kv_get(c->type, kv_krow(c, l, p), 0, R, lat + (size_t)p * R);
-        seek_mat wk = {m->mla_type, R, (int64_t)H * nope, wrow, kb};
-        seek_mat wv = {m->mla_type, R, (int64_t)H * hv, wrow, vb};
+        seek_mat wk = {m->mla_type, R, (int64_t)H * nope, wrow, kb, NULL};
+        seek_mat wv = {m->mla_type, R, (int64_t)H * hv, wrow, vb, NULL};
         if (matmul(kn, lat, wk, NULL, P, row) || matmul(vv, lat, wv, NULL, P, row)) return -1;
         for (int p = 0; p < P; p++) {
             float kpe[rope];

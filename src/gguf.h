@@ -79,6 +79,10 @@ typedef struct {
     uint64_t offset;             /* relative to the data section */
     uint64_t nbytes;
     const void *data;            /* points into the mapping */
+    /* set at model load when a kernel runs on a rearranged copy (src/repack.c): the copy
+     * of matrix i is at packed + i * packed_stride; NULL otherwise. data stays valid. */
+    const uint8_t *packed;
+    size_t packed_stride;
 } gguf_tensor;
 
 typedef struct {

@@ -7,6 +7,7 @@
  * tensors exist (attn_q vs attn_q_a/attn_q_b, attn_kv_b vs attn_k_b/attn_v_b), never by
  * the number of layers. */
 #include "model.h"
+#include "repack.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -470,7 +471,7 @@ seek_model *model_from_gguf(gguf_file *g) {
     meta m = {g, arch};
     int rc = read_hparams(md, &m);
     free(arch);
-    if (rc || load_tensors(md) || init_rope(md) || prepare_mla(md)) goto fail;
+    if (rc || load_tensors(md) || init_rope(md) || prepare_mla(md) || model_repack(md)) goto fail;
     return md;
 fail:
     model_free(md);
@@ -487,6 +488,7 @@ void model_free(seek_model *m) {
     if (!m) return;
     rope_free(&m->rope);
     if (m->mla_kb) free(m->mla_kb[0]);
+    free(m->packed);
     free(m->mla_kb);
     free(m->mla_vb);
     if (m->ws)

@@ -26,6 +26,7 @@ seek_mat mat_slice(const gguf_tensor *t, int64_t i) {
     m.n_out = t->ne[1];
     m.row_bytes = seek_row_size(t->type, t->ne[0]);
     m.data = (const uint8_t *)t->data + (size_t)i * (size_t)t->ne[1] * m.row_bytes;
+    m.packed = t->packed ? t->packed + (size_t)i * t->packed_stride : NULL;
     return m;
 }
 
@@ -125,6 +126,10 @@ typedef struct {
     float *out;
     int T;
     int64_t rows_per_tile, n_row_tiles, n_col_tiles;
+    kern_mm_fn mm;           /* e->mm, or the packed kernel on w.packed */
+    const uint8_t *wbase;    /* w.data or w.packed */
+    size_t wstep;            /* bytes from one row (packed: one group of KERN_PACK_ROWS rows) to the next */
+    int64_t rows_per_step;   /* 1, or KERN_PACK_ROWS */
 } fast_job;
 
 static void quant_range(void *ud, int64_t t0, int64_t t1) {
@@ -139,8 +144,8 @@ static void tile_range(void *ud, int64_t i0, int64_t i1) {
         int64_t r0 = rt * j->rows_per_tile, c0 = ct * TILE_C;
         int64_t nr = j->w.n_out - r0 < j->rows_per_tile ? j->w.n_out - r0 : j->rows_per_tile;
         int nc = j->T - c0 < TILE_C ? (int)(j->T - c0) : TILE_C;
-        j->e->mm(j->w.n_in, j->w.data + r0 * j->w.row_bytes, j->w.row_bytes, (int)nr, j->act + c0 * j->a_stride,
-                 j->a_stride, nc, j->out + c0 * j->w.n_out + r0, (size_t)j->w.n_out);
+        j->mm(j->w.n_in, j->wbase + (size_t)(r0 / j->rows_per_step) * j->wstep, j->wstep, (int)nr,
+              j->act + c0 * j->a_stride, j->a_stride, nc, j->out + c0 * j->w.n_out + r0, (size_t)j->w.n_out);
     }
 }
 
@@ -197,6 +202,15 @@ static bool fast_plan(fast_job *j, const mm_item *m) {
                                                            : kern_act_row_bytes(e, m->w.n_in);
     /* decode: short row tiles so both threads get work; prefill: TILE_R x TILE_C tiles */
     j->rows_per_tile = m->T == 1 ? DECODE_ROWS : TILE_R;
+    /* packed weights: tiles start at a multiple of KERN_PACK_ROWS (both tile heights are) */
+    _Static_assert(DECODE_ROWS % KERN_PACK_ROWS == 0 && TILE_R % KERN_PACK_ROWS == 0, "tile heights");
+    const kern_packed *pk = m->w.packed ? kern_packed_for(m->w.type) : NULL;
+    if (pk) {
+        j->mm = pk->mm, j->wbase = m->w.packed, j->rows_per_step = KERN_PACK_ROWS;
+        j->wstep = pk->bytes(m->w.n_in, KERN_PACK_ROWS);
+    } else {
+        j->mm = e->mm, j->wbase = m->w.data, j->rows_per_step = 1, j->wstep = m->w.row_bytes;
+    }
     j->n_row_tiles = (m->w.n_out + j->rows_per_tile - 1) / j->rows_per_tile;
     j->n_col_tiles = (m->T + TILE_C - 1) / TILE_C;
     return true;

@@ -26,6 +26,7 @@ typedef struct {
     int64_t n_in, n_out;
     size_t row_bytes;
     const uint8_t *data;
+    const uint8_t *packed;   /* the kernel's rearranged copy (src/repack.c), or NULL */
 } seek_mat;
 
 /* The 2-D matrix of a tensor (ne[2..] must be 1), or matrix `i` of a 3-D stack. */

@@ -35,3 +35,10 @@ size_t kern_act_row_bytes(const kern_entry *e, int64_t n) {
     if (!b) b = seek_row_size(e->act_type, n);
     return (b + 63) & ~(size_t)63;
 }
+
+const kern_packed *kern_packed_for_level(seek_type type, kern_level l) {
+    if (l < KERN_SCALAR || l >= KERN_LEVELS) return NULL;
+    return kern_kquant_packed(type, l);
+}
+
+const kern_packed *kern_packed_for(seek_type type) { return kern_packed_for_level(type, kern_cpu_level()); }

@@ -46,6 +46,23 @@ typedef struct {
     kern_mm_fn mm;
 } kern_entry;
 
+/* Packed weights (optional, per type and level): a kernel may want the matrix rearranged
+ * once at load (src/repack.c), KERN_PACK_ROWS rows at a time (the last group padded with
+ * zero rows), group g at g * bytes(n, KERN_PACK_ROWS). pack() writes groups [g0, g1) of a
+ * matrix of n_rows rows of n values (row_bytes apart); mm() is a kern_mm_fn that takes the
+ * tile's first group as w and the group size as w_stride (tiles start at a multiple of
+ * KERN_PACK_ROWS rows), with the activations of the type's kern_entry. It gives the bits
+ * of kern_entry.mm for every (row, column). */
+enum { KERN_PACK_ROWS = 16 };
+typedef struct {
+    size_t (*bytes)(int64_t n, int64_t n_rows);
+    void (*pack)(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1);
+    kern_mm_fn mm;
+} kern_packed;
+/* The packed form of `type` at the current level (or at l), or NULL where there is none. */
+const kern_packed *kern_packed_for(seek_type type);
+const kern_packed *kern_packed_for_level(seek_type type, kern_level l);
+
 /* Bytes matmul() reserves per converted activation row of n values, rounded up to 64:
  * seek_row_size(act_type, n), or more where a kernel keeps act_type's values in its own
  * arrangement (the AVX-512 legacy kernels regroup Q8_0 / Q8_1 blocks by 4). */

@@ -13,6 +13,7 @@
 #define KQ_ROW(T, t) [SEEK_TYPE_##T] = {KQ_ENTRY(t, scalar)}
 #endif
 
+
 static const kern_entry table[SEEK_TYPE_Q6_K + 1][KERN_LEVELS] = {
     KQ_ROW(Q2_K, q2k), KQ_ROW(Q3_K, q3k), KQ_ROW(Q4_K, q4k), KQ_ROW(Q5_K, q5k), KQ_ROW(Q6_K, q6k),
 };
@@ -21,4 +22,16 @@ const kern_entry *kern_kquant(seek_type t, kern_level l) {
     if (t < SEEK_TYPE_Q2_K || t > SEEK_TYPE_Q6_K || (int)l < 0 || l >= KERN_LEVELS) return NULL;
     const kern_entry *e = &table[t][l];
     return e->mm ? e : NULL;
+}
+
+#if defined(__x86_64__)
+static const kern_packed q4k_packed = {kq_packed_bytes, kq_pack_q4k, kq_mm_q4k_packed_avx512};
+#endif
+
+const kern_packed *kern_kquant_packed(seek_type t, kern_level l) {
+#if defined(__x86_64__)
+    if (t == SEEK_TYPE_Q4_K && l == KERN_AVX512) return &q4k_packed;
+#endif
+    (void)t, (void)l;
+    return NULL;
 }
