@@ -640,6 +640,7 @@ KQ_INLINE void build_panel(kq_panel *P, const uint8_t *w, size_t ws, int m, int6
  * split afterwards (qs dword 8j + i holds values 64j + 4i.. in its low nibbles and
  * 64j + 32 + 4i.. in its high ones), and the 16 headers are decoded together as in
  * decode16_k4. Same panel contents, bit for bit. */
+KQ_INLINE void panel_q4k_header(kq_panel *P, __m512i D, __m512i W0, __m512i W1, __m512i W2);
 KQ_INLINE void build_panel_q4k(kq_panel *P, const uint8_t *w, size_t ws, int64_t b) {
     const uint8_t *wb = w + b * 144;
     __m512i R[2][16], T[32];
@@ -659,12 +660,34 @@ KQ_INLINE void build_panel_q4k(kq_panel *P, const uint8_t *w, size_t ws, int64_t
             P->q[16 * j + 8 + i] = _mm512_and_si512(_mm512_srli_epi16(T[8 * j + i], 4), m4);
         }
     /* headers of the 16 rows (rows16_dwords), back in row order */
-    const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4d = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
     __m512i H[4];
     rows16_dwords(wb, ws, H);
     const __m512i un = untranspose();
-    __m512i D = _mm512_permutexvar_epi32(un, H[0]), W0 = _mm512_permutexvar_epi32(un, H[1]);
-    __m512i W1 = _mm512_permutexvar_epi32(un, H[2]), W2 = _mm512_permutexvar_epi32(un, H[3]);
+    panel_q4k_header(P, _mm512_permutexvar_epi32(un, H[0]), _mm512_permutexvar_epi32(un, H[1]),
+                     _mm512_permutexvar_epi32(un, H[2]), _mm512_permutexvar_epi32(un, H[3]));
+}
+
+/* The same panel from Q4_K packed at load (kquants_packed.c: per super-block 4 header
+ * vectors, then qs dword 8j + i of the 16 rows in one vector), group grp: no transposes. */
+KQ_INLINE void build_panel_q4k_packed(kq_panel *P, const uint8_t *grp, int64_t b) {
+    const uint8_t *p = grp + b * 16 * 144;
+    const __m512i m4 = _mm512_set1_epi8(15);
+    _Pragma("GCC unroll 4")
+    for (int j = 0; j < 4; j++)
+        _Pragma("GCC unroll 8")
+        for (int i = 0; i < 8; i++) {
+            __m512i v = _mm512_loadu_si512(p + 256 + 64 * (8 * j + i));
+            P->q[16 * j + i] = _mm512_and_si512(v, m4);
+            P->q[16 * j + 8 + i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        }
+    panel_q4k_header(P, _mm512_loadu_si512(p), _mm512_loadu_si512(p + 64), _mm512_loadu_si512(p + 128),
+                     _mm512_loadu_si512(p + 192));
+}
+
+/* The header part of a Q4_K panel from the 16 rows' header dwords in row order (D = d | dmin,
+ * W0..W2 = the 12 bytes of 6-bit scales and mins). */
+KQ_INLINE void panel_q4k_header(kq_panel *P, __m512i D, __m512i W0, __m512i W1, __m512i W2) {
+    const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4d = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
     /* k4_scales' formulas on all rows: bytes j of sc03 / sc47 = scales j / 4 + j, same for mins */
     __m512i sc03 = _mm512_and_si512(W0, m6), mn03 = _mm512_and_si512(W1, m6);
     __m512i sc47 = _mm512_or_si512(_mm512_and_si512(W2, m4d), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W0, 6), m2), 4));
@@ -784,7 +807,7 @@ KQ_INLINE void panel_cols(const kq_panel *P, int ch, const uint8_t *a, size_t as
     case NC: panel_cols(P, ch, ab, as, acc, NC, mode); break;
 
 KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
-                                float *out, size_t os, size_t bytes_per_block, unpack_fn unpack, int mode) {
+                                float *out, size_t os, size_t bytes_per_block, unpack_fn unpack, int mode, int packed) {
     kq_panel P[PCHUNK];
     /* chunks of super-blocks outside, 16-row panels inside: a chunk's activations (all the
      * tile's columns) stay in L2 while every panel of the tile passes over them */
@@ -794,7 +817,8 @@ KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr,
             int m = nr - r0 < 16 ? nr - r0 : 16;
             __mmask16 mk = (__mmask16)((1u << m) - 1);
             for (int bb = 0; bb < ch; bb++) {
-                if (bytes_per_block == 144 && m == 16) build_panel_q4k(&P[bb], w + r0 * ws, ws, b0 + bb);
+                if (packed) build_panel_q4k_packed(&P[bb], w + (r0 / 16) * ws, b0 + bb);   /* ws: group bytes */
+                else if (bytes_per_block == 144 && m == 16) build_panel_q4k(&P[bb], w + r0 * ws, ws, b0 + bb);
                 else if (bytes_per_block == 210 && m == 16) build_panel_q6k(&P[bb], w + r0 * ws, ws, b0 + bb);
                 else build_panel(&P[bb], w + r0 * ws, ws, m, b0 + bb, bytes_per_block, unpack, mode & PANEL_MUL32);
             }
@@ -820,7 +844,7 @@ KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr,
                                       int nc, float *out, size_t os) { \
         if (nc == 1) mm_decode(n / KQ_K, w, ws, nr, a, out, bytes, dec_unpack, has_min, il, off); \
         else if (nc >= KQ_PANEL_MIN_##t) \
-            mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, KQ_PANEL_##t); \
+            mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, KQ_PANEL_##t, 0); \
         else mm_prefill(n / KQ_K, w, ws, nr, a, as, nc, out, os, bytes, unpack_##t, has_min); \
     }
 /* each type's panel mode */
@@ -835,6 +859,13 @@ KQ_MM(q3k, 110, 0, unpack_q3k, 0, 4)
 KQ_MM(q4k, 144, 1, unpack_q4k_il, 1, 0)
 KQ_MM(q5k, 176, 1, unpack_q5k_il, 2, 0)
 KQ_MM(q6k, 210, 0, unpack_q6k, 0, 32)
+
+/* Q4_K packed at load (kquants_packed.c), many columns: the panels above, built from the
+ * packed groups (w: the tile's first group, ws: bytes per group) */
+KQ_TARGET void kq_prefill_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
+                                            int nc, float *out, size_t os) {
+    mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, 144, unpack_q4k, KQ_PANEL_q4k, 1);
+}
 
 /* ---- Q8_K activations (ggml's rounding, byte for byte: see seek_quant_q8_k) ---- */
 

@@ -61,6 +61,9 @@ void kq_pack_q4k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, 
 #define PK_INLINE static inline __attribute__((always_inline)) PK_TARGET
 
 enum { PK_COLS = 8 };   /* columns per pass over a group's weights */
+/* from this many columns the unpacked panels of kquants_avx512.c (built once per tile,
+ * then every column passes over them) beat unpacking the nibbles per group of columns */
+static int PK_PANEL_MIN = 9;
 
 /* The 16 rows' scales (sc, one int32 lane per row, per sub-block) and mins, decoded from
  * the header dwords (ggml's 6-bit packing, all rows at once). */
@@ -87,9 +90,6 @@ PK_INLINE pk_hdr header(const uint8_t *p) {
 /* int32 lane r = byte s of the 4 bytes in lane r of v */
 PK_INLINE __m512i byte_of(__m512i v, int s) { return _mm512_and_si512(_mm512_srli_epi32(v, 8 * s), _mm512_set1_epi32(0xff)); }
 
-/* every int32 lane = the int16 pair (lo, hi) */
-PK_INLINE __m512i pair16(int32_t lo, int32_t hi) { return _mm512_set1_epi32((int32_t)(((uint32_t)hi << 16) | ((uint32_t)lo & 0xffffu))); }
-
 /* 4 activation bytes at p, broadcast to every lane */
 PK_INLINE __m512i bcast4(const uint8_t *p) {
     int32_t v;
@@ -97,31 +97,31 @@ PK_INLINE __m512i bcast4(const uint8_t *p) {
     return _mm512_set1_epi32(v);
 }
 
-/* S2 = sum_j m_j * (bsum[2j] + bsum[2j+1]) for all rows, from the column's Q8_K bsums */
+/* S2 = sum_j m_j * (bsum[2j] + bsum[2j+1]) for all rows, from the column's Q8_K bsums:
+ * int16 pairs (m_j, m_j+2) x (B_j, B_j+2), B_j = bsum[2j] + bsum[2j+1] (|B| <= 32 * 128) */
 PK_INLINE __m512i mins_term(const pk_hdr *h, const uint8_t *ab) {
-    int16_t bs[16];
-    memcpy(bs, ab + KQ_Q8K_BSUMS, sizeof bs);
+    __m256i B = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(ab + KQ_Q8K_BSUMS)), _mm256_set1_epi16(1));
+    B = _mm256_packs_epi32(B, B);   /* int16 per 128: B0 B1 B2 B3 x2 | B4 B5 B6 B7 x2 */
+    B = _mm256_shuffle_epi8(B, _mm256_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7,
+                                                0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7));
+    const __m512i Bz = _mm512_castsi256_si512(B);   /* dwords 0, 1, 4, 5: (B0,B2) (B1,B3) (B4,B6) (B5,B7) */
     const __m512i lo16 = _mm512_set1_epi32(0x00ff00ff);
-    int32_t B[8];
-    for (int j = 0; j < 8; j++) B[j] = bs[2 * j] + bs[2 * j + 1];   /* |B| <= 32 * 128: int16 */
-    /* int16 pairs: (m0, m2) x (B0, B2), (m1, m3) x (B1, B3), ... */
-    __m512i S2 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_and_si512(h->mn03, lo16),
-                                     _mm512_set1_epi32((B[0] & 0xffff) | (B[2] << 16)));
-    S2 = _mm512_dpwssd_epi32(S2, _mm512_srli_epi16(h->mn03, 8), _mm512_set1_epi32((B[1] & 0xffff) | (B[3] << 16)));
-    S2 = _mm512_dpwssd_epi32(S2, _mm512_and_si512(h->mn47, lo16), _mm512_set1_epi32((B[4] & 0xffff) | (B[6] << 16)));
-    S2 = _mm512_dpwssd_epi32(S2, _mm512_srli_epi16(h->mn47, 8), _mm512_set1_epi32((B[5] & 0xffff) | (B[7] << 16)));
-    return S2;
+    __m512i S2 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_and_si512(h->mn03, lo16), _mm512_permutexvar_epi32(_mm512_set1_epi32(0), Bz));
+    S2 = _mm512_dpwssd_epi32(S2, _mm512_srli_epi16(h->mn03, 8), _mm512_permutexvar_epi32(_mm512_set1_epi32(1), Bz));
+    S2 = _mm512_dpwssd_epi32(S2, _mm512_and_si512(h->mn47, lo16), _mm512_permutexvar_epi32(_mm512_set1_epi32(4), Bz));
+    return _mm512_dpwssd_epi32(S2, _mm512_srli_epi16(h->mn47, 8), _mm512_permutexvar_epi32(_mm512_set1_epi32(5), Bz));
 }
 
-/* acc[c] (16 rows) += columns c0..c0+nc-1 over the nb super-blocks at p */
-PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, int nc, __m512 *acc) {
+/* acc[c] (16 rows) += columns 0..NC-1 of a over the nb super-blocks at p (NC a constant
+ * in every inlined copy, so the accumulators stay in registers) */
+PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     for (int64_t b = 0; b < nb; b++, p += PK_ROWS * PK_BLOCK) {
         pk_hdr h = header(p);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
         __m512i S1[PK_COLS];
         _Pragma("GCC unroll 8")
-        for (int c = 0; c < PK_COLS; c++) S1[c] = _mm512_setzero_si512();
+        for (int c = 0; c < NC; c++) S1[c] = _mm512_setzero_si512();
         _Pragma("GCC unroll 4")
         for (int c4 = 0; c4 < 4; c4++) {
             __m512i scl = byte_of(c4 < 2 ? h.sc03 : h.sc47, (2 * c4) % 4);
@@ -137,8 +137,7 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
                 }
                 const int k0 = 64 * c4 + 16 * half;   /* first value of the low group */
                 _Pragma("GCC unroll 8")
-                for (int c = 0; c < PK_COLS; c++) {
-                    if (c >= nc) break;
+                for (int c = 0; c < NC; c++) {
                     const uint8_t *qa = ab + c * as + KQ_Q8K_QS + k0;
                     __m512i tl = _mm512_setzero_si512(), th = _mm512_setzero_si512();
                     _Pragma("GCC unroll 4")
@@ -151,8 +150,7 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
             }
         }
         _Pragma("GCC unroll 8")
-        for (int c = 0; c < PK_COLS; c++) {
-            if (c >= nc) break;
+        for (int c = 0; c < NC; c++) {
             const uint8_t *abc = ab + c * as;
             float daf;
             memcpy(&daf, abc, 4);
@@ -167,6 +165,10 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
  * rows start at a multiple of 16), ws the bytes of one group. */
 PK_TARGET void kq_mm_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
                                        int nc, float *out, size_t os) {
+    if (nc >= PK_PANEL_MIN) {
+        kq_prefill_q4k_packed_avx512(n, w, ws, nr, a, as, nc, out, os);
+        return;
+    }
     const int64_t nb = n / KQ_K;
     for (int r0 = 0; r0 < nr; r0 += PK_ROWS) {
         const uint8_t *p = w + (size_t)(r0 / PK_ROWS) * ws;
@@ -176,8 +178,17 @@ PK_TARGET void kq_mm_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, i
             __m512 acc[PK_COLS];
             _Pragma("GCC unroll 8")
             for (int c = 0; c < PK_COLS; c++) acc[c] = _mm512_setzero_ps();
-            if (m == 1) panel_cols(nb, p, a + (size_t)c0 * as, as, 1, acc);   /* decode: its own copy */
-            else panel_cols(nb, p, a + (size_t)c0 * as, as, m, acc);
+            const uint8_t *ac = a + (size_t)c0 * as;
+            switch (m) {
+            case 1: panel_cols(nb, p, ac, as, acc, 1); break;   /* decode */
+            case 2: panel_cols(nb, p, ac, as, acc, 2); break;
+            case 3: panel_cols(nb, p, ac, as, acc, 3); break;
+            case 4: panel_cols(nb, p, ac, as, acc, 4); break;
+            case 5: panel_cols(nb, p, ac, as, acc, 5); break;
+            case 6: panel_cols(nb, p, ac, as, acc, 6); break;
+            case 7: panel_cols(nb, p, ac, as, acc, 7); break;
+            default: panel_cols(nb, p, ac, as, acc, 8); break;
+            }
             for (int c = 0; c < m; c++) _mm512_mask_storeu_ps(out + (size_t)(c0 + c) * os + r0, keep, acc[c]);
         }
     }
