@@ -117,10 +117,21 @@ int main(int argc, char **argv) {
         for (int k = 1; k < n_mat; k++) memcpy(big + k * mbytes, big, mbytes);
         seek_mat w = {.type = (seek_type)t, .n_in = C, .n_out = OC, .row_bytes = rb, .data = big};
 
-        for (int l = -1; l <= (int)kern_cpu_max_level(); l++) {
+        /* the weights packed at load where the best level has a packed form: one more row */
+        const kern_level top = kern_cpu_max_level();
+        const kern_packed *pk = kern_packed_for_level((seek_type)t, top);
+        uint8_t *packed = NULL;
+        size_t pbytes = pk ? pk->bytes(C, OC) : 0;
+        if (pk && (packed = aligned_alloc(64, (pbytes * n_mat + 63) & ~(size_t)63))) {
+            pk->pack(C, big, rb, OC, packed, 0, (OC + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS);
+            for (int k = 1; k < n_mat; k++) memcpy(packed + k * pbytes, packed, pbytes);
+        }
+        for (int l = -1; l <= (int)top + (packed != NULL); l++) {
+            const bool use_packed = l == (int)top + 1;
             if (l < 0 && !with_ref) continue;
-            if (l >= 0 && !kern_for_level((seek_type)t, (kern_level)l)) continue;
-            if (l >= 0) kern_set_level((kern_level)l);
+            if (l >= 0 && !use_packed && !kern_for_level((seek_type)t, (kern_level)l)) continue;
+            if (l >= 0) kern_set_level(use_packed ? top : (kern_level)l);
+            w.packed = use_packed ? packed : NULL;
             int (*mm)(float *, const float *, seek_mat, const float *, int, float *) = l < 0 ? matmul_ref : matmul;
             /* the read bandwidth right now, over the same bytes (the machine may be shared) */
             bw = read_bw(big, (size_t)n_mat * mbytes);
@@ -132,6 +143,7 @@ int main(int argc, char **argv) {
                 for (int k = 0; k < nm; k++) {
                     seek_mat wk = w;
                     wk.data = big + k * mbytes;
+                    if (use_packed) wk.packed = packed + k * pbytes;
                     mm(out, x, wk, NULL, 1, row);
                 }
                 double dt = (now() - t0) / nm, dc = (cpu_now() - c0) / nm;
@@ -151,9 +163,10 @@ int main(int argc, char **argv) {
             }
             double gf = 2.0 * OC * C * Tp / dt / 1e9, gfc = 2.0 * OC * C * Tp / dc / 1e9;
             printf("%-5s %-7s %11.2f %7.0f%% %13.2f %13.1f %13.1f\n", names[ni],
-                   l < 0 ? "ref" : kern_level_name((kern_level)l), gbs, 100 * gbs / bw, mbytes / best_cpu / 1e9, gf, gfc);
+                   l < 0 ? "ref" : use_packed ? "packed" : kern_level_name((kern_level)l), gbs, 100 * gbs / bw, mbytes / best_cpu / 1e9, gf, gfc);
             fflush(stdout);
         }
+        free(packed);
     }
     free(src), free(x), free(out), free(row), free(big);
     return 0;

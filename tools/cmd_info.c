@@ -12,6 +12,8 @@
 #include "cli_args.h"
 #include "cmds.h"
 #include "gguf.h"
+#include "kernels/kernels.h"
+#include "repack.h"
 #include "quantize.h"
 
 #define ARRAY_SHOWN 6      /* elements shown of a long array */
@@ -195,6 +197,11 @@ int cmd_info(int argc, char **argv) {
         printf("file type:     %s (general.file_type %u)\n", qt ? qt->name : "unknown", ft);
     }
     print_tokenizer(g);
+    uint64_t pbytes;
+    int np = repack_plan(g, &pbytes);
+    printf("kernels:       %s", kern_level_name(kern_cpu_level()));
+    if (np) printf("; %d tensors (%s) are repacked at load into 16-row panels", np, seek_fmt_bytes(pbytes, b1, sizeof b1));
+    printf("\n");
 
     if (!brief) {
         printf("\nmetadata (%" PRIu64 "):\n", g->n_kv);
