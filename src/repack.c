@@ -79,12 +79,11 @@ static void pack_range(void *ud, int64_t g0, int64_t g1) {
     }
 }
 
-/* Give the pages wholly inside [p, p + n) of the file mapping back to the kernel. */
-static void release(const gguf_file *g, const void *p, size_t n) {
-    if (!g->map.mapped) return;
+/* madvise the pages wholly inside [p, p + n) */
+static void advise(const void *p, size_t n, int how) {
     const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1), b = ((uintptr_t)p + n) & ~(page - 1);
-    if (b > a) (void)madvise((void *)a, b - a, MADV_DONTNEED);
+    if (b > a) (void)madvise((void *)a, b - a, how);
 }
 
 int model_repack(seek_model *md) {
@@ -92,20 +91,25 @@ int model_repack(seek_model *md) {
     uint64_t total;
     if (repack_plan(g, &total) == 0) return 0;
     /* not enough memory for the copies: run on the file's layout (same results) */
-    uint8_t *block = aligned_alloc(64, (size_t)((total + 63) & ~(uint64_t)63));
+    const size_t huge = (size_t)2 << 20;
+    uint8_t *block = aligned_alloc(huge, (size_t)((total + huge - 1) & ~(uint64_t)(huge - 1)));
     if (!block) return 0;
+    /* 2 MiB pages where the kernel allows: ~500x fewer page faults while the copies are
+     * written (the faults, not the copying, dominated the load time of a 10 GiB model) */
+    (void)madvise(block, (size_t)((total + huge - 1) & ~(uint64_t)(huge - 1)), MADV_HUGEPAGE);
     uint64_t off = 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         gguf_tensor *t = &g->tensors[i];
         const kern_packed *e = packer(g, t);
         if (!e) continue;
         pack_job j = {e, t, block + off};
+        if (g->map.mapped) advise(t->data, t->nbytes, MADV_WILLNEED);   /* read ahead in bulk */
         const int64_t groups = (t->ne[1] + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS * t->ne[2];
         par_for(groups, pack_range, &j);
         t->packed = block + off;
         t->packed_stride = e->bytes(t->ne[0], t->ne[1]);
         off += t->packed_stride * (uint64_t)t->ne[2];
-        release(g, t->data, t->nbytes);
+        if (g->map.mapped) advise(t->data, t->nbytes, MADV_DONTNEED);   /* the file's pages: not needed now */
         md->n_packed++;
     }
     md->packed = block;
