@@ -63,7 +63,7 @@ void kq_pack_q4k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, 
 enum { PK_COLS = 8 };   /* columns per pass over a group's weights */
 /* from this many columns the unpacked panels of kquants_avx512.c (built once per tile,
  * then every column passes over them) beat unpacking the nibbles per group of columns */
-static int PK_PANEL_MIN = 9;
+enum { PK_PANEL_MIN = 9 };
 
 /* The 16 rows' scales (sc, one int32 lane per row, per sub-block) and mins, decoded from
  * the header dwords (ggml's 6-bit packing, all rows at once). */
