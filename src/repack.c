@@ -91,12 +91,8 @@ int model_repack(seek_model *md) {
     uint64_t total;
     if (repack_plan(g, &total) == 0) return 0;
     /* not enough memory for the copies: run on the file's layout (same results) */
-    const size_t huge = (size_t)2 << 20;
-    uint8_t *block = aligned_alloc(huge, (size_t)((total + huge - 1) & ~(uint64_t)(huge - 1)));
+    uint8_t *block = aligned_alloc(64, (size_t)((total + 63) & ~(uint64_t)63));
     if (!block) return 0;
-    /* 2 MiB pages where the kernel allows: ~500x fewer page faults while the copies are
-     * written (the faults, not the copying, dominated the load time of a 10 GiB model) */
-    (void)madvise(block, (size_t)((total + huge - 1) & ~(uint64_t)(huge - 1)), MADV_HUGEPAGE);
     uint64_t off = 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         gguf_tensor *t = &g->tensors[i];
