@@ -290,7 +290,7 @@ static void swiglu_rows(void *ud, int64_t r0, int64_t r1) {
 }
 
 /* Below this many elements one thread does it: a pass of the pool costs more (a V2-Lite
- * decode step's 6 x 1408 expert values take ~3 us). */
+ * decode step's 6 x 1408 expert values: 2.5 us on one core, measured). */
 enum { SWIGLU_PAR_MIN = 1 << 15 };
 
 void swiglu_act(float *g, const float *u, int N, int F) {
