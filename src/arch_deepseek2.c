@@ -123,6 +123,34 @@ static void absorb_out(void *ud, int64_t h0, int64_t h1) {
         }
 }
 
+/* Decode (one query): absorb_q, attention and absorb_out of a block of heads, the blocks
+ * shared by the pool in one pass instead of three (a V2-Lite decode step had 81 MLA passes).
+ * A block has at least 4 heads (or all H < 4), so attention takes the same form for each
+ * head as it does for all H at once (attention.c: the form depends on the row count), and
+ * the bits are those of the three passes. */
+typedef struct {
+    const absorb_job *j;
+    const attn_args *a;   /* all H heads */
+    float *asc;           /* nb slots of attention scratch, `per` floats each */
+    size_t per;
+    int nb;
+} mla_decode_job;
+
+static void mla_decode_blocks(void *ud, int64_t b0, int64_t b1) {
+    const mla_decode_job *d = ud;
+    const int H = d->a->n_head;
+    for (int64_t b = b0; b < b1; b++) {
+        const int h0 = (int)(H * b / d->nb), h1 = (int)(H * (b + 1) / d->nb);
+        absorb_q((void *)d->j, h0, h1);
+        attn_args a = *d->a;   /* heads h0..h1-1 of the one latent kv head */
+        a.q += (size_t)h0 * a.q_hstride;
+        a.out += (size_t)h0 * a.o_hstride;
+        a.n_head = h1 - h0;
+        attention(&a, d->asc + (size_t)b * d->per);   /* inside par_for: serial, one slot */
+        absorb_out((void *)d->j, h0, h1);
+    }
+}
+
 /* ao[n][H][hv] for one sequence whose rows are q[n][H][hk]; its [c ; k_pe] rows for
  * positions 0..pos0+n-1 are in the cache. */
 static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, const float *q, float *ao,
@@ -167,7 +195,6 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
     if (!qa) return -1;
     float *lat = qa + (size_t)n * H * (R + rope);
     absorb_job j = {.hp = hp, .kb = kb, .vb = vb, .f16 = m->mla_type == SEEK_TYPE_F16, .q = q, .qa = qa, .lat = lat, .out = ao, .n = n};
-    par_for(H, absorb_q, &j);
     attn_args a = {
         .T = n, .pos0 = pos0, .n_head = H, .n_kv_head = 1,
         .q = qa, .q_stride = (size_t)H * (R + rope), .q_hstride = (size_t)(R + rope),
@@ -177,6 +204,14 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
         .scale = m->kq_scale,
         .out = lat, .o_stride = (size_t)H * R, .o_hstride = (size_t)R,
     };
+    if (n == 1) {   /* decode: the three steps per block of heads, one pass of the pool */
+        const int nt = seek_threads();
+        mla_decode_job d = {.j = &j, .a = &a, .asc = asc, .per = attention_scratch(H, 1, R + rope, R, 1),
+                            .nb = H / 4 < nt ? (H / 4 > 1 ? H / 4 : 1) : nt};
+        par_for(d.nb, mla_decode_blocks, &d);
+        return 0;
+    }
+    par_for(H, absorb_q, &j);
     attention(&a, asc);
     par_for(H, absorb_out, &j);
     return 0;
@@ -410,14 +445,14 @@ int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden)
 
         /* ---- MLA ---- */
         for (int i = 0; i < N; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->attn_norm->data, D, hp->norm_eps);
-        if (Ly->wq_a) {   /* q-LoRA: down-project, norm, up-project */
-            if (matmul(qa, xn, mat_of(Ly->wq_a), NULL, N, row)) return -1;
+        /* q (or its q-LoRA latent) and the kv latent read the same input: one pass */
+        mm_item in[2] = {{Ly->wq_a ? qa : q, xn, mat_of(Ly->wq_a ? Ly->wq_a : Ly->wq), NULL, N},
+                         {kva, xn, mat_of(Ly->wkv_a), NULL, N}};
+        if (matmul_many(in, 2, row)) return -1;
+        if (Ly->wq_a) {   /* q-LoRA: norm, up-project */
             for (int i = 0; i < N; i++) rmsnorm(qa + (size_t)i * QL, qa + (size_t)i * QL, Ly->q_a_norm->data, QL, hp->norm_eps);
             if (matmul(q, qa, mat_of(Ly->wq_b), NULL, N, row)) return -1;
-        } else {
-            if (matmul(q, xn, mat_of(Ly->wq), NULL, N, row)) return -1;
         }
-        if (matmul(kva, xn, mat_of(Ly->wkv_a), NULL, N, row)) return -1;
         for (int s = 0; s < b->n_seq; s++) {
             const fwd_seq *sq = &b->seq[s];
             for (int i = sq->row0; i < sq->row0 + sq->n; i++) {

@@ -1,18 +1,32 @@
 /* threads.c - the worker pool behind par_for. See threads.h.
  *
- * One job at a time: the caller publishes (fn, ud, n), bumps a generation counter and
- * wakes the workers; worker i runs range i, the caller runs range 0, and the last one to
- * finish tells the caller.
+ * One job at a time. The caller publishes (fn, ud, n) and a ticket; the threads (the
+ * caller among them) then claim pieces of [0, n) from the ticket, largest first ("guided":
+ * each claim takes about 1/(2 x threads) of what is left), until none is left. The caller
+ * returns when every claimed piece is finished.
  *
- * Waiting spins first, then sleeps. A decode step is ~200 short jobs (one per matmul), so
- * a futex sleep and wake per job cost several % of decode; a worker that finished a job
- * therefore polls the generation for up to SPIN_NS before it sleeps on the condition
- * variable, and the caller polls `pending` the same way. A pool idle for longer (between
- * requests, while sampling) sleeps and burns no CPU.
+ * Why claims rather than one fixed range per thread: a decode step is ~150 short jobs, and
+ * on a machine shared with other processes a worker is sometimes not running when a job
+ * starts; with fixed ranges the caller then waited up to a scheduler time slice for it.
+ * Here a worker that is late finds the pieces taken and the caller never waits for it,
+ * and threads whose pieces are slower (heavier weight types, a busy core) simply claim
+ * fewer. Callers see only disjoint ranges that cover [0, n), as before; which thread runs
+ * which index was never part of the contract (results do not depend on it).
  *
- * No lost wake-up: a worker that goes to sleep counts itself in `sleepers` and re-reads
- * the generation under `mu`; the caller bumps the generation first and then, under `mu`,
- * broadcasts if anyone sleeps. The same handshake (`caller_sleeps`) covers `done`. */
+ * The ticket is one 64-bit atomic: [job number : 24 | next piece : 20 | pieces : 20].
+ * A claim is a compare-and-swap on it, so a claim can only succeed for the job it names,
+ * and a late worker can never take a piece of a newer job by mistake; fn, ud and n are
+ * read after a successful claim (they are written before the ticket is published, and not
+ * rewritten before every piece of the job is finished). Jobs of more than 2^20 - 1 indices
+ * are cut into that many pieces of consecutive indices.
+ *
+ * Waiting spins first, then sleeps: a worker that finished polls the ticket for up to
+ * SPIN_NS before it sleeps on the condition variable (futex sleeps and wake-ups per job
+ * cost several % of decode), and the caller polls `left` the same way. A pool idle for
+ * longer sleeps and burns no CPU. No lost wake-up: a worker that goes to sleep counts
+ * itself in `sleepers` and re-reads the ticket under `mu`; the caller publishes the ticket
+ * first and then, under `mu`, broadcasts if anyone sleeps. The same handshake
+ * (`caller_sleeps`) covers the end of a job. */
 #include "threads.h"
 
 #include <pthread.h>
@@ -25,15 +39,19 @@
 enum { MAX_THREADS = 256 };
 #define SPIN_NS 200000   /* 0.2 ms: longer than the gaps between a decode step's jobs */
 
+#define PIECE_BITS 20
+#define PIECE_MASK ((UINT64_C(1) << PIECE_BITS) - 1)
+#define JOB_SHIFT (2 * PIECE_BITS)
+#define JOB_MASK ((UINT64_C(1) << (64 - JOB_SHIFT)) - 1)
+
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
     pthread_t tid[MAX_THREADS];
     int n_threads;                 /* including the caller */
     int n_started;                 /* workers running */
-    _Atomic uint64_t generation;   /* bumped for each job (after fn/ud/n are written) */
-    uint64_t start_gen;            /* generation when the workers were created: jobs after it are theirs */
-    _Atomic int pending;           /* workers still busy with the current job */
+    _Atomic uint64_t ticket;       /* [job : 24 | next piece : 20 | pieces : 20] */
+    _Atomic int64_t left;          /* pieces of the current job not finished yet */
     int sleepers;                  /* workers asleep on `wake` (under mu) */
     bool caller_sleeps;            /* the caller is asleep on `done` (under mu) */
     _Atomic bool quit;
@@ -45,10 +63,7 @@ static struct {
 static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;   /* one par_for at a time */
 static _Thread_local bool in_par;                            /* nested calls run serially */
 
-static void run_range(int i, int nt, par_fn fn, void *ud, int64_t n) {
-    int64_t b = n * i / nt, e = n * (i + 1) / nt;
-    if (b < e) fn(ud, b, e);
-}
+static inline uint64_t job_of(uint64_t t) { return t >> JOB_SHIFT; }
 
 static int64_t now_ns(void) {
     struct timespec ts;
@@ -76,19 +91,50 @@ static bool spin_until(bool (*done)(uint64_t), uint64_t arg) {
     }
 }
 static bool new_job(uint64_t seen) {
-    return atomic_load_explicit(&pool.generation, memory_order_acquire) != seen || atomic_load(&pool.quit);
+    return job_of(atomic_load_explicit(&pool.ticket, memory_order_acquire)) != seen || atomic_load(&pool.quit);
 }
 static bool all_done(uint64_t unused) {
     (void)unused;
-    return atomic_load_explicit(&pool.pending, memory_order_acquire) == 0;
+    return atomic_load_explicit(&pool.left, memory_order_acquire) == 0;
+}
+
+/* Piece i of `total` pieces of [0, n): consecutive, sizes differing by at most one. */
+static inline int64_t piece_start(int64_t n, int64_t total, int64_t i) {
+    const int64_t q = n / total, r = n % total;
+    return i * q + (i < r ? i : r);
+}
+
+/* Claim pieces of job `job` and run them until none is left. A worker that finishes the
+ * job's last piece wakes the caller if it sleeps. */
+static void run_pieces(uint64_t job, bool worker) {
+    const uint64_t nt = (uint64_t)pool.n_threads;
+    uint64_t t = atomic_load_explicit(&pool.ticket, memory_order_acquire);
+    for (;;) {
+        if (job_of(t) != job) return;
+        const uint64_t next = (t >> PIECE_BITS) & PIECE_MASK, total = t & PIECE_MASK;
+        if (next >= total) return;
+        const uint64_t c = (total - next + 2 * nt - 1) / (2 * nt);   /* guided: big pieces first */
+        if (!atomic_compare_exchange_weak_explicit(&pool.ticket, &t, t + (c << PIECE_BITS), memory_order_acquire,
+                                                   memory_order_acquire))
+            continue;   /* t holds the current ticket: try again */
+        /* pieces [next, next + c) are ours; the job's fields stay put until they are
+         * counted off below */
+        const int64_t n = pool.n, b = piece_start(n, (int64_t)total, (int64_t)next),
+                      e = piece_start(n, (int64_t)total, (int64_t)(next + c));
+        if (b < e) pool.fn(pool.ud, b, e);
+        if (atomic_fetch_sub_explicit(&pool.left, (int64_t)c, memory_order_acq_rel) == (int64_t)c && worker) {
+            pthread_mutex_lock(&pool.mu);
+            if (pool.caller_sleeps) pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.mu);
+            return;
+        }
+        t = atomic_load_explicit(&pool.ticket, memory_order_acquire);
+    }
 }
 
 static void *worker(void *arg) {
-    int i = (int)(intptr_t)arg;
     in_par = true;
-    pthread_mutex_lock(&pool.mu);
-    uint64_t seen = pool.start_gen;   /* not pool.generation: a job may already be waiting */
-    pthread_mutex_unlock(&pool.mu);
+    uint64_t seen = (uint64_t)(uintptr_t)arg;   /* the last job before this thread was created */
     for (;;) {
         if (!spin_until(new_job, seen)) {
             pthread_mutex_lock(&pool.mu);
@@ -98,13 +144,8 @@ static void *worker(void *arg) {
             pthread_mutex_unlock(&pool.mu);
         }
         if (atomic_load(&pool.quit)) break;
-        seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
-        run_range(i, pool.n_threads, pool.fn, pool.ud, pool.n);
-        if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&pool.mu);
-            if (pool.caller_sleeps) pthread_cond_signal(&pool.done);
-            pthread_mutex_unlock(&pool.mu);
-        }
+        seen = job_of(atomic_load_explicit(&pool.ticket, memory_order_acquire));
+        run_pieces(seen, true);
     }
     return NULL;
 }
@@ -130,10 +171,10 @@ static void stop_pool(void) {
 /* Start the workers (caller holds job_mu). Falls back to fewer threads if creation fails. */
 static void start_pool(void) {
     if (!pool.n_threads) pool.n_threads = default_threads();
-    if (pool.n_started + 1 < pool.n_threads) pool.start_gen = atomic_load(&pool.generation);
+    const uint64_t job = job_of(atomic_load(&pool.ticket));
     while (pool.n_started + 1 < pool.n_threads) {
         int i = pool.n_started + 1;
-        if (pthread_create(&pool.tid[i], NULL, worker, (void *)(intptr_t)i)) {
+        if (pthread_create(&pool.tid[i], NULL, worker, (void *)(uintptr_t)job)) {
             pool.n_threads = i;
             break;
         }
@@ -142,6 +183,7 @@ static void start_pool(void) {
 }
 
 int seek_threads(void) {
+    if (in_par) return 1;   /* inside a par_for (whose caller holds job_mu): nested calls run serially */
     pthread_mutex_lock(&job_mu);
     if (!pool.n_threads) pool.n_threads = default_threads();
     int n = pool.n_threads;
@@ -164,20 +206,22 @@ void par_for(int64_t n, par_fn fn, void *ud) {
     }
     pthread_mutex_lock(&job_mu);
     start_pool();
-    int nt = pool.n_threads;
-    if (nt == 1) {
+    if (pool.n_threads == 1) {
         pthread_mutex_unlock(&job_mu);
         fn(ud, 0, n);
         return;
     }
+    /* every piece of the previous job is finished (left == 0): its fields are free */
+    const uint64_t total = (uint64_t)n < PIECE_MASK ? (uint64_t)n : PIECE_MASK;
+    const uint64_t job = (job_of(atomic_load_explicit(&pool.ticket, memory_order_relaxed)) + 1) & JOB_MASK;
     pool.fn = fn, pool.ud = ud, pool.n = n;
-    atomic_store_explicit(&pool.pending, nt - 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+    atomic_store_explicit(&pool.left, (int64_t)total, memory_order_relaxed);
+    atomic_store_explicit(&pool.ticket, job << JOB_SHIFT | total, memory_order_release);
     pthread_mutex_lock(&pool.mu);
     if (pool.sleepers) pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
     in_par = true;
-    run_range(0, nt, fn, ud, n);
+    run_pieces(job, false);
     in_par = false;
     if (!spin_until(all_done, 0)) {
         pthread_mutex_lock(&pool.mu);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "model.h"
+#include "synth.h"
 #include "test.h"
 #include "threads.h"
 #include "util.h"
@@ -36,6 +37,40 @@ TEST(par_for_covers_each_index_once) {
         par_for(50, nested_range, nested);
         for (int i = 0; i < 500; i++) CHECK_MSG(nested[i] == 1, "nested: index %d hit %d times", i, nested[i]);
     }
+    seek_set_threads(0);
+}
+
+/* Many short jobs back to back (a decode step is ~150): a late worker must never run a
+ * piece of a newer job, nor the caller return before every piece is done. */
+TEST(par_for_many_short_jobs) {
+    for (int nt = 2; nt <= 4; nt++) {
+        seek_set_threads(nt);
+        int hits[8] = {0};
+        for (int rep = 0; rep < 20000; rep++) {
+            const int n = 2 + rep % 6;
+            par_for(n, count_range, hits);
+            for (int i = 0; i < n; i++) {
+                CHECK_MSG(hits[i] == 1, "%d threads, job %d: index %d hit %d times", nt, rep, i, hits[i]);
+                hits[i] = 0;
+            }
+            if (hits[0]) break;
+        }
+    }
+    seek_set_threads(0);
+}
+
+/* inside a par_for, seek_threads() is 1 (nested calls run serially) and does not block */
+static void threads_inside(void *ud, int64_t b, int64_t e) {
+    int *seen = ud;
+    for (int64_t i = b; i < e; i++) seen[i] = seek_threads();
+}
+
+TEST(seek_threads_inside_par_for_is_one) {
+    seek_set_threads(3);
+    int seen[16] = {0};
+    par_for(16, threads_inside, seen);
+    for (int i = 0; i < 16; i++) CHECK_MSG(seen[i] == 1, "index %d saw %d threads", i, seen[i]);
+    CHECK(seek_threads() == 3);
     seek_set_threads(0);
 }
 
@@ -95,9 +130,37 @@ TEST(forward_is_bit_identical_for_any_thread_count) { same_bits_at_any_thread_co
 
 TEST(decode_is_bit_identical_for_any_thread_count) { same_bits_at_any_thread_count(decode_logits_with, 12, true, "decode"); }
 
+/* V2-Lite's attention (16 heads, kv_lora_rank 512) with small FFNs: decode splits MLA into
+ * blocks of heads (arch_deepseek2.c), one block per thread; the bits must not move. */
+TEST(mla_decode_head_blocks_same_bits) {
+    char dir[64], path[128];
+    if (test_mkdtemp(dir, "threads")) return;
+    snprintf(path, sizeof path, "%s/v2lite-16h.gguf", dir);
+    synth_opts o = {.shape = "deepseek-v2-lite", .layers = 2, .vocab = 512, .ff = 64, .ff_exp = 32, .experts = 8, .seed = 5};
+    CHECK_MSG(synth_write(path, &o) == 0, "%s", seek_last_error());
+    seek_model *m = model_load(path);
+    CHECK_MSG(m && m->hp.n_head == 16, "%s", seek_last_error());
+    if (m) {
+        float *lg[4];
+        const int nts[4] = {1, 2, 3, 5};
+        for (int i = 0; i < 4; i++) lg[i] = decode_logits_with(m, nts[i], 6);
+        const size_t bytes = sizeof(float) * 6 * m->hp.n_vocab;
+        for (int i = 1; i < 4; i++)
+            CHECK_MSG(lg[0] && lg[i] && !memcmp(lg[0], lg[i], bytes), "decode logits at %d threads differ from 1", nts[i]);
+        for (int i = 0; i < 4; i++) free(lg[i]);
+        model_free(m);
+    }
+    remove(path);
+    remove(dir);
+    seek_set_threads(0);
+}
+
 int main(void) {
     RUN(par_for_covers_each_index_once);
+    RUN(par_for_many_short_jobs);
+    RUN(seek_threads_inside_par_for_is_one);
     RUN(forward_is_bit_identical_for_any_thread_count);
     RUN(decode_is_bit_identical_for_any_thread_count);
+    RUN(mla_decode_head_blocks_same_bits);
     return test_summary();
 }

@@ -90,15 +90,33 @@ typedef struct {
     uint64_t params_total;
 } model_cost;
 
+/* MLA's attn_kv_b (or attn_k_b, attn_v_b): decode reads the copies model.c prepared at
+ * load (m->mla_kb, m->mla_vb in m->mla_type), not these. */
+static bool is_mla_b(const seek_model *m, const gguf_tensor *t) {
+    if (!m->mla_kb) return false;
+    for (int l = 0; l < m->hp.n_layer; l++) {
+        const seek_layer *Ly = &m->layers[l];
+        if (t == Ly->wkv_b || t == Ly->wk_b || t == Ly->wv_b) return true;
+    }
+    return false;
+}
+
 static model_cost cost_of(const seek_model *m) {
     model_cost c = {0};
     const gguf_file *g = m->gguf;
     const seek_hparams *hp = &m->hp;
     const bool tied = m->output == m->tok_embd;
+    if (m->mla_kb)   /* what decode reads instead of attn_kv_b: kb[H][nope][R] + vb[H][hv][R] per layer */
+        c.bytes_per_token += (double)hp->n_layer * hp->n_head * (hp->n_nope + hp->head_dim_v) * hp->kv_lora_rank *
+                             seek_type_get(m->mla_type)->type_size;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         const gguf_tensor *t = &g->tensors[i];
         double n = (double)t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
         c.params_total += (uint64_t)n;
+        if (is_mla_b(m, t)) {
+            c.params_active += n;
+            continue;
+        }
         double frac = 1;
         if (t->n_dims == 3 && hp->n_expert > 0 && memmem(t->name.ptr, t->name.len, "_exps", 5))
             frac = (double)hp->n_expert_used / hp->n_expert;   /* only the routed experts */
