@@ -18,8 +18,8 @@
  *   qa[64]  128-bit lane k = values 0..15 of block k     (int8)
  *   qb[64]  128-bit lane k = values 16..31 of block k
  *   sc[16]  float: d_k in the 4 int32 lanes of block k
- *   ex[16]  _0 types: int32 -K * (sum of the 8 values that lane meets), K = 128, 8, 16
- *                     for Q8_0, Q4_0, Q5_0 (their unsigned offset: see below)
+ *   ex[16]  _0 types: int32 -K * (sum of block k's 32 values) in lane 4k, 0 elsewhere,
+ *                     K = 128, 8, 16 for Q8_0, Q4_0, Q5_0 (their unsigned offset: see below)
  *           _1 types: float s_k in lane 4k, 0 elsewhere
  * vpdpbusd multiplies unsigned x signed bytes, so weights enter unsigned: Q4/Q5 nibbles
  * as stored (0..15 / 0..31), Q8_0 as w + 128 (w ^ 0x80), IQ4_NL as grid[q] + 128 (one
@@ -367,7 +367,10 @@ KT_AVX512 KINLINE void quant_q8x4_avx512(const float *x, uint8_t *y, int64_t n, 
         if (K) {
             __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), qa);
             s = _mm512_dpbusd_epi32(s, _mm512_set1_epi8(1), qb);
-            _mm512_storeu_si512(y + 192, _mm512_mullo_epi32(s, _mm512_set1_epi32(-K)));
+            /* the block's sum in lane 4k (one broadcast starts a column's int32 sum), 0 elsewhere */
+            s = _mm512_add_epi32(s, _mm512_shuffle_epi32(s, _MM_PERM_BADC));
+            s = _mm512_add_epi32(s, _mm512_shuffle_epi32(s, _MM_PERM_CDAB));
+            _mm512_storeu_si512(y + 192, _mm512_maskz_mullo_epi32(0x1111, s, _mm512_set1_epi32(-K)));
         } else {
             _mm512_storeu_ps(y + 192, _mm512_loadu_ps(ex));
         }

@@ -11,7 +11,7 @@
  * Activations: legacy.c's regrouped Q8_0 / Q8_1 rows, 256 bytes per group of 4 blocks k:
  *   [16k, 16k+16): values 0..15 of block k   [64 + 16k, ..): values 16..31
  *   [128 + 16k]: float d of block k (x4)
- *   [192 + 16k]: _0 types: int32 x4 = -K * sums of 8 values (K = 128, 8, 16; IQ4_NL 128: the offset,
+ *   [192 + 16k]: _0 types: int32 -K * sum of the block (lane 4k; 0 in the other 3) (K = 128, 8, 16; IQ4_NL 128: the offset,
  *                so sumi = sum (u - K) a exactly); _1 types: float d * sum(a) (lane 4k)
  *
  * The arithmetic of this level, for every tile shape (decode and prefill give the same
@@ -83,8 +83,9 @@ KT_AVX512 KINLINE void lg_build(ltype T, lg_panel *P, const uint8_t *w, size_t w
 /* int32 start of a block's sum for one column: the offset correction (_0 types) */
 KT_AVX512 KINLINE int32_t corr(ltype T, const uint8_t *ag, int k) {
     if (HAS_M(T)) return 0;
-    const int32_t *cw = (const int32_t *)(ag + 192 + 16 * k);
-    return cw[0] + cw[1] + cw[2] + cw[3];
+    int32_t v;
+    memcpy(&v, ag + 192 + 16 * k, 4);
+    return v;
 }
 KT_AVX512 KINLINE float rdf(const uint8_t *p) {
     float f;
