@@ -52,6 +52,8 @@ KT_AVX512 KINLINE __m256i block_u8(ltype T, const uint8_t *p, bool live) {
     return v;
 }
 
+enum { LG_NC = 12 };   /* columns per weight load */
+
 typedef struct {
     __m512i q[32];
     __m512 d[4], m[4];
@@ -80,6 +82,69 @@ KT_AVX512 KINLINE void lg_build(ltype T, lg_panel *P, const uint8_t *w, size_t w
     }
 }
 
+/* The same panel for 16 rows and 4 whole blocks, straight-line: Q8_0's 2 x 32 quant bytes per
+ * 64-byte row register; the nibble types' 4 x 16 packed bytes in one register per row,
+ * transposed packed (one transpose instead of two) and split afterwards (dword 4k + i of a
+ * row = bytes 4i..4i+3 of block k's qs: values 4i.. in its low nibbles, 16 + 4i.. in its
+ * high ones); the Q5 fifth bit from one gather of the 16 rows' qh per block. Same panel
+ * contents, bit for bit. */
+KT_AVX512 KINLINE void lg_build16(ltype T, lg_panel *P, const uint8_t *w, size_t ws, int64_t g) {
+    const int bb = BB[T];
+    const uint8_t *wg = w + g * 4 * bb;
+    const __m512i rowoff = rows16_offsets(ws);
+    if (T == L_Q8_0) {
+        __m512i r[2][16];
+        _Pragma("GCC unroll 16")
+        for (int i = 0; i < 16; i++) {
+            const uint8_t *p = wg + i * ws + 2;
+            _Pragma("GCC unroll 2")
+            for (int h = 0; h < 2; h++)
+                r[h][i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2 * h * bb))),
+                                             _mm256_loadu_si256((const __m256i *)(p + (2 * h + 1) * bb)), 1);
+        }
+        transpose16(r[0], P->q);
+        transpose16(r[1], P->q + 16);
+        _Pragma("GCC unroll 32")
+        for (int j = 0; j < 32; j++) P->q[j] = _mm512_xor_si512(P->q[j], _mm512_set1_epi8((char)0x80));
+    } else {
+        __m512i r[16], t[16];
+        _Pragma("GCC unroll 16")
+        for (int i = 0; i < 16; i++) {
+            const uint8_t *p = wg + i * ws + QS[T];
+            __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p));
+            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + bb)), 1);
+            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + 2 * bb)), 2);
+            r[i] = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + 3 * bb)), 3);
+        }
+        transpose16(r, t);
+        const __m512i m4 = _mm512_set1_epi8(15);
+        _Pragma("GCC unroll 4")
+        for (int k = 0; k < 4; k++) {
+            __m512i hq = _mm512_setzero_si512();
+            if (QH[T]) hq = _mm512_i32gather_epi32(rowoff, (const void *)(wg + k * bb + QH[T]), 1);
+            _Pragma("GCC unroll 8")
+            for (int jj = 0; jj < 8; jj++) {
+                __m512i x = t[4 * k + jj % 4];
+                __m512i v = _mm512_and_si512(jj < 4 ? x : _mm512_srli_epi16(x, 4), m4);
+                if (QH[T]) {   /* value 4jj + b's bit: qh byte jj/2, bit 4(jj%2) + b, in byte b of the lane */
+                    __m512i hb = _mm512_shuffle_epi8(hq, _mm512_add_epi8(_mm512_set4_epi32(0x0c0c0c0c, 0x08080808, 0x04040404, 0),
+                                                                         _mm512_set1_epi8((char)(jj / 2))));
+                    __mmask64 hi = _mm512_test_epi8_mask(hb, _mm512_set1_epi32(0x08040201 << 4 * (jj % 2)));
+                    v = _mm512_mask_add_epi8(v, hi, v, _mm512_set1_epi8(16));
+                }
+                if (T == L_IQ4_NL) v = _mm512_shuffle_epi8(iq4nl_grid(), v);
+                P->q[8 * k + jj] = v;
+            }
+        }
+    }
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {
+        __m512i dh = _mm512_i32gather_epi32(rowoff, (const void *)(wg + k * bb), 1);
+        P->d[k] = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dh));
+        P->m[k] = HAS_M(T) ? _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dh, 16))) : _mm512_setzero_ps();
+    }
+}
+
 /* int32 start of a block's sum for one column: the offset correction (_0 types) */
 KT_AVX512 KINLINE int32_t corr(ltype T, const uint8_t *ag, int k) {
     if (HAS_M(T)) return 0;
@@ -95,14 +160,14 @@ KT_AVX512 KINLINE float rdf(const uint8_t *p) {
 
 KT_AVX512 KINLINE void lg_cols(ltype T, const lg_panel *P, const uint8_t *ag, size_t as, __m512 *acc, int NC) {
     for (int k = 0; k < 4; k++) {
-        __m512i t[8];
-        KUNROLL for (int c = 0; c < NC; c++) t[c] = _mm512_set1_epi32(corr(T, ag + c * as, k));
+        __m512i t[LG_NC];
+        _Pragma("GCC unroll 16") for (int c = 0; c < NC; c++) t[c] = _mm512_set1_epi32(corr(T, ag + c * as, k));
         KUNROLL for (int j = 0; j < 8; j++) {
             __m512i wq = P->q[8 * k + j];
             int off = j < 4 ? 16 * k + 4 * j : 64 + 16 * k + 4 * (j - 4);
-            KUNROLL for (int c = 0; c < NC; c++) t[c] = _mm512_dpbusd_epi32(t[c], wq, _mm512_set1_epi32((int)kern_rd32(ag + c * as + off)));
+            _Pragma("GCC unroll 16") for (int c = 0; c < NC; c++) t[c] = _mm512_dpbusd_epi32(t[c], wq, _mm512_set1_epi32((int)kern_rd32(ag + c * as + off)));
         }
-        KUNROLL for (int c = 0; c < NC; c++) {
+        _Pragma("GCC unroll 16") for (int c = 0; c < NC; c++) {
             const uint8_t *ac = ag + c * as;
             acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(P->d[k], _mm512_set1_ps(rdf(ac + 128 + 16 * k))), _mm512_cvtepi32_ps(t[c]), acc[c]);
             if (HAS_M(T)) acc[c] = _mm512_fmadd_ps(P->m[k], _mm512_set1_ps(rdf(ac + 192 + 16 * k)), acc[c]);
@@ -126,11 +191,15 @@ KT_AVX512 KINLINE void lg_prefill(ltype T, int64_t n, const uint8_t *w, size_t w
             int ch = ng - g0 < LG_PCH ? (int)(ng - g0) : LG_PCH;
             for (int gg = 0; gg < ch; gg++) {
                 int64_t g = g0 + gg;
-                lg_build(T, &P[gg], w + r0 * ws, ws, m, g, nb - 4 * g < 4 ? (int)(nb - 4 * g) : 4);
+                if (m == 16 && nb - 4 * g >= 4) lg_build16(T, &P[gg], w + r0 * ws, ws, g);
+                else lg_build(T, &P[gg], w + r0 * ws, ws, m, g, nb - 4 * g < 4 ? (int)(nb - 4 * g) : 4);
             }
-            for (int c0 = 0; c0 < nc; c0 += 8) {
-                int k = nc - c0 < 8 ? nc - c0 : 8;
-                __m512 acc[8];
+            /* columns in groups of at most LG_NC, as even as possible (a short last group
+             * would leave its few dpbusd chains waiting on their latency) */
+            const int ngrp = (nc + LG_NC - 1) / LG_NC;
+            for (int c0 = 0, gi = 0; c0 < nc; c0 += (nc - c0) / (ngrp - gi), gi++) {
+                int k = (nc - c0) / (ngrp - gi);
+                __m512 acc[LG_NC];
                 for (int c = 0; c < k; c++)
                     acc[c] = g0 ? _mm512_maskz_loadu_ps(mk, out + (c0 + c) * os + r0) : _mm512_setzero_ps();
                 for (int gg = 0; gg < ch; gg++) {
@@ -139,6 +208,7 @@ KT_AVX512 KINLINE void lg_prefill(ltype T, int64_t n, const uint8_t *w, size_t w
                     switch (k) {
                         LG_COLS(1) LG_COLS(2) LG_COLS(3) LG_COLS(4)
                         LG_COLS(5) LG_COLS(6) LG_COLS(7) LG_COLS(8)
+                        LG_COLS(9) LG_COLS(10) LG_COLS(11) LG_COLS(12)
                     }
                 }
                 for (int c = 0; c < k; c++) _mm512_mask_storeu_ps(out + (c0 + c) * os + r0, mk, acc[c]);
