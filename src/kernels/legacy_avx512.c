@@ -184,11 +184,13 @@ KT_AVX512 KINLINE void lg_prefill(ltype T, int64_t n, const uint8_t *w, size_t w
                                   int nc, float *out, size_t os) {
     const int64_t nb = n / 32, ng = (nb + 3) / 4;
     lg_panel P[LG_PCH];
-    for (int r0 = 0; r0 < nr; r0 += 16) {
-        int m = nr - r0 < 16 ? nr - r0 : 16;
-        __mmask16 mk = (__mmask16)((1u << m) - 1);
-        for (int64_t g0 = 0; g0 < ng || g0 == 0; g0 += LG_PCH) {
-            int ch = ng - g0 < LG_PCH ? (int)(ng - g0) : LG_PCH;
+    /* chunks of LG_PCH groups outside, 16-row panels inside: a chunk's activations (all the
+     * tile's columns, 512 KiB at 256 columns) stay in L2 while every panel passes over them */
+    for (int64_t g0 = 0; g0 < ng || g0 == 0; g0 += LG_PCH) {
+        int ch = ng - g0 < LG_PCH ? (int)(ng - g0) : LG_PCH;
+        for (int r0 = 0; r0 < nr; r0 += 16) {
+            int m = nr - r0 < 16 ? nr - r0 : 16;
+            __mmask16 mk = (__mmask16)((1u << m) - 1);
             for (int gg = 0; gg < ch; gg++) {
                 int64_t g = g0 + gg;
                 if (m == 16 && nb - 4 * g >= 4) lg_build16(T, &P[gg], w + r0 * ws, ws, g);
@@ -213,8 +215,8 @@ KT_AVX512 KINLINE void lg_prefill(ltype T, int64_t n, const uint8_t *w, size_t w
                 }
                 for (int c = 0; c < k; c++) _mm512_mask_storeu_ps(out + (c0 + c) * os + r0, mk, acc[c]);
             }
-            if (ng == 0) break;
         }
+        if (ng == 0) break;
     }
 }
 
