@@ -8,11 +8,11 @@
  * Every block is first turned into 32 unsigned bytes in value order (Q8_0 as q + 128,
  * IQ4_NL as grid[q] + 128 by one vpshufb, the others as their unsigned quants), the operand
  * vpdpbusd wants.
- * Activations: legacy.c's regrouped Q8_0 / Q8_1 rows, 256 bytes per group of 4 blocks k:
+ * Activations: legacy.c's regrouped Q8_0 / Q8_1 rows, 160 bytes per group of 4 blocks k:
  *   [16k, 16k+16): values 0..15 of block k   [64 + 16k, ..): values 16..31
- *   [128 + 16k]: float d of block k (x4)
- *   [192 + 16k]: _0 types: int32 -K * sum of the block (lane 4k; 0 in the other 3) (K = 128, 8, 16; IQ4_NL 128: the offset,
- *                so sumi = sum (u - K) a exactly); _1 types: float d * sum(a) (lane 4k)
+ *   [128 + 4k]: float d of block k
+ *   [144 + 4k]: _0 types: int32 -K * sum of the block (K = 128, 8, 16; IQ4_NL 128: the offset,
+ *               so sumi = sum (u - K) a exactly); _1 types: float d * sum(a)
  *
  * The arithmetic of this level, for every tile shape (decode and prefill give the same
  * bits, so a sequence's logits do not depend on the batch it is computed in):
@@ -38,6 +38,7 @@ static const int BB[] = {34, 18, 22, 20, 24, 18}, QH[] = {0, 0, 2, 0, 4, 0}, QS[
 KT_AVX512 KINLINE __m512i iq4nl_grid(void) {
     return _mm512_broadcast_i32x4(_mm_xor_si128(_mm_loadu_si128((const __m128i *)seek_iq4_nl_values), _mm_set1_epi8((char)0x80)));
 }
+enum { GB = 160, GD = 128, GX = 144 };   /* activation group bytes, offsets of d and ex */
 #define HAS_M(T) ((T) == L_Q4_1 || (T) == L_Q5_1)
 
 /* Block at p as 32 unsigned bytes in value order; `live` false gives zeros. */
@@ -149,7 +150,7 @@ KT_AVX512 KINLINE void lg_build16(ltype T, lg_panel *P, const uint8_t *w, size_t
 KT_AVX512 KINLINE int32_t corr(ltype T, const uint8_t *ag, int k) {
     if (HAS_M(T)) return 0;
     int32_t v;
-    memcpy(&v, ag + 192 + 16 * k, 4);
+    memcpy(&v, ag + GX + 4 * k, 4);
     return v;
 }
 KT_AVX512 KINLINE float rdf(const uint8_t *p) {
@@ -169,8 +170,8 @@ KT_AVX512 KINLINE void lg_cols(ltype T, const lg_panel *P, const uint8_t *ag, si
         }
         _Pragma("GCC unroll 16") for (int c = 0; c < NC; c++) {
             const uint8_t *ac = ag + c * as;
-            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(P->d[k], _mm512_set1_ps(rdf(ac + 128 + 16 * k))), _mm512_cvtepi32_ps(t[c]), acc[c]);
-            if (HAS_M(T)) acc[c] = _mm512_fmadd_ps(P->m[k], _mm512_set1_ps(rdf(ac + 192 + 16 * k)), acc[c]);
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(P->d[k], _mm512_set1_ps(rdf(ac + GD + 4 * k))), _mm512_cvtepi32_ps(t[c]), acc[c]);
+            if (HAS_M(T)) acc[c] = _mm512_fmadd_ps(P->m[k], _mm512_set1_ps(rdf(ac + GX + 4 * k)), acc[c]);
         }
     }
 }
@@ -185,7 +186,7 @@ KT_AVX512 KINLINE void lg_prefill(ltype T, int64_t n, const uint8_t *w, size_t w
     const int64_t nb = n / 32, ng = (nb + 3) / 4;
     lg_panel P[LG_PCH];
     /* chunks of LG_PCH groups outside, 16-row panels inside: a chunk's activations (all the
-     * tile's columns, 512 KiB at 256 columns) stay in L2 while every panel passes over them */
+     * tile's columns, 320 KiB at 256 columns) stay in L2 while every panel passes over them */
     for (int64_t g0 = 0; g0 < ng || g0 == 0; g0 += LG_PCH) {
         int ch = ng - g0 < LG_PCH ? (int)(ng - g0) : LG_PCH;
         for (int r0 = 0; r0 < nr; r0 += 16) {
@@ -205,7 +206,7 @@ KT_AVX512 KINLINE void lg_prefill(ltype T, int64_t n, const uint8_t *w, size_t w
                 for (int c = 0; c < k; c++)
                     acc[c] = g0 ? _mm512_maskz_loadu_ps(mk, out + (c0 + c) * os + r0) : _mm512_setzero_ps();
                 for (int gg = 0; gg < ch; gg++) {
-                    const uint8_t *ag = a + c0 * as + (g0 + gg) * 256;
+                    const uint8_t *ag = a + c0 * as + (g0 + gg) * GB;
                     const lg_panel *Pg = &P[gg];
                     switch (k) {
                         LG_COLS(1) LG_COLS(2) LG_COLS(3) LG_COLS(4)
@@ -249,7 +250,7 @@ KT_AVX512 KINLINE void lg_decode16(ltype T, int64_t n, const uint8_t *w, size_t 
     __m512 acc = _mm512_setzero_ps();
     for (int64_t g = 0; g < ng; g++) {
         const int cnt = nb - 4 * g < 4 ? (int)(nb - 4 * g) : 4;
-        const uint8_t *wg = w + g * 4 * bb, *ag = a + g * 256;
+        const uint8_t *wg = w + g * 4 * bb, *ag = a + g * GB;
         if (n <= KERN_PF_MAX_N) kern_prefetch(w + 16 * ws + g * 16 * 4 * bb, (size_t)(16 * cnt * bb));
         __m512i qa = _mm512_loadu_si512(ag), qb = _mm512_loadu_si512(ag + 64);
         for (int h = 0; h < 2 && 2 * h < cnt; h++) {
@@ -274,10 +275,10 @@ KT_AVX512 KINLINE void lg_decode16(ltype T, int64_t n, const uint8_t *w, size_t 
                 __m512i si = _mm512_add_epi32(s[e], _mm512_set1_epi32(corr(T, ag, k)));
                 __m512i dh = _mm512_i32gather_epi32(rowoff, (const void *)(wg + k * bb), 1);
                 __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dh));
-                acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(rdf(ag + 128 + 16 * k))), _mm512_cvtepi32_ps(si), acc);
+                acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(rdf(ag + GD + 4 * k))), _mm512_cvtepi32_ps(si), acc);
                 if (HAS_M(T))
                     acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dh, 16))),
-                                          _mm512_set1_ps(rdf(ag + 192 + 16 * k)), acc);
+                                          _mm512_set1_ps(rdf(ag + GX + 4 * k)), acc);
             }
         }
     }
