@@ -43,6 +43,10 @@ int main(int argc, char **argv) {
             fprintf(stderr, "tile_bench: %s: no quantized kernel\n", argv[i]);
             continue;
         }
+        if (C % seek_type_get((uint32_t)ty)->block_size) {
+            fprintf(stderr, "tile_bench: %s: C = %d is not a multiple of its block\n", argv[i], C);
+            continue;
+        }
         size_t ws = seek_row_size((seek_type)ty, C), as = kern_act_row_bytes(e, C);
         float *x = malloc(sizeof(float) * (size_t)C), *out = malloc(sizeof(float) * (size_t)R * T);
         uint8_t *w = malloc(ws * (size_t)R), *a = aligned_alloc(64, as * (size_t)T);
@@ -67,6 +71,7 @@ int main(int argc, char **argv) {
         for (int k = 0; k < R * T; k++) sum += out[k];
         printf("%-7s %-6s %d x %d, T %d: %7.1f GFLOP per CPU second (checksum %.9g)\n", argv[i],
                kern_level_name(kern_cpu_level()), R, C, T, best, sum);
+        fflush(stdout);
         free(x), free(out), free(w), free(a);
     }
     return 0;
