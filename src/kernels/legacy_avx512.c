@@ -134,7 +134,7 @@ KT_AVX512 KINLINE void lg_build16(ltype T, lg_panel *P, const uint8_t *w, size_t
                 if (QH[T]) {   /* value 4jj + b's bit: qh byte jj/2, bit 4(jj%2) + b, in byte b of the lane */
                     __m512i hb = _mm512_shuffle_epi8(hq, _mm512_add_epi8(_mm512_set4_epi32(0x0c0c0c0c, 0x08080808, 0x04040404, 0),
                                                                          _mm512_set1_epi8((char)(jj / 2))));
-                    __mmask64 hi = _mm512_test_epi8_mask(hb, _mm512_set1_epi32(0x08040201 << 4 * (jj % 2)));
+                    __mmask64 hi = _mm512_test_epi8_mask(hb, _mm512_set1_epi32((int)(0x08040201u << 4 * (jj % 2))));
                     v = _mm512_mask_add_epi8(v, hi, v, _mm512_set1_epi8(16));
                 }
                 if (T == L_IQ4_NL) v = _mm512_shuffle_epi8(iq4nl_grid(), v);
