@@ -232,17 +232,17 @@ static void decode_act(const kern_entry *e, kern_level l, const uint8_t *a, int6
             s[b] = bb == 36 ? seek_fp16_to_fp32((uint16_t)(p[2] | p[3] << 8)) : 0;
             memcpy(q + b * 32, p + bb - 32, 32);
         } else {                   /* AVX-512: regrouped by 4 blocks (legacy.c) */
-            const uint8_t *g = a + (b / 4) * 256;
+            const uint8_t *g = a + (b / 4) * 160;
             int k = (int)(b % 4);
             memcpy(q + b * 32, g + 16 * k, 16);
             memcpy(q + b * 32 + 16, g + 64 + 16 * k, 16);
-            memcpy(&d[b], g + 128 + 16 * k, 4);
+            memcpy(&d[b], g + 128 + 4 * k, 4);
             if (e->act_type == SEEK_TYPE_Q8_1) {
-                memcpy(&s[b], g + 192 + 16 * k, 4);
-            } else {   /* the 4 int32 lanes of the block hold -K * sum */
-                int32_t lanes[4];
-                memcpy(lanes, g + 192 + 16 * k, 16);
-                s[b] = (float)(lanes[0] + lanes[1] + lanes[2] + lanes[3]);
+                memcpy(&s[b], g + 144 + 4 * k, 4);
+            } else {   /* int32 -K * sum */
+                int32_t v;
+                memcpy(&v, g + 144 + 4 * k, 4);
+                s[b] = (float)v;
             }
         }
     }

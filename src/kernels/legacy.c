@@ -14,13 +14,15 @@
  * fp16; Q8_1 adds s = fp16(d * sum q). Scalar, AVX2 and AVX-512 write the same values.
  *
  * Scalar and AVX2 use the plain block_q8_0 / block_q8_1 rows. AVX-512 regroups them by 4
- * blocks (128 values, 256 bytes), the shape vpdpbusd wants:
+ * blocks (128 values, 160 bytes), the shape vpdpbusd wants:
  *   qa[64]  128-bit lane k = values 0..15 of block k     (int8)
  *   qb[64]  128-bit lane k = values 16..31 of block k
- *   sc[16]  float: d_k in the 4 int32 lanes of block k
- *   ex[16]  _0 types: int32 -K * (sum of the 8 values that lane meets), K = 128, 8, 16
- *                     for Q8_0, Q4_0, Q5_0 (their unsigned offset: see below)
- *           _1 types: float s_k in lane 4k, 0 elsewhere
+ *   sc[4]   float d_k
+ *   ex[4]   _0 types: int32 -K * (sum of block k's 32 values), K = 128, 8, 16 for Q8_0,
+ *                     Q4_0, Q5_0 (their unsigned offset: see below)
+ *           _1 types: float s_k
+ * (160 bytes: the prefill kernels read every activation byte once per 16 weight rows, so
+ * a compact row keeps more of a tile's columns in L1/L2)
  * vpdpbusd multiplies unsigned x signed bytes, so weights enter unsigned: Q4/Q5 nibbles
  * as stored (0..15 / 0..31), Q8_0 as w + 128 (w ^ 0x80), IQ4_NL as grid[q] + 128 (one
  * vpshufb of the nibbles into the shifted grid; K = 128 as Q8_0); starting the int32
@@ -320,7 +322,7 @@ AVX2_MM(mm_iq4_nl_avx2, , )
 /* ------------------------------------------------------------------------------------ */
 /* AVX-512 (VNNI): activations regrouped by 4 blocks, see the top of the file */
 
-enum { GRP = 4 * QK, GRP_BYTES = 256 };
+enum { GRP = 4 * QK, GRP_BYTES = 160 };
 static size_t q8x4_row_bytes(int64_t n) { return (size_t)((n / QK + 3) / 4) * GRP_BYTES; }
 
 /* 32 floats -> int8 halves (values 0..15, 16..31) and the unrounded scale. */
@@ -340,18 +342,18 @@ KT_AVX512 KINLINE void quant_q8x4_avx512(const float *x, uint8_t *y, int64_t n, 
     const int64_t nb = n / QK;
     for (int64_t g = 0; g < nb; g += 4, y += GRP_BYTES) {
         __m128i lo[4], hi[4];
-        float sc[16] = {0}, ex[16] = {0};
+        float sc[4] = {0}, ex[4] = {0};
         for (int k = 0; k < 4; k++) {
             if (g + k < nb) {
                 float d = quant_block_avx512(x + (g + k) * QK, &lo[k], &hi[k]);
                 float dr = seek_fp16_to_fp32(seek_fp32_to_fp16(d));
-                for (int l = 0; l < 4; l++) sc[4 * k + l] = dr;
+                sc[k] = dr;
                 if (!K) {
                     __m128i s = _mm_add_epi32(_mm_dpbusd_epi32(_mm_setzero_si128(), _mm_set1_epi8(1), lo[k]),
                                               _mm_dpbusd_epi32(_mm_setzero_si128(), _mm_set1_epi8(1), hi[k]));
                     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
                     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-                    ex[4 * k] = seek_fp16_to_fp32(seek_fp32_to_fp16(d * (float)_mm_cvtsi128_si32(s)));
+                    ex[k] = seek_fp16_to_fp32(seek_fp32_to_fp16(d * (float)_mm_cvtsi128_si32(s)));
                 }
             } else {
                 lo[k] = hi[k] = _mm_setzero_si128();
@@ -363,13 +365,17 @@ KT_AVX512 KINLINE void quant_q8x4_avx512(const float *x, uint8_t *y, int64_t n, 
         qb = _mm512_inserti32x4(_mm512_inserti32x4(qb, hi[2], 2), hi[3], 3);
         _mm512_storeu_si512(y, qa);
         _mm512_storeu_si512(y + 64, qb);
-        _mm512_storeu_ps(y + 128, _mm512_loadu_ps(sc));
+        memcpy(y + 128, sc, 16);
         if (K) {
             __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), qa);
             s = _mm512_dpbusd_epi32(s, _mm512_set1_epi8(1), qb);
-            _mm512_storeu_si512(y + 192, _mm512_mullo_epi32(s, _mm512_set1_epi32(-K)));
+            /* the blocks' sums (one broadcast starts a column's int32 sum) */
+            s = _mm512_add_epi32(s, _mm512_shuffle_epi32(s, _MM_PERM_BADC));
+            s = _mm512_add_epi32(s, _mm512_shuffle_epi32(s, _MM_PERM_CDAB));
+            s = _mm512_maskz_compress_epi32(0x1111, _mm512_mullo_epi32(s, _mm512_set1_epi32(-K)));
+            _mm_storeu_si128((__m128i *)(y + 144), _mm512_castsi512_si128(s));
         } else {
-            _mm512_storeu_ps(y + 192, _mm512_loadu_ps(ex));
+            memcpy(y + 144, ex, 16);
         }
     }
 }

@@ -8,11 +8,11 @@
  * Every block is first turned into 32 unsigned bytes in value order (Q8_0 as q + 128,
  * IQ4_NL as grid[q] + 128 by one vpshufb, the others as their unsigned quants), the operand
  * vpdpbusd wants.
- * Activations: legacy.c's regrouped Q8_0 / Q8_1 rows, 256 bytes per group of 4 blocks k:
+ * Activations: legacy.c's regrouped Q8_0 / Q8_1 rows, 160 bytes per group of 4 blocks k:
  *   [16k, 16k+16): values 0..15 of block k   [64 + 16k, ..): values 16..31
- *   [128 + 16k]: float d of block k (x4)
- *   [192 + 16k]: _0 types: int32 x4 = -K * sums of 8 values (K = 128, 8, 16; IQ4_NL 128: the offset,
- *                so sumi = sum (u - K) a exactly); _1 types: float d * sum(a) (lane 4k)
+ *   [128 + 4k]: float d of block k
+ *   [144 + 4k]: _0 types: int32 -K * sum of the block (K = 128, 8, 16; IQ4_NL 128: the offset,
+ *               so sumi = sum (u - K) a exactly); _1 types: float d * sum(a)
  *
  * The arithmetic of this level, for every tile shape (decode and prefill give the same
  * bits, so a sequence's logits do not depend on the batch it is computed in):
@@ -21,7 +21,9 @@
  *
  * Prefill (2 or more columns): 16 rows x 4 blocks are repacked into a panel (q[32] lane r
  * = 4 quants of row r, d[4] / m[4] lane r = row r's scales) and each column's 4 activation
- * bytes are broadcast into vpdpbusd, NC columns per weight load, no horizontal sums.
+ * bytes are broadcast into vpdpbusd, up to 12 columns per weight load, no horizontal sums;
+ * per (block, column): 8 vpdpbusd from the broadcast offset word, then convert, multiply,
+ * FMA. Loop order: chunks of 32 blocks, then 16-row panels, then groups of columns.
  * Decode (1 column): 16 rows' 2-block dot products in 16 zmm, reduced by one transposing
  * tree to (row, block) sums; the 16 rows' d (and m) come from one gather per block.
  */
@@ -38,6 +40,7 @@ static const int BB[] = {34, 18, 22, 20, 24, 18}, QH[] = {0, 0, 2, 0, 4, 0}, QS[
 KT_AVX512 KINLINE __m512i iq4nl_grid(void) {
     return _mm512_broadcast_i32x4(_mm_xor_si128(_mm_loadu_si128((const __m128i *)seek_iq4_nl_values), _mm_set1_epi8((char)0x80)));
 }
+enum { GB = 160, GD = 128, GX = 144 };   /* activation group bytes, offsets of d and ex */
 #define HAS_M(T) ((T) == L_Q4_1 || (T) == L_Q5_1)
 
 /* Block at p as 32 unsigned bytes in value order; `live` false gives zeros. */
@@ -51,6 +54,10 @@ KT_AVX512 KINLINE __m256i block_u8(ltype T, const uint8_t *p, bool live) {
     if (T == L_IQ4_NL) v = _mm256_shuffle_epi8(_mm512_castsi512_si256(iq4nl_grid()), v);
     return v;
 }
+
+/* columns per weight load: 12 independent vpdpbusd chains in flight (+5 % in cache over
+ * 8); t[12] + acc[12] + operands fit the 32 zmm */
+enum { LG_NC = 12 };
 
 typedef struct {
     __m512i q[32];
@@ -80,11 +87,75 @@ KT_AVX512 KINLINE void lg_build(ltype T, lg_panel *P, const uint8_t *w, size_t w
     }
 }
 
+/* The same panel for 16 rows and 4 whole blocks, straight-line: Q8_0's 2 x 32 quant bytes per
+ * 64-byte row register; the nibble types' 4 x 16 packed bytes in one register per row,
+ * transposed packed (one transpose instead of two) and split afterwards (dword 4k + i of a
+ * row = bytes 4i..4i+3 of block k's qs: values 4i.. in its low nibbles, 16 + 4i.. in its
+ * high ones); the Q5 fifth bit from one gather of the 16 rows' qh per block. Same panel
+ * contents, bit for bit. */
+KT_AVX512 KINLINE void lg_build16(ltype T, lg_panel *P, const uint8_t *w, size_t ws, int64_t g) {
+    const int bb = BB[T];
+    const uint8_t *wg = w + g * 4 * bb;
+    const __m512i rowoff = rows16_offsets(ws);
+    if (T == L_Q8_0) {
+        __m512i r[2][16];
+        _Pragma("GCC unroll 16")
+        for (int i = 0; i < 16; i++) {
+            const uint8_t *p = wg + i * ws + 2;
+            _Pragma("GCC unroll 2")
+            for (int h = 0; h < 2; h++)
+                r[h][i] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p + 2 * h * bb))),
+                                             _mm256_loadu_si256((const __m256i *)(p + (2 * h + 1) * bb)), 1);
+        }
+        transpose16(r[0], P->q);
+        transpose16(r[1], P->q + 16);
+        _Pragma("GCC unroll 32")
+        for (int j = 0; j < 32; j++) P->q[j] = _mm512_xor_si512(P->q[j], _mm512_set1_epi8((char)0x80));
+    } else {
+        __m512i r[16], t[16];
+        _Pragma("GCC unroll 16")
+        for (int i = 0; i < 16; i++) {
+            const uint8_t *p = wg + i * ws + QS[T];
+            __m512i z = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p));
+            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + bb)), 1);
+            z = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + 2 * bb)), 2);
+            r[i] = _mm512_inserti32x4(z, _mm_loadu_si128((const __m128i *)(p + 3 * bb)), 3);
+        }
+        transpose16(r, t);
+        const __m512i m4 = _mm512_set1_epi8(15);
+        _Pragma("GCC unroll 4")
+        for (int k = 0; k < 4; k++) {
+            __m512i hq = _mm512_setzero_si512();
+            if (QH[T]) hq = _mm512_i32gather_epi32(rowoff, (const void *)(wg + k * bb + QH[T]), 1);
+            _Pragma("GCC unroll 8")
+            for (int jj = 0; jj < 8; jj++) {
+                __m512i x = t[4 * k + jj % 4];
+                __m512i v = _mm512_and_si512(jj < 4 ? x : _mm512_srli_epi16(x, 4), m4);
+                if (QH[T]) {   /* value 4jj + b's bit: qh byte jj/2, bit 4(jj%2) + b, in byte b of the lane */
+                    __m512i hb = _mm512_shuffle_epi8(hq, _mm512_add_epi8(_mm512_set4_epi32(0x0c0c0c0c, 0x08080808, 0x04040404, 0),
+                                                                         _mm512_set1_epi8((char)(jj / 2))));
+                    __mmask64 hi = _mm512_test_epi8_mask(hb, _mm512_set1_epi32((int)(0x08040201u << 4 * (jj % 2))));
+                    v = _mm512_mask_add_epi8(v, hi, v, _mm512_set1_epi8(16));
+                }
+                if (T == L_IQ4_NL) v = _mm512_shuffle_epi8(iq4nl_grid(), v);
+                P->q[8 * k + jj] = v;
+            }
+        }
+    }
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {
+        __m512i dh = _mm512_i32gather_epi32(rowoff, (const void *)(wg + k * bb), 1);
+        P->d[k] = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dh));
+        P->m[k] = HAS_M(T) ? _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dh, 16))) : _mm512_setzero_ps();
+    }
+}
+
 /* int32 start of a block's sum for one column: the offset correction (_0 types) */
 KT_AVX512 KINLINE int32_t corr(ltype T, const uint8_t *ag, int k) {
     if (HAS_M(T)) return 0;
-    const int32_t *cw = (const int32_t *)(ag + 192 + 16 * k);
-    return cw[0] + cw[1] + cw[2] + cw[3];
+    int32_t v;
+    memcpy(&v, ag + GX + 4 * k, 4);
+    return v;
 }
 KT_AVX512 KINLINE float rdf(const uint8_t *p) {
     float f;
@@ -94,17 +165,17 @@ KT_AVX512 KINLINE float rdf(const uint8_t *p) {
 
 KT_AVX512 KINLINE void lg_cols(ltype T, const lg_panel *P, const uint8_t *ag, size_t as, __m512 *acc, int NC) {
     for (int k = 0; k < 4; k++) {
-        __m512i t[8];
-        KUNROLL for (int c = 0; c < NC; c++) t[c] = _mm512_set1_epi32(corr(T, ag + c * as, k));
+        __m512i t[LG_NC];
+        _Pragma("GCC unroll 16") for (int c = 0; c < NC; c++) t[c] = _mm512_set1_epi32(corr(T, ag + c * as, k));
         KUNROLL for (int j = 0; j < 8; j++) {
             __m512i wq = P->q[8 * k + j];
             int off = j < 4 ? 16 * k + 4 * j : 64 + 16 * k + 4 * (j - 4);
-            KUNROLL for (int c = 0; c < NC; c++) t[c] = _mm512_dpbusd_epi32(t[c], wq, _mm512_set1_epi32((int)kern_rd32(ag + c * as + off)));
+            _Pragma("GCC unroll 16") for (int c = 0; c < NC; c++) t[c] = _mm512_dpbusd_epi32(t[c], wq, _mm512_set1_epi32((int)kern_rd32(ag + c * as + off)));
         }
-        KUNROLL for (int c = 0; c < NC; c++) {
+        _Pragma("GCC unroll 16") for (int c = 0; c < NC; c++) {
             const uint8_t *ac = ag + c * as;
-            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(P->d[k], _mm512_set1_ps(rdf(ac + 128 + 16 * k))), _mm512_cvtepi32_ps(t[c]), acc[c]);
-            if (HAS_M(T)) acc[c] = _mm512_fmadd_ps(P->m[k], _mm512_set1_ps(rdf(ac + 192 + 16 * k)), acc[c]);
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(P->d[k], _mm512_set1_ps(rdf(ac + GD + 4 * k))), _mm512_cvtepi32_ps(t[c]), acc[c]);
+            if (HAS_M(T)) acc[c] = _mm512_fmadd_ps(P->m[k], _mm512_set1_ps(rdf(ac + GX + 4 * k)), acc[c]);
         }
     }
 }
@@ -118,32 +189,39 @@ KT_AVX512 KINLINE void lg_prefill(ltype T, int64_t n, const uint8_t *w, size_t w
                                   int nc, float *out, size_t os) {
     const int64_t nb = n / 32, ng = (nb + 3) / 4;
     lg_panel P[LG_PCH];
-    for (int r0 = 0; r0 < nr; r0 += 16) {
-        int m = nr - r0 < 16 ? nr - r0 : 16;
-        __mmask16 mk = (__mmask16)((1u << m) - 1);
-        for (int64_t g0 = 0; g0 < ng || g0 == 0; g0 += LG_PCH) {
-            int ch = ng - g0 < LG_PCH ? (int)(ng - g0) : LG_PCH;
+    /* chunks of LG_PCH groups outside, 16-row panels inside: a chunk's activations (all the
+     * tile's columns, 320 KiB at 256 columns) stay in L2 while every panel passes over them */
+    for (int64_t g0 = 0; g0 < ng || g0 == 0; g0 += LG_PCH) {
+        int ch = ng - g0 < LG_PCH ? (int)(ng - g0) : LG_PCH;
+        for (int r0 = 0; r0 < nr; r0 += 16) {
+            int m = nr - r0 < 16 ? nr - r0 : 16;
+            __mmask16 mk = (__mmask16)((1u << m) - 1);
             for (int gg = 0; gg < ch; gg++) {
                 int64_t g = g0 + gg;
-                lg_build(T, &P[gg], w + r0 * ws, ws, m, g, nb - 4 * g < 4 ? (int)(nb - 4 * g) : 4);
+                if (m == 16 && nb - 4 * g >= 4) lg_build16(T, &P[gg], w + r0 * ws, ws, g);
+                else lg_build(T, &P[gg], w + r0 * ws, ws, m, g, nb - 4 * g < 4 ? (int)(nb - 4 * g) : 4);
             }
-            for (int c0 = 0; c0 < nc; c0 += 8) {
-                int k = nc - c0 < 8 ? nc - c0 : 8;
-                __m512 acc[8];
+            /* columns in groups of at most LG_NC, as even as possible (a short last group
+             * would leave its few dpbusd chains waiting on their latency) */
+            const int ngrp = (nc + LG_NC - 1) / LG_NC;
+            for (int c0 = 0, gi = 0; c0 < nc; c0 += (nc - c0) / (ngrp - gi), gi++) {
+                int k = (nc - c0) / (ngrp - gi);
+                __m512 acc[LG_NC];
                 for (int c = 0; c < k; c++)
                     acc[c] = g0 ? _mm512_maskz_loadu_ps(mk, out + (c0 + c) * os + r0) : _mm512_setzero_ps();
                 for (int gg = 0; gg < ch; gg++) {
-                    const uint8_t *ag = a + c0 * as + (g0 + gg) * 256;
+                    const uint8_t *ag = a + c0 * as + (g0 + gg) * GB;
                     const lg_panel *Pg = &P[gg];
                     switch (k) {
                         LG_COLS(1) LG_COLS(2) LG_COLS(3) LG_COLS(4)
                         LG_COLS(5) LG_COLS(6) LG_COLS(7) LG_COLS(8)
+                        LG_COLS(9) LG_COLS(10) LG_COLS(11) LG_COLS(12)
                     }
                 }
                 for (int c = 0; c < k; c++) _mm512_mask_storeu_ps(out + (c0 + c) * os + r0, mk, acc[c]);
             }
-            if (ng == 0) break;
         }
+        if (ng == 0) break;
     }
 }
 
@@ -176,7 +254,7 @@ KT_AVX512 KINLINE void lg_decode16(ltype T, int64_t n, const uint8_t *w, size_t 
     __m512 acc = _mm512_setzero_ps();
     for (int64_t g = 0; g < ng; g++) {
         const int cnt = nb - 4 * g < 4 ? (int)(nb - 4 * g) : 4;
-        const uint8_t *wg = w + g * 4 * bb, *ag = a + g * 256;
+        const uint8_t *wg = w + g * 4 * bb, *ag = a + g * GB;
         if (n <= KERN_PF_MAX_N) kern_prefetch(w + 16 * ws + g * 16 * 4 * bb, (size_t)(16 * cnt * bb));
         __m512i qa = _mm512_loadu_si512(ag), qb = _mm512_loadu_si512(ag + 64);
         for (int h = 0; h < 2 && 2 * h < cnt; h++) {
@@ -201,10 +279,10 @@ KT_AVX512 KINLINE void lg_decode16(ltype T, int64_t n, const uint8_t *w, size_t 
                 __m512i si = _mm512_add_epi32(s[e], _mm512_set1_epi32(corr(T, ag, k)));
                 __m512i dh = _mm512_i32gather_epi32(rowoff, (const void *)(wg + k * bb), 1);
                 __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dh));
-                acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(rdf(ag + 128 + 16 * k))), _mm512_cvtepi32_ps(si), acc);
+                acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(rdf(ag + GD + 4 * k))), _mm512_cvtepi32_ps(si), acc);
                 if (HAS_M(T))
                     acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(dh, 16))),
-                                          _mm512_set1_ps(rdf(ag + 192 + 16 * k)), acc);
+                                          _mm512_set1_ps(rdf(ag + GX + 4 * k)), acc);
             }
         }
     }
