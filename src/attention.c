@@ -9,6 +9,7 @@
 #include "attention.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,7 @@ typedef struct {
     int nt;                /* slots */
     int QT, hb, n_qt, n_hb, group, units;
     bool blocked;          /* every unit takes the blocked form (decided by the shapes only) */
+    _Atomic int next;      /* attention(): the next unit to run */
 } attn_job;
 
 /* Keys or values of positions p0..p0+n-1, kv head g, as rows the dot/axpy loops read:
@@ -481,11 +483,17 @@ static void run_unit(const attn_job *J, int u, float *ws) {
         }
 }
 
+/* Units are taken from a shared counter (a preempted thread or a longer causal unit does
+ * not hold the others at the barrier); a unit's results do not depend on who runs it. */
 static void attn_slots(void *ud, int64_t b, int64_t e) {
-    const attn_job *J = ud;
+    attn_job *J = ud;
     float *ws = J->scratch + (size_t)b * J->per;   /* one slot's scratch serves this whole call */
-    for (int64_t slot = b; slot < e; slot++)
-        for (int u = (int)slot; u < J->units; u += J->nt) run_unit(J, u, ws);
+    (void)e;
+    for (;;) {
+        const int u = atomic_fetch_add_explicit(&J->next, 1, memory_order_relaxed);
+        if (u >= J->units) break;
+        run_unit(J, u, ws);
+    }
 }
 
 /* How attention() cuts one problem into units for nt threads. */
@@ -519,6 +527,7 @@ void attention(const attn_args *a, float *scratch) {
     attn_job J;
     plan(&J, a, scratch, seek_threads());
     if (J.nt > J.units) J.nt = J.units;
+    atomic_init(&J.next, 0);
     par_for(J.nt, attn_slots, &J);
 }
 
