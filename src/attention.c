@@ -34,7 +34,8 @@ typedef struct {
     int nt;                /* slots */
     int QT, hb, n_qt, n_hb, group, units;
     bool blocked;          /* every unit takes the blocked form (decided by the shapes only) */
-    _Atomic int next;      /* attention(): the next unit to run */
+    bool dyn;              /* attention(): units from the counter `next` */
+    _Atomic int next;
 } attn_job;
 
 /* Keys or values of positions p0..p0+n-1, kv head g, as rows the dot/axpy loops read:
@@ -483,12 +484,18 @@ static void run_unit(const attn_job *J, int u, float *ws) {
         }
 }
 
-/* Units are taken from a shared counter (a preempted thread or a longer causal unit does
- * not hold the others at the barrier); a unit's results do not depend on who runs it. */
+/* With many units (prefill) they are taken from a shared counter: a preempted thread or a
+ * longer causal unit does not hold the others at the barrier. With few (decode: one or two
+ * per thread) they are dealt round-robin, or the caller, already running, would take them
+ * all before the workers wake. A unit's results do not depend on who runs it. */
 static void attn_slots(void *ud, int64_t b, int64_t e) {
     attn_job *J = ud;
     float *ws = J->scratch + (size_t)b * J->per;   /* one slot's scratch serves this whole call */
-    (void)e;
+    if (!J->dyn) {
+        for (int64_t slot = b; slot < e; slot++)
+            for (int u = (int)slot; u < J->units; u += J->nt) run_unit(J, u, ws);
+        return;
+    }
     for (;;) {
         const int u = atomic_fetch_add_explicit(&J->next, 1, memory_order_relaxed);
         if (u >= J->units) break;
@@ -527,6 +534,7 @@ void attention(const attn_args *a, float *scratch) {
     attn_job J;
     plan(&J, a, scratch, seek_threads());
     if (J.nt > J.units) J.nt = J.units;
+    J.dyn = J.units >= 8 * J.nt;
     atomic_init(&J.next, 0);
     par_for(J.nt, attn_slots, &J);
 }
