@@ -151,6 +151,35 @@ static void mla_decode_blocks(void *ud, int64_t b0, int64_t b1) {
     }
 }
 
+/* The naive order's per-position copies, shared by the pool: the cached latents out to F32
+ * (naive_latents), then the keys [k_nope ; k_pe] per head (naive_keys). */
+typedef struct {
+    const seek_hparams *hp;
+    const seek_kvcache *c;
+    int l;
+    float *lat, *kn, *kk;
+} naive_job;
+
+static void naive_latents(void *ud, int64_t p0, int64_t p1) {
+    const naive_job *j = ud;
+    const int R = j->hp->kv_lora_rank;
+    for (int64_t p = p0; p < p1; p++) kv_get(j->c->type, kv_krow(j->c, j->l, (int)p), 0, R, j->lat + (size_t)p * R);
+}
+
+static void naive_keys(void *ud, int64_t p0, int64_t p1) {
+    const naive_job *j = ud;
+    const int H = j->hp->n_head, R = j->hp->kv_lora_rank, nope = j->hp->n_nope, rope = j->hp->n_rope, hk = nope + rope;
+    for (int64_t p = p0; p < p1; p++) {
+        float kpe[rope];
+        kv_get(j->c->type, kv_krow(j->c, j->l, (int)p), R, rope, kpe);
+        for (int h = 0; h < H; h++) {
+            float *kp = j->kk + ((size_t)p * H + h) * hk;
+            memcpy(kp, j->kn + ((size_t)p * H + h) * nope, sizeof(float) * (size_t)nope);
+            memcpy(kp + nope, kpe, sizeof(float) * (size_t)rope);
+        }
+    }
+}
+
 /* ao[n][H][hv] for one sequence whose rows are q[n][H][hk]; its [c ; k_pe] rows for
  * positions 0..pos0+n-1 are in the cache. */
 static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, const float *q, float *ao,
@@ -166,19 +195,13 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
         float *lat = ws_get(m, WS_TMP, naive_floats(hp, P));
         if (!lat) return -1;
         float *kn = lat + (size_t)P * R, *vv = kn + (size_t)P * H * nope, *kk = vv + (size_t)P * H * hv;
-        for (int p = 0; p < P; p++) kv_get(c->type, kv_krow(c, l, p), 0, R, lat + (size_t)p * R);
+        naive_job nj = {hp, c, l, lat, kn, kk};
+        par_for(P, naive_latents, &nj);
         seek_mat wk = {m->mla_type, R, (int64_t)H * nope, wrow, kb, NULL};
         seek_mat wv = {m->mla_type, R, (int64_t)H * hv, wrow, vb, NULL};
-        if (matmul(kn, lat, wk, NULL, P, row) || matmul(vv, lat, wv, NULL, P, row)) return -1;
-        for (int p = 0; p < P; p++) {
-            float kpe[rope];
-            kv_get(c->type, kv_krow(c, l, p), R, rope, kpe);
-            for (int h = 0; h < H; h++) {
-                float *kp = kk + ((size_t)p * H + h) * hk;
-                memcpy(kp, kn + ((size_t)p * H + h) * nope, sizeof(float) * (size_t)nope);
-                memcpy(kp + nope, kpe, sizeof(float) * (size_t)rope);
-            }
-        }
+        mm_item kv[2] = {{kn, lat, wk, NULL, P}, {vv, lat, wv, NULL, P}};
+        if (matmul_many(kv, 2, row)) return -1;
+        par_for(P, naive_keys, &nj);
         attn_args a = {
             .T = n, .pos0 = pos0, .n_head = H, .n_kv_head = H,
             .q = q, .q_stride = (size_t)H * hk, .q_hstride = (size_t)hk,
@@ -286,6 +309,10 @@ typedef struct {
     /* small batches (N <= MOE_SMALL): every chosen expert in one pass of the pool */
     float *xa, *ya;   /* [N*K][D] */
     float *ga, *ua;   /* [N*K][expert F] */
+    /* bigger batches (moe_experts_batched): xb [N*K][D] gathered inputs, then the experts'
+     * outputs; gb, ub [N*K][expert F]; slot [N][K] each choice's row in them */
+    float *xb, *gb, *ub;
+    int *slot;
 } moe_ws;
 
 /* Decode and small server batches run all chosen experts' gate/up products (and the shared
@@ -336,6 +363,82 @@ static int moe_experts_small(float *out, const float *xn, const seek_layer *Ly, 
     return 0;
 }
 
+/* Bigger batches (prefill): the same products as the per-expert loop, in a few pool passes
+ * per layer instead of five per expert, with the row gathers and the weighted sums shared by
+ * the threads. The experts' inputs are gathered into xb (slot order: experts ascending, rows
+ * in token order), every expert's gate/up (and the shared experts') run as lists of at most
+ * MANY_ITEMS_MAX products, then every down product (its output over its own inputs in xb),
+ * then each token adds its experts' outputs in ascending expert order - the order of the
+ * per-expert loop - so the bits are the same. */
+typedef struct {
+    const moe_ws *W;
+    const float *xn;
+    float *out;
+    int D, K;
+} moe_rows_job;
+
+static void moe_gather(void *ud, int64_t s0, int64_t s1) {
+    const moe_rows_job *j = ud;
+    for (int64_t s = s0; s < s1; s++)
+        memcpy(j->W->xb + (size_t)s * j->D, j->xn + (size_t)j->W->rows[s] * j->D, sizeof(float) * (size_t)j->D);
+}
+
+static void moe_scatter(void *ud, int64_t t0, int64_t t1) {
+    const moe_rows_job *j = ud;
+    for (int64_t t = t0; t < t1; t++) {
+        int sl[64];   /* this token's slots, ascending (= ascending expert); K <= 64 */
+        for (int k = 0; k < j->K; k++) {
+            int v = j->W->slot[t * j->K + k], i = k;
+            while (i > 0 && sl[i - 1] > v) { sl[i] = sl[i - 1]; i--; }
+            sl[i] = v;
+        }
+        for (int k = 0; k < j->K; k++)
+            vec_axpy(j->out + (size_t)t * j->D, j->W->rw[sl[k]], j->W->xb + (size_t)sl[k] * j->D, j->D);
+    }
+}
+
+static int moe_experts_batched(float *out, const float *xn, const seek_layer *Ly, const seek_hparams *hp, int N,
+                               const moe_ws *W, float *row) {
+    const int D = hp->n_embd, E = hp->n_expert, K = hp->n_expert_used, Fe = hp->n_ff_exp;
+    const int Fs = Ly->gate_shexp ? (int)Ly->gate_shexp->ne[1] : 0;
+    moe_rows_job rj = {W, xn, out, D, K};
+    par_for(W->cnt[E - 1], moe_gather, &rj);
+    mm_item it[MANY_ITEMS_MAX];
+    int ni = 0;
+    if (Fs) {
+        it[ni++] = (mm_item){W->g, xn, mat_of(Ly->gate_shexp), NULL, N};
+        it[ni++] = (mm_item){W->u, xn, mat_of(Ly->up_shexp), NULL, N};
+    }
+    for (int e = 0; e < E; e++) {
+        const int b = e ? W->cnt[e - 1] : 0, n = W->cnt[e] - b;
+        if (!n) continue;
+        if (ni + 2 > MANY_ITEMS_MAX) {
+            if (matmul_many(it, ni, row)) return -1;
+            ni = 0;
+        }
+        it[ni++] = (mm_item){W->gb + (size_t)b * Fe, W->xb + (size_t)b * D, mat_slice(Ly->gate_exps, e), NULL, n};
+        it[ni++] = (mm_item){W->ub + (size_t)b * Fe, W->xb + (size_t)b * D, mat_slice(Ly->up_exps, e), NULL, n};
+    }
+    if (ni && matmul_many(it, ni, row)) return -1;
+    swiglu_act(W->gb, W->ub, W->cnt[E - 1], Fe);
+    if (Fs) swiglu_act(W->g, W->u, N, Fs);
+    ni = 0;
+    if (Fs) it[ni++] = (mm_item){out, W->g, mat_of(Ly->down_shexp), NULL, N};
+    else memset(out, 0, sizeof(float) * (size_t)N * D);
+    for (int e = 0; e < E; e++) {   /* xb is free again: each expert's output over its inputs */
+        const int b = e ? W->cnt[e - 1] : 0, n = W->cnt[e] - b;
+        if (!n) continue;
+        if (ni + 1 > MANY_ITEMS_MAX) {
+            if (matmul_many(it, ni, row)) return -1;
+            ni = 0;
+        }
+        it[ni++] = (mm_item){W->xb + (size_t)b * D, W->gb + (size_t)b * Fe, mat_slice(Ly->down_exps, e), NULL, n};
+    }
+    if (ni && matmul_many(it, ni, row)) return -1;
+    par_for(N, moe_scatter, &rj);
+    return 0;
+}
+
 /* out[N][D] = MoE(xn[N][D]). */
 static int moe_forward(float *out, const float *xn, const seek_layer *Ly, const seek_hparams *hp, int N, const moe_ws *W,
                        float *row) {
@@ -356,6 +459,7 @@ static int moe_forward(float *out, const float *xn, const seek_layer *Ly, const 
     for (int t = 0; t < N; t++)                                /* rows in order within an expert */
         for (int k = 0; k < K; k++) {
             int e = W->idx[(size_t)t * K + k], at = W->cnt[e]++;
+            if (W->slot) W->slot[(size_t)t * K + k] = at;
             W->rows[at] = t;
             W->rw[at] = W->w[(size_t)t * K + k];
         }
@@ -364,6 +468,7 @@ static int moe_forward(float *out, const float *xn, const seek_layer *Ly, const 
     int used = 0;   /* distinct experts chosen: each takes 2 items of one matmul_many */
     for (int e = 0; e < E; e++) used += W->cnt[e] > (e ? W->cnt[e - 1] : 0);
     if (N <= MOE_SMALL && W->xa && 2 * used + 2 <= MANY_ITEMS_MAX) return moe_experts_small(out, xn, Ly, hp, N, W, row);
+    if (W->xb && K <= 64) return moe_experts_batched(out, xn, Ly, hp, N, W, row);
     /* shared experts (one wide SwiGLU over all rows), then each chosen expert over its rows */
     if (Ly->gate_shexp) {
         if (swiglu(out, xn, mat_of(Ly->gate_shexp), mat_of(Ly->up_shexp), mat_of(Ly->down_shexp), N, W->g, W->u, row))
@@ -385,6 +490,26 @@ static int moe_forward(float *out, const float *xn, const seek_layer *Ly, const 
 
 /* ------------------------------------------------------------------------------------ */
 /* the blocks */
+
+/* out[i] = rmsnorm(x[i]) for N rows of C, rows shared by the pool in batches (a prefill's
+ * 512 rows are ~1 % of its time on one thread while the others wait); same bits. */
+typedef struct {
+    float *out;
+    const float *x, *w;
+    int C;
+    float eps;
+} norm_job;
+
+static void norm_rows(void *ud, int64_t r0, int64_t r1) {
+    const norm_job *j = ud;
+    for (int64_t r = r0; r < r1; r++) rmsnorm(j->out + (size_t)r * j->C, j->x + (size_t)r * j->C, j->w, j->C, j->eps);
+}
+
+static void rmsnorm_rows(float *out, const float *x, const float *w, int N, int C, float eps) {
+    norm_job j = {out, x, w, C, eps};
+    if (N >= 16) par_for(N, norm_rows, &j);
+    else norm_rows(&j, 0, N);
+}
 
 int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
     const seek_hparams *hp = &m->hp;
@@ -437,6 +562,11 @@ int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden)
             W.ya = ns ? ws_take(&wc, ns * D) : NULL;
             W.ga = ns ? ws_take(&wc, ns * hp->n_ff_exp) : NULL;
             W.ua = ns ? ws_take(&wc, ns * hp->n_ff_exp) : NULL;
+            const size_t nb = N > MOE_SMALL ? n * K : 0;   /* moe_experts_batched's buffers */
+            W.xb = nb ? ws_take(&wc, nb * D) : NULL;
+            W.gb = nb ? ws_take(&wc, nb * hp->n_ff_exp) : NULL;
+            W.ub = nb ? ws_take(&wc, nb * hp->n_ff_exp) : NULL;
+            W.slot = nb ? (int *)ws_take(&wc, nb) : NULL;
         }
     }
 
@@ -444,7 +574,7 @@ int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden)
         const seek_layer *Ly = &m->layers[l];
 
         /* ---- MLA ---- */
-        for (int i = 0; i < N; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->attn_norm->data, D, hp->norm_eps);
+        rmsnorm_rows(xn, x, Ly->attn_norm->data, N, D, hp->norm_eps);
         /* q (or its q-LoRA latent) and the kv latent read the same input: one pass */
         mm_item in[2] = {{Ly->wq_a ? qa : q, xn, mat_of(Ly->wq_a ? Ly->wq_a : Ly->wq), NULL, N},
                          {kva, xn, mat_of(Ly->wkv_a), NULL, N}};
@@ -474,7 +604,7 @@ int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden)
         for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 
         /* ---- FFN: dense SwiGLU or DeepSeekMoE ---- */
-        for (int i = 0; i < N; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->ffn_norm->data, D, hp->norm_eps);
+        rmsnorm_rows(xn, x, Ly->ffn_norm->data, N, D, hp->norm_eps);
         if (l < hp->n_layer_dense_lead) {
             if (swiglu(o, xn, mat_of(Ly->ffn_gate), mat_of(Ly->ffn_up), mat_of(Ly->ffn_down), N, g, u, row)) return -1;
         } else {

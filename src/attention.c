@@ -9,6 +9,7 @@
 #include "attention.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,7 @@
 
 /* PK key positions per tile (score_row is written for 64), at most RMAX query rows per unit;
  * units with BLOCKED_MIN_ROWS rows or more transpose the key tile (run_unit_blocked). */
-enum { PK = 64, RMAX = 96, QT_MAX = 16, BLOCKED_MIN_ROWS = 4 };
+enum { PK = 64, RMAX = 96, QT_MAX = 16, QT_WIDE = 64, BLOCKED_MIN_ROWS = 4 };
 
 size_t attention_scratch(int n_head, int n_kv_head, int dk, int dv, int n_threads) {
     (void)n_head; (void)n_kv_head;
@@ -33,6 +34,8 @@ typedef struct {
     int nt;                /* slots */
     int QT, hb, n_qt, n_hb, group, units;
     bool blocked;          /* every unit takes the blocked form (decided by the shapes only) */
+    bool dyn;              /* attention(): units from the counter `next` */
+    _Atomic int next;
 } attn_job;
 
 /* Keys or values of positions p0..p0+n-1, kv head g, as rows the dot/axpy loops read:
@@ -292,17 +295,30 @@ static inline void transpose16(__m512 r[16]) {
     }
 }
 
-/* kt[d][j] = K[j][d] for j < np, 0 for np <= j < PK: K rows of dk IEEE halves (dk a
- * multiple of 16) ks apart, converted and transposed 16 x 16 at a time (the same floats as
- * kv_get then a scalar transpose, without the F32 copy and the strided loop). */
-static void tile_f16_transposed(float *kt, const uint16_t *K, size_t ks, int np, int dk) {
+/* kt[d][j] = K[j][d] for j < np, 0 for np <= j < PK: K rows of dk IEEE halves (half) or
+ * floats, ks elements apart (dk a multiple of 16), converted and transposed 16 x 16 at a
+ * time in registers (the same floats as kv_get then a scalar transpose, without the F32
+ * copy and the strided scalar loop). Row blocks wholly past np are only zeroed. */
+static void tile_transposed(float *kt, const void *K, size_t ks, int np, int dk, bool half) {
     for (int j0 = 0; j0 < PK; j0 += 16)
         for (int d0 = 0; d0 < dk; d0 += 16) {
             __m512 r[16];
+            if (j0 >= np) {
 #pragma GCC unroll 16
-            for (int i = 0; i < 16; i++)
-                r[i] = j0 + i < np ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(K + (size_t)(j0 + i) * ks + d0)))
-                                   : _mm512_setzero_ps();
+                for (int i = 0; i < 16; i++) _mm512_storeu_ps(kt + (size_t)(d0 + i) * PK + j0, _mm512_setzero_ps());
+                continue;
+            }
+            if (half) {
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++)
+                    r[i] = j0 + i < np ? _mm512_cvtph_ps(_mm256_loadu_si256(
+                                             (const __m256i *)((const uint16_t *)K + (size_t)(j0 + i) * ks + d0)))
+                                       : _mm512_setzero_ps();
+            } else {
+#pragma GCC unroll 16
+                for (int i = 0; i < 16; i++)
+                    r[i] = j0 + i < np ? _mm512_loadu_ps((const float *)K + (size_t)(j0 + i) * ks + d0) : _mm512_setzero_ps();
+            }
             transpose16(r);
 #pragma GCC unroll 16
             for (int i = 0; i < 16; i++) _mm512_storeu_ps(kt + (size_t)(d0 + i) * PK + j0, r[i]);
@@ -334,7 +350,7 @@ static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, i
         const void *V = a->v_in_k ? K : load_tile(&a->v, g, p0, np, vbuf, &vs, &vhalf, f16_v);
         if (a->v_in_k) vs = ks, vhalf = false;
 #if defined(__AVX512F__)
-        if (half) tile_f16_transposed(kt, K, ks, np, dk);
+        if (dk % 16 == 0) tile_transposed(kt, K, ks, np, dk, half);
         else
 #endif
         for (int d = 0; d < dk; d++) {   /* kt[d][j] = K[j][d]; columns past np zero */
@@ -468,11 +484,23 @@ static void run_unit(const attn_job *J, int u, float *ws) {
         }
 }
 
+/* With many units (prefill) they are taken from a shared counter: a preempted thread or a
+ * longer causal unit does not hold the others at the barrier. With few (decode: one or two
+ * per thread) they are dealt round-robin, or the caller, already running, would take them
+ * all before the workers wake. A unit's results do not depend on who runs it. */
 static void attn_slots(void *ud, int64_t b, int64_t e) {
-    const attn_job *J = ud;
+    attn_job *J = ud;
     float *ws = J->scratch + (size_t)b * J->per;   /* one slot's scratch serves this whole call */
-    for (int64_t slot = b; slot < e; slot++)
-        for (int u = (int)slot; u < J->units; u += J->nt) run_unit(J, u, ws);
+    if (!J->dyn) {
+        for (int64_t slot = b; slot < e; slot++)
+            for (int u = (int)slot; u < J->units; u += J->nt) run_unit(J, u, ws);
+        return;
+    }
+    for (;;) {
+        const int u = atomic_fetch_add_explicit(&J->next, 1, memory_order_relaxed);
+        if (u >= J->units) break;
+        run_unit(J, u, ws);
+    }
 }
 
 /* How attention() cuts one problem into units for nt threads. */
@@ -480,7 +508,10 @@ static void plan(attn_job *J, const attn_args *a, float *scratch, int nt) {
     *J = (attn_job){.a = a, .scratch = scratch, .nt = nt};
     J->per = attention_scratch(a->n_head, a->n_kv_head, a->k.dim, a->v.dim, 1);
     J->group = a->n_head / a->n_kv_head;
-    J->QT = a->T < QT_MAX ? a->T : QT_MAX;
+    /* one query head per kv head (MLA naive): longer query tiles, so each transposed key
+     * tile serves more rows (QT_WIDE, a multiple of 4 and of PK's divisors) */
+    const int qt_max = J->group == 1 ? QT_WIDE : QT_MAX;
+    J->QT = a->T < qt_max ? a->T : qt_max;
     J->hb = J->group;
     while (J->QT * J->hb > RMAX && J->hb > 1) J->hb = (J->hb + 1) / 2;
     /* The form (blocked or one row at a time) follows from the shapes before the split
@@ -503,6 +534,8 @@ void attention(const attn_args *a, float *scratch) {
     attn_job J;
     plan(&J, a, scratch, seek_threads());
     if (J.nt > J.units) J.nt = J.units;
+    J.dyn = J.units >= 8 * J.nt;
+    atomic_init(&J.next, 0);
     par_for(J.nt, attn_slots, &J);
 }
 

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,6 +193,35 @@ static void many_quant_range(void *ud, int64_t i0, int64_t i1) {
     }
 }
 
+/* Prefill lists are dealt out one tile at a time from a shared counter instead of in one
+ * contiguous half per thread: a thread that the OS preempts, or that drew the slower tiles,
+ * no longer holds the other one at the barrier. Which thread computes a tile never changes
+ * its bits. (Decode keeps the static split: its tiles are short, a shared counter would
+ * cost more than it balances.) */
+typedef struct {
+    par_fn fn;
+    void *ud;
+    int64_t n, chunk;
+    _Atomic int64_t next;
+} dyn_job;
+
+static void dyn_range(void *ud, int64_t b, int64_t e) {
+    (void)b, (void)e;
+    dyn_job *d = ud;
+    for (;;) {
+        int64_t i = atomic_fetch_add_explicit(&d->next, d->chunk, memory_order_relaxed);
+        if (i >= d->n) break;
+        d->fn(d->ud, i, i + d->chunk < d->n ? i + d->chunk : d->n);
+    }
+}
+
+static void par_for_dyn(int64_t n, int64_t chunk, par_fn fn, void *ud) {
+    dyn_job d = {.fn = fn, .ud = ud, .n = n, .chunk = chunk};
+    atomic_init(&d.next, 0);
+    int nt = seek_threads();
+    par_for(n < nt ? n : nt, dyn_range, &d);
+}
+
 /* Item m as a kernel job (false: no kernel for its type or shape, matmul_ref does it). */
 static bool fast_plan(fast_job *j, const mm_item *m) {
     const kern_entry *e = kern_for(m->w.type);
@@ -222,6 +252,7 @@ int matmul_many(const mm_item *items, int n, float *row) {
     size_t bytes = 0;
     int64_t qrows = 0, tiles = 0;
     double work = 0;
+    bool prefill = false;   /* an item with several tokens: tiles dealt one at a time */
     for (int i = 0; i < n; i++) {
         const mm_item *m = &items[i];
         if (mj.n == MANY_MAX) {   /* past the list's size: one by one */
@@ -237,6 +268,7 @@ int matmul_many(const mm_item *items, int n, float *row) {
         mj.bias[mj.n++] = m->bias;
         tiles += j->n_row_tiles * j->n_col_tiles;
         work += (double)m->w.n_out * m->w.n_in * m->T;
+        prefill |= m->T > 1;
         if (j->e->act_type == SEEK_TYPE_F32 && !j->e->quant) {
             *off = ACT_DIRECT, j->act = (uint8_t *)m->x, j->x = NULL;
             continue;
@@ -269,7 +301,9 @@ int matmul_many(const mm_item *items, int n, float *row) {
         par_for(qrows, many_quant_range, &mj);
     else
         many_quant_range(&mj, 0, qrows);
-    if (par)
+    if (par && prefill)
+        par_for_dyn(tiles, 1, many_range, &mj);
+    else if (par)
         par_for(tiles, many_range, &mj);
     else
         many_range(&mj, 0, tiles);

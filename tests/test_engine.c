@@ -530,6 +530,8 @@ TEST(attention_kernel_matches_plain_softmax) {
         {130, 3, 2, 1, 8, 8, false},     /* many query tiles, few heads */
         {40, 100, 12, 2, 128, 128, false},   /* R1-Distill-Qwen's heads: F16 keys transposed in registers */
         {33, 70, 3, 1, 32, 48, false},   /* 3 heads a token: rows grouped in fours across tokens */
+        {100, 10, 3, 3, 48, 32, false},  /* MLA naive shape: a kv head per query head (64-token query
+                                            tiles), keys transposed 16 x 16 in registers */
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
         for (int k = 0; k < 4; k++) {
@@ -555,9 +557,12 @@ TEST(attention_same_bits_any_thread_count) {
  * in one call == T calls of one query each, bit for bit (one thread, so a one-query call
  * keeps its heads in one unit), for the F16 keys transposed in registers and an odd F32 shape. */
 TEST(attention_rows_same_bits_any_grouping) {
-    struct { int T, pos0, H, KV, dk, dv; seek_type type; } cs[] = {
-        {40, 100, 12, 2, 128, 128, SEEK_TYPE_F16},
-        {21, 60, 5, 1, 24, 40, SEEK_TYPE_F32},
+    struct { int T, pos0, H, KV, dk, dv; seek_type type; int step; } cs[] = {
+        {40, 100, 12, 2, 128, 128, SEEK_TYPE_F16, 1},
+        {21, 60, 5, 1, 24, 40, SEEK_TYPE_F32, 1},
+        /* a kv head per query head (MLA naive): 64-token query tiles in one call against calls
+         * of 7 queries (a lone query of one head takes the unblocked form, not compared) */
+        {70, 5, 3, 3, 48, 32, SEEK_TYPE_F32, 7},
     };
     for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
         const int T = cs[c].T, H = cs[c].H, dk = cs[c].dk, dv = cs[c].dv, KV = cs[c].KV, P = cs[c].pos0 + T;
@@ -580,9 +585,10 @@ TEST(attention_rows_same_bits_any_grouping) {
                        .q_hstride = (size_t)dk, .k = {kc, cs[c].type, kr, 0, dk, dk}, .v = {vc, cs[c].type, vr, 0, dv, dv},
                        .scale = 0.1f, .out = o1, .o_stride = (size_t)H * dv, .o_hstride = (size_t)dv};
         attention(&a, scr);
-        for (int t = 0; t < T; t++) {
+        for (int t = 0; t < T; t += cs[c].step) {
             attn_args b = a;
-            b.T = 1, b.pos0 = cs[c].pos0 + t, b.q = q + (size_t)t * H * dk, b.out = o2 + (size_t)t * H * dv;
+            b.T = T - t < cs[c].step ? T - t : cs[c].step;
+            b.pos0 = cs[c].pos0 + t, b.q = q + (size_t)t * H * dk, b.out = o2 + (size_t)t * H * dv;
             attention(&b, scr);
         }
         seek_set_threads(0);

@@ -118,44 +118,115 @@ KT_AVX512 KINLINE __m512 ld16_bf16(const uint8_t *p, __mmask16 m) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
 }
 
-#define AVX512_FLOAT_MM(NAME, ESZ, LD)                                                          \
-    KT_AVX512 KINLINE void NAME##_mk(int nr, int nc, int64_t k0, int64_t k1, const uint8_t *w, size_t ws, \
-                                     const uint8_t *a, size_t as, float *out, size_t os) {      \
-        __m512 acc[4][4];                                                                       \
-        KUNROLL for (int i = 0; i < nr; i++)                                                            \
-            KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();                       \
-        for (int64_t k = k0; k < k1; k += 16) {                                                 \
-            __mmask16 m = k1 - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k1 - k)) - 1); \
-            KUNROLL for (int i = 0; i < nr; i++) {                                                      \
-                __m512 wv = LD(w + i * ws + k * (ESZ), m);                                      \
-                KUNROLL for (int j = 0; j < nc; j++)                                                    \
-                    acc[i][j] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, (const float *)(a + j * as) + k), \
-                                                acc[i][j]);                                     \
-            }                                                                                   \
-        }                                                                                       \
-        KUNROLL for (int i = 0; i < nr; i++)                                                            \
-            KUNROLL for (int j = 0; j < nc; j++) {                                                      \
-                float v = _mm512_reduce_add_ps(acc[i][j]);                                      \
-                out[j * os + i] = k0 ? out[j * os + i] + v : v;                                 \
-            }                                                                                   \
-    }                                                                                           \
-    KT_AVX512 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows,         \
-                               const uint8_t *a, size_t a_stride, int n_cols, float *out,       \
-                               size_t out_stride) {                                             \
-        for (int64_t k0 = 0; k0 < n; k0 += KC) {                                                \
-            int64_t k1 = n - k0 < KC ? n : k0 + KC;                                             \
-            KERN_TILE_WALK(4, 4, NAME##_MKX)                                                    \
-        }                                                                                       \
+/* The 16 sums of a 4 x 4 sub-tile's accumulators a[4 * i + j] (row i, column j), each added
+ * in the order _mm512_reduce_add_ps adds one vector (lanes l and l + 8, then l + 4, l + 2,
+ * l + 1), so the bits are those of 16 separate reductions, for ~45 instructions instead of
+ * ~130. Lane 4 j + i of the result holds row i, column j: column j's 4 rows are 128-bit
+ * quarter j. */
+KT_AVX512 KINLINE __m512 hsum_4x4(__m512 a[4][4]) {
+    __m512 s1[8], s2[4], s3[2];
+    KUNROLL for (int p = 0; p < 8; p++)   /* quarters 0-1: a[2p]'s l + (l + 8), 2-3: a[2p+1]'s */
+        s1[p] = _mm512_add_ps(_mm512_shuffle_f32x4(a[p / 2][2 * (p % 2)], a[p / 2][2 * (p % 2) + 1], 0xEE),
+                              _mm512_shuffle_f32x4(a[p / 2][2 * (p % 2)], a[p / 2][2 * (p % 2) + 1], 0x44));
+    KUNROLL for (int q = 0; q < 4; q++)   /* quarter k: a[4q + k]'s l + (l + 4), l < 4 */
+        s2[q] = _mm512_add_ps(_mm512_shuffle_f32x4(s1[2 * q], s1[2 * q + 1], 0xDD),
+                              _mm512_shuffle_f32x4(s1[2 * q], s1[2 * q + 1], 0x88));
+    KUNROLL for (int m = 0; m < 2; m++) {   /* per quarter: (l + (l + 2)) of s2[2m], then of s2[2m+1] */
+        const __m512d x = _mm512_castps_pd(s2[2 * m]), y = _mm512_castps_pd(s2[2 * m + 1]);
+        s3[m] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)), _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
     }
-#define mm_f32_avx512_MKX(NR, NC, R0, C0) \
-    mm_f32_avx512_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
-#define mm_f16_avx512_MKX(NR, NC, R0, C0) \
-    mm_f16_avx512_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
-#define mm_bf16_avx512_MKX(NR, NC, R0, C0) \
-    mm_bf16_avx512_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
-AVX512_FLOAT_MM(mm_f32_avx512, 4, ld16_f32)
-AVX512_FLOAT_MM(mm_f16_avx512, 2, ld16_f16)
-AVX512_FLOAT_MM(mm_bf16_avx512, 2, ld16_bf16)
+    /* per quarter k: element e = the total of s2[e] quarter k = a[4e + k] */
+    return _mm512_add_ps(_mm512_shuffle_ps(s3[0], s3[1], 0x88), _mm512_shuffle_ps(s3[0], s3[1], 0xDD));
+}
+
+/* One nr x nc sub-tile over len values: weight rows p + i * ps bytes (ESZ-byte values, LD
+ * widens 16 of them), activation rows x + j * xs floats; out[j * os + i] = its sum, or +=
+ * when add. Per (row, column) the arithmetic of every sub-tile shape and weight source:
+ * 16 lanes of FMA chains over k (the last step masked), then one reduction in
+ * _mm512_reduce_add_ps's order. */
+#define AVX512_FLOAT_MK(NAME, ESZ, LD)                                                                   \
+    KT_AVX512 KINLINE void NAME(int nr, int nc, int64_t len, const uint8_t *p, size_t ps, const float *x,  \
+                                size_t xs, float *out, size_t os, bool add) {                            \
+        __m512 acc[4][4];                                                                                \
+        KUNROLL for (int i = 0; i < nr; i++)                                                             \
+            KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();                        \
+        int64_t k = 0;                                                                                   \
+        for (; k + 16 <= len; k += 16)                                                                   \
+            KUNROLL for (int i = 0; i < nr; i++) {                                                       \
+                const __m512 wv = LD(p + i * ps + k * (ESZ), (__mmask16)0xFFFF);                         \
+                KUNROLL for (int j = 0; j < nc; j++)                                                     \
+                    acc[i][j] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + j * xs + k), acc[i][j]); \
+            }                                                                                            \
+        if (k < len) {                                                                                   \
+            const __mmask16 m = (__mmask16)((1u << (len - k)) - 1);                                      \
+            KUNROLL for (int i = 0; i < nr; i++) {                                                       \
+                const __m512 wv = LD(p + i * ps + k * (ESZ), m);                                         \
+                KUNROLL for (int j = 0; j < nc; j++)                                                     \
+                    acc[i][j] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + j * xs + k), acc[i][j]); \
+            }                                                                                            \
+        }                                                                                                \
+        if (nr == 4 && nc == 4) {                                                                        \
+            const __m512 v = hsum_4x4(acc);                                                              \
+            KUNROLL for (int j = 0; j < 4; j++) {                                                        \
+                __m128 q = j == 0 ? _mm512_castps512_ps128(v) : j == 1 ? _mm512_extractf32x4_ps(v, 1)    \
+                         : j == 2 ? _mm512_extractf32x4_ps(v, 2) : _mm512_extractf32x4_ps(v, 3);         \
+                if (add) q = _mm_add_ps(_mm_loadu_ps(out + j * os), q);                                  \
+                _mm_storeu_ps(out + j * os, q);                                                          \
+            }                                                                                            \
+            return;                                                                                      \
+        }                                                                                                \
+        KUNROLL for (int i = 0; i < nr; i++)                                                             \
+            KUNROLL for (int j = 0; j < nc; j++) {                                                       \
+                const float v = _mm512_reduce_add_ps(acc[i][j]);                                    \
+                out[j * os + i] = add ? out[j * os + i] + v : v;                                         \
+            }                                                                                            \
+    }
+AVX512_FLOAT_MK(mk_f32, 4, ld16_f32)
+AVX512_FLOAT_MK(mk_f16, 2, ld16_f16)
+AVX512_FLOAT_MK(mk_bf16, 2, ld16_bf16)
+
+/* Rows are taken PR at a time. With PANEL_MIN_COLS columns or more, F16 and BF16 rows are
+ * widened once per k chunk into an F32 panel (PR x KC floats on the stack, 32 KiB: L1) that
+ * every column then reuses - no conversion per (row, 4 columns) - else (decode) they are
+ * widened as they are loaded; F32 rows are read in place. The floats multiplied are the
+ * same either way, so the bits are too. */
+enum { PR = 8, PANEL_MIN_COLS = 8 };
+#define MKP_ARGS(NR, NC, R0, C0)                                                                       \
+    NR, NC, k1 - k0, p + (R0) * ps, ps, (const float *)(a + (C0) * a_stride) + k0, a_stride / 4,      \
+        out + (C0) * out_stride + rb + (R0), out_stride, k0 != 0
+#define MKP_mk_f32(NR, NC, R0, C0) mk_f32(MKP_ARGS(NR, NC, R0, C0))
+#define MKP_mk_f16(NR, NC, R0, C0) mk_f16(MKP_ARGS(NR, NC, R0, C0))
+#define MKP_mk_bf16(NR, NC, R0, C0) mk_bf16(MKP_ARGS(NR, NC, R0, C0))
+#define AVX512_FLOAT_MM(NAME, ESZ, LD, MKD)                                                              \
+    KT_AVX512 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows_all,             \
+                               const uint8_t *a, size_t a_stride, int n_cols, float *out,                \
+                               size_t out_stride) {                                                      \
+        float panel[PR * KC] __attribute__((aligned(64)));                                               \
+        const bool use_panel = (ESZ) != 4 && n_cols >= PANEL_MIN_COLS;                                   \
+        for (int64_t k0 = 0; k0 < n; k0 += KC) {                                                         \
+            const int64_t k1 = n - k0 < KC ? n : k0 + KC;                                                \
+            for (int rb = 0; rb < n_rows_all; rb += PR) {                                                \
+                const int n_rows = n_rows_all - rb < PR ? n_rows_all - rb : PR;                          \
+                const uint8_t *p = w + (size_t)rb * w_stride + k0 * (ESZ);                               \
+                size_t ps = w_stride;                                                                    \
+                if (use_panel) {                                                                         \
+                    for (int r = 0; r < n_rows; r++)                                                     \
+                        for (int64_t k = k0; k < k1; k += 16) {                                          \
+                            const __mmask16 m = k1 - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k1 - k)) - 1); \
+                            _mm512_mask_storeu_ps(panel + r * KC + (k - k0), m,                          \
+                                                  LD(w + (size_t)(rb + r) * w_stride + k * (ESZ), m));   \
+                        }                                                                                \
+                    p = (const uint8_t *)panel, ps = sizeof(float) * KC;                                 \
+                    KERN_TILE_WALK(4, 4, MKP_mk_f32)                                                     \
+                } else {                                                                                 \
+                    KERN_TILE_WALK(4, 4, MKP_##MKD)                                                      \
+                }                                                                                        \
+            }                                                                                            \
+        }                                                                                                \
+    }
+AVX512_FLOAT_MM(mm_f32_avx512, 4, ld16_f32, mk_f32)
+AVX512_FLOAT_MM(mm_f16_avx512, 2, ld16_f16, mk_f16)
+AVX512_FLOAT_MM(mm_bf16_avx512, 2, ld16_bf16, mk_bf16)
 
 /* BF16 x BF16 with vdpbf16ps: 32 values (16 pairs) per step, products summed in F32. */
 KT_AVX512BF16 static void quant_bf16_avx512(const float *x, void *y, int64_t n) {
