@@ -117,6 +117,10 @@ PK_INLINE __m512i mins_term(const pk_hdr *h, const uint8_t *ab) {
 PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     for (int64_t b = 0; b < nb; b++, p += PK_ROWS * PK_BLOCK) {
+        /* decode: ask for the step after next (4.5 KiB ahead): +5 % tok/s on the 1.5B Q4_K_M,
+         * +10-20 % GB/s in kernels_bench, each A/B interleaved; the stream is sequential,
+         * but every pass of the pool starts new ones and the hardware ramps up slowly */
+        if (NC == 1) kern_prefetch(p + 2 * PK_ROWS * PK_BLOCK, PK_ROWS * PK_BLOCK);
         pk_hdr h = header(p);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
         __m512i S1[PK_COLS];
