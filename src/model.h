@@ -90,8 +90,6 @@ typedef struct seek_model {
     uint8_t **mla_kb, **mla_vb;
     struct seek_workspace *ws;    /* activations and scratch of the fast pass (forward.h) */
     uint8_t *packed;              /* the weights packed at load (src/repack.c), or NULL */
-    uint64_t packed_bytes;
-    int n_packed;                 /* tensors packed */
 } seek_model;
 
 /* Open a GGUF model, read its hyperparameters and check every tensor's presence, type and

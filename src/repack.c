@@ -106,9 +106,7 @@ int model_repack(seek_model *md) {
         t->packed_stride = e->bytes(t->ne[0], t->ne[1]);
         off += t->packed_stride * (uint64_t)t->ne[2];
         if (g->map.mapped) advise(t->data, t->nbytes, MADV_DONTNEED);   /* the file's pages: not needed now */
-        md->n_packed++;
     }
     md->packed = block;
-    md->packed_bytes = total;
     return 0;
 }

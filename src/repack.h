@@ -13,7 +13,7 @@ struct seek_model;
 bool repack_enabled(void);
 /* How many tensors of g would be packed at load at the current CPU level, and their bytes. */
 int repack_plan(const gguf_file *g, uint64_t *bytes);
-/* Pack them (sets each tensor's packed / packed_stride and md->packed*). Without memory for
+/* Pack them (sets each tensor's packed / packed_stride and md->packed). Without memory for
  * the copies nothing is packed and the kernels run on the file's layout. Returns 0. */
 int model_repack(struct seek_model *md);
 

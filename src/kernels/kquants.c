@@ -13,7 +13,6 @@
 #define KQ_ROW(T, t) [SEEK_TYPE_##T] = {KQ_ENTRY(t, scalar)}
 #endif
 
-
 static const kern_entry table[SEEK_TYPE_Q6_K + 1][KERN_LEVELS] = {
     KQ_ROW(Q2_K, q2k), KQ_ROW(Q3_K, q3k), KQ_ROW(Q4_K, q4k), KQ_ROW(Q5_K, q5k), KQ_ROW(Q6_K, q6k),
 };
