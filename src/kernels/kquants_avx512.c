@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "kquants_impl.h"
+#include "q4k_hdr512.h"
 #include "transpose512.h"
 
 #define KQ_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
@@ -406,7 +407,6 @@ KQ_INLINE void rows16_dwords(const uint8_t *p, size_t ws, __m512i *W) {
 
 KQ_INLINE void decode16_k4(int64_t nb, const uint8_t *w, size_t ws, const uint8_t *a, float *out,
                            size_t bytes_per_block, int is_q5) {
-    const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         if (nb * KQ_K <= KERN_PF_MAX_N) kern_prefetch(w + 16 * ws + b * 16 * bytes_per_block, 16 * bytes_per_block);
@@ -414,26 +414,11 @@ KQ_INLINE void decode16_k4(int64_t nb, const uint8_t *w, size_t ws, const uint8_
         /* headers: the 16 rows' first 16 bytes, dword k of every row in W[k] (transposed lanes) */
         __m512i H[4];
         rows16_dwords(wb, ws, H);
-        __m512i D = H[0], W0 = H[1], W1 = H[2], W2 = H[3];
-        /* the scale/min formulas of k4_scales, on all rows at once */
-        __m512i sc03 = _mm512_and_si512(W0, m6), mn03 = _mm512_and_si512(W1, m6);
-        __m512i sc47 = _mm512_or_si512(_mm512_and_si512(W2, m4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W0, 6), m2), 4));
-        __m512i mn47 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(W2, 4), m4),
-                                       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W1, 6), m2), 4));
-        /* S2 = sum_j m_j * (bsum[2j] + bsum[2j+1]) for all rows: int16 pairs (m_j, m_j+2) x (B_j, B_j+2) */
-        __m256i B = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(ab + KQ_Q8K_BSUMS)), _mm256_set1_epi16(1));
-        B = _mm256_packs_epi32(B, B);   /* int16 per 128: B0 B1 B2 B3 x2 | B4 B5 B6 B7 x2 */
-        B = _mm256_shuffle_epi8(B, _mm256_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7,
-                                                    0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7));
-        __m512i Bz = _mm512_castsi256_si512(B);   /* dwords: (B0,B2) (B1,B3) .. (B4,B6) (B5,B7) at 4, 5 */
-        const __m512i lo16 = _mm512_set1_epi32(0x00ff00ff);
-        __m512i S2 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_and_si512(mn03, lo16), _mm512_permutexvar_epi32(_mm512_set1_epi32(0), Bz));
-        S2 = _mm512_dpwssd_epi32(S2, _mm512_srli_epi16(mn03, 8), _mm512_permutexvar_epi32(_mm512_set1_epi32(1), Bz));
-        S2 = _mm512_dpwssd_epi32(S2, _mm512_and_si512(mn47, lo16), _mm512_permutexvar_epi32(_mm512_set1_epi32(4), Bz));
-        S2 = _mm512_dpwssd_epi32(S2, _mm512_srli_epi16(mn47, 8), _mm512_permutexvar_epi32(_mm512_set1_epi32(5), Bz));
-        /* d and -dmin of all rows */
-        __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(D));
-        __m512 dmw = _mm512_xor_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(D, 16))), _mm512_set1_ps(-0.0f));
+        /* scales, mins, S2, d and -dmin of all rows at once (q4k_hdr512.h) */
+        const q4k_hdr16 hd = q4k_hdr16_decode(H[0], H[1], H[2], H[3]);
+        const __m512i sc03 = hd.sc03, sc47 = hd.sc47;
+        __m512i S2 = q4k_mins16(&hd, ab + KQ_Q8K_BSUMS);
+        __m512 dw = hd.d, dmw = hd.dm;
         /* the rows' quants */
         __m512i av[4], s1[16];
         acts_k4(ab + KQ_Q8K_QS, av);
@@ -687,12 +672,8 @@ KQ_INLINE void build_panel_q4k_packed(kq_panel *P, const uint8_t *grp, int64_t b
 /* The header part of a Q4_K panel from the 16 rows' header dwords in row order (D = d | dmin,
  * W0..W2 = the 12 bytes of 6-bit scales and mins). */
 KQ_INLINE void panel_q4k_header(kq_panel *P, __m512i D, __m512i W0, __m512i W1, __m512i W2) {
-    const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4d = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
-    /* k4_scales' formulas on all rows: bytes j of sc03 / sc47 = scales j / 4 + j, same for mins */
-    __m512i sc03 = _mm512_and_si512(W0, m6), mn03 = _mm512_and_si512(W1, m6);
-    __m512i sc47 = _mm512_or_si512(_mm512_and_si512(W2, m4d), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W0, 6), m2), 4));
-    __m512i mn47 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(W2, 4), m4d),
-                                   _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W1, 6), m2), 4));
+    const q4k_hdr16 h = q4k_hdr16_decode(D, W0, W1, W2);
+    const __m512i sc03 = h.sc03, sc47 = h.sc47, mn03 = h.mn03, mn47 = h.mn47;
     const __m512i ff = _mm512_set1_epi32(0xFF);
     _Pragma("GCC unroll 8")
     for (int j = 0; j < 8; j++) {
@@ -701,8 +682,8 @@ KQ_INLINE void panel_q4k_header(kq_panel *P, __m512i D, __m512i W0, __m512i W1, 
         P->sc[2 * j] = P->sc[2 * j + 1] = sc;
         P->mb[j] = _mm512_or_si512(mn, _mm512_slli_epi32(mn, 16));
     }
-    P->d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(D));
-    P->dm = _mm512_xor_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(D, 16))), _mm512_set1_ps(-0.0f));
+    P->d = h.d;
+    P->dm = h.dm;
 }
 
 /* The same for 16 full rows of Q6_K: ql (2 transposes) and qh (1) transposed packed, then

@@ -55,7 +55,7 @@ void kq_pack_q4k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, 
 }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "q4k_hdr512.h"
 
 #define PK_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 #define PK_INLINE static inline __attribute__((always_inline)) PK_TARGET
@@ -65,26 +65,10 @@ enum { PK_COLS = 8 };   /* columns per pass over a group's weights */
  * then every column passes over them) beat unpacking the nibbles per group of columns */
 enum { PK_PANEL_MIN = 9 };
 
-/* The 16 rows' scales (sc, one int32 lane per row, per sub-block) and mins, decoded from
- * the header dwords (ggml's 6-bit packing, all rows at once). */
-typedef struct {
-    __m512i sc03, sc47, mn03, mn47;
-    __m512 d, dm;   /* d and -dmin per row */
-} pk_hdr;
-
-PK_INLINE pk_hdr header(const uint8_t *p) {
-    const __m512i m6 = _mm512_set1_epi32(0x3f3f3f3f), m4 = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
-    __m512i D = _mm512_loadu_si512(p), W0 = _mm512_loadu_si512(p + 64);
-    __m512i W1 = _mm512_loadu_si512(p + 128), W2 = _mm512_loadu_si512(p + 192);
-    pk_hdr h;
-    h.sc03 = _mm512_and_si512(W0, m6);
-    h.mn03 = _mm512_and_si512(W1, m6);
-    h.sc47 = _mm512_or_si512(_mm512_and_si512(W2, m4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W0, 6), m2), 4));
-    h.mn47 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(W2, 4), m4),
-                             _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(W1, 6), m2), 4));
-    h.d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(D));
-    h.dm = _mm512_xor_ps(_mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(D, 16))), _mm512_set1_ps(-0.0f));
-    return h;
+/* The 16 rows' scales, mins, d and -dmin from the super-block's 4 header vectors */
+PK_INLINE q4k_hdr16 header(const uint8_t *p) {
+    return q4k_hdr16_decode(_mm512_loadu_si512(p), _mm512_loadu_si512(p + 64), _mm512_loadu_si512(p + 128),
+                            _mm512_loadu_si512(p + 192));
 }
 
 /* int32 lane r = byte s of the 4 bytes in lane r of v */
@@ -97,21 +81,6 @@ PK_INLINE __m512i bcast4(const uint8_t *p) {
     return _mm512_set1_epi32(v);
 }
 
-/* S2 = sum_j m_j * (bsum[2j] + bsum[2j+1]) for all rows, from the column's Q8_K bsums:
- * int16 pairs (m_j, m_j+2) x (B_j, B_j+2), B_j = bsum[2j] + bsum[2j+1] (|B| <= 32 * 128) */
-PK_INLINE __m512i mins_term(const pk_hdr *h, const uint8_t *ab) {
-    __m256i B = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(ab + KQ_Q8K_BSUMS)), _mm256_set1_epi16(1));
-    B = _mm256_packs_epi32(B, B);   /* int16 per 128: B0 B1 B2 B3 x2 | B4 B5 B6 B7 x2 */
-    B = _mm256_shuffle_epi8(B, _mm256_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7,
-                                                0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7));
-    const __m512i Bz = _mm512_castsi256_si512(B);   /* dwords 0, 1, 4, 5: (B0,B2) (B1,B3) (B4,B6) (B5,B7) */
-    const __m512i lo16 = _mm512_set1_epi32(0x00ff00ff);
-    __m512i S2 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_and_si512(h->mn03, lo16), _mm512_permutexvar_epi32(_mm512_set1_epi32(0), Bz));
-    S2 = _mm512_dpwssd_epi32(S2, _mm512_srli_epi16(h->mn03, 8), _mm512_permutexvar_epi32(_mm512_set1_epi32(1), Bz));
-    S2 = _mm512_dpwssd_epi32(S2, _mm512_and_si512(h->mn47, lo16), _mm512_permutexvar_epi32(_mm512_set1_epi32(4), Bz));
-    return _mm512_dpwssd_epi32(S2, _mm512_srli_epi16(h->mn47, 8), _mm512_permutexvar_epi32(_mm512_set1_epi32(5), Bz));
-}
-
 /* acc[c] (16 rows) += columns 0..NC-1 of a over the nb super-blocks at p (NC a constant
  * in every inlined copy, so the accumulators stay in registers) */
 PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
@@ -121,7 +90,7 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
          * +10-20 % GB/s in kernels_bench, each A/B interleaved; the stream is sequential,
          * but every pass of the pool starts new ones and the hardware ramps up slowly */
         if (NC == 1) kern_prefetch(p + 2 * PK_ROWS * PK_BLOCK, PK_ROWS * PK_BLOCK);
-        pk_hdr h = header(p);
+        q4k_hdr16 h = header(p);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
         __m512i S1[PK_COLS];
         _Pragma("GCC unroll 8")
@@ -160,7 +129,7 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
             memcpy(&daf, abc, 4);
             __m512 da = _mm512_set1_ps(daf);
             acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(h.d, da), _mm512_cvtepi32_ps(S1[c]), acc[c]);
-            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(h.dm, da), _mm512_cvtepi32_ps(mins_term(&h, abc)), acc[c]);
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(h.dm, da), _mm512_cvtepi32_ps(q4k_mins16(&h, abc + KQ_Q8K_BSUMS)), acc[c]);
         }
     }
 }
