@@ -272,6 +272,21 @@ TEST(kernels_match_reference_at_every_level) {
     }
 }
 
+/* The product cut into tiles of rt rows x ct columns, into out (stride rows + 3, NaN first):
+ * w is the weight base, `step` bytes from one unit of `rows_per_step` rows to the next (1
+ * and the row stride for plain rows; KERN_PACK_ROWS and the group size for packed ones). */
+static void run_tiled(kern_mm_fn mm, const problem *p, const uint8_t *w, size_t step, int rows_per_step, int rt,
+                      int ct, float *out) {
+    size_t os = (size_t)p->rows + 3;
+    for (size_t i = 0; i < os * p->cols; i++) out[i] = NAN;
+    for (int r0 = 0; r0 < p->rows; r0 += rt)
+        for (int c0 = 0; c0 < p->cols; c0 += ct) {
+            int nr = p->rows - r0 < rt ? p->rows - r0 : rt;
+            int nc = p->cols - c0 < ct ? p->cols - c0 : ct;
+            mm(p->n, w + (size_t)(r0 / rows_per_step) * step, step, nr, p->a + c0 * p->as, p->as, nc, out + c0 * os + r0, os);
+        }
+}
+
 /* A full matmul cut into tiles of many shapes equals the one-tile result bit for bit. */
 TEST(tiles_do_not_change_results) {
     static const int rtiles[] = {1, 3, 4, 5, 16, 17, 64};
@@ -286,13 +301,7 @@ TEST(tiles_do_not_change_results) {
             float *tiled = malloc(sizeof(float) * os * p.cols);
             for (size_t rt = 0; rt < sizeof rtiles / sizeof *rtiles; rt++)
                 for (size_t ct = 0; ct < sizeof ctiles / sizeof *ctiles; ct++) {
-                    for (size_t i = 0; i < os * p.cols; i++) tiled[i] = NAN;
-                    for (int r0 = 0; r0 < p.rows; r0 += rtiles[rt])
-                        for (int c0 = 0; c0 < p.cols; c0 += ctiles[ct]) {
-                            int nr = p.rows - r0 < rtiles[rt] ? p.rows - r0 : rtiles[rt];
-                            int nc = p.cols - c0 < ctiles[ct] ? p.cols - c0 : ctiles[ct];
-                            e->mm(p.n, p.w + r0 * p.ws, p.ws, nr, p.a + c0 * p.as, p.as, nc, tiled + c0 * os + r0, os);
-                        }
+                    run_tiled(e->mm, &p, p.w, p.ws, 1, rtiles[rt], ctiles[ct], tiled);
                     CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * p.cols), "%s level %d tile %dx%d",
                               tname(p.t), l, rtiles[rt], ctiles[ct]);
                 }
@@ -343,14 +352,7 @@ TEST(packed_q4k_gives_the_plain_bits) {
         float *whole = run_whole(e, &p, p.a), *tiled = malloc(sizeof(float) * os * p.cols);
         for (size_t rt = 0; rt < sizeof rtiles / sizeof *rtiles; rt++)
             for (size_t ct = 0; ct < sizeof ctiles / sizeof *ctiles; ct++) {
-                for (size_t i = 0; i < os * p.cols; i++) tiled[i] = NAN;
-                for (int r0 = 0; r0 < p.rows; r0 += rtiles[rt])
-                    for (int c0 = 0; c0 < p.cols; c0 += ctiles[ct]) {
-                        int nr = p.rows - r0 < rtiles[rt] ? p.rows - r0 : rtiles[rt];
-                        int nc = p.cols - c0 < ctiles[ct] ? p.cols - c0 : ctiles[ct];
-                        pk->mm(p.n, packed + (size_t)(r0 / KERN_PACK_ROWS) * gb, gb, nr, p.a + c0 * p.as, p.as, nc,
-                               tiled + c0 * os + r0, os);
-                    }
+                run_tiled(pk->mm, &p, packed, gb, KERN_PACK_ROWS, rtiles[rt], ctiles[ct], tiled);
                 CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * p.cols), "n %d rows %d cols %d, tile %dx%d",
                           (int)p.n, p.rows, p.cols, rtiles[rt], ctiles[ct]);
             }
