@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "profile.h"
 #include "threads.h"
 #include "util.h"
 #include "vec.h"
@@ -246,7 +247,20 @@ static bool fast_plan(fast_job *j, const mm_item *m) {
     return true;
 }
 
+static int many_pass(const mm_item *items, int n, float *row);
+
 int matmul_many(const mm_item *items, int n, float *row) {
+    if (!prof_enabled()) return many_pass(items, n, row);
+    bool decode = true;
+    for (int i = 0; i < n; i++) decode &= items[i].T == 1;
+    const double t0 = decode ? prof_now() : 0;
+    const int rc = many_pass(items, n, row);
+    if (decode) prof_matmul(items, n, prof_now() - t0);
+    return rc;
+}
+
+/* matmul_many without the profile */
+static int many_pass(const mm_item *items, int n, float *row) {
     many_job mj;
     mj.n = 0;
     size_t bytes = 0;
@@ -256,7 +270,7 @@ int matmul_many(const mm_item *items, int n, float *row) {
     for (int i = 0; i < n; i++) {
         const mm_item *m = &items[i];
         if (mj.n == MANY_MAX) {   /* past the list's size: one by one */
-            if (matmul_many(m, 1, row)) return -1;
+            if (many_pass(m, 1, row)) return -1;
             continue;
         }
         fast_job *j = &mj.j[mj.n];

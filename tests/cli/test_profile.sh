@@ -1,0 +1,22 @@
+#!/bin/sh
+# SEEK_PROFILE=1 (src/profile.c): one-token matrix products are counted by kind and
+# reported at exit; nothing is printed without it, and the logits do not change.
+. tests/cli/lib.sh
+M=tests/data/gguf/model-Q4_K_S.gguf   # one llama layer: qkv (3 items), gate+up (2), wo, down, output (1 each)
+tokens=1,17,200,3,299,42,7,211,128,64,250,5   # 12 tokens
+
+run_ok plain "$TMP/plain" "$SEEK" logits -m "$M" --tokens $tokens -o "$TMP/a.f32" --one-by-one &&
+    if grep -q '^profile:' "$TMP/plain.err"; then fail off_silent "printed a profile without SEEK_PROFILE"; else ok off_silent; fi
+run_ok on "$TMP/on" env SEEK_PROFILE=1 "$SEEK" logits -m "$M" --tokens $tokens -o "$TMP/b.f32" --one-by-one
+same same_logits "$TMP/a.f32" "$TMP/b.f32"
+# per token: one 3-item call, one 2-item call and three 1-item calls
+calls() { awk -v n="$1" '$1 == "profile:" && $2 == n && $3 == "items" { s += $5 } END { print s + 0 }' "$TMP/on.err"; }
+c3=$(calls 3) c2=$(calls 2) c1=$(calls 1)
+if [ "$c3" = 12 ] && [ "$c2" = 12 ] && [ "$c1" = 36 ]; then ok calls_by_kind
+else fail calls_by_kind "3/2/1-item calls $c3/$c2/$c1, expected 12/12/36"; fi
+if grep -qE '^profile: all +[0-9.]+ MiB +[0-9.]+ ms +[0-9.]+ GB/s$' "$TMP/on.err"; then ok total_line
+else fail total_line "no total: $(tail -1 "$TMP/on.err")"; fi
+# a batch of 12 tokens is not a one-token product
+run_ok batch "$TMP/batch" env SEEK_PROFILE=1 "$SEEK" logits -m "$M" --tokens $tokens -o "$TMP/c.f32"
+if grep -qE '^profile: +[0-9]+ items' "$TMP/batch.err"; then fail batch_not_counted "$(grep items "$TMP/batch.err" | head -1)"
+else ok batch_not_counted; fi
