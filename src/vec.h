@@ -173,4 +173,60 @@ static inline void vec_axpy_f16(float *y, float a, const uint16_t *x, int n) {
     for (; i < n; i++) y[i] += a * vec_h2f(x[i]);
 }
 
+/* Four rows at once, for the MLA products (arch_deepseek2.c): the same arithmetic as four
+ * calls of the one-row forms above (the same chains of multiply-adds in the same order, so
+ * the same bits), interleaved so four independent chains keep the FMA units busy and four
+ * weight rows stream together. The interleaved loops exist for AVX-512 and n a multiple of
+ * 16; otherwise they are the four calls.
+ * o[r] = a[r] . b  for r < 4 (vec_dot_f16 of each row) */
+static inline void vec_dot4_f16(float o[4], const uint16_t *a0, const uint16_t *a1, const uint16_t *a2,
+                                const uint16_t *a3, const float *b, int n) {
+#if defined(__AVX512F__)
+    if (n % 16 == 0) {
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        for (int i = 0; i < n; i += 16) {
+            const __m512 x = _mm512_loadu_ps(b + i);
+            s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a0 + i))), x, s0);
+            s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a1 + i))), x, s1);
+            s2 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a2 + i))), x, s2);
+            s3 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a3 + i))), x, s3);
+        }
+        const __m512 z = _mm512_setzero_ps();   /* vec_dot_f16 adds its (empty) 8-wide tail */
+        o[0] = _mm512_reduce_add_ps(_mm512_add_ps(s0, z));
+        o[1] = _mm512_reduce_add_ps(_mm512_add_ps(s1, z));
+        o[2] = _mm512_reduce_add_ps(_mm512_add_ps(s2, z));
+        o[3] = _mm512_reduce_add_ps(_mm512_add_ps(s3, z));
+        return;
+    }
+#endif
+    o[0] = vec_dot_f16(a0, b, n);
+    o[1] = vec_dot_f16(a1, b, n);
+    o[2] = vec_dot_f16(a2, b, n);
+    o[3] = vec_dot_f16(a3, b, n);
+}
+
+/* y += c[0] x0, then += c[1] x1, += c[2] x2, += c[3] x3 (four vec_axpy_f16 in that order),
+ * y loaded and stored once per 16 values instead of four times. */
+static inline void vec_axpy4_f16(float *y, const float c[4], const uint16_t *x0, const uint16_t *x1,
+                                 const uint16_t *x2, const uint16_t *x3, int n) {
+#if defined(__AVX512F__)
+    if (n % 16 == 0) {
+        const __m512 c0 = _mm512_set1_ps(c[0]), c1 = _mm512_set1_ps(c[1]), c2 = _mm512_set1_ps(c[2]), c3 = _mm512_set1_ps(c[3]);
+        for (int i = 0; i < n; i += 16) {
+            __m512 v = _mm512_loadu_ps(y + i);
+            v = _mm512_fmadd_ps(c0, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x0 + i))), v);
+            v = _mm512_fmadd_ps(c1, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x1 + i))), v);
+            v = _mm512_fmadd_ps(c2, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x2 + i))), v);
+            v = _mm512_fmadd_ps(c3, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(x3 + i))), v);
+            _mm512_storeu_ps(y + i, v);
+        }
+        return;
+    }
+#endif
+    vec_axpy_f16(y, c[0], x0, n);
+    vec_axpy_f16(y, c[1], x1, n);
+    vec_axpy_f16(y, c[2], x2, n);
+    vec_axpy_f16(y, c[3], x3, n);
+}
+
 #endif
