@@ -34,6 +34,7 @@ typedef struct {
     int nt;                /* slots */
     int QT, hb, n_qt, n_hb, group, units;
     bool blocked;          /* every unit takes the blocked form (decided by the shapes only) */
+    bool decode;           /* ... or, with one query token, the decode form (run_unit_decode) */
     bool dyn;              /* attention(): units from the counter `next` */
     _Atomic int next;
 } attn_job;
@@ -416,6 +417,142 @@ static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, i
         }
 }
 
+/* ---- the decode form, for one query token and several rows (the heads of a group) ----
+ * A decode step reads each key tile once for a handful of rows (R1-Distill-Qwen: 6 heads
+ * per kv head; MLA: a block of >= 4 heads), too few to pay for transposing the tile. Here
+ * the key rows are read in place (F16 converted as loaded) and each score is a dot product
+ * along dk: a block of NR rows x NK keys (NR * NK = 16) keeps one 16-lane accumulator per
+ * (row, key), each summed over dk in one chain, and one tree of 15 adds folds the 16
+ * accumulators into one vector of their 16 sums. Every accumulator has the same chain and
+ * every one is folded the same way, so a row's scores do not depend on which rows or keys
+ * share its block (nor on the thread count); their rounding differs from the blocked form's
+ * (one chain over dk per key). The softmax and the value sums are the blocked form's. */
+#if defined(__AVX512F__)
+/* v[0..16) -> one vector: lane 4q + s holds the sum of v[4s + q]'s 16 lanes, every v folded
+ * as ((i + (i+8)) + (i+4 + (i+12))) ... the same pairs for each. */
+static inline __m512 fold16(const __m512 v[16]) {
+    __m512 w[8], x[4], y[2];
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++)   /* halves of v[2k] (lanes 0-7) and v[2k+1] (8-15) */
+        w[k] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0x44), _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], 0xee));
+#pragma GCC unroll 4
+    for (int m = 0; m < 4; m++)   /* quarter q: v[4m + q]'s four partial sums */
+        x[m] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * m], w[2 * m + 1], 0x88), _mm512_shuffle_f32x4(w[2 * m], w[2 * m + 1], 0xdd));
+#pragma GCC unroll 2
+    for (int n = 0; n < 2; n++)   /* quarter q: two partials each of v[8n + q], v[8n + 4 + q] */
+        y[n] = _mm512_add_ps(_mm512_shuffle_ps(x[2 * n], x[2 * n + 1], 0x44), _mm512_shuffle_ps(x[2 * n], x[2 * n + 1], 0xee));
+    return _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1], 0x88), _mm512_shuffle_ps(y[0], y[1], 0xdd));
+}
+
+/* s[r * PK + c] = scale * q[r] . k[c] for r < NR, c < NK (NR * NK = 16; constants at each
+ * call, so the loops unroll); k rows of dk halves (half) or floats, dk a multiple of 16. */
+static inline __attribute__((always_inline)) void score_block(const int NR, const int NK, const bool half, float *s,
+                                                              const float *const *q, const void *const *k, int dk,
+                                                              float scale) {
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+    for (int d = 0; d < dk; d += 16) {
+        __m512 qv[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < NR; r++) qv[r] = _mm512_loadu_ps(q[r] + d);
+#pragma GCC unroll 16
+        for (int c = 0; c < NK; c++) {
+            const __m512 kv = half ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)k[c] + d)))
+                                   : _mm512_loadu_ps((const float *)k[c] + d);
+#pragma GCC unroll 4
+            for (int r = 0; r < NR; r++) acc[c * NR + r] = _mm512_fmadd_ps(qv[r], kv, acc[c * NR + r]);
+        }
+    }
+    float z[16];
+    _mm512_storeu_ps(z, _mm512_mul_ps(fold16(acc), _mm512_set1_ps(scale)));
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) s[(i % NR) * PK + i / NR] = z[(i % 4) * 4 + i / 4];
+}
+
+/* Rows r0 .. r0 + NR - 1 of one tile (rows past nr repeat the last one: their scores are
+ * written to spare rows of s and never used), keys 0..np-1 in blocks of NK (keys past np
+ * repeat the last: their scores are never read). */
+static inline __attribute__((always_inline)) void score_rows(const int NR, const bool half, float *sc, const float *const *qr,
+                                                             const void *K, size_t ks, int np, int dk, float scale) {
+    const int NK = 16 / NR;
+    for (int j0 = 0; j0 < np; j0 += NK) {
+        const void *k[16];
+        for (int c = 0; c < NK; c++) {
+            const int j = j0 + c < np ? j0 + c : np - 1;
+            k[c] = half ? (const void *)((const uint16_t *)K + (size_t)j * ks) : (const void *)((const float *)K + (size_t)j * ks);
+        }
+        score_block(NR, NK, half, sc + j0, qr, k, dk, scale);
+    }
+}
+
+static void run_unit_decode(const attn_job *J, int g, int h0, int h1, float *ws) {
+    const attn_args *a = J->a;
+    const int dk = a->k.dim, dv = a->v.dim, nr = h1 - h0;
+    float *kbuf = ws, *vbuf = kbuf + (size_t)PK * dk * 2, *sc = vbuf + (size_t)PK * dv;
+    float *acc = sc + (size_t)RMAX * PK, *mx = acc + (size_t)RMAX * dv, *sum = mx + RMAX;
+    for (int r = 0; r < nr; r++) { mx[r] = -INFINITY; sum[r] = 0.0f; }
+    memset(acc, 0, sizeof(float) * (size_t)nr * dv);
+    /* F16 keys are read in place; when they also serve as values, only if the value loops
+     * can read halves (dv a multiple of 64) */
+    const bool k_half = a->k.type == SEEK_TYPE_F16 && (!a->v_in_k || dv % 64 == 0);
+    const bool v_half = a->v.type == SEEK_TYPE_F16 && dv % 64 == 0;
+    const float *qr[RMAX];
+    for (int r = 0; r < nr; r++) qr[r] = a->q + (size_t)(h0 + r) * a->q_hstride;
+
+    const int p_end = a->pos0 + 1;   /* every row sees positions < p_end */
+    for (int p0 = 0; p0 < p_end; p0 += PK) {
+        const int np = p_end - p0 < PK ? p_end - p0 : PK;
+        size_t ks, vs;
+        bool half, vhalf;
+        const void *K = load_tile(&a->k, g, p0, np, kbuf, &ks, &half, k_half);
+        const void *V = a->v_in_k ? K : load_tile(&a->v, g, p0, np, vbuf, &vs, &vhalf, v_half);
+        if (a->v_in_k) vs = ks, vhalf = half;
+        for (int r = 0; r < nr;) {   /* rows in fours, a last two or one */
+            const int left = nr - r, NR = left >= 3 ? 4 : left;
+            const float *q4[4];
+            for (int i = 0; i < 4; i++) q4[i] = qr[r + i < nr ? r + i : nr - 1];
+            float *s = sc + (size_t)r * PK;
+            if (half) {
+                if (NR == 4) score_rows(4, true, s, q4, K, ks, np, dk, a->scale);
+                else if (NR == 2) score_rows(2, true, s, q4, K, ks, np, dk, a->scale);
+                else score_rows(1, true, s, q4, K, ks, np, dk, a->scale);
+            } else {
+                if (NR == 4) score_rows(4, false, s, q4, K, ks, np, dk, a->scale);
+                else if (NR == 2) score_rows(2, false, s, q4, K, ks, np, dk, a->scale);
+                else score_rows(1, false, s, q4, K, ks, np, dk, a->scale);
+            }
+            r += NR < left ? NR : left;
+        }
+        for (int r = 0; r < nr; r++) {   /* the online softmax, as in the blocked form */
+            float *s = sc + (size_t)r * PK, *ar = acc + (size_t)r * dv;
+            const float tmax = row_max(s, np);
+            if (tmax > mx[r]) {
+                float corr = expf(mx[r] - tmax);
+                sum[r] *= corr;
+                vec_scale(ar, corr, dv);
+                mx[r] = tmax;
+            }
+            sum[r] += exp_shift_sum(s, np, mx[r]);
+        }
+        int r = 0;
+        for (; r + 4 <= nr; r += 4) {
+            if (vhalf) acc_rows4_h(acc + (size_t)r * dv, dv, sc + (size_t)r * PK, np, V, vs);
+            else acc_rows4(acc + (size_t)r * dv, dv, sc + (size_t)r * PK, np, V, vs);
+        }
+        for (; r < nr; r++) {
+            if (vhalf) acc_rows_h(acc + (size_t)r * dv, sc + (size_t)r * PK, np, V, vs, dv);
+            else acc_rows(acc + (size_t)r * dv, sc + (size_t)r * PK, np, V, vs, dv);
+        }
+    }
+    for (int r = 0; r < nr; r++) {
+        float *o = a->out + (size_t)(h0 + r) * a->o_hstride;
+        const float inv = 1.0f / sum[r], *ar = acc + (size_t)r * dv;
+        for (int i = 0; i < dv; i++) o[i] = ar[i] * inv;
+    }
+}
+#endif
+
 static void run_unit(const attn_job *J, int u, float *ws) {
     const attn_args *a = J->a;
     const int dk = a->k.dim, dv = a->v.dim;
@@ -425,6 +562,12 @@ static void run_unit(const attn_job *J, int u, float *ws) {
     const int h0 = g * J->group + hbi * J->hb;
     const int h1 = h0 + J->hb < (g + 1) * J->group ? h0 + J->hb : (g + 1) * J->group;
     const int nh = h1 - h0, nr = (t1 - t0) * nh;
+#if defined(__AVX512F__)
+    if (J->decode) {
+        run_unit_decode(J, g, h0, h1, ws);
+        return;
+    }
+#endif
     if (J->blocked) {
         run_unit_blocked(J, g, t0, t1, h0, h1, ws);
         return;
@@ -519,6 +662,9 @@ static void plan(attn_job *J, const attn_args *a, float *scratch, int nt) {
      * unit it lands in (the blocked form takes any number of rows), so the results do not
      * depend on the thread count. */
     J->blocked = J->QT * J->hb >= BLOCKED_MIN_ROWS;
+#if defined(__AVX512F__)
+    J->decode = J->blocked && a->T == 1 && a->k.dim % 16 == 0;   /* one token: no transposed tiles */
+#endif
     for (;;) {   /* enough units to keep every thread busy */
         J->n_qt = (a->T + J->QT - 1) / J->QT;
         J->n_hb = (J->group + J->hb - 1) / J->hb;

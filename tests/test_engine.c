@@ -532,6 +532,12 @@ TEST(attention_kernel_matches_plain_softmax) {
         {33, 70, 3, 1, 32, 48, false},   /* 3 heads a token: rows grouped in fours across tokens */
         {100, 10, 3, 3, 48, 32, false},  /* MLA naive shape: a kv head per query head (64-token query
                                             tiles), keys transposed 16 x 16 in registers */
+        /* one query token, several heads per kv head: the decode form (dot products along the
+         * key rows, rows in fours / a last two / one, keys in blocks of 16 / NR) */
+        {1, 300, 12, 2, 128, 128, false},  /* R1-Distill-Qwen decode: 6 rows = 4 + 2 */
+        {1, 150, 16, 1, 80, 64, true},     /* MLA absorbed decode: value = key prefix */
+        {1, 63, 7, 1, 32, 24, false},      /* 7 rows = 4 + 3 (a repeated row), one partial tile */
+        {1, 64, 5, 1, 16, 16, false},      /* 5 rows = 4 + 1, a full tile and one position */
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
         for (int k = 0; k < 4; k++) {
@@ -549,17 +555,32 @@ TEST(attention_same_bits_any_thread_count) {
     CHECK(attn_case(20, 50, 16, 1, 72, 64, SEEK_TYPE_F16, true, 3, c) >= 0);
     seek_set_threads(0);
     CHECK(!memcmp(a, b, sizeof(float) * n) && !memcmp(a, c, sizeof(float) * n));
+    /* one query token (the decode form): threads cut the heads into units of other sizes
+     * (R1-Distill-Qwen's 2 kv heads x 6 rows: 6, 3, 2 and 1 rows at 2, 3, 5 and 7 threads;
+     * MLA's 16 heads: 8, 4, 2 and 2), so rows go in fours, twos and ones */
+    struct { int pos0, H, KV, dk, dv; bool vk; } d1[2] = {{300, 12, 2, 128, 128, false}, {150, 16, 1, 80, 64, true}};
+    for (int i = 0; i < 2; i++) {
+        const int nts[4] = {2, 3, 5, 7};
+        CHECK(attn_case(1, d1[i].pos0, d1[i].H, d1[i].KV, d1[i].dk, d1[i].dv, SEEK_TYPE_F16, d1[i].vk, 1, a) >= 0);
+        for (int k = 0; k < 4; k++) {
+            CHECK(attn_case(1, d1[i].pos0, d1[i].H, d1[i].KV, d1[i].dk, d1[i].dv, SEEK_TYPE_F16, d1[i].vk, nts[k], b) >= 0);
+            CHECK_MSG(!memcmp(a, b, sizeof(float) * d1[i].H * d1[i].dv), "decode case %d: %d threads differ from 1", i, nts[k]);
+        }
+    }
+    seek_set_threads(0);
     free(a); free(b); free(c);
 }
 
 /* A query row's arithmetic does not depend on which rows share its unit (four rows go
  * together whatever their tokens and heads; partial tiles pad with exact zeros): T queries
- * in one call == T calls of one query each, bit for bit (one thread, so a one-query call
- * keeps its heads in one unit), for the F16 keys transposed in registers and an odd F32 shape. */
+ * in one call == calls of `step` queries each, bit for bit (one thread, so a call keeps its
+ * heads in one unit), for the F16 keys transposed in registers and an odd F32 shape. Calls
+ * of one query take the decode form (other rounding: checked against the reference in
+ * attention_kernel_matches_plain_softmax), so the steps here are 2 or more. */
 TEST(attention_rows_same_bits_any_grouping) {
     struct { int T, pos0, H, KV, dk, dv; seek_type type; int step; } cs[] = {
-        {40, 100, 12, 2, 128, 128, SEEK_TYPE_F16, 1},
-        {21, 60, 5, 1, 24, 40, SEEK_TYPE_F32, 1},
+        {40, 100, 12, 2, 128, 128, SEEK_TYPE_F16, 2},
+        {21, 60, 5, 1, 24, 40, SEEK_TYPE_F32, 3},
         /* a kv head per query head (MLA naive): 64-token query tiles in one call against calls
          * of 7 queries (a lone query of one head takes the unblocked form, not compared) */
         {70, 5, 3, 3, 48, 32, SEEK_TYPE_F32, 7},
@@ -598,7 +619,7 @@ TEST(attention_rows_same_bits_any_grouping) {
             ndiff += memcmp(o1 + i, o2 + i, sizeof(float)) != 0;
         }
         CHECK_MSG(!bad && max_abs(o1, (size_t)T * H * dv) > 0.01, "case %zu: %zu values not finite", c, bad);
-        CHECK_MSG(!ndiff, "case %zu: one call vs one query at a time: %zu values differ, by up to %g", c, ndiff,
+        CHECK_MSG(!ndiff, "case %zu: one call vs a few queries at a time: %zu values differ, by up to %g", c, ndiff,
                   max_diff(o1, o2, (size_t)T * H * dv));
         free(q); free(row); free(o1); free(o2); free(kc); free(vc); free(scr);
     }
