@@ -246,6 +246,29 @@ static inline void acc_rows4_h(float *acc, int dv, const float *p, int n, const 
 #undef ROW_ST
     }
 }
+/* Two rows (the decode form's last two of six): the same chains again. */
+static inline void acc_rows2_h(float *acc, int dv, const float *p, int n, const uint16_t *V, size_t vs) {
+    for (int c = 0; c < dv; c += 64) {
+#define ROW_LD(i) float *o##i = acc + (i) * dv + c; \
+        __m512 b##i##0 = _mm512_loadu_ps(o##i), b##i##1 = _mm512_loadu_ps(o##i + 16), \
+               b##i##2 = _mm512_loadu_ps(o##i + 32), b##i##3 = _mm512_loadu_ps(o##i + 48)
+        ROW_LD(0); ROW_LD(1);
+#undef ROW_LD
+        for (int j = 0; j < n; j++) {
+            const uint16_t *v = V + (size_t)j * vs + c;
+            const __m512 v0 = ld_h(v), v1 = ld_h(v + 16), v2 = ld_h(v + 32), v3 = ld_h(v + 48);
+#define ROW_FMA(i) do { const __m512 w = _mm512_set1_ps(p[(i) * PK + j]); \
+            b##i##0 = _mm512_fmadd_ps(w, v0, b##i##0); b##i##1 = _mm512_fmadd_ps(w, v1, b##i##1); \
+            b##i##2 = _mm512_fmadd_ps(w, v2, b##i##2); b##i##3 = _mm512_fmadd_ps(w, v3, b##i##3); } while (0)
+            ROW_FMA(0); ROW_FMA(1);
+#undef ROW_FMA
+        }
+#define ROW_ST(i) do { _mm512_storeu_ps(o##i, b##i##0); _mm512_storeu_ps(o##i + 16, b##i##1); \
+        _mm512_storeu_ps(o##i + 32, b##i##2); _mm512_storeu_ps(o##i + 48, b##i##3); } while (0)
+        ROW_ST(0); ROW_ST(1);
+#undef ROW_ST
+    }
+}
 static inline void acc_rows_h(float *acc, const float *p, int n, const uint16_t *V, size_t vs, int dv) {
     for (int c = 0; c < dv; c += 64) {
         __m512 a0 = _mm512_loadu_ps(acc + c), a1 = _mm512_loadu_ps(acc + c + 16);
@@ -539,6 +562,10 @@ static void run_unit_decode(const attn_job *J, int g, int h0, int h1, float *ws)
         for (; r + 4 <= nr; r += 4) {
             if (vhalf) acc_rows4_h(acc + (size_t)r * dv, dv, sc + (size_t)r * PK, np, V, vs);
             else acc_rows4(acc + (size_t)r * dv, dv, sc + (size_t)r * PK, np, V, vs);
+        }
+        if (vhalf && r + 2 <= nr) {
+            acc_rows2_h(acc + (size_t)r * dv, dv, sc + (size_t)r * PK, np, V, vs);
+            r += 2;
         }
         for (; r < nr; r++) {
             if (vhalf) acc_rows_h(acc + (size_t)r * dv, sc + (size_t)r * PK, np, V, vs, dv);
