@@ -18,7 +18,8 @@
 #include "vec.h"
 
 /* PK key positions per tile (score_row is written for 64), at most RMAX query rows per unit;
- * units with BLOCKED_MIN_ROWS rows or more transpose the key tile (run_unit_blocked). */
+ * units with BLOCKED_MIN_ROWS rows or more transpose the key tile (run_unit_blocked), or,
+ * for one query token, read the key rows in place (run_unit_decode). */
 enum { PK = 64, RMAX = 96, QT_MAX = 16, QT_WIDE = 64, BLOCKED_MIN_ROWS = 4 };
 
 size_t attention_scratch(int n_head, int n_kv_head, int dk, int dv, int n_threads) {
