@@ -23,6 +23,7 @@
 #include "model.h"
 #include "test.h"
 #include "threads.h"
+#include "vec.h"
 
 static const char *fixtures[] = {"deepseek-v3-tiny", "deepseek-v2-lite-tiny", "qwen2-tiny", "llama-tiny"};
 enum { NFIX = 4 };
@@ -625,6 +626,30 @@ TEST(attention_rows_same_bits_any_grouping) {
     }
 }
 
+/* MLA's four-row products (vec.h: vec_dot4_f16, vec_axpy4_f16) give the bits of four
+ * one-row calls, for a length of 16s (the interleaved loops) and one that is not. */
+TEST(four_row_f16_products_same_bits) {
+    const int ns[2] = {512, 40};
+    for (int k = 0; k < 2; k++) {
+        const int n = ns[k];
+        uint16_t w[4][512];
+        float x[512], y1[512], y2[512], o1[4], o2[4], c[4];
+        uint32_t s = 99u + (uint32_t)n;
+        for (int r = 0; r < 4; r++) {
+            c[r] = frand(&s) * 3;
+            for (int i = 0; i < n; i++) w[r][i] = seek_fp32_to_fp16(frand(&s));
+        }
+        for (int i = 0; i < n; i++) x[i] = frand(&s), y1[i] = y2[i] = frand(&s);
+        vec_dot4_f16(o2, w[0], w[1], w[2], w[3], x, n);
+        for (int r = 0; r < 4; r++) o1[r] = vec_dot_f16(w[r], x, n);
+        CHECK_MSG(!memcmp(o1, o2, sizeof o1), "n %d: vec_dot4_f16 differs from vec_dot_f16 by %g", n, max_diff(o1, o2, 4));
+        vec_axpy4_f16(y2, c, w[0], w[1], w[2], w[3], n);
+        for (int r = 0; r < 4; r++) vec_axpy_f16(y1, c[r], w[r], n);
+        CHECK_MSG(!memcmp(y1, y2, sizeof(float) * n), "n %d: vec_axpy4_f16 differs from four vec_axpy_f16 by %g", n,
+                  max_diff(y1, y2, (size_t)n));
+    }
+}
+
 TEST(cache_rows_round_trip) {
     float x[45], y[45];
     uint8_t buf[256];
@@ -664,6 +689,7 @@ int main(void) {
     RUN(attention_kernel_matches_plain_softmax);
     RUN(attention_same_bits_any_thread_count);
     RUN(attention_rows_same_bits_any_grouping);
+    RUN(four_row_f16_products_same_bits);
     RUN(cache_rows_round_trip);
     test_rmdir(tmpdir);
     return test_summary();
