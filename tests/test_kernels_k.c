@@ -327,37 +327,45 @@ TEST(empty_rows_give_zero) {
     }
 }
 
-/* Q4_K packed at load (kquants_packed.c): every tile of 16-row groups x any columns gives
- * the plain AVX-512 kernel's bits, including the zero-padded last group. */
-TEST(packed_q4k_gives_the_plain_bits) {
+/* The types packed at load at AVX-512 (kquants_packed.c, kquants_packed56.c) */
+static bool has_packed(seek_type t, kern_level l) {
+    return l == KERN_AVX512 && (t == SEEK_TYPE_Q4_K || t == SEEK_TYPE_Q5_K || t == SEEK_TYPE_Q6_K);
+}
+
+/* Weights packed at load: every tile of 16-row groups x any columns gives the plain
+ * AVX-512 kernel's bits, including the zero-padded last group. */
+TEST(packed_kquants_give_the_plain_bits) {
     for (int l = 0; l < KERN_LEVELS; l++)
         for (int ti = 0; ti < NTYPES; ti++)
-            CHECK(!kern_packed_for_level(ktypes[ti], (kern_level)l) == !(ktypes[ti] == SEEK_TYPE_Q4_K && l == KERN_AVX512));
+            CHECK(!kern_packed_for_level(ktypes[ti], (kern_level)l) == !has_packed(ktypes[ti], (kern_level)l));
     if (!level_ok(KERN_AVX512)) {
-        printf("# no AVX-512 here: packed Q4_K not run\n");
+        printf("# no AVX-512 here: packed K-quants not run\n");
         return;
     }
-    const kern_packed *pk = kern_packed_for_level(SEEK_TYPE_Q4_K, KERN_AVX512);
-    const kern_entry *e = kern_kquant(SEEK_TYPE_Q4_K, KERN_AVX512);
     static const int shapes[][3] = {{256, 1, 1}, {2304, 37, 11}, {1536, 16, 33}, {512, 48, 2}, {768, 35, 9}, {1280, 33, 8}};
     static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 7, 8, 9, 16, 64};
-    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
-        problem p = make_problem(SEEK_TYPE_Q4_K, shapes[si][0], shapes[si][1], shapes[si][2]);
-        const int64_t groups = (p.rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
-        const size_t gb = pk->bytes(p.n, KERN_PACK_ROWS);
-        CHECK(pk->bytes(p.n, p.rows) == (size_t)groups * gb);
-        uint8_t *packed = malloc(pk->bytes(p.n, p.rows));
-        pk->pack(p.n, p.w, p.ws, p.rows, packed, 0, groups);
-        size_t os = (size_t)p.rows + 3;
-        float *whole = run_whole(e, &p, p.a), *tiled = malloc(sizeof(float) * os * p.cols);
-        for (size_t rt = 0; rt < sizeof rtiles / sizeof *rtiles; rt++)
-            for (size_t ct = 0; ct < sizeof ctiles / sizeof *ctiles; ct++) {
-                run_tiled(pk->mm, &p, packed, gb, KERN_PACK_ROWS, rtiles[rt], ctiles[ct], tiled);
-                CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * p.cols), "n %d rows %d cols %d, tile %dx%d",
-                          (int)p.n, p.rows, p.cols, rtiles[rt], ctiles[ct]);
-            }
-        free(whole), free(tiled), free(packed);
-        free_problem(&p);
+    for (int ti = 0; ti < NTYPES; ti++) {
+        if (!has_packed(ktypes[ti], KERN_AVX512)) continue;
+        const kern_packed *pk = kern_packed_for_level(ktypes[ti], KERN_AVX512);
+        const kern_entry *e = kern_kquant(ktypes[ti], KERN_AVX512);
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+            problem p = make_problem(ktypes[ti], shapes[si][0], shapes[si][1], shapes[si][2]);
+            const int64_t groups = (p.rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+            const size_t gb = pk->bytes(p.n, KERN_PACK_ROWS);
+            CHECK(pk->bytes(p.n, p.rows) == (size_t)groups * gb && gb % 64 == 0);
+            uint8_t *packed = malloc(pk->bytes(p.n, p.rows));
+            pk->pack(p.n, p.w, p.ws, p.rows, packed, 0, groups);
+            size_t os = (size_t)p.rows + 3;
+            float *whole = run_whole(e, &p, p.a), *tiled = malloc(sizeof(float) * os * p.cols);
+            for (size_t rt = 0; rt < sizeof rtiles / sizeof *rtiles; rt++)
+                for (size_t ct = 0; ct < sizeof ctiles / sizeof *ctiles; ct++) {
+                    run_tiled(pk->mm, &p, packed, gb, KERN_PACK_ROWS, rtiles[rt], ctiles[ct], tiled);
+                    CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * p.cols), "%s n %d rows %d cols %d, tile %dx%d",
+                              tname(p.t), (int)p.n, p.rows, p.cols, rtiles[rt], ctiles[ct]);
+                }
+            free(whole), free(tiled), free(packed);
+            free_problem(&p);
+        }
     }
 }
 
@@ -367,6 +375,6 @@ int main(void) {
     RUN(kernels_match_reference_at_every_level);
     RUN(tiles_do_not_change_results);
     RUN(empty_rows_give_zero);
-    RUN(packed_q4k_gives_the_plain_bits);
+    RUN(packed_kquants_give_the_plain_bits);
     return test_summary();
 }

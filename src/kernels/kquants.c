@@ -25,11 +25,15 @@ const kern_entry *kern_kquant(seek_type t, kern_level l) {
 
 #if defined(__x86_64__)
 static const kern_packed q4k_packed = {kq_packed_bytes, kq_pack_q4k, kq_mm_q4k_packed_avx512};
+static const kern_packed q5k_packed = {kq_packed_bytes_q5k, kq_pack_q5k, kq_mm_q5k_packed_avx512};
+static const kern_packed q6k_packed = {kq_packed_bytes_q6k, kq_pack_q6k, kq_mm_q6k_packed_avx512};
 #endif
 
 const kern_packed *kern_kquant_packed(seek_type t, kern_level l) {
 #if defined(__x86_64__)
-    if (t == SEEK_TYPE_Q4_K && l == KERN_AVX512) return &q4k_packed;
+    if (l == KERN_AVX512 && t == SEEK_TYPE_Q4_K) return &q4k_packed;
+    if (l == KERN_AVX512 && t == SEEK_TYPE_Q5_K) return &q5k_packed;
+    if (l == KERN_AVX512 && t == SEEK_TYPE_Q6_K) return &q6k_packed;
 #endif
     (void)t, (void)l;
     return NULL;

@@ -35,6 +35,7 @@
 #include <immintrin.h>
 #include <string.h>
 
+#include "kq56_packed512.h"
 #include "kquants_impl.h"
 #include "q4k_hdr512.h"
 #include "transpose512.h"
@@ -669,6 +670,48 @@ KQ_INLINE void build_panel_q4k_packed(kq_panel *P, const uint8_t *grp, int64_t b
                      _mm512_loadu_si512(p + 192));
 }
 
+/* The same panels from Q5_K / Q6_K packed at load (kquants_packed56.c, kq56_packed512.h),
+ * group grp: the packed kernel's unpacking, no transposes. */
+KQ_INLINE void build_panel_q5k_packed(kq_panel *P, const uint8_t *grp, int64_t b) {
+    const uint8_t *p = grp + b * P5_STEP;
+    _Pragma("GCC unroll 4")
+    for (int c = 0; c < 4; c++)
+        _Pragma("GCC unroll 2")
+        for (int h = 0; h < 2; h++)
+            _Pragma("GCC unroll 2")
+            for (int pr = 0; pr < 2; pr++) {
+                const uint8_t *x = p + 256 + 64 * (10 * c + 5 * h);
+                __m512i lo[2], hi[2];
+                p56_q5_quants(x, x + 64, pr, lo, hi);
+                _Pragma("GCC unroll 2")
+                for (int i = 0; i < 2; i++) {   /* values 64c + 4j, j = 4h + 2pr + i, and + 32 */
+                    P->q[16 * c + 4 * h + 2 * pr + i] = lo[i];
+                    P->q[16 * c + 8 + 4 * h + 2 * pr + i] = hi[i];
+                }
+            }
+    panel_q4k_header(P, _mm512_loadu_si512(p), _mm512_loadu_si512(p + 64), _mm512_loadu_si512(p + 128),
+                     _mm512_loadu_si512(p + 192));
+}
+
+KQ_INLINE void build_panel_q6k_packed(kq_panel *P, const uint8_t *grp, int64_t nb, int64_t b) {
+    const uint8_t *p = grp + kq_q6_dbytes(nb) + b * P6_STEP;
+    __m512i sc[16];
+    _Pragma("GCC unroll 16")
+    for (int g = 0; g < 16; g++) {
+        p56_q6_quants(p + 256 + 192 * g, P->q + 4 * g);
+        sc[g] = p56_sbyte(_mm512_loadu_si512(p + 64 * (g / 4)), g % 4);
+        P->sc[g] = sc[g];
+    }
+    /* int16 pair (-32 sc[2j], -32 sc[2j+1]), as build_panel_q6k */
+    const __m512i lo16 = _mm512_set1_epi32(0xFFFF);
+    _Pragma("GCC unroll 8")
+    for (int j = 0; j < 8; j++)
+        P->mb[j] = _mm512_sub_epi16(_mm512_setzero_si512(),
+                                    _mm512_or_si512(_mm512_and_si512(_mm512_slli_epi32(sc[2 * j], 5), lo16), _mm512_slli_epi32(sc[2 * j + 1], 21)));
+    P->d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(grp + 32 * b)));
+    P->dm = _mm512_setzero_ps();
+}
+
 /* The header part of a Q4_K panel from the 16 rows' header dwords in row order (D = d | dmin,
  * W0..W2 = the 12 bytes of 6-bit scales and mins). */
 KQ_INLINE void panel_q4k_header(kq_panel *P, __m512i D, __m512i W0, __m512i W1, __m512i W2) {
@@ -798,7 +841,12 @@ KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr,
             int m = nr - r0 < 16 ? nr - r0 : 16;
             __mmask16 mk = (__mmask16)((1u << m) - 1);
             for (int bb = 0; bb < ch; bb++) {
-                if (packed) build_panel_q4k_packed(&P[bb], w + (r0 / 16) * ws, b0 + bb);   /* ws: group bytes */
+                if (packed) {   /* ws: group bytes */
+                    const uint8_t *grp = w + (r0 / 16) * ws;
+                    if (bytes_per_block == 144) build_panel_q4k_packed(&P[bb], grp, b0 + bb);
+                    else if (bytes_per_block == 176) build_panel_q5k_packed(&P[bb], grp, b0 + bb);
+                    else build_panel_q6k_packed(&P[bb], grp, nb, b0 + bb);
+                }
                 else if (bytes_per_block == 144 && m == 16) build_panel_q4k(&P[bb], w + r0 * ws, ws, b0 + bb);
                 else if (bytes_per_block == 210 && m == 16) build_panel_q6k(&P[bb], w + r0 * ws, ws, b0 + bb);
                 else build_panel(&P[bb], w + r0 * ws, ws, m, b0 + bb, bytes_per_block, unpack, mode & PANEL_MUL32);
@@ -846,6 +894,16 @@ KQ_MM(q6k, 210, 0, unpack_q6k, 0, 32)
 KQ_TARGET void kq_prefill_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
                                             int nc, float *out, size_t os) {
     mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, 144, unpack_q4k, KQ_PANEL_q4k, 1);
+}
+
+/* Q5_K / Q6_K packed at load (kquants_packed56.c): the same */
+KQ_TARGET void kq_prefill_q5k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
+                                            int nc, float *out, size_t os) {
+    mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, 176, unpack_q5k, KQ_PANEL_q5k, 1);
+}
+KQ_TARGET void kq_prefill_q6k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
+                                            int nc, float *out, size_t os) {
+    mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, 210, unpack_q6k, KQ_PANEL_q6k, 1);
 }
 
 /* ---- Q8_K activations (ggml's rounding, byte for byte: see seek_quant_q8_k) ---- */
