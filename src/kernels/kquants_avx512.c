@@ -670,29 +670,8 @@ KQ_INLINE void build_panel_q4k_packed(kq_panel *P, const uint8_t *grp, int64_t b
                      _mm512_loadu_si512(p + 192));
 }
 
-/* The same panels from Q5_K / Q6_K packed at load (kquants_packed56.c, kq56_packed512.h),
- * group grp: the packed kernel's unpacking, no transposes. */
-KQ_INLINE void build_panel_q5k_packed(kq_panel *P, const uint8_t *grp, int64_t b) {
-    const uint8_t *p = grp + b * P5_STEP;
-    _Pragma("GCC unroll 4")
-    for (int c = 0; c < 4; c++)
-        _Pragma("GCC unroll 2")
-        for (int h = 0; h < 2; h++)
-            _Pragma("GCC unroll 2")
-            for (int pr = 0; pr < 2; pr++) {
-                const uint8_t *x = p + 256 + 64 * (10 * c + 5 * h);
-                __m512i lo[2], hi[2];
-                p56_q5_quants(x, x + 64, pr, lo, hi);
-                _Pragma("GCC unroll 2")
-                for (int i = 0; i < 2; i++) {   /* values 64c + 4j, j = 4h + 2pr + i, and + 32 */
-                    P->q[16 * c + 4 * h + 2 * pr + i] = lo[i];
-                    P->q[16 * c + 8 + 4 * h + 2 * pr + i] = hi[i];
-                }
-            }
-    panel_q4k_header(P, _mm512_loadu_si512(p), _mm512_loadu_si512(p + 64), _mm512_loadu_si512(p + 128),
-                     _mm512_loadu_si512(p + 192));
-}
-
+/* The same panel from Q6_K packed at load (kquants_packed56.c, kq56_packed512.h), group
+ * grp of nb super-blocks: the packed kernel's unpacking, no transposes. */
 KQ_INLINE void build_panel_q6k_packed(kq_panel *P, const uint8_t *grp, int64_t nb, int64_t b) {
     const uint8_t *p = grp + kq_q6_dbytes(nb) + b * P6_STEP;
     __m512i sc[16];
@@ -844,7 +823,6 @@ KQ_INLINE void mm_prefill_panel(int64_t nb, const uint8_t *w, size_t ws, int nr,
                 if (packed) {   /* ws: group bytes */
                     const uint8_t *grp = w + (r0 / 16) * ws;
                     if (bytes_per_block == 144) build_panel_q4k_packed(&P[bb], grp, b0 + bb);
-                    else if (bytes_per_block == 176) build_panel_q5k_packed(&P[bb], grp, b0 + bb);
                     else build_panel_q6k_packed(&P[bb], grp, nb, b0 + bb);
                 }
                 else if (bytes_per_block == 144 && m == 16) build_panel_q4k(&P[bb], w + r0 * ws, ws, b0 + bb);
@@ -896,11 +874,8 @@ KQ_TARGET void kq_prefill_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t 
     mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, 144, unpack_q4k, KQ_PANEL_q4k, 1);
 }
 
-/* Q5_K / Q6_K packed at load (kquants_packed56.c): the same */
-KQ_TARGET void kq_prefill_q5k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
-                                            int nc, float *out, size_t os) {
-    mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, 176, unpack_q5k, KQ_PANEL_q5k, 1);
-}
+/* Q6_K packed at load (kquants_packed56.c): the same (packed Q5_K has no panel: its own
+ * kernel is faster at every column count) */
 KQ_TARGET void kq_prefill_q6k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
                                             int nc, float *out, size_t os) {
     mm_prefill_panel(n / KQ_K, w, ws, nr, a, as, nc, out, os, 210, unpack_q6k, KQ_PANEL_q6k, 1);

@@ -54,16 +54,16 @@ void kq_prefill_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr
                                   float *out, size_t os);   /* kquants_avx512.c: the panel path */
 void kq_mm_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                              float *out, size_t os);
-/* Q5_K and Q6_K packed into 16-row panels (kquants_packed56.c); prefill in kquants_avx512.c */
+/* Q5_K and Q6_K packed into 16-row panels (kquants_packed56.c) */
 #define KQ_DECLARE_PACKED(t) \
     size_t kq_packed_bytes_##t(int64_t n, int64_t n_rows); \
     void kq_pack_##t(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1); \
-    void kq_prefill_##t##_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
-                                        int nc, float *out, size_t os); \
     void kq_mm_##t##_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, \
                                    float *out, size_t os);
 KQ_DECLARE_PACKED(q5k)
 KQ_DECLARE_PACKED(q6k)
+void kq_prefill_q6k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                                  float *out, size_t os);   /* kquants_avx512.c: the panel path */
 
 KQ_DECLARE(scalar)
 #if defined(__x86_64__)

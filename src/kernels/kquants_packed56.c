@@ -1,5 +1,5 @@
 /* kquants_packed56.c - Q5_K and Q6_K weights repacked at load into 16-row panels, and their
- * AVX-512 kernel (decode and a few columns; many columns go to the panels of
+ * AVX-512 kernel (decode and prefill; Q6_K prefill from 9 columns goes to the panels of
  * kquants_avx512.c, built from these groups).
  *
  * Why (as for Q4_K, kquants_packed.c): the plain decode kernels read 16 rows a row length
@@ -41,8 +41,9 @@
  *   (bits 4-7 of each taken from the second operand by one vpternlogd).
  *   Bytes: the file's plus at most 32 per group of 16 rows (the D area's padding).
  *
- * Kernel (up to 8 columns per pass, decode is 1), one output row per lane, the column's 4
- * activation bytes broadcast into vpdpbusd:
+ * Kernel: per group of 16 rows, passes of up to 8 columns (decode is 1) over the group's
+ * super-blocks, one output row per lane, each column's 4 activation bytes broadcast into
+ * vpdpbusd, so one unpacked weight vector serves the pass's columns:
  *   Q5_K: per 8 values of a sub-block 2 vpdpbusd (|t| <= 8 * 31 * 127 < 2^15), scaled into
  *     S1 by vpdpwssd with the sub-block's 6-bit scale; S2 = the mins term as packed Q4_K
  *     (q4k_hdr512.h); acc += d*da * S1, then dm*da * S2.
@@ -137,9 +138,12 @@ void kq_pack_q6k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, 
 #define PK_INLINE static inline __attribute__((always_inline)) PK_TARGET
 
 enum { PK_COLS = 8 };   /* columns per pass over a group's weights */
-/* from this many columns the panels of kquants_avx512.c (built once per tile, then every
- * column passes over them) take over */
-enum { PK_PANEL_MIN = 9 };
+/* Q6_K from this many columns: the panels of kquants_avx512.c (built once per tile from the
+ * packed groups, then every column passes over them) beat passes of 8 columns here (~+10 %
+ * GFLOP/cpu-s at T = 512). Q5_K: never; its passes of 8 (vpdpwssd per 8 values) beat the
+ * panels (vpmulld per 16) at every column count measured, 1-512 (kernels_bench prefill
+ * ~+15-20 % GFLOP/cpu-s over the panels and the plain kernel). */
+enum { PK_PANEL_MIN_q6k = 9 };
 
 /* int32 lane r = byte s of the 4 bytes in lane r of v */
 PK_INLINE __m512i byte_of(__m512i v, int s) { return _mm512_and_si512(_mm512_srli_epi32(v, 8 * s), _mm512_set1_epi32(0xff)); }
@@ -240,42 +244,41 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
     }
 }
 
-#define PK_SWITCH(F)                                          \
-    switch (m) {                                              \
-    case 1: F(nb, p, ac, as, acc, 1); break; /* decode */     \
-    case 2: F(nb, p, ac, as, acc, 2); break;                  \
-    case 3: F(nb, p, ac, as, acc, 3); break;                  \
-    case 4: F(nb, p, ac, as, acc, 4); break;                  \
-    case 5: F(nb, p, ac, as, acc, 5); break;                  \
-    case 6: F(nb, p, ac, as, acc, 6); break;                  \
-    case 7: F(nb, p, ac, as, acc, 7); break;                  \
-    default: F(nb, p, ac, as, acc, 8); break;                 \
+/* out (stride os) = tile of nr rows (w: its first group, ws: bytes per group) x nc columns,
+ * in passes of up to 8 columns; q6: Q6_K, else Q5_K */
+PK_INLINE void tile_cols(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
+                         size_t os, const int q6) {
+    const int64_t nb = n / KQ_K;
+    for (int r0 = 0; r0 < nr; r0 += KERN_PACK_ROWS) {
+        const uint8_t *p = w + (size_t)(r0 / KERN_PACK_ROWS) * ws;
+        const __mmask16 keep = nr - r0 >= KERN_PACK_ROWS ? (__mmask16)0xffff : (__mmask16)((1u << (nr - r0)) - 1);
+        for (int c0 = 0; c0 < nc; c0 += PK_COLS) {
+            const int m = nc - c0 < PK_COLS ? nc - c0 : PK_COLS;
+            __m512 acc[PK_COLS];
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < PK_COLS; c++) acc[c] = _mm512_setzero_ps();
+            const uint8_t *ac = a + (size_t)c0 * as;
+#define PK_CASE(NC) \
+    case NC: q6 ? q6_cols(nb, p, ac, as, acc, NC) : q5_cols(nb, p, ac, as, acc, NC); break;
+            switch (m) {
+                PK_CASE(1) PK_CASE(2) PK_CASE(3) PK_CASE(4) PK_CASE(5) PK_CASE(6) PK_CASE(7) PK_CASE(8)
+            }
+#undef PK_CASE
+            for (int c = 0; c < m; c++) _mm512_mask_storeu_ps(out + (size_t)(c0 + c) * os + r0, keep, acc[c]);
+        }
     }
+}
 
-/* The kern_mm_fn of packed Q5_K / Q6_K: w is the packed group holding row 0 of the tile
+/* The kern_mm_fns of packed Q5_K / Q6_K: w is the packed group holding row 0 of the tile
  * (the tile's rows start at a multiple of 16), ws the bytes of one group. */
-#define PK_MM(t, COLS)                                                                                          \
-    PK_TARGET void kq_mm_##t##_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, \
-                                             size_t as, int nc, float *out, size_t os) {                       \
-        if (nc >= PK_PANEL_MIN) {                                                                               \
-            kq_prefill_##t##_packed_avx512(n, w, ws, nr, a, as, nc, out, os);                                   \
-            return;                                                                                             \
-        }                                                                                                       \
-        const int64_t nb = n / KQ_K;                                                                            \
-        for (int r0 = 0; r0 < nr; r0 += KERN_PACK_ROWS) {                                                       \
-            const uint8_t *p = w + (size_t)(r0 / KERN_PACK_ROWS) * ws;                                          \
-            const __mmask16 keep = nr - r0 >= KERN_PACK_ROWS ? (__mmask16)0xffff : (__mmask16)((1u << (nr - r0)) - 1); \
-            for (int c0 = 0; c0 < nc; c0 += PK_COLS) {                                                          \
-                const int m = nc - c0 < PK_COLS ? nc - c0 : PK_COLS;                                            \
-                __m512 acc[PK_COLS];                                                                            \
-                _Pragma("GCC unroll 8")                                                                         \
-                for (int c = 0; c < PK_COLS; c++) acc[c] = _mm512_setzero_ps();                                 \
-                const uint8_t *ac = a + (size_t)c0 * as;                                                        \
-                PK_SWITCH(COLS)                                                                                 \
-                for (int c = 0; c < m; c++) _mm512_mask_storeu_ps(out + (size_t)(c0 + c) * os + r0, keep, acc[c]); \
-            }                                                                                                   \
-        }                                                                                                       \
-    }
-PK_MM(q5k, q5_cols)
-PK_MM(q6k, q6_cols)
+PK_TARGET void kq_mm_q5k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                                       float *out, size_t os) {
+    tile_cols(n, w, ws, nr, a, as, nc, out, os, 0);
+}
+
+PK_TARGET void kq_mm_q6k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                                       float *out, size_t os) {
+    if (nc >= PK_PANEL_MIN_q6k) kq_prefill_q6k_packed_avx512(n, w, ws, nr, a, as, nc, out, os);
+    else tile_cols(n, w, ws, nr, a, as, nc, out, os, 1);
+}
 #endif
