@@ -15,7 +15,7 @@
 /* The entry for weights of type t (Q2_K..Q6_K) at level l, or NULL for any other type or
  * level. The caller checks that the CPU supports l. */
 const kern_entry *kern_kquant(seek_type t, kern_level l);
-/* Its packed form (kernels.h), or NULL: Q4_K at AVX-512 (kquants_packed.c). */
+/* Its packed form (kernels.h), or NULL: Q4_K, Q5_K and Q6_K at AVX-512 (kquants_packed*.c). */
 const kern_packed *kern_kquant_packed(seek_type t, kern_level l);
 
 #endif
