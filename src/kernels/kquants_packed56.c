@@ -44,11 +44,11 @@
  * Kernel: per group of 16 rows, passes of up to 8 columns (decode is 1) over the group's
  * super-blocks, one output row per lane, each column's 4 activation bytes broadcast into
  * vpdpbusd, so one unpacked weight vector serves the pass's columns:
- *   Q5_K: per 8 values of a sub-block 2 vpdpbusd (|t| <= 8 * 31 * 127 < 2^15), scaled into
+ *   Q5_K: per 8 values of a sub-block 2 vpdpbusd (|t| <= 8 * 31 * 128 < 2^15), scaled into
  *     S1 by vpdpwssd with the sub-block's 6-bit scale; S2 = the mins term as packed Q4_K
  *     (q4k_hdr512.h); acc += d*da * S1, then dm*da * S2.
  *   Q6_K: per group of 16 values t starts at -32 * bsum[g] (the fixed offset folded in),
- *     4 vpdpbusd (|t| <= 16 * 32 * 127, 17 bits), S += t * sc[g] by vpmulld; acc += d*da * S.
+ *     4 vpdpbusd (|t| <= 16 * 32 * 128, 17 bits), S += t * sc[g] by vpmulld; acc += d*da * S.
  * These are the integers and float steps of kquants_impl.h, so every (row, column) gets the
  * bits of the plain kernels at every level (tested with memcmp).
  */
