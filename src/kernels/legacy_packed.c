@@ -1,0 +1,161 @@
+/* legacy_packed.c - Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL weights repacked at load into
+ * 16-row panels, and their AVX-512 kernel (decode here; prefill: legacy_avx512.c's panels).
+ *
+ * Why: the plain decode kernel (legacy_avx512.c) visits 16 rows a row length apart, block
+ * pair by block pair (16 streams of unaligned 34- or 22-byte blocks per thread), reduces
+ * each row's products by a transposing tree and gathers the rows' scales. Packed, each
+ * thread reads one sequential stream, every 64-byte load is already one row per lane and
+ * the 16 rows' scales are one contiguous fp16 vector.
+ *
+ * Layout of a packed matrix (the same bytes as the file: 16 x BB per block of 16 rows):
+ * rows are taken 16 at a time (the last group padded with zero rows); group g starts at
+ * g * 16 * row_bytes; inside a group, steps of 4 blocks (the activations' groups of 4),
+ * step s at s * 64 * BB (64-byte aligned when the group is); a step of cnt blocks (4, or
+ * fewer at the row's end) holds, block k = 0..cnt-1 of each area in turn:
+ *
+ *   d[cnt]   32 B   fp16 d of rows 0..15
+ *   m[cnt]   32 B   fp16 m of rows 0..15                          (Q4_1, Q5_1)
+ *   h[cnt]   64 B   8 qwords; qword j bit 4r + b = the fifth bit of value 4j + b of row r
+ *                   (a ready byte mask for vector j below)        (Q5_0, Q5_1)
+ *   q[cnt]   Q8_0: 8 x 64 B, vector j int32 lane r = values 4j..4j+3 of row r, + 128
+ *            others: 4 x 64 B, vector i lane r = qs bytes 4i..4i+3 of row r: values
+ *            4i..4i+3 in the low nibbles, 16 + 4i..16 + 4i + 3 in the high ones
+ *
+ * Decode, per group, step, block k: unsigned vector j = 0..7 (Q8_0: the load; nibbles: the
+ * low or high half of vector j & 3, + 16 under the mask h[k] qword j, IQ4_NL through the
+ * shifted grid) times the column's 4 activation bytes of values 4j..4j+3, broadcast, into
+ * vpdpbusd, starting from the activation's offset word; then the float steps of
+ * legacy_avx512.c per lane, acc = fmaf(d * da, (float)sumi, acc) (+ fmaf(m, s_a, acc)), so
+ * every (row, column) gets the plain AVX-512 kernel's bits (tested with memcmp).
+ * Prefill builds the plain kernel's 4-block panels from the packed steps (no transposes,
+ * no gathers) and runs its column loop.
+ */
+#include <string.h>
+
+#include "legacy512.h"
+
+enum { PK_ROWS = KERN_PACK_ROWS };
+
+#ifdef KERN_X86
+static size_t bytes_of(ltype T, int64_t n, int64_t n_rows) {
+    return (size_t)((n_rows + PK_ROWS - 1) / PK_ROWS) * PK_ROWS * (size_t)(n / 32) * (size_t)BB[T];
+}
+
+/* Groups [g0, g1) of w (n values per row, row_bytes apart) into dst (laid out above). */
+static void pack_groups(ltype T, int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst,
+                        int64_t g0, int64_t g1) {
+    const int64_t nb = n / 32;
+    const size_t group_bytes = (size_t)PK_ROWS * (size_t)nb * (size_t)BB[T];
+    for (int64_t g = g0; g < g1; g++)
+        for (int64_t b0 = 0; b0 < nb; b0 += 4) {
+            const int cnt = nb - b0 < 4 ? (int)(nb - b0) : 4;
+            uint8_t *p = dst + (size_t)g * group_bytes + (size_t)b0 * PK_ROWS * BB[T];
+            memset(p, 0, (size_t)cnt * PK_ROWS * BB[T]);   /* padding rows; h is or-ed in */
+            for (int r = 0; r < PK_ROWS && g * PK_ROWS + r < n_rows; r++)
+                for (int k = 0; k < cnt; k++) {
+                    const uint8_t *src = w + (size_t)(g * PK_ROWS + r) * row_bytes + (size_t)(b0 + k) * BB[T];
+                    memcpy(p + lgp_d(k) + 2 * r, src, 2);
+                    if (HAS_M(T)) memcpy(p + lgp_m(cnt, k) + 2 * r, src + 2, 2);
+                    if (QH[T]) {
+                        const uint32_t qh = kern_rd32(src + QH[T]);
+                        for (int j = 0; j < 8; j++) p[lgp_h(T, cnt, k) + 8 * j + r / 2] |= (uint8_t)((qh >> 4 * j & 15) << 4 * (r & 1));
+                    }
+                    uint8_t *q = p + lgp_q(T, cnt, k) + 4 * r;
+                    if (T == L_Q8_0)
+                        for (int i = 0; i < 32; i++) q[64 * (i / 4) + i % 4] = src[2 + i] ^ 0x80;
+                    else
+                        for (int i = 0; i < 4; i++) memcpy(q + 64 * i, src + QS[T] + 4 * i, 4);
+                }
+        }
+}
+
+/* Decode: acc (16 rows) += the cnt blocks of the step at p x the column's group ag. */
+KT_AVX512 KINLINE __m512 lgp_step(ltype T, const uint8_t *p, int cnt, const uint8_t *ag, __m512 acc) {
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {
+        if (k >= cnt) break;
+        /* two chains of 4 vpdpbusd (int32 sums: exact in any order) */
+        __m512i t0 = _mm512_set1_epi32(corr(T, ag, k)), t1 = _mm512_setzero_si512();
+        _Pragma("GCC unroll 4")
+        for (int j = 0; j < 4; j++) {
+            t0 = _mm512_dpbusd_epi32(t0, lgp_vec(T, p, cnt, k, j), _mm512_set1_epi32((int)kern_rd32(ag + lg_aoff(k, j))));
+            t1 = _mm512_dpbusd_epi32(t1, lgp_vec(T, p, cnt, k, j + 4), _mm512_set1_epi32((int)kern_rd32(ag + lg_aoff(k, j + 4))));
+        }
+        __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + lgp_d(k))));
+        acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(rdf(ag + GD + 4 * k))),
+                              _mm512_cvtepi32_ps(_mm512_add_epi32(t0, t1)), acc);
+        if (HAS_M(T))
+            acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + lgp_m(cnt, k)))),
+                                  _mm512_set1_ps(rdf(ag + GX + 4 * k)), acc);
+    }
+    return acc;
+}
+
+/* decode reads ahead this many bytes of the stream (see the Q4_K packed kernel: every
+ * pass of the pool starts new streams and the hardware prefetcher ramps up slowly) */
+enum { LGP_AHEAD = 4096 };
+
+/* The kern_mm_fn of a packed type: w is the packed group holding row 0 of the tile (the
+ * tile's rows start at a multiple of 16), ws the bytes of one group. */
+KT_AVX512 KINLINE void lgp_mm(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
+                              int nc, float *out, size_t os) {
+    if (nc > 1) {
+        kern_lgp_prefill_avx512(T, n, w, ws, nr, a, as, nc, out, os);
+        return;
+    }
+    const int64_t nb = n / 32, step = 64 * BB[T];
+    for (int r0 = 0; r0 < nr; r0 += PK_ROWS) {
+        const uint8_t *p = w + (size_t)(r0 / PK_ROWS) * ws;
+        const __mmask16 keep = nr - r0 >= PK_ROWS ? (__mmask16)0xffff : (__mmask16)((1u << (nr - r0)) - 1);
+        __m512 acc = _mm512_setzero_ps();
+        int64_t g = 0;
+        for (; 4 * g + 4 <= nb; g++, p += step) {
+            kern_prefetch(p + LGP_AHEAD, (size_t)step);
+            acc = lgp_step(T, p, 4, a + g * GB, acc);
+        }
+        if (4 * g < nb) acc = lgp_step(T, p, (int)(nb - 4 * g), a + g * GB, acc);
+        _mm512_mask_storeu_ps(out + r0, keep, acc);
+    }
+}
+
+#define LGP(name, T)                                                                                          \
+    static size_t name##_bytes(int64_t n, int64_t n_rows) { return bytes_of(T, n, n_rows); }                   \
+    static void name##_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0,  \
+                            int64_t g1) {                                                                      \
+        pack_groups(T, n, w, rb, n_rows, dst, g0, g1);                                                         \
+    }                                                                                                          \
+    KT_AVX512 static void name##_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
+                                    int nc, float *out, size_t os) {                                           \
+        lgp_mm(T, n, w, ws, nr, a, as, nc, out, os);                                                           \
+    }
+LGP(q8_0, L_Q8_0)
+LGP(q4_0, L_Q4_0)
+LGP(q5_0, L_Q5_0)
+LGP(q4_1, L_Q4_1)
+LGP(q5_1, L_Q5_1)
+LGP(iq4_nl, L_IQ4_NL)
+
+static const kern_packed tab[L_N] = {
+    [L_Q8_0] = {q8_0_bytes, q8_0_pack, q8_0_mm},       [L_Q4_0] = {q4_0_bytes, q4_0_pack, q4_0_mm},
+    [L_Q5_0] = {q5_0_bytes, q5_0_pack, q5_0_mm},       [L_Q4_1] = {q4_1_bytes, q4_1_pack, q4_1_mm},
+    [L_Q5_1] = {q5_1_bytes, q5_1_pack, q5_1_mm},       [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack, iq4_nl_mm},
+};
+#endif
+
+const kern_packed *kern_legacy_packed(seek_type t, kern_level l) {
+#ifdef KERN_X86
+    if (l != KERN_AVX512) return NULL;
+    switch (t) {
+    case SEEK_TYPE_Q8_0: return &tab[L_Q8_0];
+    case SEEK_TYPE_Q4_0: return &tab[L_Q4_0];
+    case SEEK_TYPE_Q5_0: return &tab[L_Q5_0];
+    case SEEK_TYPE_Q4_1: return &tab[L_Q4_1];
+    case SEEK_TYPE_Q5_1: return &tab[L_Q5_1];
+    case SEEK_TYPE_IQ4_NL: return &tab[L_IQ4_NL];
+    default: return NULL;
+    }
+#else
+    (void)t, (void)l;
+    return NULL;
+#endif
+}
