@@ -420,7 +420,7 @@ TEST(packed_legacy_gives_the_plain_bits) {
     }
     /* n, rows, columns: n = 32, 64k + 32 (a short last step), V2-Lite's 1408 */
     static const int shapes[][3] = {{32, 16, 1}, {1408, 37, 13}, {1536, 16, 33}, {96, 48, 2}, {4128, 35, 8}, {160, 33, 64}};
-    static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 7, 8, 12, 13, 64};
+    static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 3, 4, 5, 7, 12, 13, 64};
     for (size_t ti = 0; ti < sizeof lt / sizeof *lt; ti++) {
         const seek_type t = lt[ti];
         const kern_entry *e = kern_for_level(t, KERN_AVX512);

@@ -35,6 +35,9 @@
 #include "legacy512.h"
 
 enum { PK_ROWS = KERN_PACK_ROWS };
+/* columns per pass over a group's steps (2 x 4 int32 chains each), and from how many
+ * columns the prefill panels of legacy_avx512.c take over */
+enum { LGP_NC = 4, LGP_PANEL_MIN = 5 };
 
 #ifdef KERN_X86
 static size_t bytes_of(ltype T, int64_t n, int64_t n_rows) {
@@ -69,52 +72,80 @@ static void pack_groups(ltype T, int64_t n, const uint8_t *w, size_t row_bytes, 
         }
 }
 
-/* Decode: acc (16 rows) += the cnt blocks of the step at p x the column's group ag. */
-KT_AVX512 KINLINE __m512 lgp_step(ltype T, const uint8_t *p, int cnt, const uint8_t *ag, __m512 acc) {
+/* acc[c] (16 rows) += the cnt blocks of the step at p x column c's group (ag + c * as), for
+ * NC columns (a constant in every inlined copy: the sums stay in registers); each weight
+ * vector is unpacked once for all NC columns. */
+KT_AVX512 KINLINE void lgp_step(ltype T, const uint8_t *p, int cnt, const uint8_t *ag, size_t as, __m512 *acc, const int NC) {
     _Pragma("GCC unroll 4")
     for (int k = 0; k < 4; k++) {
         if (k >= cnt) break;
-        /* two chains of 4 vpdpbusd (int32 sums: exact in any order) */
-        __m512i t0 = _mm512_set1_epi32(corr(T, ag, k)), t1 = _mm512_setzero_si512();
+        /* per column two chains of 4 vpdpbusd (int32 sums: exact in any order) */
+        __m512i t0[LGP_NC], t1[LGP_NC];
+        _Pragma("GCC unroll 8")
+        for (int c = 0; c < NC; c++) t0[c] = _mm512_set1_epi32(corr(T, ag + c * as, k)), t1[c] = _mm512_setzero_si512();
         _Pragma("GCC unroll 4")
         for (int j = 0; j < 4; j++) {
-            t0 = _mm512_dpbusd_epi32(t0, lgp_vec(T, p, cnt, k, j), _mm512_set1_epi32((int)kern_rd32(ag + lg_aoff(k, j))));
-            t1 = _mm512_dpbusd_epi32(t1, lgp_vec(T, p, cnt, k, j + 4), _mm512_set1_epi32((int)kern_rd32(ag + lg_aoff(k, j + 4))));
+            const __m512i v0 = lgp_vec(T, p, cnt, k, j), v1 = lgp_vec(T, p, cnt, k, j + 4);
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < NC; c++) {
+                const uint8_t *ac = ag + c * as;
+                t0[c] = _mm512_dpbusd_epi32(t0[c], v0, _mm512_set1_epi32((int)kern_rd32(ac + lg_aoff(k, j))));
+                t1[c] = _mm512_dpbusd_epi32(t1[c], v1, _mm512_set1_epi32((int)kern_rd32(ac + lg_aoff(k, j + 4))));
+            }
         }
-        __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + lgp_d(k))));
-        acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(rdf(ag + GD + 4 * k))),
-                              _mm512_cvtepi32_ps(_mm512_add_epi32(t0, t1)), acc);
-        if (HAS_M(T))
-            acc = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + lgp_m(cnt, k)))),
-                                  _mm512_set1_ps(rdf(ag + GX + 4 * k)), acc);
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + lgp_d(k))));
+        const __m512 mw = HAS_M(T) ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + lgp_m(cnt, k)))) : dw;
+        _Pragma("GCC unroll 8")
+        for (int c = 0; c < NC; c++) {
+            const uint8_t *ac = ag + c * as;
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(rdf(ac + GD + 4 * k))),
+                                     _mm512_cvtepi32_ps(_mm512_add_epi32(t0[c], t1[c])), acc[c]);
+            if (HAS_M(T)) acc[c] = _mm512_fmadd_ps(mw, _mm512_set1_ps(rdf(ac + GX + 4 * k)), acc[c]);
+        }
     }
-    return acc;
 }
 
 /* decode reads ahead this many bytes of the stream (see the Q4_K packed kernel: every
  * pass of the pool starts new streams and the hardware prefetcher ramps up slowly) */
 enum { LGP_AHEAD = 4096 };
 
+/* 16 rows (one group at p) x NC columns into acc */
+KT_AVX512 KINLINE void lgp_group(ltype T, int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
+    const int64_t step = 64 * BB[T];
+    int64_t g = 0;
+    for (; 4 * g + 4 <= nb; g++, p += step) {
+        if (NC == 1) kern_prefetch(p + LGP_AHEAD, (size_t)step);
+        lgp_step(T, p, 4, a + g * GB, as, acc, NC);
+    }
+    if (4 * g < nb) lgp_step(T, p, (int)(nb - 4 * g), a + g * GB, as, acc, NC);
+}
+
 /* The kern_mm_fn of a packed type: w is the packed group holding row 0 of the tile (the
  * tile's rows start at a multiple of 16), ws the bytes of one group. */
 KT_AVX512 KINLINE void lgp_mm(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
                               int nc, float *out, size_t os) {
-    if (nc > 1) {
+    if (nc >= LGP_PANEL_MIN) {
         kern_lgp_prefill_avx512(T, n, w, ws, nr, a, as, nc, out, os);
         return;
     }
-    const int64_t nb = n / 32, step = 64 * BB[T];
+    const int64_t nb = n / 32;
     for (int r0 = 0; r0 < nr; r0 += PK_ROWS) {
         const uint8_t *p = w + (size_t)(r0 / PK_ROWS) * ws;
         const __mmask16 keep = nr - r0 >= PK_ROWS ? (__mmask16)0xffff : (__mmask16)((1u << (nr - r0)) - 1);
-        __m512 acc = _mm512_setzero_ps();
-        int64_t g = 0;
-        for (; 4 * g + 4 <= nb; g++, p += step) {
-            kern_prefetch(p + LGP_AHEAD, (size_t)step);
-            acc = lgp_step(T, p, 4, a + g * GB, acc);
+        for (int c0 = 0; c0 < nc; c0 += LGP_NC) {
+            const int m = nc - c0 < LGP_NC ? nc - c0 : LGP_NC;
+            __m512 acc[LGP_NC];
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < LGP_NC; c++) acc[c] = _mm512_setzero_ps();
+            const uint8_t *ac = a + (size_t)c0 * as;
+            switch (m) {
+            case 1: lgp_group(T, nb, p, ac, as, acc, 1); break;   /* decode */
+            case 2: lgp_group(T, nb, p, ac, as, acc, 2); break;
+            case 3: lgp_group(T, nb, p, ac, as, acc, 3); break;
+            default: lgp_group(T, nb, p, ac, as, acc, 4); break;
+            }
+            for (int c = 0; c < m; c++) _mm512_mask_storeu_ps(out + (size_t)(c0 + c) * os + r0, keep, acc[c]);
         }
-        if (4 * g < nb) acc = lgp_step(T, p, (int)(nb - 4 * g), a + g * GB, acc);
-        _mm512_mask_storeu_ps(out + r0, keep, acc);
     }
 }
 
