@@ -26,6 +26,8 @@
  * FMA. Loop order: chunks of 32 blocks, then 16-row panels, then groups of columns.
  * Decode (1 column): 16 rows' 2-block dot products in 16 zmm, reduced by one transposing
  * tree to (row, block) sums; the 16 rows' d (and m) come from one gather per block.
+ * Weights packed at load (legacy_packed.c) reuse the prefill here, with the panels built
+ * from the packed steps (lgp_panel).
  */
 #include "legacy512.h"
 

@@ -1,5 +1,6 @@
 /* legacy_packed.c - Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL weights repacked at load into
- * 16-row panels, and their AVX-512 kernel (decode here; prefill: legacy_avx512.c's panels).
+ * 16-row panels, and their AVX-512 kernel (decode and few columns here; prefill:
+ * legacy_avx512.c's panels).
  *
  * Why: the plain decode kernel (legacy_avx512.c) visits 16 rows a row length apart, block
  * pair by block pair (16 streams of unaligned 34- or 22-byte blocks per thread), reduces
@@ -26,9 +27,10 @@
  * shifted grid) times the column's 4 activation bytes of values 4j..4j+3, broadcast, into
  * vpdpbusd, starting from the activation's offset word; then the float steps of
  * legacy_avx512.c per lane, acc = fmaf(d * da, (float)sumi, acc) (+ fmaf(m, s_a, acc)), so
- * every (row, column) gets the plain AVX-512 kernel's bits (tested with memcmp).
- * Prefill builds the plain kernel's 4-block panels from the packed steps (no transposes,
- * no gathers) and runs its column loop.
+ * every (row, column) gets the plain AVX-512 kernel's bits (tested with memcmp). Two to
+ * four columns run the same loop, each unpacked weight vector feeding all of them. From
+ * five columns, prefill builds the plain kernel's 4-block panels from the packed steps (no
+ * transposes, no gathers) and runs its column loop.
  */
 #include <string.h>
 
