@@ -46,19 +46,23 @@ static size_t bytes_of(ltype T, int64_t n, int64_t n_rows) {
     return (size_t)((n_rows + PK_ROWS - 1) / PK_ROWS) * PK_ROWS * (size_t)(n / 32) * (size_t)BB[T];
 }
 
-/* Groups [g0, g1) of w (n values per row, row_bytes apart) into dst (laid out above). */
-static void pack_groups(ltype T, int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst,
-                        int64_t g0, int64_t g1) {
+/* Groups [g0, g1) of w (n values per row, row_bytes apart) into dst (laid out above). T is
+ * a constant in each copy (the packing is most of the load time of an all-Q8_0 model). */
+static inline __attribute__((always_inline)) void pack_groups(ltype T, int64_t n, const uint8_t *w, size_t row_bytes,
+                                                              int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
     const int64_t nb = n / 32;
     const size_t group_bytes = (size_t)PK_ROWS * (size_t)nb * (size_t)BB[T];
-    for (int64_t g = g0; g < g1; g++)
+    for (int64_t g = g0; g < g1; g++) {
+        const int live = n_rows - g * PK_ROWS < PK_ROWS ? (int)(n_rows - g * PK_ROWS) : PK_ROWS;
         for (int64_t b0 = 0; b0 < nb; b0 += 4) {
             const int cnt = nb - b0 < 4 ? (int)(nb - b0) : 4;
             uint8_t *p = dst + (size_t)g * group_bytes + (size_t)b0 * PK_ROWS * BB[T];
-            memset(p, 0, (size_t)cnt * PK_ROWS * BB[T]);   /* padding rows; h is or-ed in */
-            for (int r = 0; r < PK_ROWS && g * PK_ROWS + r < n_rows; r++)
+            if (live < PK_ROWS) memset(p, 0, (size_t)cnt * PK_ROWS * BB[T]);   /* padding rows */
+            else if (QH[T]) memset(p + lgp_h(T, cnt, 0), 0, (size_t)(64 * cnt));   /* h is or-ed in */
+            for (int r = 0; r < live; r++) {
+                const uint8_t *row = w + (size_t)(g * PK_ROWS + r) * row_bytes + (size_t)b0 * BB[T];
                 for (int k = 0; k < cnt; k++) {
-                    const uint8_t *src = w + (size_t)(g * PK_ROWS + r) * row_bytes + (size_t)(b0 + k) * BB[T];
+                    const uint8_t *src = row + k * BB[T];
                     memcpy(p + lgp_d(k) + 2 * r, src, 2);
                     if (HAS_M(T)) memcpy(p + lgp_m(cnt, k) + 2 * r, src + 2, 2);
                     if (QH[T]) {
@@ -67,11 +71,16 @@ static void pack_groups(ltype T, int64_t n, const uint8_t *w, size_t row_bytes, 
                     }
                     uint8_t *q = p + lgp_q(T, cnt, k) + 4 * r;
                     if (T == L_Q8_0)
-                        for (int i = 0; i < 32; i++) q[64 * (i / 4) + i % 4] = src[2 + i] ^ 0x80;
+                        for (int j = 0; j < 8; j++) {
+                            const uint32_t v = kern_rd32(src + 2 + 4 * j) ^ 0x80808080u;
+                            memcpy(q + 64 * j, &v, 4);
+                        }
                     else
                         for (int i = 0; i < 4; i++) memcpy(q + 64 * i, src + QS[T] + 4 * i, 4);
                 }
+            }
         }
+    }
 }
 
 /* acc[c] (16 rows) += the cnt blocks of the step at p x column c's group (ag + c * as), for
