@@ -6,7 +6,8 @@
  * Default 48 x 1536 weights, T = 256 columns: the tile matmul() hands a kernel in prefill
  * (ops.c: TILE_R x TILE_C). The same product is repeated for about 0.1 s, five times; the
  * best GFLOP/s (2 * ROWS * C * T per product) per second of this thread's CPU time is
- * printed, with a checksum of the output (equal across builds = the same bits).
+ * printed, with a checksum of the output (equal across builds = the same bits). Types
+ * with a packed form at the level (kernels.h) get a second line, "packed", on a packed copy.
  * Not a test: numbers depend on the machine; compare only within one run (SEEK_CPU picks
  * the level). */
 #include <stdio.h>
@@ -59,20 +60,29 @@ int main(int argc, char **argv) {
             for (int c = 0; c < C; c++) x[c] = frand();
             e->quant(x, a + t * as, C);
         }
-        double best = 0;
-        for (int rep = 0; rep < 5; rep++) {
-            double t0 = cpu_now(), dt;
-            int n = 0;
-            do e->mm(C, w, ws, R, a, as, T, out, (size_t)R), n++;
-            while ((dt = cpu_now() - t0) < 0.1);
-            if (2.0 * R * C * T * n / dt / 1e9 > best) best = 2.0 * R * C * T * n / dt / 1e9;
+        /* the plain kernel, then (where the level has one) the packed form's on a packed copy */
+        const kern_packed *pk = kern_packed_for((seek_type)ty);
+        uint8_t *pw = pk ? malloc(pk->bytes(C, R)) : NULL;
+        if (pw) pk->pack(C, w, ws, R, pw, 0, (R + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS);
+        for (int packed = 0; packed <= (pw != NULL); packed++) {
+            kern_mm_fn mm = packed ? pk->mm : e->mm;
+            const uint8_t *wm = packed ? pw : w;
+            size_t step = packed ? pk->bytes(C, KERN_PACK_ROWS) : ws;
+            double best = 0;
+            for (int rep = 0; rep < 5; rep++) {
+                double t0 = cpu_now(), dt;
+                int n = 0;
+                do mm(C, wm, step, R, a, as, T, out, (size_t)R), n++;
+                while ((dt = cpu_now() - t0) < 0.1);
+                if (2.0 * R * C * T * n / dt / 1e9 > best) best = 2.0 * R * C * T * n / dt / 1e9;
+            }
+            double sum = 0;
+            for (int k = 0; k < R * T; k++) sum += out[k];
+            printf("%-7s %-6s %d x %d, T %d: %7.1f GFLOP per CPU second (checksum %.9g)\n", argv[i],
+                   packed ? "packed" : kern_level_name(kern_cpu_level()), R, C, T, best, sum);
+            fflush(stdout);
         }
-        double sum = 0;
-        for (int k = 0; k < R * T; k++) sum += out[k];
-        printf("%-7s %-6s %d x %d, T %d: %7.1f GFLOP per CPU second (checksum %.9g)\n", argv[i],
-               kern_level_name(kern_cpu_level()), R, C, T, best, sum);
-        fflush(stdout);
-        free(x), free(out), free(w), free(a);
+        free(x), free(out), free(w), free(a), free(pw);
     }
     return 0;
 }

@@ -1,5 +1,6 @@
 /* repack.c - weight matrices rearranged once at load for the kernels that run faster on
- * their own layout (kernels.h, "packed weights"; today Q4_K, Q5_K, Q6_K at AVX-512: 16-row panels).
+ * their own layout (kernels.h, "packed weights"; today Q4_K, Q5_K, Q6_K and Q8_0, Q4_0, Q5_0,
+ * Q4_1, Q5_1, IQ4_NL at AVX-512: 16-row panels).
  *
  * Which tensors: the matrices the forward pass multiplies by (every 2-D/3-D "*.weight" of
  * 16+ rows) whose type has a packer at the CPU level in use, except token_embd (read by

@@ -403,11 +403,86 @@ TEST(matmul_fast_path_thread_count_invariant) {
     seek_set_threads(0);
 }
 
+/* Weights packed at load (kernels/legacy_packed.c): each legacy type has a packed form at
+ * AVX-512 only, and every tile of 16-row groups x any columns gives the plain AVX-512
+ * kernel's bits, including the zero-padded last group and a short last step of blocks.
+ * Odd rows are random bytes (every nibble and fifth-bit pattern) with sane scales. */
+TEST(packed_legacy_gives_the_plain_bits) {
+    const seek_type lt[] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q4_1, SEEK_TYPE_Q5_1, SEEK_TYPE_IQ4_NL};
+    for (int l = 0; l < KERN_LEVELS; l++) {
+        for (size_t ti = 0; ti < sizeof lt / sizeof *lt; ti++)
+            CHECK(!kern_packed_for_level(lt[ti], (kern_level)l) == (l != KERN_AVX512));
+        CHECK(!kern_packed_for_level(SEEK_TYPE_F16, (kern_level)l) && !kern_packed_for_level(SEEK_TYPE_F32, (kern_level)l));
+    }
+    if (kern_cpu_max_level() < KERN_AVX512) {
+        printf("# no AVX-512 here: packed legacy types not run\n");
+        return;
+    }
+    /* n, rows, columns: n = 32, 64k + 32 (a short last step), V2-Lite's 1408 */
+    static const int shapes[][3] = {{32, 16, 1}, {1408, 37, 13}, {1536, 16, 33}, {96, 48, 2}, {4128, 35, 8}, {160, 33, 64}};
+    static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 3, 4, 5, 7, 12, 13, 64};
+    for (size_t ti = 0; ti < sizeof lt / sizeof *lt; ti++) {
+        const seek_type t = lt[ti];
+        const kern_entry *e = kern_for_level(t, KERN_AVX512);
+        const kern_packed *pk = kern_packed_for_level(t, KERN_AVX512);
+        const size_t bb = (size_t)seek_type_get(t)->type_size;
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+            const int64_t n = shapes[si][0];
+            const int rows = shapes[si][1], cols = shapes[si][2];
+            const size_t rb = seek_row_size(t, n), ws = rb + bb / 2 + 1, as = kern_act_row_bytes(e, n), os = (size_t)rows + 3;
+            uint8_t *w = malloc(ws * (size_t)rows), *act = malloc(as * (size_t)cols);
+            float *x = malloc(sizeof(float) * (size_t)n), *whole = malloc(sizeof(float) * os * cols),
+                  *tiled = malloc(sizeof(float) * os * cols);
+            CHECK(w && act && x && whole && tiled);
+            for (int r = 0; r < rows; r++) {
+                uint8_t *row = w + (size_t)r * ws;
+                fill(x, n);
+                CHECK(!seek_quantize_row(t, x, row, n));
+                if (r % 2)
+                    for (size_t b = 0; b < rb / bb; b++) {   /* random quants, keep d (and m) */
+                        size_t keep = is_q81(t) ? 4 : 2;
+                        for (size_t i = keep; i < bb; i++) row[b * bb + i] = (uint8_t)(urand() * 256);
+                    }
+                memset(row + rb, 0xAB, ws - rb);   /* padding the kernels must not use */
+            }
+            for (int c = 0; c < cols; c++) {
+                fill(x, n);
+                e->quant(x, act + (size_t)c * as, n);
+            }
+            const int64_t groups = (rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+            const size_t gb = pk->bytes(n, KERN_PACK_ROWS);
+            CHECK(gb == KERN_PACK_ROWS * rb && pk->bytes(n, rows) == (size_t)groups * gb);
+            uint8_t *packed = malloc(pk->bytes(n, rows));
+            CHECK(packed != NULL);
+            memset(packed, 0x5A, pk->bytes(n, rows));   /* pack() writes every byte */
+            pk->pack(n, w, ws, rows, packed, 0, groups / 2);   /* in two ranges, as the pool does */
+            pk->pack(n, w, ws, rows, packed, groups / 2, groups);
+            for (size_t i = 0; i < os * cols; i++) whole[i] = NAN;
+            e->mm(n, w, ws, rows, act, as, cols, whole, os);
+            for (size_t rt = 0; rt < sizeof rtiles / sizeof *rtiles; rt++)
+                for (size_t ct = 0; ct < sizeof ctiles / sizeof *ctiles; ct++) {
+                    for (size_t i = 0; i < os * cols; i++) tiled[i] = NAN;
+                    for (int r0 = 0; r0 < rows; r0 += rtiles[rt])
+                        for (int c0 = 0; c0 < cols; c0 += ctiles[ct]) {
+                            int nr = rows - r0 < rtiles[rt] ? rows - r0 : rtiles[rt];
+                            int nc = cols - c0 < ctiles[ct] ? cols - c0 : ctiles[ct];
+                            pk->mm(n, packed + (size_t)(r0 / KERN_PACK_ROWS) * gb, gb, nr, act + (size_t)c0 * as, as, nc,
+                                   tiled + (size_t)c0 * os + r0, os);
+                        }
+                    CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * cols), "%s n %d rows %d cols %d, tile %dx%d",
+                              seek_type_get(t)->name, (int)n, rows, cols, rtiles[rt], ctiles[ct]);
+                }
+            free(w), free(act), free(x), free(whole), free(tiled), free(packed);
+        }
+    }
+}
+
 int main(void) {
     RUN(cpu_level_detected);
     RUN(every_type_has_a_kernel_at_every_level);
     RUN(activation_quantization_is_ggml_x86_and_equal_at_every_level);
     RUN(kernels_match_reference_at_every_level);
     RUN(matmul_fast_path_thread_count_invariant);
+    RUN(packed_legacy_gives_the_plain_bits);
     return test_summary();
 }

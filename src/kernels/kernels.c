@@ -38,7 +38,8 @@ size_t kern_act_row_bytes(const kern_entry *e, int64_t n) {
 
 const kern_packed *kern_packed_for_level(seek_type type, kern_level l) {
     if (l < KERN_SCALAR || l >= KERN_LEVELS) return NULL;
-    return kern_kquant_packed(type, l);
+    const kern_packed *p = kern_kquant_packed(type, l);
+    return p ? p : kern_legacy_packed(type, l);
 }
 
 const kern_packed *kern_packed_for(seek_type type) { return kern_packed_for_level(type, kern_cpu_level()); }

@@ -26,22 +26,13 @@
  * FMA. Loop order: chunks of 32 blocks, then 16-row panels, then groups of columns.
  * Decode (1 column): 16 rows' 2-block dot products in 16 zmm, reduced by one transposing
  * tree to (row, block) sums; the 16 rows' d (and m) come from one gather per block.
+ * Weights packed at load (legacy_packed.c) reuse the prefill here, with the panels built
+ * from the packed steps (lgp_panel).
  */
-#include "kern_impl.h"
+#include "legacy512.h"
 
 #ifdef KERN_X86
 #include "transpose512.h"
-
-/* type descriptors: block bytes, offset of qh (0: none), of qs, has m, 8-bit quants */
-typedef enum { L_Q8_0, L_Q4_0, L_Q5_0, L_Q4_1, L_Q5_1, L_IQ4_NL } ltype;
-static const int BB[] = {34, 18, 22, 20, 24, 18}, QH[] = {0, 0, 2, 0, 4, 0}, QS[] = {2, 2, 6, 4, 8, 2};
-
-/* IQ4_NL: the grid + 128 in every 128-bit lane, for vpshufb */
-KT_AVX512 KINLINE __m512i iq4nl_grid(void) {
-    return _mm512_broadcast_i32x4(_mm_xor_si128(_mm_loadu_si128((const __m128i *)seek_iq4_nl_values), _mm_set1_epi8((char)0x80)));
-}
-enum { GB = 160, GD = 128, GX = 144 };   /* activation group bytes, offsets of d and ex */
-#define HAS_M(T) ((T) == L_Q4_1 || (T) == L_Q5_1)
 
 /* Block at p as 32 unsigned bytes in value order; `live` false gives zeros. */
 KT_AVX512 KINLINE __m256i block_u8(ltype T, const uint8_t *p, bool live) {
@@ -150,17 +141,23 @@ KT_AVX512 KINLINE void lg_build16(ltype T, lg_panel *P, const uint8_t *w, size_t
     }
 }
 
-/* int32 start of a block's sum for one column: the offset correction (_0 types) */
-KT_AVX512 KINLINE int32_t corr(ltype T, const uint8_t *ag, int k) {
-    if (HAS_M(T)) return 0;
-    int32_t v;
-    memcpy(&v, ag + GX + 4 * k, 4);
-    return v;
-}
-KT_AVX512 KINLINE float rdf(const uint8_t *p) {
-    float f;
-    memcpy(&f, p, 4);
-    return f;
+/* The same panel from a packed group (legacy_packed.c): step g's vectors are already one
+ * row per lane, so only the nibble split / fifth bit / grid lookup of lgp_vec remains. */
+KT_AVX512 KINLINE void lgp_panel(ltype T, lg_panel *P, const uint8_t *grp, int64_t nb, int64_t g) {
+    const int cnt = nb - 4 * g < 4 ? (int)(nb - 4 * g) : 4;
+    const uint8_t *p = grp + g * 64 * BB[T];
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {
+        if (k < cnt) {
+            _Pragma("GCC unroll 8")
+            for (int j = 0; j < 8; j++) P->q[8 * k + j] = lgp_vec(T, p, cnt, k, j);
+            P->d[k] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + lgp_d(k))));
+            P->m[k] = HAS_M(T) ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + lgp_m(cnt, k)))) : _mm512_setzero_ps();
+        } else {   /* past the row's end: the activations are zero blocks, as in lg_build */
+            for (int j = 0; j < 8; j++) P->q[8 * k + j] = _mm512_setzero_si512();
+            P->d[k] = P->m[k] = _mm512_setzero_ps();
+        }
+    }
 }
 
 KT_AVX512 KINLINE void lg_cols(ltype T, const lg_panel *P, const uint8_t *ag, size_t as, __m512 *acc, int NC) {
@@ -169,8 +166,7 @@ KT_AVX512 KINLINE void lg_cols(ltype T, const lg_panel *P, const uint8_t *ag, si
         _Pragma("GCC unroll 16") for (int c = 0; c < NC; c++) t[c] = _mm512_set1_epi32(corr(T, ag + c * as, k));
         KUNROLL for (int j = 0; j < 8; j++) {
             __m512i wq = P->q[8 * k + j];
-            int off = j < 4 ? 16 * k + 4 * j : 64 + 16 * k + 4 * (j - 4);
-            _Pragma("GCC unroll 16") for (int c = 0; c < NC; c++) t[c] = _mm512_dpbusd_epi32(t[c], wq, _mm512_set1_epi32((int)kern_rd32(ag + c * as + off)));
+            _Pragma("GCC unroll 16") for (int c = 0; c < NC; c++) t[c] = _mm512_dpbusd_epi32(t[c], wq, _mm512_set1_epi32((int)kern_rd32(ag + c * as + lg_aoff(k, j))));
         }
         _Pragma("GCC unroll 16") for (int c = 0; c < NC; c++) {
             const uint8_t *ac = ag + c * as;
@@ -185,7 +181,8 @@ KT_AVX512 KINLINE void lg_cols(ltype T, const lg_panel *P, const uint8_t *ag, si
 
 enum { LG_PCH = 8 };   /* activation groups (4 blocks) per panel: 16 rows x 32 blocks, 20 KiB */
 
-KT_AVX512 KINLINE void lg_prefill(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
+/* packed: w is the tile's first packed group and ws the bytes of a group */
+KT_AVX512 KINLINE void lg_prefill(ltype T, bool packed, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
                                   int nc, float *out, size_t os) {
     const int64_t nb = n / 32, ng = (nb + 3) / 4;
     lg_panel P[LG_PCH];
@@ -198,7 +195,8 @@ KT_AVX512 KINLINE void lg_prefill(ltype T, int64_t n, const uint8_t *w, size_t w
             __mmask16 mk = (__mmask16)((1u << m) - 1);
             for (int gg = 0; gg < ch; gg++) {
                 int64_t g = g0 + gg;
-                if (m == 16 && nb - 4 * g >= 4) lg_build16(T, &P[gg], w + r0 * ws, ws, g);
+                if (packed) lgp_panel(T, &P[gg], w + (r0 / 16) * ws, nb, g);
+                else if (m == 16 && nb - 4 * g >= 4) lg_build16(T, &P[gg], w + r0 * ws, ws, g);
                 else lg_build(T, &P[gg], w + r0 * ws, ws, m, g, nb - 4 * g < 4 ? (int)(nb - 4 * g) : 4);
             }
             /* columns in groups of at most LG_NC, as even as possible (a short last group
@@ -295,7 +293,7 @@ KT_AVX512 KINLINE void lg_decode16(ltype T, int64_t n, const uint8_t *w, size_t 
         int r0 = 0; \
         if (nc == 1) \
             for (; r0 + 16 <= nr; r0 += 16) lg_decode16(T, n, w + r0 * ws, ws, a, out + r0); \
-        if (r0 < nr) lg_prefill(T, n, w + r0 * ws, ws, nr - r0, a, as, nc, out + r0, os); \
+        if (r0 < nr) lg_prefill(T, false, n, w + r0 * ws, ws, nr - r0, a, as, nc, out + r0, os); \
     }
 LEGACY_AVX512(q8_0, L_Q8_0)
 LEGACY_AVX512(q4_0, L_Q4_0)
@@ -303,4 +301,16 @@ LEGACY_AVX512(q5_0, L_Q5_0)
 LEGACY_AVX512(q4_1, L_Q4_1)
 LEGACY_AVX512(q5_1, L_Q5_1)
 LEGACY_AVX512(iq4_nl, L_IQ4_NL)
+
+KT_AVX512 void kern_lgp_prefill_avx512(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
+                                       int nc, float *out, size_t os) {
+    switch (T) {
+    case L_Q8_0: lg_prefill(L_Q8_0, true, n, w, ws, nr, a, as, nc, out, os); break;
+    case L_Q4_0: lg_prefill(L_Q4_0, true, n, w, ws, nr, a, as, nc, out, os); break;
+    case L_Q5_0: lg_prefill(L_Q5_0, true, n, w, ws, nr, a, as, nc, out, os); break;
+    case L_Q4_1: lg_prefill(L_Q4_1, true, n, w, ws, nr, a, as, nc, out, os); break;
+    case L_Q5_1: lg_prefill(L_Q5_1, true, n, w, ws, nr, a, as, nc, out, os); break;
+    default: lg_prefill(L_IQ4_NL, true, n, w, ws, nr, a, as, nc, out, os); break;
+    }
+}
 #endif

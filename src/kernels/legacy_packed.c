@@ -1,0 +1,203 @@
+/* legacy_packed.c - Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, IQ4_NL weights repacked at load into
+ * 16-row panels, and their AVX-512 kernel (decode and few columns here; prefill:
+ * legacy_avx512.c's panels).
+ *
+ * Why: the plain decode kernel (legacy_avx512.c) visits 16 rows a row length apart, block
+ * pair by block pair (16 streams of unaligned 34- or 22-byte blocks per thread), reduces
+ * each row's products by a transposing tree and gathers the rows' scales. Packed, each
+ * thread reads one sequential stream, every 64-byte load is already one row per lane and
+ * the 16 rows' scales are one contiguous fp16 vector.
+ *
+ * Layout of a packed matrix (the same bytes as the file: 16 x BB per block of 16 rows):
+ * rows are taken 16 at a time (the last group padded with zero rows); group g starts at
+ * g * 16 * row_bytes; inside a group, steps of 4 blocks (the activations' groups of 4),
+ * step s at s * 64 * BB (64-byte aligned when the group is); a step of cnt blocks (4, or
+ * fewer at the row's end) holds, block k = 0..cnt-1 of each area in turn:
+ *
+ *   d[cnt]   32 B   fp16 d of rows 0..15
+ *   m[cnt]   32 B   fp16 m of rows 0..15                          (Q4_1, Q5_1)
+ *   h[cnt]   64 B   8 qwords; qword j bit 4r + b = the fifth bit of value 4j + b of row r
+ *                   (a ready byte mask for vector j below)        (Q5_0, Q5_1)
+ *   q[cnt]   Q8_0: 8 x 64 B, vector j int32 lane r = values 4j..4j+3 of row r, + 128
+ *            others: 4 x 64 B, vector i lane r = qs bytes 4i..4i+3 of row r: values
+ *            4i..4i+3 in the low nibbles, 16 + 4i..16 + 4i + 3 in the high ones
+ *
+ * Decode, per group, step, block k: unsigned vector j = 0..7 (Q8_0: the load; nibbles: the
+ * low or high half of vector j & 3, + 16 under the mask h[k] qword j, IQ4_NL through the
+ * shifted grid) times the column's 4 activation bytes of values 4j..4j+3, broadcast, into
+ * vpdpbusd, starting from the activation's offset word; then the float steps of
+ * legacy_avx512.c per lane, acc = fmaf(d * da, (float)sumi, acc) (+ fmaf(m, s_a, acc)), so
+ * every (row, column) gets the plain AVX-512 kernel's bits (tested with memcmp). Two to
+ * four columns run the same loop, each unpacked weight vector feeding all of them. From
+ * five columns, prefill builds the plain kernel's 4-block panels from the packed steps (no
+ * transposes, no gathers) and runs its column loop.
+ */
+#include <string.h>
+
+#include "legacy512.h"
+
+enum { PK_ROWS = KERN_PACK_ROWS };
+/* columns per pass over a group's steps (2 x 4 int32 chains each), and from how many
+ * columns the prefill panels of legacy_avx512.c take over */
+enum { LGP_NC = 4, LGP_PANEL_MIN = 5 };
+
+#ifdef KERN_X86
+static size_t bytes_of(ltype T, int64_t n, int64_t n_rows) {
+    return (size_t)((n_rows + PK_ROWS - 1) / PK_ROWS) * PK_ROWS * (size_t)(n / 32) * (size_t)BB[T];
+}
+
+/* Groups [g0, g1) of w (n values per row, row_bytes apart) into dst (laid out above). T is
+ * a constant in each copy (the packing is most of the load time of an all-Q8_0 model). */
+static inline __attribute__((always_inline)) void pack_groups(ltype T, int64_t n, const uint8_t *w, size_t row_bytes,
+                                                              int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+    const int64_t nb = n / 32;
+    const size_t group_bytes = (size_t)PK_ROWS * (size_t)nb * (size_t)BB[T];
+    for (int64_t g = g0; g < g1; g++) {
+        const int live = n_rows - g * PK_ROWS < PK_ROWS ? (int)(n_rows - g * PK_ROWS) : PK_ROWS;
+        for (int64_t b0 = 0; b0 < nb; b0 += 4) {
+            const int cnt = nb - b0 < 4 ? (int)(nb - b0) : 4;
+            uint8_t *p = dst + (size_t)g * group_bytes + (size_t)b0 * PK_ROWS * BB[T];
+            if (live < PK_ROWS) memset(p, 0, (size_t)cnt * PK_ROWS * BB[T]);   /* padding rows */
+            else if (QH[T]) memset(p + lgp_h(T, cnt, 0), 0, (size_t)(64 * cnt));   /* h is or-ed in */
+            for (int r = 0; r < live; r++) {
+                const uint8_t *row = w + (size_t)(g * PK_ROWS + r) * row_bytes + (size_t)b0 * BB[T];
+                for (int k = 0; k < cnt; k++) {
+                    const uint8_t *src = row + k * BB[T];
+                    memcpy(p + lgp_d(k) + 2 * r, src, 2);
+                    if (HAS_M(T)) memcpy(p + lgp_m(cnt, k) + 2 * r, src + 2, 2);
+                    if (QH[T]) {
+                        const uint32_t qh = kern_rd32(src + QH[T]);
+                        for (int j = 0; j < 8; j++) p[lgp_h(T, cnt, k) + 8 * j + r / 2] |= (uint8_t)((qh >> 4 * j & 15) << 4 * (r & 1));
+                    }
+                    uint8_t *q = p + lgp_q(T, cnt, k) + 4 * r;
+                    if (T == L_Q8_0)
+                        for (int j = 0; j < 8; j++) {
+                            const uint32_t v = kern_rd32(src + 2 + 4 * j) ^ 0x80808080u;
+                            memcpy(q + 64 * j, &v, 4);
+                        }
+                    else
+                        for (int i = 0; i < 4; i++) memcpy(q + 64 * i, src + QS[T] + 4 * i, 4);
+                }
+            }
+        }
+    }
+}
+
+/* acc[c] (16 rows) += the cnt blocks of the step at p x column c's group (ag + c * as), for
+ * NC columns (a constant in every inlined copy: the sums stay in registers); each weight
+ * vector is unpacked once for all NC columns. */
+KT_AVX512 KINLINE void lgp_step(ltype T, const uint8_t *p, int cnt, const uint8_t *ag, size_t as, __m512 *acc, const int NC) {
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {
+        if (k >= cnt) break;
+        /* per column two chains of 4 vpdpbusd (int32 sums: exact in any order) */
+        __m512i t0[LGP_NC], t1[LGP_NC];
+        _Pragma("GCC unroll 8")
+        for (int c = 0; c < NC; c++) t0[c] = _mm512_set1_epi32(corr(T, ag + c * as, k)), t1[c] = _mm512_setzero_si512();
+        _Pragma("GCC unroll 4")
+        for (int j = 0; j < 4; j++) {
+            const __m512i v0 = lgp_vec(T, p, cnt, k, j), v1 = lgp_vec(T, p, cnt, k, j + 4);
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < NC; c++) {
+                const uint8_t *ac = ag + c * as;
+                t0[c] = _mm512_dpbusd_epi32(t0[c], v0, _mm512_set1_epi32((int)kern_rd32(ac + lg_aoff(k, j))));
+                t1[c] = _mm512_dpbusd_epi32(t1[c], v1, _mm512_set1_epi32((int)kern_rd32(ac + lg_aoff(k, j + 4))));
+            }
+        }
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + lgp_d(k))));
+        const __m512 mw = HAS_M(T) ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + lgp_m(cnt, k)))) : dw;
+        _Pragma("GCC unroll 8")
+        for (int c = 0; c < NC; c++) {
+            const uint8_t *ac = ag + c * as;
+            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(rdf(ac + GD + 4 * k))),
+                                     _mm512_cvtepi32_ps(_mm512_add_epi32(t0[c], t1[c])), acc[c]);
+            if (HAS_M(T)) acc[c] = _mm512_fmadd_ps(mw, _mm512_set1_ps(rdf(ac + GX + 4 * k)), acc[c]);
+        }
+    }
+}
+
+/* decode reads ahead this many bytes of the stream (see the Q4_K packed kernel: every
+ * pass of the pool starts new streams and the hardware prefetcher ramps up slowly) */
+enum { LGP_AHEAD = 4096 };
+
+/* 16 rows (one group at p) x NC columns into acc */
+KT_AVX512 KINLINE void lgp_group(ltype T, int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
+    const int64_t step = 64 * BB[T];
+    int64_t g = 0;
+    for (; 4 * g + 4 <= nb; g++, p += step) {
+        if (NC == 1) kern_prefetch(p + LGP_AHEAD, (size_t)step);
+        lgp_step(T, p, 4, a + g * GB, as, acc, NC);
+    }
+    if (4 * g < nb) lgp_step(T, p, (int)(nb - 4 * g), a + g * GB, as, acc, NC);
+}
+
+/* The kern_mm_fn of a packed type: w is the packed group holding row 0 of the tile (the
+ * tile's rows start at a multiple of 16), ws the bytes of one group. */
+KT_AVX512 KINLINE void lgp_mm(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
+                              int nc, float *out, size_t os) {
+    if (nc >= LGP_PANEL_MIN) {
+        kern_lgp_prefill_avx512(T, n, w, ws, nr, a, as, nc, out, os);
+        return;
+    }
+    const int64_t nb = n / 32;
+    for (int r0 = 0; r0 < nr; r0 += PK_ROWS) {
+        const uint8_t *p = w + (size_t)(r0 / PK_ROWS) * ws;
+        const __mmask16 keep = nr - r0 >= PK_ROWS ? (__mmask16)0xffff : (__mmask16)((1u << (nr - r0)) - 1);
+        for (int c0 = 0; c0 < nc; c0 += LGP_NC) {
+            const int m = nc - c0 < LGP_NC ? nc - c0 : LGP_NC;
+            __m512 acc[LGP_NC];
+            _Pragma("GCC unroll 8")
+            for (int c = 0; c < LGP_NC; c++) acc[c] = _mm512_setzero_ps();
+            const uint8_t *ac = a + (size_t)c0 * as;
+            switch (m) {
+            case 1: lgp_group(T, nb, p, ac, as, acc, 1); break;   /* decode */
+            case 2: lgp_group(T, nb, p, ac, as, acc, 2); break;
+            case 3: lgp_group(T, nb, p, ac, as, acc, 3); break;
+            default: lgp_group(T, nb, p, ac, as, acc, 4); break;
+            }
+            for (int c = 0; c < m; c++) _mm512_mask_storeu_ps(out + (size_t)(c0 + c) * os + r0, keep, acc[c]);
+        }
+    }
+}
+
+#define LGP(name, T)                                                                                          \
+    static size_t name##_bytes(int64_t n, int64_t n_rows) { return bytes_of(T, n, n_rows); }                   \
+    static void name##_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0,  \
+                            int64_t g1) {                                                                      \
+        pack_groups(T, n, w, rb, n_rows, dst, g0, g1);                                                         \
+    }                                                                                                          \
+    KT_AVX512 static void name##_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
+                                    int nc, float *out, size_t os) {                                           \
+        lgp_mm(T, n, w, ws, nr, a, as, nc, out, os);                                                           \
+    }
+LGP(q8_0, L_Q8_0)
+LGP(q4_0, L_Q4_0)
+LGP(q5_0, L_Q5_0)
+LGP(q4_1, L_Q4_1)
+LGP(q5_1, L_Q5_1)
+LGP(iq4_nl, L_IQ4_NL)
+
+static const kern_packed tab[L_N] = {
+    [L_Q8_0] = {q8_0_bytes, q8_0_pack, q8_0_mm},       [L_Q4_0] = {q4_0_bytes, q4_0_pack, q4_0_mm},
+    [L_Q5_0] = {q5_0_bytes, q5_0_pack, q5_0_mm},       [L_Q4_1] = {q4_1_bytes, q4_1_pack, q4_1_mm},
+    [L_Q5_1] = {q5_1_bytes, q5_1_pack, q5_1_mm},       [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack, iq4_nl_mm},
+};
+#endif
+
+const kern_packed *kern_legacy_packed(seek_type t, kern_level l) {
+#ifdef KERN_X86
+    if (l != KERN_AVX512) return NULL;
+    switch (t) {
+    case SEEK_TYPE_Q8_0: return &tab[L_Q8_0];
+    case SEEK_TYPE_Q4_0: return &tab[L_Q4_0];
+    case SEEK_TYPE_Q5_0: return &tab[L_Q5_0];
+    case SEEK_TYPE_Q4_1: return &tab[L_Q4_1];
+    case SEEK_TYPE_Q5_1: return &tab[L_Q5_1];
+    case SEEK_TYPE_IQ4_NL: return &tab[L_IQ4_NL];
+    default: return NULL;
+    }
+#else
+    (void)t, (void)l;
+    return NULL;
+#endif
+}
