@@ -106,6 +106,20 @@ static inline float exp_shift_sum(float *s, int n, float m) {
 #endif
 }
 
+/* One tile's step of the online softmax for a row: s[0..n) scores in, e^(s - m) out, where m
+ * is the row's running maximum *mx (raised to the tile's maximum if that is larger, and the
+ * output acc[0..dv) and *sum summed so far rescaled to it); *sum gains the tile's terms. */
+static inline void softmax_tile(float *s, int n, float *mx, float *sum, float *acc, int dv) {
+    const float tmax = row_max(s, n);
+    if (tmax > *mx) {
+        const float corr = expf(*mx - tmax);
+        *sum *= corr;
+        vec_scale(acc, corr, dv);
+        *mx = tmax;
+    }
+    *sum += exp_shift_sum(s, n, *mx);
+}
+
 /* s[0..PK) = scale * q . kt[.][j] */
 static inline void score_row(float *s, const float *q, const float *kt, int dk, float scale) {
 #if defined(__AVX512F__)
@@ -396,14 +410,7 @@ static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, i
             const int nmax = NVIS(r + 3);   /* the last row's token is the latest */
             for (int i = 0; i < 4; i++) {
                 const int n = NVIS(r + i);
-                const float tmax = row_max(s + i * PK, n);
-                if (tmax > mx[r + i]) {
-                    float corr = expf(mx[r + i] - tmax);
-                    sum[r + i] *= corr;
-                    vec_scale(ar + (size_t)i * dv, corr, dv);
-                    mx[r + i] = tmax;
-                }
-                sum[r + i] += exp_shift_sum(s + i * PK, n, mx[r + i]);
+                softmax_tile(s + i * PK, n, &mx[r + i], &sum[r + i], ar + (size_t)i * dv, dv);
                 /* positions this row may not see add exactly nothing: 0 * v */
                 for (int j = n; j < nmax; j++) s[i * PK + j] = 0.0f;
             }
@@ -415,14 +422,7 @@ static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, i
             const int n = NVIS(r);
             float *s = sc + (size_t)r * PK, *ar = acc + (size_t)r * dv;
             score_row(s, QROW(r), kt, dk, a->scale);
-            const float tmax = row_max(s, n);
-            if (tmax > mx[r]) {
-                float corr = expf(mx[r] - tmax);
-                sum[r] *= corr;
-                vec_scale(ar, corr, dv);
-                mx[r] = tmax;
-            }
-            sum[r] += exp_shift_sum(s, n, mx[r]);
+            softmax_tile(s, n, &mx[r], &sum[r], ar, dv);
 #if defined(__AVX512F__)
             if (vhalf) acc_rows_h(ar, s, n, V, vs, dv);
             else
@@ -548,17 +548,8 @@ static void run_unit_decode(const attn_job *J, int g, int h0, int h1, float *ws)
             }
             r += NR < left ? NR : left;
         }
-        for (int r = 0; r < nr; r++) {   /* the online softmax, as in the blocked form */
-            float *s = sc + (size_t)r * PK, *ar = acc + (size_t)r * dv;
-            const float tmax = row_max(s, np);
-            if (tmax > mx[r]) {
-                float corr = expf(mx[r] - tmax);
-                sum[r] *= corr;
-                vec_scale(ar, corr, dv);
-                mx[r] = tmax;
-            }
-            sum[r] += exp_shift_sum(s, np, mx[r]);
-        }
+        for (int r = 0; r < nr; r++)   /* the online softmax, as in the blocked form */
+            softmax_tile(sc + (size_t)r * PK, np, &mx[r], &sum[r], acc + (size_t)r * dv, dv);
         int r = 0;
         for (; r + 4 <= nr; r += 4) {
             if (vhalf) acc_rows4_h(acc + (size_t)r * dv, dv, sc + (size_t)r * PK, np, V, vs);

@@ -71,16 +71,6 @@ PK_INLINE q4k_hdr16 header(const uint8_t *p) {
                             _mm512_loadu_si512(p + 192));
 }
 
-/* int32 lane r = byte s of the 4 bytes in lane r of v */
-PK_INLINE __m512i byte_of(__m512i v, int s) { return _mm512_and_si512(_mm512_srli_epi32(v, 8 * s), _mm512_set1_epi32(0xff)); }
-
-/* 4 activation bytes at p, broadcast to every lane */
-PK_INLINE __m512i bcast4(const uint8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
-}
-
 /* acc[c] (16 rows) += columns 0..NC-1 of a over the nb super-blocks at p (NC a constant
  * in every inlined copy, so the accumulators stay in registers) */
 PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {

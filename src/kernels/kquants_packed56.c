@@ -145,16 +145,6 @@ enum { PK_COLS = 8 };   /* columns per pass over a group's weights */
  * ~+15-20 % GFLOP/cpu-s over the panels and the plain kernel). */
 enum { PK_PANEL_MIN_q6k = 9 };
 
-/* int32 lane r = byte s of the 4 bytes in lane r of v */
-PK_INLINE __m512i byte_of(__m512i v, int s) { return _mm512_and_si512(_mm512_srli_epi32(v, 8 * s), _mm512_set1_epi32(0xff)); }
-
-/* 4 activation bytes at p, broadcast to every lane */
-PK_INLINE __m512i bcast4(const uint8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
-}
-
 /* acc[c] (16 rows) += columns 0..NC-1 of a over the nb super-blocks of the Q5_K group at p */
 PK_INLINE void q5_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
     for (int64_t b = 0; b < nb; b++, p += KERN_PACK_ROWS * P5_BLOCK) {

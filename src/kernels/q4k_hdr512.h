@@ -3,12 +3,14 @@
  *
  * Input: the headers as four int32 vectors, D = dword 0 of every row (fp16 d | fp16 dmin)
  * and W0..W2 = dwords 1..3 (the 12 bytes of 6-bit scales and mins, ggml's packing), one row
- * per lane in any lane order; every output keeps that order. */
+ * per lane in any lane order; every output keeps that order. Also two lane helpers the
+ * packed kernels (kquants_packed.c, kquants_packed56.c) share. */
 #ifndef SEEK_Q4K_HDR512_H
 #define SEEK_Q4K_HDR512_H
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kquants_impl.h"
 
@@ -49,5 +51,14 @@ Q4K_INLINE __m512i q4k_mins16(const q4k_hdr16 *h, const uint8_t *bsums) {
     return _mm512_dpwssd_epi32(S2, _mm512_srli_epi16(h->mn47, 8), _mm512_permutexvar_epi32(_mm512_set1_epi32(5), Bz));
 }
 
+/* int32 lane r = byte s of the 4 bytes in lane r of v */
+Q4K_INLINE __m512i byte_of(__m512i v, int s) { return _mm512_and_si512(_mm512_srli_epi32(v, 8 * s), _mm512_set1_epi32(0xff)); }
+
+/* 4 activation bytes at p, broadcast to every lane */
+Q4K_INLINE __m512i bcast4(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+}
 #endif
 #endif
