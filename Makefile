@@ -18,7 +18,9 @@ PORTABLE ?= 0
 OPT     ?= -O2
 
 ifeq ($(PORTABLE),1)
-  ARCHFLAGS :=
+  # without AVX, GCC notes that 32-byte vector values (src/train/layers.c's static helpers,
+  # never passed across a library boundary) would use another calling convention: not an error
+  ARCHFLAGS := -Wno-psabi
 else
   ARCHFLAGS := -march=native
 endif
