@@ -180,14 +180,7 @@ PK_INLINE void q5_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as
             }
         }
         _Pragma("GCC unroll 8")
-        for (int c = 0; c < NC; c++) {
-            const uint8_t *abc = ab + c * as;
-            float daf;
-            memcpy(&daf, abc, 4);
-            const __m512 da = _mm512_set1_ps(daf);
-            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(h.d, da), _mm512_cvtepi32_ps(S1[c]), acc[c]);
-            acc[c] = _mm512_fmadd_ps(_mm512_mul_ps(h.dm, da), _mm512_cvtepi32_ps(q4k_mins16(&h, abc + KQ_Q8K_BSUMS)), acc[c]);
-        }
+        for (int c = 0; c < NC; c++) acc[c] = q4k_col_step(acc[c], &h, S1[c], ab + c * as);
     }
 }
 

@@ -51,6 +51,17 @@ Q4K_INLINE __m512i q4k_mins16(const q4k_hdr16 *h, const uint8_t *bsums) {
     return _mm512_dpwssd_epi32(S2, _mm512_srli_epi16(h->mn47, 8), _mm512_permutexvar_epi32(_mm512_set1_epi32(5), Bz));
 }
 
+/* A column's float step after one super-block (Q4_K, Q5_K: the same header):
+ * acc + d * da * S1 + (-dmin) * da * (mins . the Q8_K row's group sums), abc = that column's
+ * Q8_K block (float da first) */
+Q4K_INLINE __m512 q4k_col_step(__m512 acc, const q4k_hdr16 *h, __m512i S1, const uint8_t *abc) {
+    float daf;
+    memcpy(&daf, abc, 4);
+    const __m512 da = _mm512_set1_ps(daf);
+    acc = _mm512_fmadd_ps(_mm512_mul_ps(h->d, da), _mm512_cvtepi32_ps(S1), acc);
+    return _mm512_fmadd_ps(_mm512_mul_ps(h->dm, da), _mm512_cvtepi32_ps(q4k_mins16(h, abc + KQ_Q8K_BSUMS)), acc);
+}
+
 /* int32 lane r = byte s of the 4 bytes in lane r of v */
 Q4K_INLINE __m512i byte_of(__m512i v, int s) { return _mm512_and_si512(_mm512_srli_epi32(v, 8 * s), _mm512_set1_epi32(0xff)); }
 
