@@ -342,18 +342,35 @@ typedef struct {
  * enough rows to fill the threads, and the buffers would grow with N*K). */
 enum { MOE_SMALL = 16 };
 
+/* The shared experts ride in the routed experts' two passes: their gate and up products of
+ * xn[N] into W->g, W->u with the first, their down product into out (which the routed
+ * experts then add to; zeroed when there is none) with the second. Each writes its items
+ * at it[0..) and returns how many. */
+static int shexp_gate_up(mm_item *it, const seek_layer *Ly, const moe_ws *W, const float *xn, int N) {
+    if (!Ly->gate_shexp) return 0;
+    it[0] = (mm_item){W->g, xn, mat_of(Ly->gate_shexp), NULL, N};
+    it[1] = (mm_item){W->u, xn, mat_of(Ly->up_shexp), NULL, N};
+    return 2;
+}
+
+static int shexp_down(mm_item *it, const seek_layer *Ly, const moe_ws *W, float *out, int N, int D) {
+    if (!Ly->gate_shexp) {
+        memset(out, 0, sizeof(float) * (size_t)N * D);
+        return 0;
+    }
+    it[0] = (mm_item){out, W->g, mat_of(Ly->down_shexp), NULL, N};
+    return 1;
+}
+
 /* The same as the per-expert loop of moe_forward, for N <= MOE_SMALL: same products, same
  * order of the additions into out. */
 static int moe_experts_small(float *out, const float *xn, const seek_layer *Ly, const seek_hparams *hp, int N,
                              const moe_ws *W, float *row) {
     const int D = hp->n_embd, E = hp->n_expert, Fe = hp->n_ff_exp;
     mm_item it[MANY_ITEMS_MAX];
-    int ni = 0, E_used[MANY_ITEMS_MAX], n_used = 0;
+    int E_used[MANY_ITEMS_MAX], n_used = 0;
     const int Fs = Ly->gate_shexp ? (int)Ly->gate_shexp->ne[1] : 0;
-    if (Fs) {
-        it[ni++] = (mm_item){W->g, xn, mat_of(Ly->gate_shexp), NULL, N};
-        it[ni++] = (mm_item){W->u, xn, mat_of(Ly->up_shexp), NULL, N};
-    }
+    int ni = shexp_gate_up(it, Ly, W, xn, N);
     for (int e = 0; e < E; e++) {
         const int b = e ? W->cnt[e - 1] : 0, n = W->cnt[e] - b;
         if (!n) continue;
@@ -369,9 +386,7 @@ static int moe_experts_small(float *out, const float *xn, const seek_layer *Ly, 
     if (matmul_many(it, ni, row)) return -1;
     swiglu_act(W->ga, W->ua, W->cnt[E - 1], Fe);   /* every chosen expert's rows */
     swiglu_act(W->g, W->u, N, Fs);
-    ni = 0;
-    if (Fs) it[ni++] = (mm_item){out, W->g, mat_of(Ly->down_shexp), NULL, N};
-    else memset(out, 0, sizeof(float) * (size_t)N * D);
+    ni = shexp_down(it, Ly, W, out, N, D);
     for (int k = 0; k < n_used; k++) {
         const int e = E_used[k], b = e ? W->cnt[e - 1] : 0, n = W->cnt[e] - b;
         it[ni++] = (mm_item){W->ya + (size_t)b * D, W->ga + (size_t)b * Fe, mat_slice(Ly->down_exps, e), NULL, n};
@@ -425,11 +440,7 @@ static int moe_experts_batched(float *out, const float *xn, const seek_layer *Ly
     moe_rows_job rj = {W, xn, out, D, K};
     par_for(W->cnt[E - 1], moe_gather, &rj);
     mm_item it[MANY_ITEMS_MAX];
-    int ni = 0;
-    if (Fs) {
-        it[ni++] = (mm_item){W->g, xn, mat_of(Ly->gate_shexp), NULL, N};
-        it[ni++] = (mm_item){W->u, xn, mat_of(Ly->up_shexp), NULL, N};
-    }
+    int ni = shexp_gate_up(it, Ly, W, xn, N);
     for (int e = 0; e < E; e++) {
         const int b = e ? W->cnt[e - 1] : 0, n = W->cnt[e] - b;
         if (!n) continue;
@@ -443,9 +454,7 @@ static int moe_experts_batched(float *out, const float *xn, const seek_layer *Ly
     if (ni && matmul_many(it, ni, row)) return -1;
     swiglu_act(W->gb, W->ub, W->cnt[E - 1], Fe);
     if (Fs) swiglu_act(W->g, W->u, N, Fs);
-    ni = 0;
-    if (Fs) it[ni++] = (mm_item){out, W->g, mat_of(Ly->down_shexp), NULL, N};
-    else memset(out, 0, sizeof(float) * (size_t)N * D);
+    ni = shexp_down(it, Ly, W, out, N, D);
     for (int e = 0; e < E; e++) {   /* xb is free again: each expert's output over its inputs */
         const int b = e ? W->cnt[e - 1] : 0, n = W->cnt[e] - b;
         if (!n) continue;
