@@ -239,49 +239,33 @@ static inline void acc_rows4(float *acc, int dv, const float *p, int n, const fl
 /* acc_rows4 and acc_rows with value rows in IEEE half (dv a multiple of 64), converted as
  * they are loaded: the same floats and the same chains of multiply-adds, no F32 copy. */
 static inline __m512 ld_h(const uint16_t *v) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)v)); }
-static inline void acc_rows4_h(float *acc, int dv, const float *p, int n, const uint16_t *V, size_t vs) {
+/* acc + i * dv += sum_{j < n} p[i * PK + j] V[j] for rows i < NR (4: the blocked form's
+ * groups, 2: the decode form's last two of six), outputs in registers 64 at a time as in
+ * acc_rows4: each value-row load feeds NR rows, the chains over j are acc_rows's. */
+static inline __attribute__((always_inline)) void acc_rows_nr_h(float *acc, int dv, const float *p, int n,
+                                                                const uint16_t *V, size_t vs, const int NR) {
     for (int c = 0; c < dv; c += 64) {
-#define ROW_LD(i) float *o##i = acc + (i) * dv + c; \
-        __m512 b##i##0 = _mm512_loadu_ps(o##i), b##i##1 = _mm512_loadu_ps(o##i + 16), \
-               b##i##2 = _mm512_loadu_ps(o##i + 32), b##i##3 = _mm512_loadu_ps(o##i + 48)
-        ROW_LD(0); ROW_LD(1); ROW_LD(2); ROW_LD(3);
-#undef ROW_LD
+        __m512 b[4][4];
+#pragma GCC unroll 4
+        for (int i = 0; i < NR; i++)
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) b[i][k] = _mm512_loadu_ps(acc + (size_t)i * dv + c + 16 * k);
         for (int j = 0; j < n; j++) {
             const uint16_t *v = V + (size_t)j * vs + c;
             const __m512 v0 = ld_h(v), v1 = ld_h(v + 16), v2 = ld_h(v + 32), v3 = ld_h(v + 48);
-#define ROW_FMA(i) do { const __m512 w = _mm512_set1_ps(p[(i) * PK + j]); \
-            b##i##0 = _mm512_fmadd_ps(w, v0, b##i##0); b##i##1 = _mm512_fmadd_ps(w, v1, b##i##1); \
-            b##i##2 = _mm512_fmadd_ps(w, v2, b##i##2); b##i##3 = _mm512_fmadd_ps(w, v3, b##i##3); } while (0)
-            ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3);
-#undef ROW_FMA
+#pragma GCC unroll 4
+            for (int i = 0; i < NR; i++) {
+                const __m512 w = _mm512_set1_ps(p[i * PK + j]);
+                b[i][0] = _mm512_fmadd_ps(w, v0, b[i][0]);
+                b[i][1] = _mm512_fmadd_ps(w, v1, b[i][1]);
+                b[i][2] = _mm512_fmadd_ps(w, v2, b[i][2]);
+                b[i][3] = _mm512_fmadd_ps(w, v3, b[i][3]);
+            }
         }
-#define ROW_ST(i) do { _mm512_storeu_ps(o##i, b##i##0); _mm512_storeu_ps(o##i + 16, b##i##1); \
-        _mm512_storeu_ps(o##i + 32, b##i##2); _mm512_storeu_ps(o##i + 48, b##i##3); } while (0)
-        ROW_ST(0); ROW_ST(1); ROW_ST(2); ROW_ST(3);
-#undef ROW_ST
-    }
-}
-/* Two rows (the decode form's last two of six): the same chains again. */
-static inline void acc_rows2_h(float *acc, int dv, const float *p, int n, const uint16_t *V, size_t vs) {
-    for (int c = 0; c < dv; c += 64) {
-#define ROW_LD(i) float *o##i = acc + (i) * dv + c; \
-        __m512 b##i##0 = _mm512_loadu_ps(o##i), b##i##1 = _mm512_loadu_ps(o##i + 16), \
-               b##i##2 = _mm512_loadu_ps(o##i + 32), b##i##3 = _mm512_loadu_ps(o##i + 48)
-        ROW_LD(0); ROW_LD(1);
-#undef ROW_LD
-        for (int j = 0; j < n; j++) {
-            const uint16_t *v = V + (size_t)j * vs + c;
-            const __m512 v0 = ld_h(v), v1 = ld_h(v + 16), v2 = ld_h(v + 32), v3 = ld_h(v + 48);
-#define ROW_FMA(i) do { const __m512 w = _mm512_set1_ps(p[(i) * PK + j]); \
-            b##i##0 = _mm512_fmadd_ps(w, v0, b##i##0); b##i##1 = _mm512_fmadd_ps(w, v1, b##i##1); \
-            b##i##2 = _mm512_fmadd_ps(w, v2, b##i##2); b##i##3 = _mm512_fmadd_ps(w, v3, b##i##3); } while (0)
-            ROW_FMA(0); ROW_FMA(1);
-#undef ROW_FMA
-        }
-#define ROW_ST(i) do { _mm512_storeu_ps(o##i, b##i##0); _mm512_storeu_ps(o##i + 16, b##i##1); \
-        _mm512_storeu_ps(o##i + 32, b##i##2); _mm512_storeu_ps(o##i + 48, b##i##3); } while (0)
-        ROW_ST(0); ROW_ST(1);
-#undef ROW_ST
+#pragma GCC unroll 4
+        for (int i = 0; i < NR; i++)
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) _mm512_storeu_ps(acc + (size_t)i * dv + c + 16 * k, b[i][k]);
     }
 }
 static inline void acc_rows_h(float *acc, const float *p, int n, const uint16_t *V, size_t vs, int dv) {
@@ -414,7 +398,7 @@ static void run_unit_blocked(const attn_job *J, int g, int t0, int t1, int h0, i
                 /* positions this row may not see add exactly nothing: 0 * v */
                 for (int j = n; j < nmax; j++) s[i * PK + j] = 0.0f;
             }
-            if (vhalf) acc_rows4_h(ar, dv, s, nmax, V, vs);
+            if (vhalf) acc_rows_nr_h(ar, dv, s, nmax, V, vs, 4);
             else acc_rows4(ar, dv, s, nmax, V, vs);
         }
 #endif
@@ -552,11 +536,11 @@ static void run_unit_decode(const attn_job *J, int g, int h0, int h1, float *ws)
             softmax_tile(sc + (size_t)r * PK, np, &mx[r], &sum[r], acc + (size_t)r * dv, dv);
         int r = 0;
         for (; r + 4 <= nr; r += 4) {
-            if (vhalf) acc_rows4_h(acc + (size_t)r * dv, dv, sc + (size_t)r * PK, np, V, vs);
+            if (vhalf) acc_rows_nr_h(acc + (size_t)r * dv, dv, sc + (size_t)r * PK, np, V, vs, 4);
             else acc_rows4(acc + (size_t)r * dv, dv, sc + (size_t)r * PK, np, V, vs);
         }
         if (vhalf && r + 2 <= nr) {
-            acc_rows2_h(acc + (size_t)r * dv, dv, sc + (size_t)r * PK, np, V, vs);
+            acc_rows_nr_h(acc + (size_t)r * dv, dv, sc + (size_t)r * PK, np, V, vs, 2);
             r += 2;
         }
         for (; r < nr; r++) {
