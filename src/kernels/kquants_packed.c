@@ -75,6 +75,14 @@ PK_INLINE q4k_hdr16 header(const uint8_t *p) {
  * in every inlined copy, so the accumulators stay in registers) */
 PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
     const __m512i m4 = _mm512_set1_epi8(0x0f);
+    /* Decode is bound by how fast the core gets through a super-block's instructions while
+     * the stream arrives (kernels_bench: every op removed from the step raised GB/s from
+     * memory). So for few columns: the high nibbles stay in place (16 x the value, <= 240)
+     * and each column's 16-value sum is shifted back once (exactly: every term is a multiple
+     * of 16), 1 op per column instead of 4 shifts per 4 loads; and S1 is two accumulators
+     * (low and high sub-blocks), two chains of 8 vpdpwssd instead of one of 16. Integer sums
+     * in another order: the same bits. From 4 columns the per-column shifts cost more. */
+    const bool HI_LATE = NC < 4, SPLIT = NC < 4;
     for (int64_t b = 0; b < nb; b++, p += PK_ROWS * PK_BLOCK) {
         /* decode: ask for the step after next (4.5 KiB ahead): +5 % tok/s on the 1.5B Q4_K_M,
          * +10-20 % GB/s in kernels_bench, each A/B interleaved; the stream is sequential,
@@ -82,9 +90,9 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
         if (NC == 1) kern_prefetch(p + 2 * PK_ROWS * PK_BLOCK, PK_ROWS * PK_BLOCK);
         q4k_hdr16 h = header(p);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
-        __m512i S1[PK_COLS];
+        __m512i S1[PK_COLS], S1h[PK_COLS];
         _Pragma("GCC unroll 8")
-        for (int c = 0; c < NC; c++) S1[c] = _mm512_setzero_si512();
+        for (int c = 0; c < NC; c++) S1[c] = S1h[c] = _mm512_setzero_si512();
         _Pragma("GCC unroll 4")
         for (int c4 = 0; c4 < 4; c4++) {
             __m512i scl = byte_of(c4 < 2 ? h.sc03 : h.sc47, (2 * c4) % 4);
@@ -96,7 +104,7 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
                 for (int j = 0; j < 4; j++) {
                     __m512i v = _mm512_loadu_si512(p + 256 + 64 * (8 * c4 + 4 * half + j));
                     lo[j] = _mm512_and_si512(v, m4);
-                    hi[j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                    hi[j] = HI_LATE ? _mm512_andnot_si512(m4, v) : _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
                 }
                 const int k0 = 64 * c4 + 16 * half;   /* first value of the low group */
                 _Pragma("GCC unroll 8")
@@ -108,12 +116,17 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
                         tl = _mm512_dpbusd_epi32(tl, lo[j], bcast4(qa + 4 * j));
                         th = _mm512_dpbusd_epi32(th, hi[j], bcast4(qa + 32 + 4 * j));
                     }
-                    S1[c] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(S1[c], tl, scl), th, sch);
+                    if (HI_LATE) th = _mm512_srai_epi32(th, 4);
+                    if (SPLIT) {
+                        S1[c] = _mm512_dpwssd_epi32(S1[c], tl, scl);
+                        S1h[c] = _mm512_dpwssd_epi32(S1h[c], th, sch);
+                    } else
+                        S1[c] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(S1[c], tl, scl), th, sch);
                 }
             }
         }
         _Pragma("GCC unroll 8")
-        for (int c = 0; c < NC; c++) acc[c] = q4k_col_step(acc[c], &h, S1[c], ab + c * as);
+        for (int c = 0; c < NC; c++) acc[c] = q4k_col_step(acc[c], &h, SPLIT ? _mm512_add_epi32(S1[c], S1h[c]) : S1[c], ab + c * as);
     }
 }
 

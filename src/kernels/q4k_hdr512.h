@@ -63,7 +63,10 @@ Q4K_INLINE __m512 q4k_col_step(__m512 acc, const q4k_hdr16 *h, __m512i S1, const
 }
 
 /* int32 lane r = byte s of the 4 bytes in lane r of v */
-Q4K_INLINE __m512i byte_of(__m512i v, int s) { return _mm512_and_si512(_mm512_srli_epi32(v, 8 * s), _mm512_set1_epi32(0xff)); }
+Q4K_INLINE __m512i byte_of(__m512i v, int s) {   /* one vpshufb (indices are per 16-byte lane) */
+    const int b = (int)(0x80808000u | (uint32_t)s);
+    return _mm512_shuffle_epi8(v, _mm512_set4_epi32(b + 12, b + 8, b + 4, b));
+}
 
 /* 4 activation bytes at p, broadcast to every lane */
 Q4K_INLINE __m512i bcast4(const uint8_t *p) {
