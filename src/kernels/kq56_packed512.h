@@ -57,5 +57,20 @@ P56_INLINE void p56_q6_quants(const uint8_t *q, __m512i *ch) {
 /* Q6_K: int32 lane r = the int8 scale in byte s of lane r of v */
 P56_INLINE __m512i p56_sbyte(__m512i v, int s) { return _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * s), 24); }
 
+/* Q6_K: int16 pairs (sc, 256 sc) per lane, sc = the int8 scale in byte s of lane r of v:
+ * vpshufb makes (s << 8, s << 8), one masked arithmetic shift the low one back to sc */
+P56_INLINE __m512i p56_sbyte_pair(__m512i v, int s) {
+    const int b = (int)((uint32_t)s << 24 | (uint32_t)s << 8 | 0x00800080u);
+    const __m512i x = _mm512_shuffle_epi8(v, _mm512_set4_epi32(b + 0x0c000c00, b + 0x08000800, b + 0x04000400, b));
+    return _mm512_mask_srai_epi16(x, (__mmask32)0x55555555u, x, 8);
+}
+
+/* Q6_K: a group sum t (|t| <= 2^17) as int16 pairs (t & 255, t >> 8) in each lane: bytes
+ * (t0, 0, t1, t2), one vpshufb; with p56_sbyte_pair, vpdpwssd adds exactly t * sc */
+P56_INLINE __m512i p56_split_t(__m512i t) {
+    const int b = 0x02018000;
+    return _mm512_shuffle_epi8(t, _mm512_set4_epi32(b + 0x0c0c000c, b + 0x08080008, b + 0x04040004, b));
+}
+
 #endif
 #endif

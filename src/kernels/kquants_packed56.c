@@ -204,7 +204,7 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
             _Pragma("GCC unroll 4")
             for (int s = 0; s < 4; s++) {
                 const int g = 4 * k + s;
-                const __m512i sc = p56_sbyte(sv, s);
+                const __m512i sc = NC < 4 ? p56_sbyte_pair(sv, s) : p56_sbyte(sv, s);
                 __m512i ch[4];
                 p56_q6_quants(p + 256 + 192 * g, ch);
                 _Pragma("GCC unroll 8")
@@ -213,7 +213,9 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
                     __m512i t = _mm512_permutexvar_epi32(_mm512_set1_epi32(g), neg[c]);
                     _Pragma("GCC unroll 4")
                     for (int j = 0; j < 4; j++) t = _mm512_dpbusd_epi32(t, ch[j], bcast4(qa + 4 * j));
-                    S[c] = _mm512_add_epi32(S[c], _mm512_mullo_epi32(t, sc));
+                    /* few columns: t * sc by one vpdpwssd on (t & 255, t >> 8) x (sc, 256 sc),
+                     * instead of vpmulld (two port-0 uops) and an add; the same integer */
+                    S[c] = NC < 4 ? _mm512_dpwssd_epi32(S[c], p56_split_t(t), sc) : _mm512_add_epi32(S[c], _mm512_mullo_epi32(t, sc));
                 }
             }
         }
