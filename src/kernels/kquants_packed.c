@@ -113,8 +113,8 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
                     __m512i tl = _mm512_setzero_si512(), th = _mm512_setzero_si512();
                     _Pragma("GCC unroll 4")
                     for (int j = 0; j < 4; j++) {
-                        tl = _mm512_dpbusd_epi32(tl, lo[j], bcast4(qa + 4 * j));
-                        th = _mm512_dpbusd_epi32(th, hi[j], bcast4(qa + 32 + 4 * j));
+                        tl = kern_dpbusd_b4(tl, lo[j], qa + 4 * j);
+                        th = kern_dpbusd_b4(th, hi[j], qa + 32 + 4 * j);
                     }
                     if (HI_LATE) th = _mm512_srai_epi32(th, 4);
                     if (SPLIT) {

@@ -172,8 +172,8 @@ PK_INLINE void q5_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as
                     for (int c = 0; c < NC; c++) {
                         const uint8_t *qa = ab + c * as + KQ_Q8K_QS + k0;
                         const __m512i z = _mm512_setzero_si512();
-                        __m512i tl = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, lo[0], bcast4(qa)), lo[1], bcast4(qa + 4));
-                        __m512i th = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, hi[0], bcast4(qa + 32)), hi[1], bcast4(qa + 36));
+                        __m512i tl = kern_dpbusd_b4(kern_dpbusd_b4(z, lo[0], qa), lo[1], qa + 4);
+                        __m512i th = kern_dpbusd_b4(kern_dpbusd_b4(z, hi[0], qa + 32), hi[1], qa + 36);
                         S1[c] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(S1[c], tl, scl), th, sch);
                     }
                 }
@@ -212,7 +212,7 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
                     const uint8_t *qa = ab + c * as + KQ_Q8K_QS + 16 * g;
                     __m512i t = _mm512_permutexvar_epi32(_mm512_set1_epi32(g), neg[c]);
                     _Pragma("GCC unroll 4")
-                    for (int j = 0; j < 4; j++) t = _mm512_dpbusd_epi32(t, ch[j], bcast4(qa + 4 * j));
+                    for (int j = 0; j < 4; j++) t = kern_dpbusd_b4(t, ch[j], qa + 4 * j);
                     /* few columns: t * sc by one vpdpwssd on (t & 255, t >> 8) x (sc, 256 sc),
                      * instead of vpmulld (two port-0 uops) and an add; the same integer */
                     S[c] = NC < 4 ? _mm512_dpwssd_epi32(S[c], p56_split_t(t), sc) : _mm512_add_epi32(S[c], _mm512_mullo_epi32(t, sc));

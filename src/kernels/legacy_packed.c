@@ -100,8 +100,8 @@ KT_AVX512 KINLINE void lgp_step(ltype T, const uint8_t *p, int cnt, const uint8_
             _Pragma("GCC unroll 8")
             for (int c = 0; c < NC; c++) {
                 const uint8_t *ac = ag + c * as;
-                t0[c] = _mm512_dpbusd_epi32(t0[c], v0, _mm512_set1_epi32((int)kern_rd32(ac + lg_aoff(k, j))));
-                t1[c] = _mm512_dpbusd_epi32(t1[c], v1, _mm512_set1_epi32((int)kern_rd32(ac + lg_aoff(k, j + 4))));
+                t0[c] = kern_dpbusd_b4(t0[c], v0, ac + lg_aoff(k, j));
+                t1[c] = kern_dpbusd_b4(t1[c], v1, ac + lg_aoff(k, j + 4));
             }
         }
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + lgp_d(k))));

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kern_impl.h"
 #include "kquants_impl.h"
 
 #define Q4K_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
@@ -68,11 +69,5 @@ Q4K_INLINE __m512i byte_of(__m512i v, int s) {   /* one vpshufb (indices are per
     return _mm512_shuffle_epi8(v, _mm512_set4_epi32(b + 12, b + 8, b + 4, b));
 }
 
-/* 4 activation bytes at p, broadcast to every lane */
-Q4K_INLINE __m512i bcast4(const uint8_t *p) {
-    int32_t v;
-    memcpy(&v, p, 4);
-    return _mm512_set1_epi32(v);
-}
 #endif
 #endif
