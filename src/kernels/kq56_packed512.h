@@ -65,7 +65,7 @@ P56_INLINE __m512i p56_sbyte_pair(__m512i v, int s) {
     return _mm512_mask_srai_epi16(x, (__mmask32)0x55555555u, x, 8);
 }
 
-/* Q6_K: a group sum t (|t| <= 2^17) as int16 pairs (t & 255, t >> 8) in each lane: bytes
+/* Q6_K: a group sum t (|t| <= 16 * 32 * 128 = 2^16) as int16 pairs (t & 255, t >> 8) in each lane: bytes
  * (t0, 0, t1, t2), one vpshufb; with p56_sbyte_pair, vpdpwssd adds exactly t * sc */
 P56_INLINE __m512i p56_split_t(__m512i t) {
     const int b = 0x02018000;

@@ -82,7 +82,7 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
      * of 16), 1 op per column instead of 4 shifts per 4 loads; and S1 is two accumulators
      * (low and high sub-blocks), two chains of 8 vpdpwssd instead of one of 16. Integer sums
      * in another order: the same bits. From 4 columns the per-column shifts cost more. */
-    const bool HI_LATE = NC < 4, SPLIT = NC < 4;
+    const bool few = NC < 4;
     for (int64_t b = 0; b < nb; b++, p += PK_ROWS * PK_BLOCK) {
         /* decode: ask for the step after next (4.5 KiB ahead): +5 % tok/s on the 1.5B Q4_K_M,
          * +10-20 % GB/s in kernels_bench, each A/B interleaved; the stream is sequential,
@@ -104,7 +104,7 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
                 for (int j = 0; j < 4; j++) {
                     __m512i v = _mm512_loadu_si512(p + 256 + 64 * (8 * c4 + 4 * half + j));
                     lo[j] = _mm512_and_si512(v, m4);
-                    hi[j] = HI_LATE ? _mm512_andnot_si512(m4, v) : _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                    hi[j] = few ? _mm512_andnot_si512(m4, v) : _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
                 }
                 const int k0 = 64 * c4 + 16 * half;   /* first value of the low group */
                 _Pragma("GCC unroll 8")
@@ -116,8 +116,8 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
                         tl = kern_dpbusd_b4(tl, lo[j], qa + 4 * j);
                         th = kern_dpbusd_b4(th, hi[j], qa + 32 + 4 * j);
                     }
-                    if (HI_LATE) th = _mm512_srai_epi32(th, 4);
-                    if (SPLIT) {
+                    if (few) {
+                        th = _mm512_srai_epi32(th, 4);
                         S1[c] = _mm512_dpwssd_epi32(S1[c], tl, scl);
                         S1h[c] = _mm512_dpwssd_epi32(S1h[c], th, sch);
                     } else
@@ -126,7 +126,7 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
             }
         }
         _Pragma("GCC unroll 8")
-        for (int c = 0; c < NC; c++) acc[c] = q4k_col_step(acc[c], &h, SPLIT ? _mm512_add_epi32(S1[c], S1h[c]) : S1[c], ab + c * as);
+        for (int c = 0; c < NC; c++) acc[c] = q4k_col_step(acc[c], &h, few ? _mm512_add_epi32(S1[c], S1h[c]) : S1[c], ab + c * as);
     }
 }
 

@@ -187,6 +187,7 @@ PK_INLINE void q5_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as
 /* acc[c] += columns 0..NC-1 of a over the Q6_K group at grp */
 PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
     const uint8_t *p = grp + kq_q6_dbytes(nb);
+    const bool few = NC < 4;   /* t * sc by vpdpwssd on split pairs (below), not vpmulld */
     for (int64_t b = 0; b < nb; b++, p += P6_STEP) {
         if (NC == 1) kern_prefetch(p + 2 * P6_STEP, P6_STEP);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
@@ -204,7 +205,7 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
             _Pragma("GCC unroll 4")
             for (int s = 0; s < 4; s++) {
                 const int g = 4 * k + s;
-                const __m512i sc = NC < 4 ? p56_sbyte_pair(sv, s) : p56_sbyte(sv, s);
+                const __m512i sc = few ? p56_sbyte_pair(sv, s) : p56_sbyte(sv, s);
                 __m512i ch[4];
                 p56_q6_quants(p + 256 + 192 * g, ch);
                 _Pragma("GCC unroll 8")
@@ -215,7 +216,7 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
                     for (int j = 0; j < 4; j++) t = kern_dpbusd_b4(t, ch[j], qa + 4 * j);
                     /* few columns: t * sc by one vpdpwssd on (t & 255, t >> 8) x (sc, 256 sc),
                      * instead of vpmulld (two port-0 uops) and an add; the same integer */
-                    S[c] = NC < 4 ? _mm512_dpwssd_epi32(S[c], p56_split_t(t), sc) : _mm512_add_epi32(S[c], _mm512_mullo_epi32(t, sc));
+                    S[c] = few ? _mm512_dpwssd_epi32(S[c], p56_split_t(t), sc) : _mm512_add_epi32(S[c], _mm512_mullo_epi32(t, sc));
                 }
             }
         }
