@@ -6,9 +6,10 @@
  * Two shapes: MLA absorbed as deepseek2 runs it (16 query heads over one latent kv head,
  * keys [c ; k_pe] of 576, values the first 512 of them) and dense GQA as R1-Distill-Qwen-1.5B
  * (12 heads, 2 kv heads, 128 each), with one layer's cache (in cache) and with 1 GiB of
- * layers' caches taken in turn (from memory, as in a model's step). Each call is repeated for about 0.2 s, five times; the
- * best microseconds per call and GFLOP/s (2 * heads * P * (dk + dv) per call) are printed,
- * with a checksum of the output (equal across builds = the same bits). Not a test. */
+ * layers' caches taken in turn (from memory, as in a model's step). Each call is repeated
+ * for about 0.2 s, five times; the best microseconds per call and GFLOP/s (2 * heads * P *
+ * (dk + dv) per call) are printed, with a checksum of the output (equal across builds = the
+ * same bits). Not a test. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,9 @@ static float frand(void) {
 /* L layers' caches, taken in turn as a decode step does (the step before touched every other
  * layer's rows, so a layer's rows come from memory, not from this core's caches). */
 static void run(const char *name, int P, int L, int H, int HKV, int dk, int dv, bool v_in_k) {
-    const size_t krow = (size_t)HKV * dk, vrow = (size_t)HKV * dv;
-    uint16_t *k = malloc(sizeof(uint16_t) * (size_t)P * krow * L), *v = malloc(sizeof(uint16_t) * (size_t)P * vrow * L);
+    /* values in the keys' rows (MLA): no value rows of their own */
+    const size_t krow = (size_t)HKV * dk, vrow = v_in_k ? 0 : (size_t)HKV * dv;
+    uint16_t *k = malloc(sizeof(uint16_t) * (size_t)P * krow * L), *v = malloc(sizeof(uint16_t) * ((size_t)P * vrow * L + 1));
     float *q = malloc(sizeof(float) * (size_t)H * dk), *out = malloc(sizeof(float) * (size_t)H * dv);
     float *scr = malloc(sizeof(float) * attention_scratch(H, HKV, dk, dv, seek_threads()));
     if (!k || !v || !q || !out || !scr) { fprintf(stderr, "attn_bench: out of memory\n"); exit(1); }
