@@ -7,9 +7,10 @@
  *   prefill  T = 512 on one matrix: GFLOP/s (2 * OC * C * T per product)
  *
  * Not a test: numbers depend on the machine and on what else runs on it.
- * usage: kernels_bench [--mb MB] [--oc N] [--c N] [--t N] [--ref] [TYPE...]
+ * usage: kernels_bench [--mb MB] [--oc N] [--c N] [--t N] [--ref] [--level L] [TYPE...]
  *        (default: 512 MB of weights, 4096 x 4096, T 512, all kernel types; --ref also
- *        times matmul_ref, which is slow)
+ *        times matmul_ref, which is slow; --level scalar|avx2|avx512|packed times only that
+ *        row of each type, for quick A/B runs)
  * Each figure is given twice: per wall-clock second, and per CPU second of all threads
  * (the machine may be shared; per CPU second is the steadier figure for comparing kernels). */
 #include <stdio.h>
@@ -79,6 +80,7 @@ int main(int argc, char **argv) {
     int64_t OC = 4096, C = 4096, mb = 512;
     int T = 512;
     bool with_ref = false;
+    const char *only = NULL;   /* --level: the one row to time per type */
     const char *names[32];
     int n_names = 0;
     for (int i = 1; i < argc; i++) {
@@ -87,6 +89,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--c") && i + 1 < argc) C = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--t") && i + 1 < argc) T = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--ref")) with_ref = true;
+        else if (!strcmp(argv[i], "--level") && i + 1 < argc) only = argv[++i];
         else if (n_names < 32) names[n_names++] = argv[i];
     }
     static const char *all[] = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q5_0", "Q4_1", "Q5_1", "IQ4_NL",
@@ -141,6 +144,7 @@ int main(int argc, char **argv) {
             const bool use_packed = l == (int)top + 1;
             if (l < 0 && !with_ref) continue;
             if (l >= 0 && !use_packed && !kern_for_level((seek_type)t, (kern_level)l)) continue;
+            if (only && strcmp(only, l < 0 ? "ref" : use_packed ? "packed" : kern_level_name((kern_level)l))) continue;
             if (l >= 0) kern_set_level(use_packed ? top : (kern_level)l);
             w.packed = use_packed ? packed : NULL;
             int (*mm)(float *, const float *, seek_mat, const float *, int, float *) = l < 0 ? matmul_ref : matmul;

@@ -1,0 +1,179 @@
+/* kernel_ab.c - paired A/B of decode speed: the packed kernel of one weight type as built at
+ * another git revision (A, its symbols renamed A_*) against the working tree's (B), and a
+ * plain streaming read (the bandwidth probe of `seek bench`), interleaved pass by pass.
+ *
+ *   bench/kernel_ab.sh REV TYPE [OC C ROUNDS]      (builds this and runs it; see there)
+ *
+ * Why: on these shared machines the read bandwidth drifts by 10-20 % over seconds, more than
+ * the few per cent a kernel change is worth, so two binaries timed one after the other
+ * cannot tell such a change apart. Here every round times A, B and the stream once each, in
+ * a rotating order, over the same ~512 MB of weights (copies of one OC x C matrix, each
+ * variant packs its own), and the figures are medians over rounds of the ratios B/A,
+ * A/stream and B/stream taken within a round.
+ *
+ * Decode is the one-column product; both variants run under the working tree's thread pool,
+ * each pool piece a run of 16-row groups, as matmul() cuts a packed product. The two
+ * variants' outputs are compared (they must agree bit for bit unless the change meant to
+ * change arithmetic; a difference is reported, not hidden). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/kernels.h"
+#include "threads.h"
+
+const kern_packed *A_kern_packed_for_level(seek_type type, kern_level l);   /* the old build's */
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng = 88172645463325252ULL;
+static float frand(void) {
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)((double)(rng >> 11) * 0x1p-53 * 2.0 - 1.0);
+}
+
+typedef struct {
+    kern_mm_fn mm;
+    const uint8_t *w;   /* the packed matrix */
+    size_t ws;          /* bytes per 16-row group */
+    int64_t n, rows;
+    const uint8_t *a;   /* the activation, converted */
+    float *out;
+} product;
+
+static void run_groups(void *p, int64_t g0, int64_t g1) {
+    const product *j = p;
+    for (int64_t g = g0; g < g1; g++) {
+        const int nr = j->rows - g * KERN_PACK_ROWS < KERN_PACK_ROWS ? (int)(j->rows - g * KERN_PACK_ROWS) : KERN_PACK_ROWS;
+        j->mm(j->n, j->w + (size_t)g * j->ws, j->ws, nr, j->a, 0, 1, j->out + g * KERN_PACK_ROWS, 1);
+    }
+}
+
+/* the probe of tools/cmd_bench.c, prefetching kind: 1 MiB tasks, four sums */
+typedef uint64_t v8u64 __attribute__((vector_size(64)));
+enum { MIB = 1 << 20 };
+static v8u64 sums[4096];
+static void stream(void *p, int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++) {
+        const uint8_t *b = (const uint8_t *)p + (size_t)c * MIB;
+        v8u64 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        for (size_t i = 0; i < MIB; i += 256) {
+            v8u64 x0, x1, x2, x3;
+            for (int k = 0; k < 256; k += 64) __builtin_prefetch(b + i + 2048 + k, 0, 2);
+            memcpy(&x0, b + i, 64), memcpy(&x1, b + i + 64, 64), memcpy(&x2, b + i + 128, 64), memcpy(&x3, b + i + 192, 64);
+            a0 += x0, a1 += x1, a2 += x2, a3 += x3;
+        }
+        sums[c & 4095] = a0 + a1 + a2 + a3;
+    }
+}
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+typedef struct {
+    const kern_packed *k;
+    uint8_t *data;   /* n_mat copies of the packed matrix */
+    size_t bytes;    /* of one copy */
+    float *out;
+} variant;
+
+static int make_variant(variant *v, const kern_packed *k, seek_type t, int64_t OC, int64_t C, const uint8_t *w, int n_mat) {
+    v->k = k;
+    v->bytes = k->bytes(C, OC);
+    v->data = aligned_alloc(64, (v->bytes * (size_t)n_mat + 63) & ~(size_t)63);
+    v->out = malloc(sizeof(float) * (size_t)(OC + KERN_PACK_ROWS));
+    if (!v->data || !v->out) return -1;
+    k->pack(C, w, seek_row_size(t, C), OC, v->data, 0, (OC + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS);
+    for (int m = 1; m < n_mat; m++) memcpy(v->data + (size_t)m * v->bytes, v->data, v->bytes);
+    return 0;
+}
+
+static double time_variant(const variant *v, int n_mat, int64_t OC, int64_t C, const uint8_t *a) {
+    const int64_t groups = (OC + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+    const double t0 = now();
+    for (int m = 0; m < n_mat; m++) {
+        product j = {v->k->mm, v->data + (size_t)m * v->bytes, v->bytes / (size_t)groups, C, OC, a, v->out};
+        par_for(groups, run_groups, &j);
+    }
+    return (double)v->bytes * n_mat / (now() - t0) / 1e9;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: kernel_ab TYPE [OC C ROUNDS]\n");
+        return 2;
+    }
+    const int ti = seek_type_from_name(argv[1]);
+    const int64_t OC = argc > 2 ? atoll(argv[2]) : 1536, C = argc > 3 ? atoll(argv[3]) : 8960;
+    const int R = argc > 4 ? atoi(argv[4]) : 16;
+    if (ti < 0 || OC < 1 || C < 1 || R < 1 || R > 1000) {
+        fprintf(stderr, "kernel_ab: bad arguments\n");
+        return 2;
+    }
+    const seek_type t = (seek_type)ti;
+    const kern_level top = kern_cpu_max_level();
+    const kern_packed *ka = A_kern_packed_for_level(t, top), *kb = kern_packed_for_level(t, top);
+    const kern_entry *e = kern_for_level(t, top);
+    if (!ka || !kb || !e || !e->quant || C % seek_type_get((uint32_t)t)->block_size) {
+        fprintf(stderr, "kernel_ab: %s has no packed kernel at %s in both builds (or C does not fit its blocks)\n", argv[1],
+                kern_level_name(top));
+        return 1;
+    }
+    const size_t rb = seek_row_size(t, C);
+    float *row = malloc(sizeof(float) * (size_t)C), *x = malloc(sizeof(float) * (size_t)C);
+    uint8_t *w = malloc(rb * (size_t)OC);
+    const size_t ab = (kern_act_row_bytes(e, C) + 63) & ~(size_t)63;
+    uint8_t *a = aligned_alloc(64, ab);
+    if (!row || !x || !w || !a) return 1;
+    for (int64_t r = 0; r < OC; r++) {
+        for (int64_t i = 0; i < C; i++) row[i] = frand();
+        if (seek_quantize_row(t, row, w + (size_t)r * rb, C)) return 1;
+    }
+    for (int64_t i = 0; i < C; i++) x[i] = frand();
+    memset(a, 0, ab);
+    e->quant(x, a, C);
+
+    const size_t one = kb->bytes(C, OC);
+    int n_mat = (int)(((size_t)512 * MIB) / one);
+    if (n_mat < 1) n_mat = 1;
+    variant va, vb;
+    if (make_variant(&va, ka, t, OC, C, w, n_mat) || make_variant(&vb, kb, t, OC, C, w, n_mat)) return 1;
+    const size_t n_chunks = vb.bytes * (size_t)n_mat / MIB;
+
+    printf("kernel_ab: %s %lld x %lld, %d copies (%.0f MB), %d threads, %d rounds\n", argv[1], (long long)OC, (long long)C,
+           n_mat, vb.bytes * n_mat / 1e6, seek_threads(), R);
+    double *ga = malloc(sizeof(double) * R), *gb = malloc(sizeof(double) * R), *gs = malloc(sizeof(double) * R);
+    double *ba = malloc(sizeof(double) * R), *as_ = malloc(sizeof(double) * R), *bs = malloc(sizeof(double) * R);
+    if (!ga || !gb || !gs || !ba || !as_ || !bs) return 1;
+    for (int r = -2; r < R; r++) {   /* two rounds of warm-up */
+        double g[3];
+        for (int k = 0; k < 3; k++) {
+            const int which = ((k + r) % 3 + 3) % 3;   /* the order rotates round by round */
+            if (which == 2) {
+                const double t0 = now();
+                par_for((int64_t)n_chunks, stream, vb.data);
+                g[2] = (double)n_chunks * MIB / (now() - t0) / 1e9;
+            } else
+                g[which] = time_variant(which ? &vb : &va, n_mat, OC, C, a);
+        }
+        if (r < 0) continue;
+        ga[r] = g[0], gb[r] = g[1], gs[r] = g[2];
+        ba[r] = g[1] / g[0], as_[r] = g[0] / g[2], bs[r] = g[1] / g[2];
+    }
+    const bool same = !memcmp(va.out, vb.out, sizeof(float) * (size_t)OC);
+    printf("GB/s (medians): A %.2f  B %.2f  stream %.2f\n", median(ga, R), median(gb, R), median(gs, R));
+    printf("B/A %.3f   A/stream %.3f   B/stream %.3f   outputs %s\n", median(ba, R), median(as_, R), median(bs, R),
+           same ? "identical" : "DIFFER");
+    return 0;
+}
