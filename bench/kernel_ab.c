@@ -7,9 +7,10 @@
  * Why: on these shared machines the read bandwidth drifts by 10-20 % over seconds, more than
  * the few per cent a kernel change is worth, so two binaries timed one after the other
  * cannot tell such a change apart. Here every round times A, B and the stream once each, in
- * a rotating order, over the same ~512 MB of weights (copies of one OC x C matrix, each
- * variant packs its own), and the figures are medians over rounds of the ratios B/A,
- * A/stream and B/stream taken within a round.
+ * a rotating order, each over its own ~512 MB (A and B: copies of one OC x C matrix, each
+ * variant packs its own; distinct buffers, so no pass finds the last one's bytes in a large
+ * last-level cache), and the figures are medians over rounds of the ratios B/A, A/stream
+ * and B/stream taken within a round.
  *
  * Decode is the one-column product; both variants run under the working tree's thread pool,
  * each pool piece a run of 16-row groups, as matmul() cuts a packed product. The two
@@ -149,7 +150,17 @@ int main(int argc, char **argv) {
     if (n_mat < 1) n_mat = 1;
     variant va, vb;
     if (make_variant(&va, ka, t, OC, C, w, n_mat) || make_variant(&vb, kb, t, OC, C, w, n_mat)) return 1;
+    /* the probe reads a buffer of its own: each pass reads bytes the pass before did not
+     * (a large last-level cache keeps part of a buffer just read), filled with distinct
+     * bytes (a host that merges identical pages made a buffer of one repeated byte read
+     * faster the longer the run went on: 30-33 GB/s against the 22-27 of the other probes) */
     const size_t n_chunks = vb.bytes * (size_t)n_mat / MIB;
+    uint8_t *sbuf = malloc(n_chunks * MIB);
+    if (!sbuf) return 1;
+    for (size_t i = 0; i < n_chunks * MIB; i += 4) {   /* distinct bytes: no page is a copy of another */
+        const float f = frand();
+        memcpy(sbuf + i, &f, 4);
+    }
 
     printf("kernel_ab: %s %lld x %lld, %d copies (%.0f MB), %d threads, %d rounds\n", argv[1], (long long)OC, (long long)C,
            n_mat, vb.bytes * n_mat / 1e6, seek_threads(), R);
@@ -162,7 +173,7 @@ int main(int argc, char **argv) {
             const int which = ((k + r) % 3 + 3) % 3;   /* the order rotates round by round */
             if (which == 2) {
                 const double t0 = now();
-                par_for((int64_t)n_chunks, stream, vb.data);
+                par_for((int64_t)n_chunks, stream, sbuf);
                 g[2] = (double)n_chunks * MIB / (now() - t0) / 1e9;
             } else
                 g[which] = time_variant(which ? &vb : &va, n_mat, OC, C, a);
@@ -171,9 +182,11 @@ int main(int argc, char **argv) {
         ga[r] = g[0], gb[r] = g[1], gs[r] = g[2];
         ba[r] = g[1] / g[0], as_[r] = g[0] / g[2], bs[r] = g[1] / g[2];
     }
+    uint64_t check = 0;   /* the probe's sums are printed, so its loads cannot be dropped */
+    for (int i = 0; i < 4096; i++) check += sums[i][0];
     const bool same = !memcmp(va.out, vb.out, sizeof(float) * (size_t)OC);
     printf("GB/s (medians): A %.2f  B %.2f  stream %.2f\n", median(ga, R), median(gb, R), median(gs, R));
-    printf("B/A %.3f   A/stream %.3f   B/stream %.3f   outputs %s\n", median(ba, R), median(as_, R), median(bs, R),
-           same ? "identical" : "DIFFER");
+    printf("B/A %.3f   A/stream %.3f   B/stream %.3f   outputs %s   (probe sum %llx)\n", median(ba, R), median(as_, R),
+           median(bs, R), same ? "identical" : "DIFFER", (unsigned long long)check);
     return 0;
 }

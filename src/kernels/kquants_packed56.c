@@ -148,8 +148,10 @@ enum { PK_PANEL_MIN_q6k = 9 };
 /* acc[c] (16 rows) += columns 0..NC-1 of a over the nb super-blocks of the Q5_K group at p */
 PK_INLINE void q5_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
     for (int64_t b = 0; b < nb; b++, p += KERN_PACK_ROWS * P5_BLOCK) {
-        /* decode: ask for the step after next, as packed Q4_K */
-        if (NC == 1) kern_prefetch(p + 2 * KERN_PACK_ROWS * P5_BLOCK, KERN_PACK_ROWS * P5_BLOCK);
+        /* decode: ask for the step after next, as packed Q4_K, a few lines at a time through
+         * the step (x1.04-1.06 GB/s from memory over three shapes, bench/kernel_ab.sh) */
+        const uint8_t *ahead = p + 2 * KERN_PACK_ROWS * P5_BLOCK;
+        if (NC == 1) kern_prefetch(ahead, 256);
         const q4k_hdr16 h = q4k_hdr16_decode(_mm512_loadu_si512(p), _mm512_loadu_si512(p + 64), _mm512_loadu_si512(p + 128),
                                              _mm512_loadu_si512(p + 192));
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
@@ -163,6 +165,7 @@ PK_INLINE void q5_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as
             _Pragma("GCC unroll 2")
             for (int hh = 0; hh < 2; hh++) {
                 const uint8_t *x = p + 256 + 64 * (10 * c4 + 5 * hh);
+                if (NC == 1) kern_prefetch(ahead + 256 + 64 * (10 * c4 + 5 * hh), 320);
                 _Pragma("GCC unroll 2")
                 for (int pr = 0; pr < 2; pr++) {
                     __m512i lo[2], hi[2];
