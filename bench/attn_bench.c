@@ -18,18 +18,8 @@
 #include "attention.h"
 #include "dtype.h"
 #include "threads.h"
+#include "bench.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng = 88172645463325252ull;
-static float frand(void) {
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (float)((double)(rng >> 11) * 0x1p-53 * 2.0 - 1.0);
-}
 
 /* L layers' caches, taken in turn as a decode step does (the step before touched every other
  * layer's rows, so a layer's rows come from memory, not from this core's caches). */

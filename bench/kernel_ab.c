@@ -23,20 +23,10 @@
 
 #include "kernels/kernels.h"
 #include "threads.h"
+#include "bench.h"
 
 const kern_packed *A_kern_packed_for_level(seek_type type, kern_level l);   /* the old build's */
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng = 88172645463325252ULL;
-static float frand(void) {
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (float)((double)(rng >> 11) * 0x1p-53 * 2.0 - 1.0);
-}
 
 typedef struct {
     kern_mm_fn mm;

@@ -21,24 +21,10 @@
 #include "kernels/kernels.h"
 #include "ops.h"
 #include "threads.h"
+#include "bench.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double cpu_now(void) {   /* CPU seconds of all threads: robust when the machine is shared */
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng = 88172645463325252ULL;
-static float frand(void) {
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (float)((double)(rng >> 11) * 0x1p-53 * 2.0 - 1.0);
-}
+/* CPU seconds of all threads: robust when the machine is shared */
+static double cpu_now(void) { return bench_clock(CLOCK_PROCESS_CPUTIME_ID); }
 
 /* Streaming read of n bytes over the pool (the ceiling for decode): 64 chunks, 256 bytes
  * per step in four 64-byte vectors, with and without a prefetch 2 KiB ahead (the same loop

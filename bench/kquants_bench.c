@@ -20,18 +20,9 @@
 
 #include "dtype.h"
 #include "kernels/kquants.h"
+#include "bench.h"
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rng = 88172645463325252ull;
-static uint32_t rnd(void) {
-    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
-    return (uint32_t)rng;
-}
+static uint32_t rnd(void) { return (uint32_t)bench_next(); }
 
 static const seek_type types[] = {SEEK_TYPE_Q4_K, SEEK_TYPE_Q6_K, SEEK_TYPE_Q5_K, SEEK_TYPE_Q3_K, SEEK_TYPE_Q2_K};
 
@@ -135,11 +126,7 @@ static int level_ok(kern_level l) {
     return 1;
 }
 
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+static double cpu_now(void) { return bench_clock(CLOCK_THREAD_CPUTIME_ID); }
 
 /* Best thread-CPU seconds of one run_rows(j) call, over `reps` tries. */
 static double cpu_timed(job j, int reps) {

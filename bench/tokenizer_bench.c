@@ -12,12 +12,7 @@
 
 #include "tokenizer.h"
 #include "util.h"
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "bench.h"
 
 int main(int argc, char **argv) {
     if (argc < 3) { fprintf(stderr, "usage: tokenizer_bench TOKENIZER.json TEXT [REPEATS]\n"); return 2; }
