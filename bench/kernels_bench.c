@@ -23,6 +23,13 @@
 #include "threads.h"
 #include "bench.h"
 
+/* l's index when name is a level's name, else -1 */
+static int level_index(const char *name) {
+    for (int l = 0; l < KERN_LEVELS; l++)
+        if (!strcmp(name, kern_level_name((kern_level)l))) return l;
+    return -1;
+}
+
 /* CPU seconds of all threads: robust when the machine is shared */
 static double cpu_now(void) { return bench_clock(CLOCK_PROCESS_CPUTIME_ID); }
 
@@ -77,6 +84,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--ref")) with_ref = true;
         else if (!strcmp(argv[i], "--level") && i + 1 < argc) only = argv[++i];
         else if (n_names < 32) names[n_names++] = argv[i];
+    }
+    if (only && strcmp(only, "ref") && strcmp(only, "packed") && level_index(only) < 0) {
+        fprintf(stderr, "seek: kernels_bench: --level %s: not one of ref, scalar, avx2, avx512, packed\n", only);
+        return 2;
     }
     static const char *all[] = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q5_0", "Q4_1", "Q5_1", "IQ4_NL",
                                 "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"};

@@ -88,8 +88,10 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
          * +10-20 % GB/s in kernels_bench, each A/B interleaved; the stream is sequential,
          * but every pass of the pool starts new ones and the hardware ramps up slowly.
          * The 36 lines are asked for a few at a time through the step (its header's 4 here,
-         * 4 with each 256 bytes of quants below), not in one burst at its start: +4-8 %
-         * GB/s from memory (bench/pab: paired passes, 16 each, three shapes). */
+         * 4 with each 256 bytes of quants below), not in one burst at its start: the 1.5B
+         * Q4_K_M decode +2-8 % (three A/B sessions); bench/kernel_ab.sh x1.03-1.08 with the
+         * matrices read in order, x0.97-1.01 scattered (docs/kernels.md). Asking for one line
+         * only (a hint for the hardware) lost 10 % in the model: a product starts cold. */
         const uint8_t *ahead = p + 2 * PK_ROWS * PK_BLOCK;
         if (NC == 1) kern_prefetch(ahead, 256);
         q4k_hdr16 h = header(p);

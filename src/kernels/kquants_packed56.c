@@ -149,7 +149,7 @@ enum { PK_PANEL_MIN_q6k = 9 };
 PK_INLINE void q5_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
     for (int64_t b = 0; b < nb; b++, p += KERN_PACK_ROWS * P5_BLOCK) {
         /* decode: ask for the step after next, as packed Q4_K, a few lines at a time through
-         * the step (x1.04-1.06 GB/s from memory over three shapes, bench/kernel_ab.sh) */
+         * the step (bench/kernel_ab.sh with the matrices read in order: x1.04-1.06) */
         const uint8_t *ahead = p + 2 * KERN_PACK_ROWS * P5_BLOCK;
         if (NC == 1) kern_prefetch(ahead, 256);
         const q4k_hdr16 h = q4k_hdr16_decode(_mm512_loadu_si512(p), _mm512_loadu_si512(p + 64), _mm512_loadu_si512(p + 128),
