@@ -20,7 +20,6 @@
 #include "threads.h"
 #include "bench.h"
 
-
 /* L layers' caches, taken in turn as a decode step does (the step before touched every other
  * layer's rows, so a layer's rows come from memory, not from this core's caches). */
 static void run(const char *name, int P, int L, int H, int HKV, int dk, int dv, bool v_in_k) {

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "kernels/kernels.h"
+#include "membw.h"
 #include "ops.h"
 #include "threads.h"
 #include "bench.h"
@@ -33,40 +34,15 @@ static int level_index(const char *name) {
 /* CPU seconds of all threads: robust when the machine is shared */
 static double cpu_now(void) { return bench_clock(CLOCK_PROCESS_CPUTIME_ID); }
 
-/* Streaming read of n bytes over the pool (the ceiling for decode): 64 chunks, 256 bytes
- * per step in four 64-byte vectors, with and without a prefetch 2 KiB ahead (the same loop
- * as seek bench's probe; a scalar loop reads slower and would flatter the kernels). */
-typedef uint64_t v8u64 __attribute__((vector_size(64)));
-typedef struct { const uint8_t *p; int64_t n; v8u64 sink[64]; bool prefetch; } rd_job;
-static void rd_range(void *ud, int64_t b, int64_t e) {
-    rd_job *j = ud;
-    const int64_t per = j->n / 64 & ~(int64_t)255;
-    for (int64_t c = b; c < e; c++) {
-        const uint8_t *p = j->p + c * per;
-        v8u64 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-        for (int64_t i = 0; i < per; i += 256) {
-            v8u64 x0, x1, x2, x3;
-            if (j->prefetch)
-                for (int k = 0; k < 256; k += 64) __builtin_prefetch(p + i + 2048 + k, 0, 2);
-            memcpy(&x0, p + i, 64), memcpy(&x1, p + i + 64, 64), memcpy(&x2, p + i + 128, 64), memcpy(&x3, p + i + 192, 64);
-            a0 += x0, a1 += x1, a2 += x2, a3 += x3;
-        }
-        j->sink[c] = a0 + a1 + a2 + a3;
-    }
-}
-
+/* The streaming read rate of these bytes right now (the ceiling for decode): best of 4
+ * passes of seek bench's probe (src/membw.c), plain and prefetched 2 KiB ahead in turn. */
 static double read_bw(const uint8_t *buf, size_t bytes) {
-    rd_job j = {.p = buf, .n = (int64_t)bytes};
-    const double done = 64.0 * (double)(j.n / 64 & ~(int64_t)255);   /* what rd_range reads */
     double best = 0;
     for (int rep = 0; rep < 4; rep++) {
-        j.prefetch = rep % 2;   /* plain and prefetched 2 KiB ahead, as seek bench's probe */
-        double t0 = now();
-        par_for(64, rd_range, &j);
-        double dt = now() - t0;
-        if (done / dt > best) best = done / dt;
+        const double g = mem_read_pass(buf, bytes, rep % 2);
+        if (g > best) best = g;
     }
-    return best / 1e9;
+    return best;
 }
 
 int main(int argc, char **argv) {

@@ -24,6 +24,7 @@
 
 #include "cli_args.h"
 #include "cmds.h"
+#include "membw.h"
 #include "model.h"
 #include "quantize.h"
 #include "threads.h"
@@ -31,60 +32,21 @@
 
 /* ---- memory bandwidth probe ---- */
 
-typedef uint64_t v8u64 __attribute__((vector_size(64)));
-
-typedef struct {
-    const uint8_t *buf;
-    size_t chunk;          /* bytes per task */
-    v8u64 *acc;            /* one per task: keeps the loads from being optimised away */
-    bool prefetch;         /* also ask for the bytes 2 KiB ahead, into L2 */
-} bw_job;
-
-static void bw_read(void *p, int64_t begin, int64_t end) {
-    bw_job *j = p;
-    for (int64_t t = begin; t < end; t++) {
-        const uint8_t *b = j->buf + (size_t)t * j->chunk;
-        v8u64 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-        for (size_t i = 0; i < j->chunk; i += 256) {
-            v8u64 x0, x1, x2, x3;
-            if (j->prefetch)
-                for (int k = 0; k < 256; k += 64) __builtin_prefetch(b + i + 2048 + k, 0, 2);
-            memcpy(&x0, b + i, 64);
-            memcpy(&x1, b + i + 64, 64);
-            memcpy(&x2, b + i + 128, 64);
-            memcpy(&x3, b + i + 192, 64);
-            a0 += x0, a1 += x1, a2 += x2, a3 += x3;
-        }
-        j->acc[t] = a0 + a1 + a2 + a3;
-    }
-}
-
-static volatile uint64_t bw_sink;
-
-/* Best of 6 passes over 1 GiB, read in 1 MiB tasks shared by all threads, alternately plain
- * and with a software prefetch 2 KiB ahead (the packed decode kernels prefetch, and on these
- * machines that reads ~5 % faster: without it the probe was no ceiling). GB/s (1e9). */
+/* Best of 6 passes over 1 GiB (src/membw.c), alternately plain and with a software prefetch
+ * 2 KiB ahead (the packed decode kernels prefetch, and on these machines that reads ~5 %
+ * faster: without it the probe was no ceiling). GB/s (1e9). */
 static double mem_bandwidth(void) {
-    const size_t size = (size_t)1 << 30, chunk = (size_t)1 << 20, n = size / chunk;
+    const size_t size = (size_t)1 << 30;
     uint8_t *buf = malloc(size);
-    v8u64 *acc = aligned_alloc(64, n * sizeof *acc);
-    if (!buf || !acc) { free(buf); free(acc); return 0; }
+    if (!buf) return 0;
     for (size_t i = 0; i < size; i += 4096) memset(buf + i, (int)(i >> 12), 4096);   /* fault in */
-    bw_job j = {buf, chunk, acc, false};
     double best = 0;
     for (int pass = 0; pass < 6; pass++) {
-        j.prefetch = pass % 2;
-        double t0 = cli_now();
-        par_for((int64_t)n, bw_read, &j);
-        double dt = cli_now() - t0;
-        if (dt > 0 && size / dt > best) best = size / dt;
+        const double g = mem_read_pass(buf, size, pass % 2);
+        if (g > best) best = g;
     }
-    uint64_t sink = 0;
-    for (size_t i = 0; i < n; i++) sink += acc[i][0];
     free(buf);
-    free(acc);
-    bw_sink = sink;   /* the sums are used: the loads cannot be optimised away */
-    return best / 1e9;
+    return best;
 }
 
 /* ---- what the model reads and computes ---- */

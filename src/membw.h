@@ -1,0 +1,16 @@
+/* membw.h - one streaming read pass over a buffer with all threads: the memory-bandwidth
+ * probe `seek bench` holds decode to, shared with the bench programs so that they measure
+ * "the probe" with the very same loop. */
+#ifndef SEEK_MEMBW_H
+#define SEEK_MEMBW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Reads the first n bytes of buf (n rounded down to a multiple of 256) once, in 1 MiB
+ * tasks shared by the thread pool, four 64-byte loads per 256 bytes into four sums; with
+ * prefetch, each 256 bytes also asks for the bytes 2 KiB ahead into L2.
+ * Returns GB/s (1e9 bytes per second) of the bytes read; 0 when nothing was read. */
+double mem_read_pass(const void *buf, size_t n, bool prefetch);
+
+#endif
