@@ -23,6 +23,7 @@
 
 #include "kernels/kernels.h"
 #include "membw.h"
+#include "util.h"
 #include "threads.h"
 #include "bench.h"
 
@@ -66,7 +67,7 @@ typedef struct {
 static int make_variant(variant *v, const kern_packed *k, seek_type t, int64_t OC, int64_t C, const uint8_t *w, int n_mat) {
     v->k = k;
     v->bytes = k->bytes(C, OC);
-    v->data = aligned_alloc(64, (v->bytes * (size_t)n_mat + 63) & ~(size_t)63);
+    v->data = seek_alloc_big(v->bytes * (size_t)n_mat, true);   /* the model's packed weights' pages */
     v->out = malloc(sizeof(float) * (size_t)(OC + KERN_PACK_ROWS));
     if (!v->data || !v->out) return -1;
     k->pack(C, w, seek_row_size(t, C), OC, v->data, 0, (OC + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS);
@@ -133,12 +134,9 @@ int main(int argc, char **argv) {
      * bytes (a host that merges identical pages made a buffer of one repeated byte read
      * faster the longer the run went on: 30-33 GB/s against the 22-27 of the other probes) */
     const size_t n_chunks = vb.bytes * (size_t)n_mat / MIB;
-    uint8_t *sbuf = malloc(n_chunks * MIB);
+    uint8_t *sbuf = seek_alloc_big(n_chunks * MIB, true);
     if (!sbuf) return 1;
-    for (size_t i = 0; i < n_chunks * MIB; i += 4) {   /* distinct bytes: no page is a copy of another */
-        const float f = frand();
-        memcpy(sbuf + i, &f, 4);
-    }
+    mem_fill_distinct(sbuf, n_chunks * MIB);
 
     printf("kernel_ab: %s %lld x %lld, %d copies (%.0f MB), %d threads, %d rounds\n", argv[1], (long long)OC, (long long)C,
            n_mat, vb.bytes * n_mat / 1e6, seek_threads(), R);

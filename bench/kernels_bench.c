@@ -20,6 +20,7 @@
 
 #include "kernels/kernels.h"
 #include "membw.h"
+#include "util.h"
 #include "ops.h"
 #include "threads.h"
 #include "bench.h"
@@ -35,7 +36,7 @@ static int level_index(const char *name) {
 static double cpu_now(void) { return bench_clock(CLOCK_PROCESS_CPUTIME_ID); }
 
 /* The streaming read rate of these bytes right now (the ceiling for decode): best of 4
- * passes of seek bench's probe (src/membw.c), plain and prefetched 2 KiB ahead in turn. */
+ * passes of seek bench's probe (src/membw.c), plain and prefetched 4 KiB ahead in turn. */
 static double read_bw(const uint8_t *buf, size_t bytes) {
     double best = 0;
     for (int rep = 0; rep < 4; rep++) {
@@ -109,7 +110,7 @@ int main(int argc, char **argv) {
         const kern_packed *pk = kern_packed_for_level((seek_type)t, top);
         uint8_t *packed = NULL;
         size_t pbytes = pk ? pk->bytes(C, OC) : 0;
-        if (pk && (packed = aligned_alloc(64, (pbytes * n_mat + 63) & ~(size_t)63))) {
+        if (pk && (packed = seek_alloc_big(pbytes * n_mat, true))) {   /* as the model's (util.h) */
             pk->pack(C, big, rb, OC, packed, 0, (OC + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS);
             for (int k = 1; k < n_mat; k++) memcpy(packed + k * pbytes, packed, pbytes);
         }
@@ -154,7 +155,7 @@ int main(int argc, char **argv) {
                    l < 0 ? "ref" : use_packed ? "packed" : kern_level_name((kern_level)l), gbs, 100 * gbs / bw, mbytes / best_cpu / 1e9, gf, gfc);
             fflush(stdout);
         }
-        free(packed);
+        seek_free_big(packed, pbytes * n_mat);
     }
     free(src), free(x), free(out), free(row), free(big);
     return 0;

@@ -9,8 +9,14 @@
 
 /* Reads the first n bytes of buf (n rounded down to a multiple of 256) once, in 1 MiB
  * tasks shared by the thread pool, four 64-byte loads per 256 bytes into four sums; with
- * prefetch, each 256 bytes also asks for the bytes 2 KiB ahead into L2.
+ * prefetch, each 256 bytes also asks for the bytes 4 KiB ahead into L2.
  * Returns GB/s (1e9 bytes per second) of the bytes read; 0 when nothing was read. */
 double mem_read_pass(const void *buf, size_t n, bool prefetch);
+
+/* Fill n bytes with values that differ from every other 8 bytes of the buffer (a multiply-
+ * hash of the offset), so that no page is a copy of another: a host that merges identical
+ * pages would otherwise serve the probe from a few cached pages (kernel_ab saw a buffer of one
+ * repeated byte read 30-33 GB/s where the other probes read 22-27). */
+void mem_fill_distinct(void *buf, size_t n);
 
 #endif

@@ -413,11 +413,16 @@ static int prepare_mla(seek_model *md) {
         return seek_error("%s: the unpacked attn_kv_b does not fit in memory", md->gguf->path);
     md->mla_kb = seek_calloc((size_t)L, sizeof *md->mla_kb);
     md->mla_vb = seek_calloc((size_t)L, sizeof *md->mla_vb);
-    uint8_t *all = seek_malloc((size_t)total);
+    uint8_t *all = seek_alloc_big((size_t)total, seek_free_memory_holds(2 * total + (UINT64_C(1) << 30)));   /* as repack.c */
     float *kb = seek_malloc(sizeof(float) * (nk + nv)), *vb = kb ? kb + nk : NULL;   /* one layer in F32 */
     float *row = seek_malloc(sizeof(float) * (size_t)(R > nope ? R : nope));
-    if (!md->mla_kb || !md->mla_vb || !all || !kb || !row) { free(all); free(kb); free(row); return -1; }
+    if (!md->mla_kb || !md->mla_vb || !all || !kb || !row) {
+        seek_free_big(all, (size_t)total);
+        free(kb), free(row);
+        return -1;
+    }
     md->mla_kb[0] = all;   /* model_free frees the block through it */
+    md->mla_bytes = (size_t)total;
     int rc = 0;
     for (int l = 0; l < L && !rc; l++) {
         const seek_layer *Ly = &md->layers[l];
@@ -487,8 +492,8 @@ seek_model *model_load(const char *path) {
 void model_free(seek_model *m) {
     if (!m) return;
     rope_free(&m->rope);
-    if (m->mla_kb) free(m->mla_kb[0]);
-    free(m->packed);
+    if (m->mla_kb) seek_free_big(m->mla_kb[0], m->mla_bytes);
+    seek_free_big(m->packed, m->packed_bytes);
     free(m->mla_kb);
     free(m->mla_vb);
     if (m->ws)

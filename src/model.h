@@ -88,8 +88,10 @@ typedef struct seek_model {
      * relative, is far below that of any quantized type the values come from) */
     seek_type mla_type;
     uint8_t **mla_kb, **mla_vb;
+    size_t mla_bytes;             /* the block behind them (seek_alloc_big) */
     struct seek_workspace *ws;    /* activations and scratch of the fast pass (forward.h) */
     uint8_t *packed;              /* the weights packed at load (src/repack.c), or NULL */
+    size_t packed_bytes;          /* its size (seek_alloc_big) */
 } seek_model;
 
 /* Open a GGUF model, read its hyperparameters and check every tensor's presence, type and

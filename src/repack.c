@@ -92,7 +92,14 @@ int model_repack(seek_model *md) {
     uint64_t total;
     if (repack_plan(g, &total) == 0) return 0;
     /* not enough memory for the copies: run on the file's layout (same results) */
-    uint8_t *block = aligned_alloc(64, (size_t)((total + 63) & ~(uint64_t)63));
+    if (total > SIZE_MAX) return 0;
+    /* 2 MiB pages (util.h) only when the free memory holds the copy and the file's bytes it
+     * is made from side by side, with 1 GiB to spare: then no page has to be reclaimed or
+     * moved to make room for them. Where it did (DeepSeek-V2-Lite Q4_K_M, 9.7 GiB, on a
+     * 24 GiB machine with the file in the page cache), the load spent seconds compacting
+     * and decode measured slower than with 4 KiB pages (docs/kernels.md, "Huge pages"). */
+    const bool huge = seek_free_memory_holds(2 * total + (UINT64_C(1) << 30));
+    uint8_t *block = seek_alloc_big((size_t)total, huge);
     if (!block) return 0;
     uint64_t off = 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
@@ -109,5 +116,6 @@ int model_repack(seek_model *md) {
         if (g->map.mapped) advise(t->data, t->nbytes, MADV_DONTNEED);   /* the file's pages: not needed now */
     }
     md->packed = block;
+    md->packed_bytes = (size_t)total;
     return 0;
 }

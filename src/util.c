@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 static _Thread_local char err_buf[1024];
@@ -53,6 +54,42 @@ void *seek_malloc(size_t n) {
     void *p = malloc(n ? n : 1);
     if (!p) oom(n);
     return p;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+void *seek_alloc_big(size_t n, bool huge) { return (void)huge, seek_calloc(1, n); }
+void seek_free_big(void *p, size_t n) { (void)n, free(p); }
+#else
+enum { BIG_PAGE = 2u << 20 };
+
+static size_t big_len(size_t n) { return n ? (n + BIG_PAGE - 1) & ~(size_t)(BIG_PAGE - 1) : BIG_PAGE; }
+
+void *seek_alloc_big(size_t n, bool huge) {
+    const size_t len = big_len(n);
+    if (len < n || len + BIG_PAGE < len) return oom(n), NULL;
+    /* map one huge page more than needed and trim both ends to a 2 MiB boundary: THP backs
+     * only 2 MiB-aligned stretches */
+    uint8_t *raw = mmap(NULL, len + BIG_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return oom(n), NULL;
+    uint8_t *p = (uint8_t *)(((uintptr_t)raw + BIG_PAGE - 1) & ~(uintptr_t)(BIG_PAGE - 1));
+    if (p > raw) munmap(raw, (size_t)(p - raw));
+    if (raw + len + BIG_PAGE > p + len) munmap(p + len, (size_t)(raw + len + BIG_PAGE - (p + len)));
+    const char *e = getenv("SEEK_HUGEPAGES");
+#ifdef MADV_HUGEPAGE
+    if (huge && (!e || strcmp(e, "0") != 0)) (void)madvise(p, len, MADV_HUGEPAGE);   /* a hint: without THP, 4 KiB pages */
+#endif
+    return p;
+}
+
+void seek_free_big(void *p, size_t n) {
+    if (p) munmap(p, big_len(n));
+}
+#endif
+
+bool seek_free_memory_holds(uint64_t bytes) {
+    struct sysinfo si;
+    if (sysinfo(&si) != 0) return false;
+    return (uint64_t)si.freeram * si.mem_unit >= bytes;
 }
 
 void *seek_calloc(size_t n, size_t size) {

@@ -31,6 +31,19 @@ void *seek_calloc(size_t n, size_t size);
 void *seek_realloc(void *p, size_t n);
 char *seek_strdup(const char *s);
 
+/* Memory for the big buffers decode streams through once per token (the weights packed at
+ * load, MLA's prepared matrices) and for the bandwidth probe that measures them: anonymous
+ * pages aligned to 2 MiB; with `huge`, offered to transparent huge pages (MADV_HUGEPAGE), so
+ * the hardware walks one page table entry per 2 MiB instead of per 4 KiB (docs/kernels.md,
+ * "Huge pages": a streaming read ~5-10 % faster, the dense decodes ~5 %). SEEK_HUGEPAGES=0
+ * keeps 4 KiB pages. Zero-filled; NULL with the error set when out of memory. Free with
+ * seek_free_big(p, n), n as allocated. Under AddressSanitizer plain calloc, so reads past
+ * the end are still caught. */
+void *seek_alloc_big(size_t n, bool huge);
+void seek_free_big(void *p, size_t n);
+/* Whether the memory free right now (not counting the page cache) holds `bytes`. */
+bool seek_free_memory_holds(uint64_t bytes);
+
 /* Grow a heap array so it holds at least `need` elements of `elem` bytes:
  * `*pptr` is the array (a `T **` passed as void *), `*cap` its capacity in elements,
  * doubled from `min_cap`. Returns 0, or -1 (error set, array unchanged). */

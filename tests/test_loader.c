@@ -3,12 +3,14 @@
  * a tensor dropped, reshaped or retyped. Each must fail with its own message, without
  * allocating from the bad value first (the issue-13 cases: MoE sizes in a file without MoE
  * blocks once overflowed an int and tried to allocate 40 GB). */
+#include <stdint.h>
 #include <unistd.h>
 
 #include "convert.h"
 #include "gguf.h"
 #include "model.h"
 #include "test.h"
+#include "util.h"
 
 static char tmpdir[64];
 static char v2[128], v3[128], llama[128], qwen[128];
@@ -226,6 +228,59 @@ static int convert_to(const char *hf, char *out, const char *name) {
     return convert_hf(hf, out, &o);
 }
 
+/* The VmFlags of the mapping that holds p (/proc/self/smaps), "" when not found */
+static void vm_flags(const void *p, char *out, size_t cap) {
+    out[0] = 0;
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return;
+    char line[512];
+    bool in = false;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2)   /* a mapping's first line; the others start "Name:" */
+            in = (uintptr_t)p >= a && (uintptr_t)p < b;
+        else if (in && !strncmp(line, "VmFlags:", 8)) {
+            snprintf(out, cap, "%s", line + 8);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+/* seek_alloc_big (the packed weights' and the probe's memory): zeroed, 2 MiB aligned, every
+ * byte writable, and the huge page advice (smaps flag "hg") given exactly when asked for and
+ * SEEK_HUGEPAGES is not 0 */
+TEST(big_alloc_aligned_zeroed_and_advised) {
+#if defined(__SANITIZE_ADDRESS__)
+    printf("# big_alloc: plain calloc under AddressSanitizer\n");
+#else
+    static const size_t sizes[] = {1, 4096, (2u << 20) - 1, (2u << 20) + 1, 5u << 20};
+    for (int env = 0; env < 2; env++) {
+        if (env) setenv("SEEK_HUGEPAGES", "0", 1);
+        for (int huge = 0; huge < 2; huge++)
+            for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+                const size_t n = sizes[k];
+                uint8_t *p = seek_alloc_big(n, huge);
+                CHECK(p);
+                CHECK_MSG((uintptr_t)p % (2u << 20) == 0, "n %zu: %p not 2 MiB aligned", n, (void *)p);
+                size_t nz = 0;
+                for (size_t i = 0; i < n; i++) nz += p[i] != 0;
+                CHECK_MSG(nz == 0, "n %zu: %zu bytes not zero", n, nz);
+                memset(p, 0xa5, n);
+                char fl[512];
+                vm_flags(p, fl, sizeof fl);
+                CHECK_MSG(fl[0], "no smaps entry for %p", (void *)p);
+                const bool hg = strstr(fl, " hg") != NULL, want = huge && !env;
+                CHECK_MSG(hg == want, "n %zu huge %d SEEK_HUGEPAGES %s: VmFlags%s", n, huge, env ? "0" : "unset", fl);
+                seek_free_big(p, n);
+            }
+    }
+    unsetenv("SEEK_HUGEPAGES");
+    CHECK(seek_free_memory_holds(1));
+    CHECK(!seek_free_memory_holds(UINT64_MAX));
+#endif
+}
+
 int main(void) {
     if (test_mkdtemp(tmpdir, "loader")) return 1;
     if (convert_to("tests/data/hf/deepseek-v2-lite-tiny", v2, "v2") || convert_to("tests/data/hf/deepseek-v3-tiny", v3, "v3") ||
@@ -239,6 +294,7 @@ int main(void) {
     RUN(deepseek2_hparam_rejections);
     RUN(moe_sizes_checked_without_moe_blocks);
     RUN(tensor_rejections);
+    RUN(big_alloc_aligned_zeroed_and_advised);
     test_rmdir(tmpdir);
     return test_summary();
 }
