@@ -1,5 +1,5 @@
 /* stream_work.c - how much of the streaming read rate a loop keeps when it also computes:
- * the probe's pass of `seek bench` (src/membw.c: 64-byte loads, a prefetch 2 KiB ahead) with
+ * the probe's pass of `seek bench` (src/membw.c: 64-byte loads, a prefetch 4 KiB ahead) with
  * K 512-bit multiply-adds (vpdpbusd, plus the vpand that unpacking nibbles costs) per
  * 64-byte line, for each K in turn every round, over the same buffer, all threads.
  *
@@ -30,12 +30,13 @@ enum { TASK = 1 << 20, MAXK = 8, MAXR = 101 };
 
 static _Atomic uint64_t sink;   /* the sums go here, so no load is dead */
 
-/* n bytes at b: per 256 bytes 4 prefetches 2 KiB ahead, 4 loads, K products per load */
+/* n bytes at b: per 256 bytes 4 prefetches 4 KiB ahead (as the probe and the kernels), 4 loads,
+ * K products per load */
 SW_TARGET static inline __attribute__((always_inline)) void pass_k(const uint8_t *b, size_t n, const int K) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     for (size_t i = 0; i < n; i += 256) {
-        for (int k = 0; k < 256; k += 64) __builtin_prefetch(b + i + 2048 + k, 0, 2);
+        for (int k = 0; k < 256; k += 64) __builtin_prefetch(b + i + 4096 + k, 0, 2);
         const __m512i v0 = _mm512_loadu_si512(b + i), v1 = _mm512_loadu_si512(b + i + 64);
         const __m512i v2 = _mm512_loadu_si512(b + i + 128), v3 = _mm512_loadu_si512(b + i + 192);
         a0 = _mm512_add_epi32(a0, v0), a1 = _mm512_add_epi32(a1, v1);

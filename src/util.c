@@ -86,6 +86,24 @@ void seek_free_big(void *p, size_t n) {
 }
 #endif
 
+uint64_t seek_huge_page_bytes(const void *p, size_t n) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return 0;
+    const uintptr_t lo = (uintptr_t)p, hi = lo + n;
+    uint64_t huge = 0;
+    bool in = false;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        unsigned long a, b, kb;
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2)   /* a mapping's first line; the rest are "Name: ..." */
+            in = a < hi && b > lo;
+        else if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+            huge += (uint64_t)kb << 10;
+    }
+    fclose(f);
+    return huge < n ? huge : n;
+}
+
 bool seek_free_memory_holds(uint64_t bytes) {
     struct sysinfo si;
     if (sysinfo(&si) != 0) return false;

@@ -41,6 +41,10 @@ char *seek_strdup(const char *s);
  * the end are still caught. */
 void *seek_alloc_big(size_t n, bool huge);
 void seek_free_big(void *p, size_t n);
+/* How many bytes of [p, p + n) the kernel backs with huge pages now (/proc/self/smaps:
+ * AnonHugePages of the mappings that overlap it, at most n; a neighbouring mapping merged
+ * into the same one counts too). 0 where smaps cannot be read. */
+uint64_t seek_huge_page_bytes(const void *p, size_t n);
 /* Whether the memory free right now (not counting the page cache) holds `bytes`. */
 bool seek_free_memory_holds(uint64_t bytes);
 

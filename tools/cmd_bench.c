@@ -177,6 +177,8 @@ int cmd_bench(int argc, char **argv) {
     if (p + n > hp->n_ctx_train)
         fprintf(stderr, "seek: warning: -p + -n = %d exceeds the training context %d\n", p + n, hp->n_ctx_train);
     int rc = 1;
+    size_t packed = 0;
+    uint64_t huge = 0;
     const int V = hp->n_vocab;
     int32_t *toks = malloc(sizeof *toks * (size_t)(p + n + 1));
     float *logits = malloc(sizeof(float) * (size_t)V);
@@ -264,6 +266,8 @@ int cmd_bench(int argc, char **argv) {
      * model's): these machines' read bandwidth moves from minute to minute (one probe read
      * 23.7 GB/s and the next run's 30.2), and a probe that caught a slow moment would let the
      * decode read "more than the memory". The better of the two is the ceiling. */
+    packed = m->packed_bytes;   /* and how much of it is in huge pages (util.h) */
+    huge = seek_huge_page_bytes(m->packed, packed);
     for (int s = 1; pc && s < par; s++) kvcache_free(pc[s]), pc[s] = NULL;
     kvcache_free(c), c = NULL;
     model_free(m), m = NULL;
@@ -282,9 +286,10 @@ int cmd_bench(int argc, char **argv) {
                "\"prefill_tps\": %.3f, \"prefill_spread\": %.3f, \"decode_tps\": %.3f, \"decode_spread\": %.3f, "
                "\"mem_bw_gbs\": %.3f, \"mem_bw_before_gbs\": %.3f, \"mem_bw_after_gbs\": %.3f, "
                "\"bytes_per_token\": %.0f, \"decode_bw_fraction\": %.4f, "
-               "\"prefill_gflops\": %.3f, \"kv_bytes_per_token\": %.0f, \"kv_type\": \"%s\"",
+               "\"prefill_gflops\": %.3f, \"kv_bytes_per_token\": %.0f, \"kv_type\": \"%s\", "
+               "\"packed_bytes\": %zu, \"packed_huge_bytes\": %" PRIu64,
                arch, type, mc.params_total, seek_threads(), p, n, r, pp, pp_sd, tg, tg_sd, bw, bw_before, bw_after,
-               mc.bytes_per_token, frac, gflops, kv_bytes, seek_type_get(ct)->name);
+               mc.bytes_per_token, frac, gflops, kv_bytes, seek_type_get(ct)->name, packed, huge);
         if (par)
             printf(", \"parallel\": %d, \"parallel_tps\": %.3f, \"parallel_spread\": %.3f, \"parallel_ratio\": %.3f, "
                    "\"parallel_ratio_spread\": %.3f", par, pg, pg_sd, pr, pr_sd);
@@ -302,6 +307,9 @@ int cmd_bench(int argc, char **argv) {
         printf("weights read: %10s per decoded token; decode reached %.1f%% of the bandwidth\n",
                seek_fmt_bytes((uint64_t)mc.bytes_per_token, b1, sizeof b1), 100 * frac);
         printf("KV cache:     %10s per token (%s)\n", seek_fmt_bytes((uint64_t)kv_bytes, b1, sizeof b1), seek_type_get(ct)->name);
+        if (packed)
+            printf("packed:       %10s repacked at load, %.0f%% of it in 2 MiB pages\n",
+                   seek_fmt_bytes(packed, b1, sizeof b1), 100.0 * (double)huge / (double)packed);
     }
     rc = 0;
 done:

@@ -23,10 +23,38 @@ PY
 )
 [ "$r" = ok ] && ok json_keys || fail json_keys "$r"
 
+# the packed copy and how much of it the kernel backs with 2 MiB pages: none when asked
+# for none (SEEK_HUGEPAGES=0), no copy without repacking (SEEK_REPACK=0)
+packed_keys() {   # NAME WANT (any | no_huge | none)
+    r=$(/usr/bin/python3 - "$TMP/out" "$2" <<'PY'
+import json, sys
+j = json.loads(open(sys.argv[1]).read())
+p, h, want = j.get('packed_bytes'), j.get('packed_huge_bytes'), sys.argv[2]
+ok = isinstance(p, int) and isinstance(h, int) and 0 <= h <= p
+ok = ok and (want != 'no_huge' or h == 0) and (want != 'none' or p == 0)
+print('ok' if ok else 'bad: packed_bytes %r packed_huge_bytes %r (want %s)' % (p, h, want))
+PY
+)
+    [ "$r" = ok ] && ok "$1" || fail "$1" "$r"
+}
+expect_ok packed_json "$SEEK" bench -m "$CHAT_MODEL" -p 4 -n 2 -r 1 --json
+packed_keys packed_json_keys any
+expect_ok packed_json_4k env SEEK_HUGEPAGES=0 "$SEEK" bench -m "$CHAT_MODEL" -p 4 -n 2 -r 1 --json
+# (where THP is "always", the kernel may use huge pages for any memory: then only the bounds)
+case "$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)" in
+*"[always]"*) packed_keys packed_json_4k_keys any ;;
+*) packed_keys packed_json_4k_keys no_huge ;;
+esac
+expect_ok packed_json_none env SEEK_REPACK=0 "$SEEK" bench -m "$CHAT_MODEL" -p 4 -n 2 -r 1 --json
+packed_keys packed_json_none_keys none
+
 expect_ok text "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 4 -r 1
 expect_out text_prefill '^prefill: +[0-9.]+ '
 expect_out text_decode '^decode: +[0-9.]+ '
 expect_out text_bw '^memory read: +[0-9.]+ GB/s .*the better of [0-9.]+ before the model and [0-9.]+ after'
+if "$SEEK" info "$CHAT_MODEL" | grep -q "repacked at load"; then   # a packed form at this CPU's level
+    expect_out text_packed '^packed: +[0-9.]+ [KMG]iB repacked at load, [0-9]+% of it in 2 MiB pages$'
+fi
 
 # --parallel N: N streams decoded together, reported next to the single stream
 expect_ok parallel_json "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 4 -r 2 --threads 2 --parallel 3 --json
