@@ -91,9 +91,12 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
          * 4 with each 256 bytes of quants below), not in one burst at its start: the 1.5B
          * Q4_K_M decode +2-8 % (three A/B sessions); bench/kernel_ab.sh x1.03-1.08 with the
          * matrices read in order, x0.97-1.01 scattered (docs/kernels.md). Asking for one line
-         * only (a hint for the hardware) lost 10 % in the model: a product starts cold. */
+         * only (a hint for the hardware) lost 10 % in the model: a product starts cold.
+         * And each 256 bytes asks for the bytes 1 KiB on into L1 (already on their way to
+         * L2), so the loads that the products wait on hit L1: kernel_ab x1.01-1.05 on three
+         * shapes; bench/stream_work's loops with 2-4 products per line read 4-5 % more. */
         const uint8_t *ahead = p + 2 * PK_ROWS * PK_BLOCK;
-        if (NC == 1) kern_prefetch(ahead, 256);
+        if (NC == 1) kern_prefetch(ahead, 256), kern_prefetch_l1(p + 1024, 256);
         q4k_hdr16 h = header(p);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
         __m512i S1[PK_COLS], S1h[PK_COLS];
@@ -106,7 +109,9 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
             _Pragma("GCC unroll 2")
             for (int half = 0; half < 2; half++) {
                 __m512i lo[4], hi[4];
-                if (NC == 1) kern_prefetch(ahead + 256 + 64 * (8 * c4 + 4 * half), 256);
+                if (NC == 1)
+                    kern_prefetch(ahead + 256 + 64 * (8 * c4 + 4 * half), 256),
+                        kern_prefetch_l1(p + 1024 + 256 + 64 * (8 * c4 + 4 * half), 256);
                 _Pragma("GCC unroll 4")
                 for (int j = 0; j < 4; j++) {
                     __m512i v = _mm512_loadu_si512(p + 256 + 64 * (8 * c4 + 4 * half + j));

@@ -149,9 +149,10 @@ enum { PK_PANEL_MIN_q6k = 9 };
 PK_INLINE void q5_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
     for (int64_t b = 0; b < nb; b++, p += KERN_PACK_ROWS * P5_BLOCK) {
         /* decode: ask for the step after next, as packed Q4_K, a few lines at a time through
-         * the step (bench/kernel_ab.sh with the matrices read in order: x1.04-1.06) */
+         * the step (bench/kernel_ab.sh with the matrices read in order: x1.04-1.06), and
+         * 1 KiB on into L1, as packed Q4_K (kernel_ab 2048 x 2048, scattered: x1.07) */
         const uint8_t *ahead = p + 2 * KERN_PACK_ROWS * P5_BLOCK;
-        if (NC == 1) kern_prefetch(ahead, 256);
+        if (NC == 1) kern_prefetch(ahead, 256), kern_prefetch_l1(p + 1024, 256);
         const q4k_hdr16 h = q4k_hdr16_decode(_mm512_loadu_si512(p), _mm512_loadu_si512(p + 64), _mm512_loadu_si512(p + 128),
                                              _mm512_loadu_si512(p + 192));
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
@@ -165,7 +166,8 @@ PK_INLINE void q5_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as
             _Pragma("GCC unroll 2")
             for (int hh = 0; hh < 2; hh++) {
                 const uint8_t *x = p + 256 + 64 * (10 * c4 + 5 * hh);
-                if (NC == 1) kern_prefetch(ahead + 256 + 64 * (10 * c4 + 5 * hh), 320);
+                if (NC == 1)
+                    kern_prefetch(ahead + 256 + 64 * (10 * c4 + 5 * hh), 320), kern_prefetch_l1(x + 1024, 320);
                 _Pragma("GCC unroll 2")
                 for (int pr = 0; pr < 2; pr++) {
                     __m512i lo[2], hi[2];
@@ -192,7 +194,10 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
     const uint8_t *p = grp + kq_q6_dbytes(nb);
     const bool few = NC < 4;   /* t * sc by vpdpwssd on split pairs (below), not vpmulld */
     for (int64_t b = 0; b < nb; b++, p += P6_STEP) {
-        if (NC == 1) kern_prefetch(p + 2 * P6_STEP, P6_STEP);
+        /* decode: the step after next into L2, and into L1 the bytes 2 KiB on, a group's
+         * worth before each group's loads (as packed Q4_K; here 2 KiB: kernel_ab on the output
+         * head's shape x0.99 at 512 bytes, x1.00 at 1 KiB, x1.03 at 2 KiB; x1.04 on ffn_down's) */
+        if (NC == 1) kern_prefetch(p + 2 * P6_STEP, P6_STEP), kern_prefetch_l1(p + 2048, 256);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
         __m512i S[PK_COLS], neg[PK_COLS];
         _Pragma("GCC unroll 8")
@@ -210,6 +215,7 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
                 const int g = 4 * k + s;
                 const __m512i sc = few ? p56_sbyte_pair(sv, s) : p56_sbyte(sv, s);
                 __m512i ch[4];
+                if (NC == 1) kern_prefetch_l1(p + 256 + 192 * g + 2048, 192);
                 p56_q6_quants(p + 256 + 192 * g, ch);
                 _Pragma("GCC unroll 8")
                 for (int c = 0; c < NC; c++) {
