@@ -228,6 +228,7 @@ static int convert_to(const char *hf, char *out, const char *name) {
     return convert_hf(hf, out, &o);
 }
 
+#if !defined(__SANITIZE_ADDRESS__)   /* (there seek_alloc_big is calloc) */
 /* The VmFlags of the mapping that holds p (/proc/self/smaps), "" when not found */
 static void vm_flags(const void *p, char *out, size_t cap) {
     out[0] = 0;
@@ -246,6 +247,7 @@ static void vm_flags(const void *p, char *out, size_t cap) {
     }
     fclose(f);
 }
+#endif
 
 /* seek_alloc_big (the packed weights' and the probe's memory): zeroed, 2 MiB aligned, every
  * byte writable, and the huge page advice (smaps flag "hg") given exactly when asked for and
