@@ -37,14 +37,7 @@ static double cpu_now(void) { return bench_clock(CLOCK_PROCESS_CPUTIME_ID); }
 
 /* The streaming read rate of these bytes right now (the ceiling for decode): best of 4
  * passes of seek bench's probe (src/membw.c), plain and prefetched 4 KiB ahead in turn. */
-static double read_bw(const uint8_t *buf, size_t bytes) {
-    double best = 0;
-    for (int rep = 0; rep < 4; rep++) {
-        const double g = mem_read_pass(buf, bytes, rep % 2);
-        if (g > best) best = g;
-    }
-    return best;
-}
+static double read_bw(const uint8_t *buf, size_t bytes) { return mem_read_best(buf, bytes, 4); }
 
 int main(int argc, char **argv) {
     int64_t OC = 4096, C = 4096, mb = 512;

@@ -13,6 +13,10 @@
  * Returns GB/s (1e9 bytes per second) of the bytes read; 0 when nothing was read. */
 double mem_read_pass(const void *buf, size_t n, bool prefetch);
 
+/* The best of `passes` mem_read_pass calls over buf, plain and prefetching in turn (the
+ * probe of `seek bench` and of the bench programs). GB/s. */
+double mem_read_best(const void *buf, size_t n, int passes);
+
 /* Fill n bytes with values that differ from every other 8 bytes of the buffer (a multiply-
  * hash of the offset), so that no page is a copy of another: a host that merges identical
  * pages would otherwise serve the probe from a few cached pages (kernel_ab saw a buffer of one

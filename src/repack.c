@@ -87,19 +87,20 @@ static void advise(const void *p, size_t n, int how) {
     if (b > a) (void)madvise((void *)a, b - a, how);
 }
 
+/* Where pages did have to be reclaimed and moved (DeepSeek-V2-Lite Q4_K_M, 9.7 GiB, on a
+ * 24 GiB machine with the file in the page cache), the load spent seconds compacting and
+ * decode measured slower than with 4 KiB pages (docs/kernels.md, "Huge pages"). */
+bool repack_huge_pages_fit(uint64_t bytes) {
+    return bytes <= UINT64_MAX / 4 && seek_free_memory_holds(2 * bytes + (UINT64_C(1) << 30));
+}
+
 int model_repack(seek_model *md) {
     gguf_file *g = md->gguf;
     uint64_t total;
     if (repack_plan(g, &total) == 0) return 0;
     /* not enough memory for the copies: run on the file's layout (same results) */
     if (total > SIZE_MAX) return 0;
-    /* 2 MiB pages (util.h) only when the free memory holds the copy and the file's bytes it
-     * is made from side by side, with 1 GiB to spare: then no page has to be reclaimed or
-     * moved to make room for them. Where it did (DeepSeek-V2-Lite Q4_K_M, 9.7 GiB, on a
-     * 24 GiB machine with the file in the page cache), the load spent seconds compacting
-     * and decode measured slower than with 4 KiB pages (docs/kernels.md, "Huge pages"). */
-    const bool huge = seek_free_memory_holds(2 * total + (UINT64_C(1) << 30));
-    uint8_t *block = seek_alloc_big((size_t)total, huge);
+    uint8_t *block = seek_alloc_big((size_t)total, repack_huge_pages_fit(total));
     if (!block) return 0;
     uint64_t off = 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {

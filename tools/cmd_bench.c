@@ -40,11 +40,7 @@ static double mem_bandwidth(void) {
     uint8_t *buf = seek_alloc_big(size, true);   /* the machine's best: 2 MiB pages (util.h) */
     if (!buf) return 0;
     mem_fill_distinct(buf, size);   /* faults it in */
-    double best = 0;
-    for (int pass = 0; pass < 6; pass++) {
-        const double g = mem_read_pass(buf, size, pass % 2);
-        if (g > best) best = g;
-    }
+    const double best = mem_read_best(buf, size, 6);
     seek_free_big(buf, size);
     return best;
 }
