@@ -1,0 +1,116 @@
+/* moe_pattern.c - does reading a MoE layer's experts at scattered places cost decode speed?
+ * One-token products through matmul_many (the model's path: packed weights, the pool), over
+ * L layers of a [E][R][C] expert stack each, every pass K items, the same bytes read three
+ * ways, and the bandwidth probe in the same rounds:
+ *
+ *   scattered    K experts drawn at random from the layer's E (as the router picks them)
+ *   contiguous   K experts side by side in the stack
+ *   one item     the same K x R rows as one matrix
+ *
+ *   make build/bench/moe_pattern && build/bench/moe_pattern [TYPE [ROUNDS]]
+ *   (default Q4_K, 7 rounds; SEEK_HUGEPAGES=0 puts the stacks in 4 KiB pages)
+ *
+ * Shapes are DeepSeek-V2-Lite's gate/up experts (E 64, R 1408, C 2048, K 12 of them: 6 routed
+ * experts x gate and up), 12 layers (~1.2 GB at Q4_K, past any cache). Each figure is GB/s of
+ * weight bytes, and that as a share of the probe (src/membw.c) taken at the start of its
+ * round; medians over the rounds are printed last. Not a test. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "dtype.h"
+#include "kernels/kernels.h"
+#include "membw.h"
+#include "ops.h"
+#include "quant.h"
+#include "threads.h"
+#include "util.h"
+
+enum { E = 64, R = 1408, C = 2048, K = 12, L = 12, MAXR = 51 };
+
+static int cmp(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int main(int argc, char **argv) {
+    const char *tname = argc > 1 ? argv[1] : "Q4_K";
+    const int rounds = argc > 2 ? atoi(argv[2]) : 7;
+    const int t = seek_type_from_name(tname);
+    const kern_packed *pk = t >= 0 ? kern_packed_for((seek_type)t) : NULL;
+    if (!pk || C % seek_type_get((uint32_t)t)->block_size || rounds < 1 || rounds > MAXR) {
+        fprintf(stderr, "usage: moe_pattern [TYPE with a packed kernel here, e.g. Q4_K] [ROUNDS 1..%d]\n", MAXR);
+        return 2;
+    }
+    const size_t rb = seek_row_size((seek_type)t, C), per = pk->bytes(C, R), total = (size_t)L * E * per;
+    /* one expert's rows quantized from random floats, packed into every slot of every layer
+     * (the bytes' values do not change the speed; the addresses are what is measured) */
+    uint8_t *src = malloc((size_t)R * rb);
+    float *row = malloc(sizeof(float) * C), *x = malloc(sizeof(float) * C), *out = malloc(sizeof(float) * (size_t)K * R);
+    uint8_t *w = seek_alloc_big(total, true);
+    const size_t pbytes = (size_t)1 << 30;
+    uint8_t *probe = seek_alloc_big(pbytes, true);
+    if (!src || !row || !x || !out || !w || !probe) {
+        fprintf(stderr, "moe_pattern: out of memory\n");
+        return 1;
+    }
+    for (int r = 0; r < R; r++) {
+        for (int i = 0; i < C; i++) row[i] = frand();
+        if (seek_quantize_row((seek_type)t, row, src + (size_t)r * rb, C)) return 1;
+    }
+    for (int e = 0; e < L * E; e++) pk->pack(C, src, rb, R, w + (size_t)e * per, 0, (R + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS);
+    mem_fill_distinct(probe, pbytes);
+    for (int i = 0; i < C; i++) x[i] = frand();
+
+    static const char *names[3] = {"scattered", "contiguous", "one item"};
+    static double g[3][MAXR], f[3][MAXR], pb[MAXR];
+    for (int r = -1; r < rounds; r++) {   /* round -1 warms up */
+        const double probe_gbs = mem_read_best(probe, pbytes, 2);
+        for (int mode = 0; mode < 3; mode++) {
+            const double t0 = now();
+            size_t bytes = 0;
+            for (int rep = 0; rep < 4; rep++)
+                for (int l = 0; l < L; l++) {
+                    const uint8_t *layer = w + (size_t)l * E * per;
+                    const int first = (int)(bench_next() % (E - K));   /* contiguous / one item: where */
+                    mm_item it[K];
+                    int n = 0;
+                    if (mode == 2) {
+                        const seek_mat m = {(seek_type)t, C, (int64_t)K * R, rb, NULL, layer + (size_t)first * per};
+                        it[n++] = (mm_item){out, x, m, NULL, 1};
+                    } else {
+                        bool used[E] = {false};
+                        for (int k = 0; k < K; k++) {
+                            int e = first + k;
+                            if (mode == 0) {
+                                do e = (int)(bench_next() % E);
+                                while (used[e]);
+                                used[e] = true;
+                            }
+                            const seek_mat m = {(seek_type)t, C, R, rb, NULL, layer + (size_t)e * per};
+                            it[n++] = (mm_item){out + (size_t)k * R, x, m, NULL, 1};
+                        }
+                    }
+                    if (matmul_many(it, n, row)) return 1;
+                    bytes += (size_t)K * R * rb;
+                }
+            if (r >= 0) g[mode][r] = (double)bytes / (now() - t0) / 1e9, f[mode][r] = g[mode][r] / probe_gbs;
+        }
+        if (r >= 0) pb[r] = probe_gbs;
+    }
+    printf("moe_pattern: %s, %d layers x %d experts of %d x %d, %d per pass, %d threads, %d rounds, %s\n", tname, L, E, R,
+           C, K, seek_threads(), rounds, seek_huge_page_bytes(w, total) ? "2 MiB pages" : "4 KiB pages");
+    printf("| read | GB/s (median) | of the probe (median per round) |\n|---|---:|---:|\n");
+    for (int mode = 0; mode < 3; mode++) printf("| %s | %.2f | %.3f |\n", names[mode], median(g[mode], rounds), median(f[mode], rounds));
+    printf("| probe | %.2f | 1 |\n", median(pb, rounds));
+    seek_free_big(w, total);
+    seek_free_big(probe, pbytes);
+    free(src), free(row), free(x), free(out);
+    return 0;
+}
