@@ -1,9 +1,11 @@
-/* bench.h - what the stand-alone bench programs share: clocks and one random sequence
- * (xorshift64, the same seed everywhere, so a program's checksums do not change run to run). */
+/* bench.h - what the stand-alone bench programs share: clocks, one random sequence
+ * (xorshift64, the same seed everywhere, so a program's checksums do not change run to run)
+ * and the median. */
 #ifndef SEEK_BENCH_H
 #define SEEK_BENCH_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 
 static inline double bench_clock(clockid_t id) {
@@ -21,5 +23,16 @@ static inline uint64_t bench_next(void) {
 }
 /* uniform in [-1, 1) */
 static inline float frand(void) { return (float)((double)(bench_next() >> 11) * 0x1p-53 * 2.0 - 1.0); }
+
+
+static inline int bench_cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+/* the median of v[0..n) (sorts v) */
+static inline double bench_median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 #endif

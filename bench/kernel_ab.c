@@ -48,14 +48,6 @@ static void run_groups(void *p, int64_t g0, int64_t g1) {
 
 enum { MIB = 1 << 20 };
 
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 typedef struct {
     const kern_packed *k;
@@ -157,8 +149,8 @@ int main(int argc, char **argv) {
         ba[r] = g[1] / g[0], as_[r] = g[0] / g[2], bs[r] = g[1] / g[2];
     }
     const bool same = !memcmp(va.out, vb.out, sizeof(float) * (size_t)OC);
-    printf("GB/s (medians): A %.2f  B %.2f  stream %.2f\n", median(ga, R), median(gb, R), median(gs, R));
-    printf("B/A %.3f   A/stream %.3f   B/stream %.3f   outputs %s\n", median(ba, R), median(as_, R), median(bs, R),
+    printf("GB/s (medians): A %.2f  B %.2f  stream %.2f\n", bench_median(ga, R), bench_median(gb, R), bench_median(gs, R));
+    printf("B/A %.3f   A/stream %.3f   B/stream %.3f   outputs %s\n", bench_median(ba, R), bench_median(as_, R), bench_median(bs, R),
            same ? "identical" : "DIFFER");
     return 0;
 }

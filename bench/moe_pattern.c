@@ -29,16 +29,6 @@
 
 enum { E = 64, R = 1408, C = 2048, K = 12, L = 12, MAXR = 51 };
 
-static int cmp(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 int main(int argc, char **argv) {
     const char *tname = argc > 1 ? argv[1] : "Q4_K";
     const int rounds = argc > 2 ? atoi(argv[2]) : 7;
@@ -107,8 +97,8 @@ int main(int argc, char **argv) {
     printf("moe_pattern: %s, %d layers x %d experts of %d x %d, %d per pass, %d threads, %d rounds, %s\n", tname, L, E, R,
            C, K, seek_threads(), rounds, seek_huge_page_bytes(w, total) ? "2 MiB pages" : "4 KiB pages");
     printf("| read | GB/s (median) | of the probe (median per round) |\n|---|---:|---:|\n");
-    for (int mode = 0; mode < 3; mode++) printf("| %s | %.2f | %.3f |\n", names[mode], median(g[mode], rounds), median(f[mode], rounds));
-    printf("| probe | %.2f | 1 |\n", median(pb, rounds));
+    for (int mode = 0; mode < 3; mode++) printf("| %s | %.2f | %.3f |\n", names[mode], bench_median(g[mode], rounds), bench_median(f[mode], rounds));
+    printf("| probe | %.2f | 1 |\n", bench_median(pb, rounds));
     seek_free_big(w, total);
     seek_free_big(probe, pbytes);
     free(src), free(row), free(x), free(out);

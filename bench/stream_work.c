@@ -83,16 +83,6 @@ static double gbs(const uint8_t *buf, size_t n, int K, int reps) {
     return (double)n * reps / (now() - t0) / 1e9;
 }
 
-static int cmp(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 int main(int argc, char **argv) {
     const size_t mib = argc > 1 ? (size_t)atol(argv[1]) : 1024;
     const int R = argc > 2 ? atoi(argv[2]) : 9;
@@ -122,7 +112,7 @@ int main(int argc, char **argv) {
            seek_threads());
     printf("|---:|---:|---:|---:|\n");
     for (int i = 0; i < nk; i++) {
-        const double gm = median(g[i], R), rm = median(ratio[i], R);
+        const double gm = bench_median(g[i], R), rm = bench_median(ratio[i], R);
         printf("| %d | %.2f | %.3f | %.1f |\n", ks[i], gm, rm, inc[i]);
     }
     seek_free_big(buf, n);
