@@ -121,10 +121,10 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libseek-fuzz.a
 fuzz-run: fuzz
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-# Chat with the default model (models/default.gguf, trained by scripts in the repo); without it, say so.
+# Chat with the default model (models/default.gguf, shipped; trained with `seek train`, docs/TRAINING.md).
 run: seek
 	@if [ -f models/default.gguf ]; then ./seek chat -m models/default.gguf; \
-	else echo "seek: no default model yet (models/default.gguf); try ./seek info or ./seek tokenize" >&2; exit 1; fi
+	else echo "seek: no default model (models/default.gguf); try ./seek info or ./seek tokenize" >&2; exit 1; fi
 
 clean:
 	rm -rf build build-asan build-fuzz seek

@@ -24,7 +24,6 @@ static inline uint64_t bench_next(void) {
 /* uniform in [-1, 1) */
 static inline float frand(void) { return (float)((double)(bench_next() >> 11) * 0x1p-53 * 2.0 - 1.0); }
 
-
 static inline int bench_cmp_double(const void *a, const void *b) {
     const double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);

@@ -48,7 +48,6 @@ static void run_groups(void *p, int64_t g0, int64_t g1) {
 
 enum { MIB = 1 << 20 };
 
-
 typedef struct {
     const kern_packed *k;
     uint8_t *data;   /* n_mat copies of the packed matrix */
