@@ -18,7 +18,7 @@ trap 'rm -rf "$TMP"' EXIT
 [ -x "$IK/llama-bench" ] || { echo "compare.sh: no $IK/llama-bench" >&2; exit 1; }
 [ $# -gt 0 ] || { echo "usage: compare.sh MODEL.gguf..." >&2; exit 1; }
 
-echo "| model | type | seek pp$P | engine pp$P | seek/engine | seek tg$N | engine tg$N | seek/engine | seek decode bandwidth (of probe) |"
+echo "| model | type | seek pp$P | engine pp$P | seek/engine | seek tg$N | engine tg$N | seek/engine | seek decode bandwidth (of probe; of the probe just before each run) |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 for m in "$@"; do
     : >"$TMP/seek"; : >"$TMP/ik"
@@ -45,6 +45,8 @@ typ = seek[0]['type'] if seek else '?'
 frac = med([s['decode_bw_fraction'] for s in seek])
 bw = med([s['mem_bw_gbs'] for s in seek])
 gbs = med([s['decode_tps'] * s['bytes_per_token'] / 1e9 for s in seek])
-print(f'| {os.path.basename(m)} | {typ} | {pp_s:.2f} | {pi:.2f} | {pp_s / pi:.3f} | {tg_s:.3f} | {ti:.2f} | {tg_s / ti:.3f} | {gbs:.1f} GB/s of {bw:.1f} ({100 * frac:.0f} %) |')
+near = [s['decode_bw_fraction_near'] for s in seek if 'decode_bw_fraction_near' in s]
+near = f'; run by run {100 * med(near):.0f} %' if near else ''
+print(f'| {os.path.basename(m)} | {typ} | {pp_s:.2f} | {pi:.2f} | {pp_s / pi:.3f} | {tg_s:.3f} | {ti:.2f} | {tg_s / ti:.3f} | {gbs:.1f} GB/s of {bw:.1f} ({100 * frac:.0f} %{near}) |')
 PY
 done

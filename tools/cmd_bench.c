@@ -13,7 +13,8 @@
  * Each figure is the median of r runs after a short warm-up (4 prompt tokens, 1 decode step); the spread is the standard
  * deviation over the runs. Around them: the machine's streaming read bandwidth (a probe
  * over 1 GiB on all threads), the weight bytes one decode step must read (routed experts
- * counted at n_used / n_expert), the fraction of the bandwidth decode reached, prefill
+ * counted at n_used / n_expert), the fraction of the bandwidth decode reached (and, run by
+ * run, of the probe taken again just before each decode), prefill
  * GFLOP/s (2 per weight per token, plus causal attention), and the KV cache's bytes per
  * token. docs/bench.md describes each number. */
 #include <inttypes.h>
@@ -43,6 +44,27 @@ static double mem_bandwidth(void) {
     const double best = mem_read_best(buf, size, 6);
     seek_free_big(buf, size);
     return best;
+}
+
+/* The probe taken again right before each decode run, in the same minute as it: these
+ * hosts' bandwidth moves 2x from minute to minute, so a decode is also compared with what
+ * the memory gave a loop that only loads just then (per-run ratios, their median: the
+ * method of bench/kernel_ab). Its 1 GiB buffer lives beside the model, so only where
+ * /proc/meminfo's MemAvailable holds it with 1 GiB to spare; else NULL (not reported). */
+static const size_t NEAR_BYTES = (size_t)1 << 30;
+
+static uint8_t *near_probe_buffer(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return NULL;
+    char line[256];
+    unsigned long long kib = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
+    fclose(f);
+    if (kib < 2 * (NEAR_BYTES >> 10)) return NULL;
+    uint8_t *buf = seek_alloc_big(NEAR_BYTES, true);
+    if (buf) mem_fill_distinct(buf, NEAR_BYTES);
+    return buf;
 }
 
 /* ---- what the model reads and computes ---- */
@@ -179,13 +201,16 @@ int cmd_bench(int argc, char **argv) {
     int32_t *toks = malloc(sizeof *toks * (size_t)(p + n + 1));
     float *logits = malloc(sizeof(float) * (size_t)V);
     double *tp = calloc((size_t)r, sizeof *tp), *td = calloc((size_t)r, sizeof *td), *tpar = calloc((size_t)r, sizeof *tpar);
+    double *near = calloc((size_t)r, sizeof *near);   /* each run's probe just before its decode */
+    double *near_f = calloc((size_t)r, sizeof *near_f);   /* and that run's fraction of it */
+    uint8_t *near_buf = n > 0 ? near_probe_buffer() : NULL;
     seek_kvcache *c = kvcache_new_type(m, p + n + 1, ct);
     /* --parallel: stream s has caches[s] (0: c) and its own logits row */
     seek_kvcache **pc = par ? calloc((size_t)par, sizeof *pc) : NULL;
     seek_seq *ps = par ? calloc((size_t)par, sizeof *ps) : NULL;
     int32_t *ptok = par ? malloc(sizeof *ptok * (size_t)par * (size_t)n) : NULL;
     float *plog = par ? malloc(sizeof(float) * (size_t)V * (size_t)par) : NULL;
-    if (!toks || !logits || !tp || !td || !tpar || !c || (par && (!pc || !ps || !ptok || !plog))) {
+    if (!toks || !logits || !tp || !td || !tpar || !near || !near_f || !c || (par && (!pc || !ps || !ptok || !plog))) {
         cli_error("bench: out of memory");
         goto done;
     }
@@ -209,6 +234,8 @@ int cmd_bench(int argc, char **argv) {
             seek_seq s = {c, toks, rp, 0, logits, false};
             if (model_forward_batch(m, &s, 1)) { cli_lib_error(); goto done; }
         }
+        const double t_pre = cli_now();   /* prefill's end: the probe below is not prefill time */
+        if (near_buf && run >= 0) near[run] = mem_read_best(near_buf, NEAR_BYTES, 2);
         double t1 = cli_now();
         for (int i = 0; i < rn; i++)
             if (model_forward(m, c, toks + rp + i, 1, rp + i, logits, NULL)) { cli_lib_error(); goto done; }
@@ -225,7 +252,7 @@ int cmd_bench(int argc, char **argv) {
         }
         double t4 = cli_now();
         if (run >= 0) {
-            tp[run] = p > 0 ? p / (t1 - t0) : 0;
+            tp[run] = p > 0 ? p / (t_pre - t0) : 0;
             td[run] = n > 0 ? n / (t2 - t1) : 0;
             tpar[run] = par ? (double)par * n / (t4 - t3) : 0;
         }
@@ -247,10 +274,18 @@ int cmd_bench(int argc, char **argv) {
         free(tmp);
         stats(ratio, r, &pr, &pr_sd);
     }
+    const model_cost mc = cost_of(m);
+    /* per run: decode's bytes per second over the probe just before it; then the medians */
+    double near_frac = 0, near_frac_sd = 0, near_bw = 0, near_bw_sd = 0;
+    if (near_buf) {
+        for (int i = 0; i < r; i++) near_f[i] = near[i] > 0 ? mc.bytes_per_token * td[i] / (near[i] * 1e9) : 0;
+        stats(near_f, r, &near_frac, &near_frac_sd);
+        stats(near, r, &near_bw, &near_bw_sd);
+        seek_free_big(near_buf, NEAR_BYTES), near_buf = NULL;
+    }
     double pp, pp_sd, tg, tg_sd;
     stats(tp, r, &pp, &pp_sd);
     stats(td, r, &tg, &tg_sd);
-    const model_cost mc = cost_of(m);
     const double gflops = p > 0 ? prefill_flops(m, &mc, p) * pp / p / 1e9 : 0;
     const double kv_bytes = (double)kvcache_bytes_per_token(m, c->type);
     uint32_t ft = 0;
@@ -289,6 +324,9 @@ int cmd_bench(int argc, char **argv) {
         if (par)
             printf(", \"parallel\": %d, \"parallel_tps\": %.3f, \"parallel_spread\": %.3f, \"parallel_ratio\": %.3f, "
                    "\"parallel_ratio_spread\": %.3f", par, pg, pg_sd, pr, pr_sd);
+        if (near_bw > 0)
+            printf(", \"mem_bw_near_gbs\": %.3f, \"decode_bw_fraction_near\": %.4f, \"decode_bw_fraction_near_spread\": %.4f",
+                   near_bw, near_frac, near_frac_sd);
         printf("}\n");
     } else {
         printf("model:        %s (%s, %s, %.2f B params)\n", base, arch, type, mc.params_total / 1e9);
@@ -302,6 +340,9 @@ int cmd_bench(int argc, char **argv) {
                " and %.2f after)\n", bw, bw_before, bw_after);
         printf("weights read: %10s per decoded token; decode reached %.1f%% of the bandwidth\n",
                seek_fmt_bytes((uint64_t)mc.bytes_per_token, b1, sizeof b1), 100 * frac);
+        if (near_bw > 0)
+            printf("run by run:   decode reached %.1f%% +/- %.1f of a probe taken just before each run (%.2f GB/s median)\n",
+                   100 * near_frac, 100 * near_frac_sd, near_bw);
         printf("KV cache:     %10s per token (%s)\n", seek_fmt_bytes((uint64_t)kv_bytes, b1, sizeof b1), seek_type_get(ct)->name);
         if (packed)
             printf("packed:       %10s repacked at load, %.0f%% of it in 2 MiB pages\n",
@@ -320,6 +361,9 @@ done:
     free(logits);
     free(tp);
     free(td);
+    free(near);
+    free(near_f);
+    if (near_buf) seek_free_big(near_buf, NEAR_BYTES);
     model_free(m);
     return rc;
 }

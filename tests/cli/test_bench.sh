@@ -18,6 +18,14 @@ bad += [k for k in keys[2:] if k in j and not (isinstance(j[k], (int, float)) an
 # the probe is taken before the model and after it; the ceiling is the better of the two
 if not bad and j['mem_bw_gbs'] != max(j['mem_bw_before_gbs'], j['mem_bw_after_gbs']): bad.append('mem_bw_gbs not the max')
 if j.get('model') != 'chat-model.gguf' or j.get('type') != 'Q8_0' or j.get('threads') != 2: bad.append('model/type/threads')
+# the probe before each decode run, where MemAvailable holds its 1 GiB + 1 GiB (required here
+# with a margin: with 3 GiB available when this checks)
+avail = [int(l.split()[1]) for l in open('/proc/meminfo') if l.startswith('MemAvailable:')]
+near = ['mem_bw_near_gbs', 'decode_bw_fraction_near', 'decode_bw_fraction_near_spread']
+if avail and avail[0] >= 3 << 20 and not all(k in j for k in near): bad.append('no near-probe keys')
+if 'mem_bw_near_gbs' in j:
+    bad += [k for k in near[:2] if not (isinstance(j.get(k), (int, float)) and j[k] > 0)]
+    bad += [k for k in near[2:] if not (isinstance(j.get(k), (int, float)) and j[k] >= 0)]
 print('ok' if not bad else 'bad: ' + ', '.join(map(str, bad)) + ' in ' + lines[0])
 PY
 )
@@ -52,6 +60,12 @@ expect_ok text "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 4 -r 1
 expect_out text_prefill '^prefill: +[0-9.]+ '
 expect_out text_decode '^decode: +[0-9.]+ '
 expect_out text_bw '^memory read: +[0-9.]+ GB/s .*the better of [0-9.]+ before the model and [0-9.]+ after'
+if [ "$(awk '/^MemAvailable:/ { print ($2 >= 3 * 1024 * 1024) }' /proc/meminfo)" = 1 ]; then
+    expect_out text_near '^run by run: +decode reached [0-9.]+% \+/- [0-9.]+ of a probe taken just before each run \([0-9.]+ GB/s median\)$'
+fi
+# no decode, no probe before it
+expect_ok text_no_decode "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 0 -r 1
+if grep -q '^run by run:' "$TMP/out"; then fail text_no_decode_near "a per-run probe without decode runs"; else ok text_no_decode_near; fi
 if "$SEEK" info "$CHAT_MODEL" | grep -q "repacked at load"; then   # a packed form at this CPU's level
     expect_out text_packed '^packed: +[0-9.]+ [KMG]iB repacked at load, [0-9]+% of it in 2 MiB pages$'
 fi
