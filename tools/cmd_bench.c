@@ -18,6 +18,7 @@
  * GFLOP/s (2 per weight per token, plus causal attention), and the KV cache's bytes per
  * token. docs/bench.md describes each number. */
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,22 +47,42 @@ static double mem_bandwidth(void) {
     return best;
 }
 
-/* The probe taken again right before each decode run, in the same minute as it: these
- * hosts' bandwidth moves 2x from minute to minute, so a decode is also compared with what
- * the memory gave a loop that only loads just then (per-run ratios, their median: the
- * method of bench/kernel_ab). Its 1 GiB buffer lives beside the model, so only where
- * /proc/meminfo's MemAvailable holds it with 1 GiB to spare; else NULL (not reported). */
+/* The probe taken again right before each decode run (the same 6 passes as the probes
+ * before and after the model), in the same minute as it: these hosts' bandwidth moves 2x
+ * from minute to minute, so a decode is also compared with what the memory gave a loop
+ * that only loads just then (per-run ratios, their median: the method of bench/kernel_ab).
+ * Its 1 GiB buffer lives beside the model and caches, so only where the memory available
+ * (MemAvailable, and the cgroup's limit where one is set) holds it with 1 GiB to spare;
+ * else NULL (not reported). */
 static const size_t NEAR_BYTES = (size_t)1 << 30;
 
-static uint8_t *near_probe_buffer(void) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return NULL;
+/* the first unsigned number in file `path` after `key` (key "" : the file's first), or `none` */
+static unsigned long long read_number(const char *path, const char *key, unsigned long long none) {
+    FILE *f = fopen(path, "r");
+    if (!f) return none;
     char line[256];
-    unsigned long long kib = 0;
+    unsigned long long v = none;
+    const size_t kl = strlen(key);
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
+        if (!strncmp(line, key, kl)) {
+            char *end;
+            unsigned long long x = strtoull(line + kl, &end, 10);
+            if (end != line + kl) v = x;
+            break;
+        }
     fclose(f);
-    if (kib < 2 * (NEAR_BYTES >> 10)) return NULL;
+    return v;
+}
+
+static uint8_t *near_probe_buffer(void) {
+    unsigned long long avail = read_number("/proc/meminfo", "MemAvailable:", 0) << 10;
+    const unsigned long long limit = read_number("/sys/fs/cgroup/memory.max", "", ULLONG_MAX);   /* "max": none */
+    const unsigned long long used = read_number("/sys/fs/cgroup/memory.current", "", 0);
+    if (limit != ULLONG_MAX) {
+        const unsigned long long room = limit > used ? limit - used : 0;
+        if (room < avail) avail = room;
+    }
+    if (avail < 2 * (unsigned long long)NEAR_BYTES) return NULL;
     uint8_t *buf = seek_alloc_big(NEAR_BYTES, true);
     if (buf) mem_fill_distinct(buf, NEAR_BYTES);
     return buf;
@@ -186,8 +207,8 @@ int cmd_bench(int argc, char **argv) {
     if (kv_type_parse(cache_type, &ct)) return cli_lib_error();
     if (threads) seek_set_threads(threads);
     /* the bandwidth probe before the model (and again after it, below): its 1 GiB buffer is
-     * gone again when the model's memory is, so the peak resident memory of a bench run is
-     * the model's own */
+     * gone again when the model's memory is; the peak resident memory of a bench run is the
+     * model's, plus the per-run probe's 1 GiB where memory allows it (near_probe_buffer) */
     const double bw_before = mem_bandwidth();
     seek_model *m = model_load(path);
     if (!m) return cli_lib_error();
@@ -203,7 +224,7 @@ int cmd_bench(int argc, char **argv) {
     double *tp = calloc((size_t)r, sizeof *tp), *td = calloc((size_t)r, sizeof *td), *tpar = calloc((size_t)r, sizeof *tpar);
     double *near = calloc((size_t)r, sizeof *near);   /* each run's probe just before its decode */
     double *near_f = calloc((size_t)r, sizeof *near_f);   /* and that run's fraction of it */
-    uint8_t *near_buf = n > 0 ? near_probe_buffer() : NULL;
+    uint8_t *near_buf = NULL;   /* after the caches, below: what is left is what it may take */
     seek_kvcache *c = kvcache_new_type(m, p + n + 1, ct);
     /* --parallel: stream s has caches[s] (0: c) and its own logits row */
     seek_kvcache **pc = par ? calloc((size_t)par, sizeof *pc) : NULL;
@@ -216,6 +237,7 @@ int cmd_bench(int argc, char **argv) {
     }
     for (int s = 0; s < par; s++)
         if (!(pc[s] = s == 0 ? c : kvcache_new_type(m, p + n + 1, ct))) { cli_lib_error(); goto done; }
+    if (n > 0) near_buf = near_probe_buffer();
     uint64_t x = 12345;   /* fixed pseudo-random prompt: same work on every run */
     for (int i = 0; i < p + n + 1; i++) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -235,7 +257,7 @@ int cmd_bench(int argc, char **argv) {
             if (model_forward_batch(m, &s, 1)) { cli_lib_error(); goto done; }
         }
         const double t_pre = cli_now();   /* prefill's end: the probe below is not prefill time */
-        if (near_buf && run >= 0) near[run] = mem_read_best(near_buf, NEAR_BYTES, 2);
+        if (near_buf && run >= 0) near[run] = mem_read_best(near_buf, NEAR_BYTES, 6);
         double t1 = cli_now();
         for (int i = 0; i < rn; i++)
             if (model_forward(m, c, toks + rp + i, 1, rp + i, logits, NULL)) { cli_lib_error(); goto done; }

@@ -63,12 +63,14 @@ expect_out text_bw '^memory read: +[0-9.]+ GB/s .*the better of [0-9.]+ before t
 if [ "$(awk '/^MemAvailable:/ { print ($2 >= 3 * 1024 * 1024) }' /proc/meminfo)" = 1 ]; then
     expect_out text_near '^run by run: +decode reached [0-9.]+% \+/- [0-9.]+ of a probe taken just before each run \([0-9.]+ GB/s median\)$'
 fi
-# no decode, no probe before it
-expect_ok text_no_decode "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 0 -r 1
-if grep -q '^run by run:' "$TMP/out"; then fail text_no_decode_near "a per-run probe without decode runs"; else ok text_no_decode_near; fi
 if "$SEEK" info "$CHAT_MODEL" | grep -q "repacked at load"; then   # a packed form at this CPU's level
     expect_out text_packed '^packed: +[0-9.]+ [KMG]iB repacked at load, [0-9]+% of it in 2 MiB pages$'
 fi
+# no decode, no probe before it
+expect_ok text_no_decode "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 0 -r 1
+if grep -q '^run by run:' "$TMP/out"; then fail text_no_decode_near "a per-run probe without decode runs"; else ok text_no_decode_near; fi
+expect_ok json_no_decode "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 0 -r 1 --json
+if grep -q 'near' "$TMP/out"; then fail json_no_decode_near "near-probe keys without decode runs"; else ok json_no_decode_near; fi
 
 # --parallel N: N streams decoded together, reported next to the single stream
 expect_ok parallel_json "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 4 -r 2 --threads 2 --parallel 3 --json
