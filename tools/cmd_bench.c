@@ -37,13 +37,20 @@
 /* Best of 6 passes over 1 GiB (src/membw.c), alternately plain and with a software prefetch
  * 4 KiB ahead (the packed decode kernels prefetch, and on these machines that reads ~5 %
  * faster: without it the probe was no ceiling). GB/s (1e9). */
+static const size_t PROBE_BYTES = (size_t)1 << 30;
+
+/* the probe's buffer: 2 MiB pages (the machine's best, util.h), faulted in with distinct bytes */
+static uint8_t *probe_alloc(void) {
+    uint8_t *buf = seek_alloc_big(PROBE_BYTES, true);
+    if (buf) mem_fill_distinct(buf, PROBE_BYTES);
+    return buf;
+}
+
 static double mem_bandwidth(void) {
-    const size_t size = (size_t)1 << 30;
-    uint8_t *buf = seek_alloc_big(size, true);   /* the machine's best: 2 MiB pages (util.h) */
+    uint8_t *buf = probe_alloc();
     if (!buf) return 0;
-    mem_fill_distinct(buf, size);   /* faults it in */
-    const double best = mem_read_best(buf, size, 6);
-    seek_free_big(buf, size);
+    const double best = mem_read_best(buf, PROBE_BYTES, 6);
+    seek_free_big(buf, PROBE_BYTES);
     return best;
 }
 
@@ -54,8 +61,6 @@ static double mem_bandwidth(void) {
  * Its 1 GiB buffer lives beside the model and caches, so only where the memory available
  * (MemAvailable, and the cgroup's limit where one is set) holds it with 1 GiB to spare;
  * else NULL (not reported). */
-static const size_t NEAR_BYTES = (size_t)1 << 30;
-
 /* the first unsigned number in file `path` after `key` (key "" : the file's first), or `none` */
 static unsigned long long read_number(const char *path, const char *key, unsigned long long none) {
     FILE *f = fopen(path, "r");
@@ -82,10 +87,8 @@ static uint8_t *near_probe_buffer(void) {
         const unsigned long long room = limit > used ? limit - used : 0;
         if (room < avail) avail = room;
     }
-    if (avail < 2 * (unsigned long long)NEAR_BYTES) return NULL;
-    uint8_t *buf = seek_alloc_big(NEAR_BYTES, true);
-    if (buf) mem_fill_distinct(buf, NEAR_BYTES);
-    return buf;
+    if (avail < 2 * (unsigned long long)PROBE_BYTES) return NULL;
+    return probe_alloc();
 }
 
 /* ---- what the model reads and computes ---- */
@@ -257,7 +260,7 @@ int cmd_bench(int argc, char **argv) {
             if (model_forward_batch(m, &s, 1)) { cli_lib_error(); goto done; }
         }
         const double t_pre = cli_now();   /* prefill's end: the probe below is not prefill time */
-        if (near_buf && run >= 0) near[run] = mem_read_best(near_buf, NEAR_BYTES, 6);
+        if (near_buf && run >= 0) near[run] = mem_read_best(near_buf, PROBE_BYTES, 6);
         double t1 = cli_now();
         for (int i = 0; i < rn; i++)
             if (model_forward(m, c, toks + rp + i, 1, rp + i, logits, NULL)) { cli_lib_error(); goto done; }
@@ -303,7 +306,7 @@ int cmd_bench(int argc, char **argv) {
         for (int i = 0; i < r; i++) near_f[i] = near[i] > 0 ? mc.bytes_per_token * td[i] / (near[i] * 1e9) : 0;
         stats(near_f, r, &near_frac, &near_frac_sd);
         stats(near, r, &near_bw, &near_bw_sd);
-        seek_free_big(near_buf, NEAR_BYTES), near_buf = NULL;
+        seek_free_big(near_buf, PROBE_BYTES), near_buf = NULL;
     }
     double pp, pp_sd, tg, tg_sd;
     stats(tp, r, &pp, &pp_sd);
@@ -385,7 +388,7 @@ done:
     free(td);
     free(near);
     free(near_f);
-    if (near_buf) seek_free_big(near_buf, NEAR_BYTES);
+    if (near_buf) seek_free_big(near_buf, PROBE_BYTES);
     model_free(m);
     return rc;
 }

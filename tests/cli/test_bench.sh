@@ -70,7 +70,7 @@ fi
 expect_ok text_no_decode "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 0 -r 1
 if grep -q '^run by run:' "$TMP/out"; then fail text_no_decode_near "a per-run probe without decode runs"; else ok text_no_decode_near; fi
 expect_ok json_no_decode "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 0 -r 1 --json
-if grep -q 'near' "$TMP/out"; then fail json_no_decode_near "near-probe keys without decode runs"; else ok json_no_decode_near; fi
+if grep -q '_near' "$TMP/out"; then fail json_no_decode_near "near-probe keys without decode runs"; else ok json_no_decode_near; fi
 
 # --parallel N: N streams decoded together, reported next to the single stream
 expect_ok parallel_json "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 4 -r 2 --threads 2 --parallel 3 --json
