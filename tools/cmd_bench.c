@@ -10,7 +10,8 @@
  *            `seek serve --parallel N` runs them. Reported as aggregate tok/s and as a ratio
  *            to the single-stream decode of the same run (side by side, so the ratio holds
  *            on a busy machine).
- * Each figure is the median of r runs after a short warm-up (4 prompt tokens, 1 decode step); the spread is the standard
+ * Each figure is the median of r runs after a short warm-up (4 prompt tokens, 1 decode step; a MoE
+ * model's weights also read once, every expert: warm_weights); the spread is the standard
  * deviation over the runs. Around them: the machine's streaming read bandwidth (a probe
  * over 1 GiB on all threads), the weight bytes one decode step must read (routed experts
  * counted at n_used / n_expert), the fraction of the bandwidth decode reached (and, run by
@@ -141,6 +142,24 @@ static model_cost cost_of(const seek_model *m) {
     return c;
 }
 
+/* MoE: the warm-up's few tokens reach only some experts, so before the runs read once every
+ * weight byte a decode step may read (the packed copy, MLA's prepared matrices, each file
+ * tensor without a packed copy). Otherwise the first run's steps would meet experts for the
+ * first time: page faults on mapped tensors, and on these VMs freshly written memory reads
+ * slowly at first (docs/bench.md). Returns the bytes read. */
+static double warm_weights(const seek_model *m) {
+    double bytes = 0;
+    if (m->packed) mem_read_pass(m->packed, m->packed_bytes, true), bytes += (double)m->packed_bytes;
+    if (m->mla_kb) mem_read_pass(m->mla_kb[0], m->mla_bytes, true), bytes += (double)m->mla_bytes;
+    for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
+        const gguf_tensor *t = &m->gguf->tensors[i];
+        if (t->packed || is_mla_b(m, t)) continue;
+        mem_read_pass(t->data, t->nbytes, true);
+        bytes += (double)t->nbytes;
+    }
+    return bytes;
+}
+
 /* Prefill FLOPs of p tokens: 2 per active weight per token (the output projection once:
  * only the last token's logits), plus the causal attention products QK^T and AV. */
 static double prefill_flops(const seek_model *m, const model_cost *c, int p) {
@@ -250,9 +269,12 @@ int cmd_bench(int argc, char **argv) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
         ptok[i] = (int32_t)((x >> 33) % (uint64_t)V);
     }
+    double warm = 0;   /* bytes warm_weights read (MoE only) */
     for (int run = -1; run < r; run++) {
-        /* run -1 warms up: a short prompt and one decode step fault every weight page in */
+        /* run -1 warms up: a short prompt and one decode step fault every weight page in
+         * (of a MoE model, only the experts they choose: warm_weights reads the rest) */
         const int rp = run < 0 ? (p < 4 ? p : 4) : p, rn = run < 0 ? (n < 1 ? n : 1) : n;
+        if (run == 0 && hp->n_expert > 0) warm = warm_weights(m);
         c->n_past = 0;
         double t0 = cli_now();
         if (rp > 0) {
@@ -343,9 +365,9 @@ int cmd_bench(int argc, char **argv) {
                "\"mem_bw_gbs\": %.3f, \"mem_bw_before_gbs\": %.3f, \"mem_bw_after_gbs\": %.3f, "
                "\"bytes_per_token\": %.0f, \"decode_bw_fraction\": %.4f, "
                "\"prefill_gflops\": %.3f, \"kv_bytes_per_token\": %.0f, \"kv_type\": \"%s\", "
-               "\"packed_bytes\": %zu, \"packed_huge_bytes\": %" PRIu64,
+               "\"packed_bytes\": %zu, \"packed_huge_bytes\": %" PRIu64 ", \"warmup_read_bytes\": %.0f",
                arch, type, mc.params_total, seek_threads(), p, n, r, pp, pp_sd, tg, tg_sd, bw, bw_before, bw_after,
-               mc.bytes_per_token, frac, gflops, kv_bytes, seek_type_get(ct)->name, packed, huge);
+               mc.bytes_per_token, frac, gflops, kv_bytes, seek_type_get(ct)->name, packed, huge, warm);
         if (par)
             printf(", \"parallel\": %d, \"parallel_tps\": %.3f, \"parallel_spread\": %.3f, \"parallel_ratio\": %.3f, "
                    "\"parallel_ratio_spread\": %.3f", par, pg, pg_sd, pr, pr_sd);
@@ -369,6 +391,9 @@ int cmd_bench(int argc, char **argv) {
             printf("run by run:   decode reached %.1f%% +/- %.1f of a probe taken just before each run (%.2f GB/s median)\n",
                    100 * near_frac, 100 * near_frac_sd, near_bw);
         printf("KV cache:     %10s per token (%s)\n", seek_fmt_bytes((uint64_t)kv_bytes, b1, sizeof b1), seek_type_get(ct)->name);
+        if (warm > 0)
+            printf("warm-up:      %10s of weights read once before the runs (every expert, not only those the"
+                   " warm-up chose)\n", seek_fmt_bytes((uint64_t)warm, b1, sizeof b1));
         if (packed)
             printf("packed:       %10s repacked at load, %.0f%% of it in 2 MiB pages\n",
                    seek_fmt_bytes(packed, b1, sizeof b1), 100.0 * (double)huge / (double)packed);

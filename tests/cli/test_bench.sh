@@ -72,6 +72,73 @@ if grep -q '^run by run:' "$TMP/out"; then fail text_no_decode_near "a per-run p
 expect_ok json_no_decode "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 0 -r 1 --json
 if grep -q '_near' "$TMP/out"; then fail json_no_decode_near "near-probe keys without decode runs"; else ok json_no_decode_near; fi
 
+# MoE: before the runs, every weight byte a decode step may read is read once (the warm-up's
+# few tokens reach only some experts): the file's tensors but attn_kv_b, plus MLA's prepared
+# kb/vb (F16 here), computed from the file's header; with a packed copy, at least that copy.
+# A dense model needs none (its warm-up step reads every weight).
+"$SEEK" synth --shape deepseek-v2-lite --layers 2 --vocab 256 --ff 64 --ff-exp 32 --experts 8 --heads 2 \
+    -o "$TMP/moe.gguf" --quiet || fail setup "synth moe"
+"$SEEK" synth --shape deepseek-v2-lite --layers 2 --vocab 256 --ff 64 --ff-exp 32 --experts 8 --heads 2 \
+    --type Q8_0 -o "$TMP/moe8.gguf" --quiet || fail setup "synth moe q8_0"
+warm_check() {   # NAME FILE.gguf WANT (exact | packed | zero)
+    r=$(/usr/bin/python3 - "$TMP/out" "$2" "$3" <<'PY'
+import json, struct, sys
+j = json.loads(open(sys.argv[1]).read())
+got, want = j.get('warmup_read_bytes'), sys.argv[3]
+f = open(sys.argv[2], 'rb').read()
+o = 4 + 4
+nt, nkv = struct.unpack_from('<QQ', f, o); o += 16
+def s():
+    global o
+    n, = struct.unpack_from('<Q', f, o); o += 8 + n
+    return f[o - n:o].decode()
+SZ = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+def val(t):
+    global o
+    if t == 8: return s()
+    if t == 9:
+        et, n = struct.unpack_from('<IQ', f, o); o += 12
+        return [val(et) for _ in range(n)]
+    v = struct.unpack_from({1: '<B', 2: '<H', 4: '<I', 8: '<Q'}[SZ[t]], f, o)[0]; o += SZ[t]
+    return v
+kv = {}
+for _ in range(nkv):
+    k = s(); t, = struct.unpack_from('<I', f, o); o += 4
+    kv[k] = val(t)
+total = kvb = 0
+for _ in range(nt):
+    name = s(); nd, = struct.unpack_from('<I', f, o); o += 4
+    dims = struct.unpack_from('<%dQ' % nd, f, o); o += 8 * nd
+    t, = struct.unpack_from('<I', f, o); o += 12
+    n = 1
+    for d in dims: n *= d
+    b = {0: 4 * n, 1: 2 * n, 8: n // 32 * 34}[t]
+    total += b
+    if name.endswith('attn_kv_b.weight'): kvb += b
+a, exact = 'deepseek2.', total
+if a + 'block_count' in kv:
+    L, H, R = kv[a + 'block_count'], kv[a + 'attention.head_count'], kv[a + 'attention.kv_lora_rank']
+    nope = kv[a + 'attention.key_length'] - kv[a + 'rope.dimension_count']
+    exact = total - kvb + L * H * (nope + kv[a + 'attention.value_length']) * R * 2
+p = j.get('packed_bytes', 0)
+ok = isinstance(got, (int, float))
+ok = ok and {'exact': got == exact, 'zero': got == 0, 'packed': 0 < p <= got <= exact + p}[want]
+print('ok' if ok else 'bad: warmup_read_bytes %r, want %s (all but kv_b + MLA %d, packed_bytes %r)' % (got, want, exact, j.get('packed_bytes')))
+PY
+)
+    [ "$r" = ok ] && ok "$1" || fail "$1" "$r"
+}
+expect_ok warm_moe env SEEK_REPACK=0 "$SEEK" bench -m "$TMP/moe.gguf" -p 2 -n 2 -r 1 --json
+warm_check warm_moe_bytes "$TMP/moe.gguf" exact
+expect_ok warm_moe8 "$SEEK" bench -m "$TMP/moe8.gguf" -p 2 -n 2 -r 1 --json
+warm_check warm_moe8_bytes "$TMP/moe8.gguf" packed
+expect_ok warm_moe_text "$SEEK" bench -m "$TMP/moe.gguf" -p 2 -n 1 -r 1
+expect_out warm_moe_text_line '^warm-up: +[0-9.]+ [KMG]iB of weights read once before the runs'
+"$SEEK" synth --shape r1-distill-qwen-1.5b --layers 2 --vocab 512 --ff 512 -o "$TMP/dense.gguf" --quiet ||
+    fail setup "synth dense"
+expect_ok warm_dense "$SEEK" bench -m "$TMP/dense.gguf" -p 2 -n 2 -r 1 --json
+warm_check warm_dense_bytes "$TMP/dense.gguf" zero
+
 # --parallel N: N streams decoded together, reported next to the single stream
 expect_ok parallel_json "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 4 -r 2 --threads 2 --parallel 3 --json
 r=$(/usr/bin/python3 - "$TMP/out" <<'PY'
