@@ -7,7 +7,9 @@
 #   ROUNDS=3          alternations; each engine's figure is the median over the rounds
 #   THREADS=<nproc>   threads for both
 #   DEPTH=D           instead: decode only, N tokens after a D-token prompt on both sides
-#                     (seek bench -p D -n N against llama-bench -gp D,N)
+#                     (seek bench -p D -n N against ik_llama.cpp's llama-bench -gp D,N;
+#                     llama.cpp's own llama-bench calls it -d D); the bandwidth column still
+#                     counts only weight bytes, not the KV cache's
 #   IK=/work/ik/build/bin   where llama-bench is (built from source outside the repository)
 #   SEEK=./seek
 # Decode is measured as llama-bench's tg test is, from an empty cache: seek bench -p 0 -n N
@@ -40,7 +42,8 @@ for m in "$@"; do
             seek_bench "$DEPTH" "$N" "$TMP/seek_tg" || break
             ik_args="-p 0 -n 0 -gp $DEPTH,$N"
         else
-            seek_bench "$P" 0 "$TMP/seek_pp" && seek_bench 0 "$N" "$TMP/seek_tg" || break
+            if [ "$P" -gt 0 ]; then seek_bench "$P" 0 "$TMP/seek_pp" || break; fi
+            if [ "$N" -gt 0 ]; then seek_bench 0 "$N" "$TMP/seek_tg" || break; fi
             ik_args="-p $P -n $N"
         fi
         "$IK/llama-bench" -m "$m" $ik_args -r 1 -t "$THREADS" -o json >"$TMP/ik.$r" 2>"$TMP/err" ||
@@ -58,7 +61,7 @@ for r in range(rounds):
         (tg_i if t['n_gen'] > 0 else pp_i).append(t['avg_ts'])
 med = lambda v: statistics.median(v) if v else float('nan')
 tg_s, ti = med([s['decode_tps'] for s in tg]), med(tg_i)
-typ = tg[0]['type'] if tg else '?'
+typ = (tg or pp)[0]['type'] if tg or pp else '?'
 frac = med([s['decode_bw_fraction'] for s in tg])
 bw = med([s['mem_bw_gbs'] for s in tg])
 gbs = med([s['decode_tps'] * s['bytes_per_token'] / 1e9 for s in tg])

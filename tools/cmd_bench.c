@@ -144,20 +144,30 @@ static model_cost cost_of(const seek_model *m) {
 
 /* MoE: the warm-up's few tokens reach only some experts, so before the runs read once every
  * weight byte a decode step may read (the packed copy, MLA's prepared matrices, each file
- * tensor without a packed copy). Otherwise the first run's steps would meet experts for the
- * first time: page faults on mapped tensors, and on these VMs freshly written memory reads
- * slowly at first (docs/bench.md). Returns the bytes read. */
+ * tensor without a packed copy, and a tied embedding's rows, looked up in the file).
+ * Otherwise the first run's steps would meet experts for the first time: page faults on
+ * mapped tensors, and on these VMs freshly written memory reads slowly at first
+ * (docs/bench.md). The mapped tensors only where the memory available holds them: a file
+ * larger than memory would be streamed from disk for nothing. Returns the bytes read. */
+static void read_once(const void *p, size_t n) {
+    mem_read_pass(p, n, true);   /* whole 256-byte steps; then a load per line of the rest */
+    volatile uint8_t sink = 0;
+    for (size_t i = n / 256 * 256; i < n; i += 64) sink ^= ((const volatile uint8_t *)p)[i];
+    (void)sink;
+}
+static bool mapped_read(const seek_model *m, const gguf_tensor *t) {
+    return (!t->packed || t == m->tok_embd) && !is_mla_b(m, t);
+}
 static double warm_weights(const seek_model *m) {
-    double bytes = 0;
-    if (m->packed) mem_read_pass(m->packed, m->packed_bytes, true), bytes += (double)m->packed_bytes;
-    if (m->mla_kb) mem_read_pass(m->mla_kb[0], m->mla_bytes, true), bytes += (double)m->mla_bytes;
-    for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
-        const gguf_tensor *t = &m->gguf->tensors[i];
-        if (t->packed || is_mla_b(m, t)) continue;
-        mem_read_pass(t->data, t->nbytes, true);
-        bytes += (double)t->nbytes;
-    }
-    return bytes;
+    double bytes = 0, mapped = 0;
+    if (m->packed) read_once(m->packed, m->packed_bytes), bytes += (double)m->packed_bytes;
+    if (m->mla_kb) read_once(m->mla_kb[0], m->mla_bytes), bytes += (double)m->mla_bytes;
+    for (uint64_t i = 0; i < m->gguf->n_tensors; i++)
+        if (mapped_read(m, &m->gguf->tensors[i])) mapped += (double)m->gguf->tensors[i].nbytes;
+    if (mapped > (double)(read_number("/proc/meminfo", "MemAvailable:", 0) << 10)) return bytes;
+    for (uint64_t i = 0; i < m->gguf->n_tensors; i++)
+        if (mapped_read(m, &m->gguf->tensors[i])) read_once(m->gguf->tensors[i].data, m->gguf->tensors[i].nbytes);
+    return bytes + mapped;
 }
 
 /* Prefill FLOPs of p tokens: 2 per active weight per token (the output projection once:
