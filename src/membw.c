@@ -10,7 +10,7 @@
 
 /* AHEAD: 4 KiB, as far as the packed decode kernels ask; 2 KiB read ~5 % less (bench/
  * stream_work's prefetch distances, 11 rounds: 2, 4, 8, 16 KiB -> 1, 1.05, 1.05, 1.06) */
-enum { TASK = 1 << 20, STEP = 256, AHEAD = 4096 };
+enum { TASK = 1 << 20, STEP = MEM_PASS_STEP, AHEAD = 4096 };
 
 typedef uint64_t v8u64 __attribute__((vector_size(64)));
 

@@ -7,7 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Reads the first n bytes of buf (n rounded down to a multiple of 256) once, in 1 MiB
+enum { MEM_PASS_STEP = 256 };   /* mem_read_pass reads whole steps of this many bytes */
+
+/* Reads the first n bytes of buf (n rounded down to a multiple of MEM_PASS_STEP) once, in 1 MiB
  * tasks shared by the thread pool, four 64-byte loads per 256 bytes into four sums; with
  * prefetch, each 256 bytes also asks for the bytes 4 KiB ahead into L2.
  * Returns GB/s (1e9 bytes per second) of the bytes read; 0 when nothing was read. */

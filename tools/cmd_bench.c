@@ -80,7 +80,9 @@ static unsigned long long read_number(const char *path, const char *key, unsigne
     return v;
 }
 
-static uint8_t *near_probe_buffer(void) {
+/* Bytes of memory available now: MemAvailable, or the cgroup's room under its limit where
+ * that is less */
+static unsigned long long mem_available(void) {
     unsigned long long avail = read_number("/proc/meminfo", "MemAvailable:", 0) << 10;
     const unsigned long long limit = read_number("/sys/fs/cgroup/memory.max", "", ULLONG_MAX);   /* "max": none */
     const unsigned long long used = read_number("/sys/fs/cgroup/memory.current", "", 0);
@@ -88,7 +90,11 @@ static uint8_t *near_probe_buffer(void) {
         const unsigned long long room = limit > used ? limit - used : 0;
         if (room < avail) avail = room;
     }
-    if (avail < 2 * (unsigned long long)PROBE_BYTES) return NULL;
+    return avail;
+}
+
+static uint8_t *near_probe_buffer(void) {
+    if (mem_available() < 2 * (unsigned long long)PROBE_BYTES) return NULL;
     return probe_alloc();
 }
 
@@ -142,29 +148,34 @@ static model_cost cost_of(const seek_model *m) {
     return c;
 }
 
-/* MoE: the warm-up's few tokens reach only some experts, so before the runs read once every
- * weight byte a decode step may read (the packed copy, MLA's prepared matrices, each file
- * tensor without a packed copy, and a tied embedding's rows, looked up in the file).
- * Otherwise the first run's steps would meet experts for the first time: page faults on
- * mapped tensors, and on these VMs freshly written memory reads slowly at first
- * (docs/bench.md). The mapped tensors only where the memory available holds them: a file
- * larger than memory would be streamed from disk for nothing. Returns the bytes read. */
+/* Every byte of [p, p + n) read once: mem_read_pass's whole steps, then a load per line of
+ * the rest */
 static void read_once(const void *p, size_t n) {
-    mem_read_pass(p, n, true);   /* whole 256-byte steps; then a load per line of the rest */
+    mem_read_pass(p, n, true);
     volatile uint8_t sink = 0;
-    for (size_t i = n / 256 * 256; i < n; i += 64) sink ^= ((const volatile uint8_t *)p)[i];
+    for (size_t i = n / MEM_PASS_STEP * MEM_PASS_STEP; i < n; i += 64) sink ^= ((const volatile uint8_t *)p)[i];
     (void)sink;
 }
+
+/* Whether decode reads tensor t from the file mapping: no packed copy (or the tied
+ * embedding's rows, looked up in the file), and not MLA's kv_b (read as prepared copies) */
 static bool mapped_read(const seek_model *m, const gguf_tensor *t) {
     return (!t->packed || t == m->tok_embd) && !is_mla_b(m, t);
 }
+
+/* MoE: the warm-up's few tokens reach only some experts, so before the runs read once every
+ * weight byte a decode step may read (the packed copy, MLA's prepared matrices, the mapped
+ * tensors). Otherwise the first run's steps would meet experts for the first time: page
+ * faults on mapped tensors, and on these VMs freshly written memory reads slowly at first
+ * (docs/bench.md). The mapped tensors only where the memory available holds them: a file
+ * larger than memory would be streamed from disk for nothing. Returns the bytes read. */
 static double warm_weights(const seek_model *m) {
     double bytes = 0, mapped = 0;
     if (m->packed) read_once(m->packed, m->packed_bytes), bytes += (double)m->packed_bytes;
     if (m->mla_kb) read_once(m->mla_kb[0], m->mla_bytes), bytes += (double)m->mla_bytes;
     for (uint64_t i = 0; i < m->gguf->n_tensors; i++)
         if (mapped_read(m, &m->gguf->tensors[i])) mapped += (double)m->gguf->tensors[i].nbytes;
-    if (mapped > (double)(read_number("/proc/meminfo", "MemAvailable:", 0) << 10)) return bytes;
+    if (mapped > (double)mem_available()) return bytes;
     for (uint64_t i = 0; i < m->gguf->n_tensors; i++)
         if (mapped_read(m, &m->gguf->tensors[i])) read_once(m->gguf->tensors[i].data, m->gguf->tensors[i].nbytes);
     return bytes + mapped;
