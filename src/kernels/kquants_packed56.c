@@ -194,10 +194,14 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
     const uint8_t *p = grp + kq_q6_dbytes(nb);
     const bool few = NC < 4;   /* t * sc by vpdpwssd on split pairs (below), not vpmulld */
     for (int64_t b = 0; b < nb; b++, p += P6_STEP) {
-        /* decode: the step after next into L2, and into L1 the bytes 2 KiB on, a group's
-         * worth before each group's loads (as packed Q4_K; here 2 KiB: kernel_ab on the output
-         * head's shape x0.99 at 512 bytes, x1.00 at 1 KiB, x1.03 at 2 KiB; x1.04 on ffn_down's) */
-        if (NC == 1) kern_prefetch(p + 2 * P6_STEP, P6_STEP), kern_prefetch_l1(p + 2048, 256);
+        /* decode: the step three on into L2, a group's 3 lines with each group below (its
+         * header's 4 here), not all 52 in one burst at the step's start; and into L1 the
+         * bytes 2 KiB on, a group's worth before each group's loads (as packed Q4_K; here
+         * 2 KiB: kernel_ab on the output head's shape x0.99 at 512 bytes, x1.00 at 1 KiB,
+         * x1.03 at 2 KiB; x1.04 on ffn_down's). Spread instead of one burst, kernel_ab B/A
+         * x1.03-1.09 at two steps on; three steps on x1.06-1.13 (docs/kernels.md). */
+        const uint8_t *ahead = p + 3 * P6_STEP;
+        if (NC == 1) kern_prefetch(ahead, 256), kern_prefetch_l1(p + 2048, 256);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
         __m512i S[PK_COLS], neg[PK_COLS];
         _Pragma("GCC unroll 8")
@@ -215,7 +219,7 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
                 const int g = 4 * k + s;
                 const __m512i sc = few ? p56_sbyte_pair(sv, s) : p56_sbyte(sv, s);
                 __m512i ch[4];
-                if (NC == 1) kern_prefetch_l1(p + 256 + 192 * g + 2048, 192);
+                if (NC == 1) kern_prefetch(ahead + 256 + 192 * g, 192), kern_prefetch_l1(p + 256 + 192 * g + 2048, 192);
                 p56_q6_quants(p + 256 + 192 * g, ch);
                 _Pragma("GCC unroll 8")
                 for (int c = 0; c < NC; c++) {
