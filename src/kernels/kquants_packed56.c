@@ -199,7 +199,7 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
          * bytes 2 KiB on, a group's worth before each group's loads (as packed Q4_K; here
          * 2 KiB: kernel_ab on the output head's shape x0.99 at 512 bytes, x1.00 at 1 KiB,
          * x1.03 at 2 KiB; x1.04 on ffn_down's). Spread instead of one burst, kernel_ab B/A
-         * x1.03-1.09 at two steps on; three steps on x1.06-1.13 (docs/kernels.md). */
+         * x1.03-1.09 at two steps on; three steps on x1.05-1.13 (docs/kernels.md). */
         const uint8_t *ahead = p + 3 * P6_STEP;
         if (NC == 1) kern_prefetch(ahead, 256), kern_prefetch_l1(p + 2048, 256);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
