@@ -313,14 +313,14 @@ TEST(activation_quantization_is_ggml_x86_and_equal_at_every_level) {
  * same bits; levels agree within tolerance (each is checked against the same refs). */
 TEST(kernels_match_reference_at_every_level) {
     static const int64_t Cs_q[] = {32, 64, 96, 160, 416, 1536};
-    static const int64_t Cs_f[] = {1, 7, 33, 100, 416};
+    static const int64_t Cs_f[] = {1, 7, 33, 100, 416, 2100};   /* 2100: two KC chunks and a tail */
     static const int rows_s[] = {1, 5, 13, 67};
     static const int Ts[] = {1, 7, 33};
     for (int ti = 0; ti < N_TYPES; ti++) {
         seek_type t = types[ti];
         bool fl = t == SEEK_TYPE_F32 || t == SEEK_TYPE_F16 || t == SEEK_TYPE_BF16;
         const int64_t *Cs = fl ? Cs_f : Cs_q;
-        int nC = fl ? 5 : 6;
+        int nC = 6;
         for (int ci = 0; ci < nC; ci++)
             for (int ri = 0; ri < 4; ri++) {
                 wmat w;
@@ -403,6 +403,36 @@ TEST(matmul_fast_path_thread_count_invariant) {
     seek_set_threads(0);
 }
 
+/* Float weights decode (one column) by their own loop (rows four at a time, the next four
+ * asked for): per (row, column) the walk's arithmetic, so a token alone gives the bits it
+ * gets inside a batch, over rows that are not a multiple of 4 and k past one KC chunk. */
+TEST(float_decode_gives_the_batch_bits) {
+    const seek_type ft[3] = {SEEK_TYPE_F32, SEEK_TYPE_F16, SEEK_TYPE_BF16};
+    const int64_t C = 2100;
+    const int rows_s[3] = {1, 6, 13}, T = 3;
+    for (int ti = 0; ti < 3; ti++)
+        for (int ri = 0; ri < 3; ri++) {
+            const int rows = rows_s[ri];
+            wmat w;
+            CHECK(!wmat_make(&w, ft[ti], rows, C));
+            float *x = malloc(sizeof(float) * (size_t)(C * T)), *ob = malloc(sizeof(float) * (size_t)(T * rows));
+            float *o1 = malloc(sizeof(float) * (size_t)rows);
+            CHECK(x && ob && o1);
+            fill(x, C * T);
+            for (int l = 0; l <= (int)kern_cpu_max_level(); l++) {
+                const kern_entry *e = kern_for_level(ft[ti], (kern_level)l);
+                CHECK(!run_entry(e, &w, x, T, ob, false));
+                for (int t = 0; t < T; t++) {
+                    CHECK(!run_entry(e, &w, x + t * C, 1, o1, false));
+                    CHECK_MSG(!memcmp(o1, ob + t * rows, sizeof(float) * (size_t)rows), "%s %s rows=%d: token %d alone differs",
+                              seek_type_get(ft[ti])->name, kern_level_name((kern_level)l), rows, t);
+                }
+            }
+            free(x), free(ob), free(o1);
+            wmat_free(&w);
+        }
+}
+
 /* Weights packed at load (kernels/legacy_packed.c): each legacy type has a packed form at
  * AVX-512 only, and every tile of 16-row groups x any columns gives the plain AVX-512
  * kernel's bits, including the zero-padded last group and a short last step of blocks.
@@ -483,6 +513,7 @@ int main(void) {
     RUN(activation_quantization_is_ggml_x86_and_equal_at_every_level);
     RUN(kernels_match_reference_at_every_level);
     RUN(matmul_fast_path_thread_count_invariant);
+    RUN(float_decode_gives_the_batch_bits);
     RUN(packed_legacy_gives_the_plain_bits);
     return test_summary();
 }

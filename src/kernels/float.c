@@ -8,7 +8,9 @@
  * sub-tile, one accumulator register per (row, column); walk k in steps of the vector width: load (and widen) the weight vector
  * of each row once, FMA it into the NC columns' accumulators; tail by masked loads
  * (AVX-512) or a scalar loop (AVX2); reduce each accumulator at the end of the chunk
- * and add it to out. */
+ * and add it to out. Decode (one column) of F16 and BF16 at AVX-512 does the same sums
+ * with rows outermost: 4 rows over all their chunks, then the next 4, whose bytes it asks
+ * for meanwhile (AVX512_FLOAT_DEC). */
 #include "kern_impl.h"
 
 /* k is walked in chunks of KC values (absolute positions, so the same for every tile):
@@ -185,6 +187,39 @@ AVX512_FLOAT_MK(mk_f32, 4, ld16_f32)
 AVX512_FLOAT_MK(mk_f16, 2, ld16_f16)
 AVX512_FLOAT_MK(mk_bf16, 2, ld16_bf16)
 
+/* Decode (one column): NAME's sub-tile of nr <= 4 rows x 1 column, the same arithmetic as
+ * the walk's (per row one 16-lane chain over k, the last step masked, then
+ * _mm512_reduce_add_ps), and while it streams its rows it asks for the bytes at the same
+ * place in the next nr rows (pf, ps apart) into L2, a line per row as each row crosses one.
+ * Why: the walk reads a tile chunk by chunk (KC values of 4 rows, then of the next 4), so
+ * each thread's reads jump between up to 32 rows a row length apart; the hardware prefetcher
+ * lost track and F16 decode read 10-15 GB/s where the packed quantized kernels read 25-27. */
+#define AVX512_FLOAT_DEC(NAME, ESZ, LD)                                                                  \
+    KT_AVX512 KINLINE void NAME(int nr, int64_t len, const uint8_t *p, size_t ps, const float *x, float *out, \
+                                bool add, const uint8_t *pf) {                                           \
+        __m512 acc[4];                                                                                   \
+        KUNROLL for (int i = 0; i < nr; i++) acc[i] = _mm512_setzero_ps();                               \
+        int64_t k = 0;                                                                                   \
+        for (; k + 16 <= len; k += 16) {                                                                 \
+            if (((k * (ESZ)) & 63) == 0)                                                                 \
+                KUNROLL for (int i = 0; i < nr; i++) _mm_prefetch((const char *)pf + i * ps + k * (ESZ), _MM_HINT_T1); \
+            const __m512 xv = _mm512_loadu_ps(x + k);                                                    \
+            KUNROLL for (int i = 0; i < nr; i++)                                                         \
+                acc[i] = _mm512_fmadd_ps(LD(p + i * ps + k * (ESZ), (__mmask16)0xFFFF), xv, acc[i]);     \
+        }                                                                                                \
+        if (k < len) {                                                                                   \
+            const __mmask16 m = (__mmask16)((1u << (len - k)) - 1);                                      \
+            const __m512 xv = _mm512_maskz_loadu_ps(m, x + k);                                           \
+            KUNROLL for (int i = 0; i < nr; i++) acc[i] = _mm512_fmadd_ps(LD(p + i * ps + k * (ESZ), m), xv, acc[i]); \
+        }                                                                                                \
+        KUNROLL for (int i = 0; i < nr; i++) {                                                           \
+            const float v = _mm512_reduce_add_ps(acc[i]);                                                \
+            out[i] = add ? out[i] + v : v;                                                               \
+        }                                                                                                \
+    }
+AVX512_FLOAT_DEC(dec_f16, 2, ld16_f16)
+AVX512_FLOAT_DEC(dec_bf16, 2, ld16_bf16)
+
 /* Rows are taken PR at a time. With PANEL_MIN_COLS columns or more, F16 and BF16 rows are
  * widened once per k chunk into an F32 panel (PR x KC floats on the stack, 32 KiB: L1) that
  * every column then reuses - no conversion per (row, 4 columns) - else (decode) they are
@@ -197,10 +232,27 @@ enum { PR = 8, PANEL_MIN_COLS = 8 };
 #define MKP_mk_f32(NR, NC, R0, C0) mk_f32(MKP_ARGS(NR, NC, R0, C0))
 #define MKP_mk_f16(NR, NC, R0, C0) mk_f16(MKP_ARGS(NR, NC, R0, C0))
 #define MKP_mk_bf16(NR, NC, R0, C0) mk_bf16(MKP_ARGS(NR, NC, R0, C0))
-#define AVX512_FLOAT_MM(NAME, ESZ, LD, MKD)                                                              \
+#define AVX512_FLOAT_MM(NAME, ESZ, LD, MKD, DEC)                                                              \
     KT_AVX512 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows_all,             \
                                const uint8_t *a, size_t a_stride, int n_cols, float *out,                \
                                size_t out_stride) {                                                      \
+        if ((ESZ) == 2 && n_cols == 1) { /* decode, F16/BF16: 4 rows at a time, the next 4 asked for */ \
+            for (int r0 = 0; r0 < n_rows_all; r0 += 4) {                                                 \
+                const int nr = n_rows_all - r0 < 4 ? n_rows_all - r0 : 4;                                \
+                const uint8_t *p = w + (size_t)r0 * w_stride;                                            \
+                for (int64_t k0 = 0; k0 < n; k0 += KC) {                                                 \
+                    const int64_t k1 = n - k0 < KC ? n : k0 + KC;                                        \
+                    const uint8_t *pk = p + k0 * (ESZ);                                                  \
+                    switch (nr) {                                                                        \
+                    case 4: DEC(4, k1 - k0, pk, w_stride, (const float *)a + k0, out + r0, k0 != 0, pk + 4 * w_stride); break; \
+                    case 3: DEC(3, k1 - k0, pk, w_stride, (const float *)a + k0, out + r0, k0 != 0, pk + 4 * w_stride); break; \
+                    case 2: DEC(2, k1 - k0, pk, w_stride, (const float *)a + k0, out + r0, k0 != 0, pk + 4 * w_stride); break; \
+                    default: DEC(1, k1 - k0, pk, w_stride, (const float *)a + k0, out + r0, k0 != 0, pk + 4 * w_stride); break; \
+                    }                                                                                    \
+                }                                                                                        \
+            }                                                                                            \
+            return;                                                                                      \
+        }                                                                                                \
         float panel[PR * KC] __attribute__((aligned(64)));                                               \
         const bool use_panel = (ESZ) != 4 && n_cols >= PANEL_MIN_COLS;                                   \
         for (int64_t k0 = 0; k0 < n; k0 += KC) {                                                         \
@@ -224,9 +276,10 @@ enum { PR = 8, PANEL_MIN_COLS = 8 };
             }                                                                                            \
         }                                                                                                \
     }
-AVX512_FLOAT_MM(mm_f32_avx512, 4, ld16_f32, mk_f32)
-AVX512_FLOAT_MM(mm_f16_avx512, 2, ld16_f16, mk_f16)
-AVX512_FLOAT_MM(mm_bf16_avx512, 2, ld16_bf16, mk_bf16)
+AVX512_FLOAT_MM(mm_f32_avx512, 4, ld16_f32, mk_f32, dec_f16)   /* dec_f16 never runs here: F32 decode keeps the
+                                                                  walk (its own decode loop read no faster) */
+AVX512_FLOAT_MM(mm_f16_avx512, 2, ld16_f16, mk_f16, dec_f16)
+AVX512_FLOAT_MM(mm_bf16_avx512, 2, ld16_bf16, mk_bf16, dec_bf16)
 
 /* BF16 x BF16 with vdpbf16ps: 32 values (16 pairs) per step, products summed in F32. */
 KT_AVX512BF16 static void quant_bf16_avx512(const float *x, void *y, int64_t n) {
@@ -256,10 +309,44 @@ KT_AVX512BF16 KINLINE void mm_bf16dp_mk(int nr, int nc, int64_t k0, int64_t k1, 
             out[j * os + i] = k0 ? out[j * os + i] + v : v;
         }
 }
+/* Decode: mm_bf16dp_mk's 1-column sub-tile (the same chains and reduction), asking for the
+ * next nr rows' line at the same place as each row crosses one (AVX512_FLOAT_DEC says why) */
+KT_AVX512BF16 KINLINE void dec_bf16dp(int nr, int64_t k0, int64_t k1, const uint8_t *w, size_t ws, const uint8_t *a,
+                                      float *out, const uint8_t *pf) {
+    __m512 acc[4];
+    KUNROLL for (int i = 0; i < nr; i++) acc[i] = _mm512_setzero_ps();
+    for (int64_t k = k0; k < k1; k += 32) {
+        __mmask32 m = k1 - k >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << (k1 - k)) - 1);
+        KUNROLL for (int i = 0; i < nr; i++) _mm_prefetch((const char *)pf + i * ws + k * 2, _MM_HINT_T1);
+        const __m512bh av = (__m512bh)_mm512_maskz_loadu_epi16(m, a + k * 2);
+        KUNROLL for (int i = 0; i < nr; i++)
+            acc[i] = _mm512_dpbf16_ps(acc[i], (__m512bh)_mm512_maskz_loadu_epi16(m, w + i * ws + k * 2), av);
+    }
+    KUNROLL for (int i = 0; i < nr; i++) {
+        float v = _mm512_reduce_add_ps(acc[i]);
+        out[i] = k0 ? out[i] + v : v;
+    }
+}
 #define mm_bf16dp_MKX(NR, NC, R0, C0) \
     mm_bf16dp_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
 KT_AVX512BF16 static void mm_bf16dp_avx512(int64_t n, const uint8_t *w, size_t w_stride, int n_rows, const uint8_t *a,
                                            size_t a_stride, int n_cols, float *out, size_t out_stride) {
+    if (n_cols == 1) {   /* decode: 4 rows at a time over all their chunks, the next 4 asked for */
+        for (int r0 = 0; r0 < n_rows; r0 += 4) {
+            const int nr = n_rows - r0 < 4 ? n_rows - r0 : 4;
+            const uint8_t *p = w + (size_t)r0 * w_stride;
+            for (int64_t k0 = 0; k0 < n; k0 += KC) {
+                const int64_t k1 = n - k0 < KC ? n : k0 + KC;
+                switch (nr) {
+                case 4: dec_bf16dp(4, k0, k1, p, w_stride, a, out + r0, p + 4 * w_stride); break;
+                case 3: dec_bf16dp(3, k0, k1, p, w_stride, a, out + r0, p + 4 * w_stride); break;
+                case 2: dec_bf16dp(2, k0, k1, p, w_stride, a, out + r0, p + 4 * w_stride); break;
+                default: dec_bf16dp(1, k0, k1, p, w_stride, a, out + r0, p + 4 * w_stride); break;
+                }
+            }
+        }
+        return;
+    }
     for (int64_t k0 = 0; k0 < n; k0 += KC) {
         int64_t k1 = n - k0 < KC ? n : k0 + KC;
         KERN_TILE_WALK(4, 4, mm_bf16dp_MKX)
