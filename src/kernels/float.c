@@ -70,18 +70,22 @@ static inline float cv_bf16(const uint8_t *p) { return seek_bf16_to_fp32(kern_rd
 
 #define AVX2_FLOAT_MM(NAME, ESZ, LD, CV)                                                        \
     KT_AVX2 KINLINE void NAME##_mk(int nr, int nc, int64_t k0, int64_t k1, const uint8_t *w, size_t ws, \
-                                   const uint8_t *a, size_t as, float *out, size_t os) {        \
+                                   const uint8_t *a, size_t as, float *out, size_t os,          \
+                                   const uint8_t *pf) {                                         \
         __m256 acc[4][4];                                                                       \
         KUNROLL for (int i = 0; i < nr; i++)                                                            \
             KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm256_setzero_ps();                       \
         int64_t k = k0;                                                                         \
-        for (; k + 8 <= k1; k += 8)                                                             \
+        for (; k + 8 <= k1; k += 8) {                                                           \
+            if (pf && ((k * (ESZ)) & 63) == 0) /* decode: the next rows' line (AVX512_FLOAT_DEC) */ \
+                KUNROLL for (int i = 0; i < nr; i++) _mm_prefetch((const char *)pf + i * ws + k * (ESZ), _MM_HINT_T1); \
             KUNROLL for (int i = 0; i < nr; i++) {                                                      \
                 __m256 wv = LD(w + i * ws + k * (ESZ));                                         \
                 KUNROLL for (int j = 0; j < nc; j++)                                                    \
                     acc[i][j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps((const float *)(a + j * as) + k), \
                                                 acc[i][j]);                                     \
             }                                                                                   \
+        }                                                                                       \
         KUNROLL for (int i = 0; i < nr; i++)                                                            \
             KUNROLL for (int j = 0; j < nc; j++) {                                                      \
                 float t = 0;                                                                    \
@@ -94,17 +98,33 @@ static inline float cv_bf16(const uint8_t *p) { return seek_bf16_to_fp32(kern_rd
     KT_AVX2 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows,           \
                              const uint8_t *a, size_t a_stride, int n_cols, float *out,         \
                              size_t out_stride) {                                               \
+        if ((ESZ) == 2 && n_cols == 1) { /* decode, F16/BF16: as at AVX-512 (AVX512_FLOAT_DEC) */ \
+            for (int r0 = 0; r0 < n_rows; r0 += 4) {                                            \
+                const int nr = n_rows - r0 < 4 ? n_rows - r0 : 4;                               \
+                const uint8_t *p = w + (size_t)r0 * w_stride;                                   \
+                for (int64_t k0 = 0; k0 < n; k0 += KC) {                                        \
+                    const int64_t k1 = n - k0 < KC ? n : k0 + KC;                               \
+                    switch (nr) {                                                               \
+                    case 4: NAME##_mk(4, 1, k0, k1, p, w_stride, a, a_stride, out + r0, out_stride, p + 4 * w_stride); break; \
+                    case 3: NAME##_mk(3, 1, k0, k1, p, w_stride, a, a_stride, out + r0, out_stride, p + 4 * w_stride); break; \
+                    case 2: NAME##_mk(2, 1, k0, k1, p, w_stride, a, a_stride, out + r0, out_stride, p + 4 * w_stride); break; \
+                    default: NAME##_mk(1, 1, k0, k1, p, w_stride, a, a_stride, out + r0, out_stride, p + 4 * w_stride); break; \
+                    }                                                                           \
+                }                                                                               \
+            }                                                                                   \
+            return;                                                                             \
+        }                                                                                       \
         for (int64_t k0 = 0; k0 < n; k0 += KC) {                                                \
             int64_t k1 = n - k0 < KC ? n : k0 + KC;                                             \
             KERN_TILE_WALK(4, 2, NAME##_MKX)                                                    \
         }                                                                                       \
     }
 #define mm_f32_avx2_MKX(NR, NC, R0, C0) \
-    mm_f32_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
+    mm_f32_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride, NULL)
 #define mm_f16_avx2_MKX(NR, NC, R0, C0) \
-    mm_f16_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
+    mm_f16_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride, NULL)
 #define mm_bf16_avx2_MKX(NR, NC, R0, C0) \
-    mm_bf16_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
+    mm_bf16_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride, NULL)
 AVX2_FLOAT_MM(mm_f32_avx2, 4, ld8_f32, cv_f32)
 AVX2_FLOAT_MM(mm_f16_avx2, 2, ld8_f16, cv_f16)
 AVX2_FLOAT_MM(mm_bf16_avx2, 2, ld8_bf16, cv_bf16)
