@@ -8,7 +8,7 @@
  * sub-tile, one accumulator register per (row, column); walk k in steps of the vector width: load (and widen) the weight vector
  * of each row once, FMA it into the NC columns' accumulators; tail by masked loads
  * (AVX-512) or a scalar loop (AVX2); reduce each accumulator at the end of the chunk
- * and add it to out. Decode (one column) of F16 and BF16 at AVX-512 does the same sums
+ * and add it to out. Decode (one column) of F16 and BF16 (AVX-512, AVX2) does the same sums
  * with rows outermost: 4 rows over all their chunks, then the next 4, whose bytes it asks
  * for meanwhile (AVX512_FLOAT_DEC). */
 #include "kern_impl.h"
