@@ -10,7 +10,7 @@
  * (AVX-512) or a scalar loop (AVX2); reduce each accumulator at the end of the chunk
  * and add it to out. Decode (one column) of F16 and BF16 (AVX-512, AVX2) does the same sums
  * with rows outermost: 4 rows over all their chunks, then the next 4, whose bytes it asks
- * for meanwhile (AVX512_FLOAT_DEC). */
+ * for meanwhile (FLOAT_DEC_ROWS). */
 #include "kern_impl.h"
 
 /* k is walked in chunks of KC values (absolute positions, so the same for every tile):
@@ -68,6 +68,26 @@ static inline float cv_f32(const uint8_t *p) { float v; memcpy(&v, p, 4); return
 static inline float cv_f16(const uint8_t *p) { return seek_fp16_to_fp32(kern_rd16(p)); }
 static inline float cv_bf16(const uint8_t *p) { return seek_bf16_to_fp32(kern_rd16(p)); }
 
+/* Decode (one column) of F16 and BF16: rows 4 at a time (fewer at the end), each group over
+ * all its k chunks [k0, k1) before the next; CALL(F, NR) runs one chunk of the NR rows from
+ * row r0 with the sub-tile kernel F, passing it the next 4 rows (pf) to ask for into L2, a
+ * line per row as each row crosses one. Per (row, column) the walk's arithmetic, so the walk's
+ * bits. Why: the walk reads a tile chunk by chunk (KC values of 4 rows, then of the next 4),
+ * so each thread's reads jump between up to 32 rows a row length apart; the hardware
+ * prefetcher lost track and F16 decode read 10-15 GB/s where the packed quantized kernels
+ * read 25-27. */
+#define FLOAT_DEC_ROWS(N_ROWS, CALL, F)                                              \
+    for (int r0 = 0; r0 < (N_ROWS); r0 += 4)                                        \
+        for (int64_t k0 = 0; k0 < n; k0 += KC) {                                    \
+            const int64_t k1 = n - k0 < KC ? n : k0 + KC;                           \
+            switch ((N_ROWS) - r0 < 4 ? (N_ROWS) - r0 : 4) {                        \
+            case 4: CALL(F, 4); break;                                              \
+            case 3: CALL(F, 3); break;                                              \
+            case 2: CALL(F, 2); break;                                              \
+            default: CALL(F, 1); break;                                             \
+            }                                                                       \
+        }
+
 #define AVX2_FLOAT_MM(NAME, ESZ, LD, CV)                                                        \
     KT_AVX2 KINLINE void NAME##_mk(int nr, int nc, int64_t k0, int64_t k1, const uint8_t *w, size_t ws, \
                                    const uint8_t *a, size_t as, float *out, size_t os,          \
@@ -77,7 +97,7 @@ static inline float cv_bf16(const uint8_t *p) { return seek_bf16_to_fp32(kern_rd
             KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm256_setzero_ps();                       \
         int64_t k = k0;                                                                         \
         for (; k + 8 <= k1; k += 8) {                                                           \
-            if (pf && ((k * (ESZ)) & 63) == 0) /* decode: the next rows' line (AVX512_FLOAT_DEC) */ \
+            if (pf && ((k * (ESZ)) & 63) == 0) /* decode: the next rows' line (FLOAT_DEC_ROWS) */ \
                 KUNROLL for (int i = 0; i < nr; i++) _mm_prefetch((const char *)pf + i * ws + k * (ESZ), _MM_HINT_T1); \
             KUNROLL for (int i = 0; i < nr; i++) {                                                      \
                 __m256 wv = LD(w + i * ws + k * (ESZ));                                         \
@@ -98,20 +118,8 @@ static inline float cv_bf16(const uint8_t *p) { return seek_bf16_to_fp32(kern_rd
     KT_AVX2 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows,           \
                              const uint8_t *a, size_t a_stride, int n_cols, float *out,         \
                              size_t out_stride) {                                               \
-        if ((ESZ) == 2 && n_cols == 1) { /* decode, F16/BF16: as at AVX-512 (AVX512_FLOAT_DEC) */ \
-            for (int r0 = 0; r0 < n_rows; r0 += 4) {                                            \
-                const int nr = n_rows - r0 < 4 ? n_rows - r0 : 4;                               \
-                const uint8_t *p = w + (size_t)r0 * w_stride;                                   \
-                for (int64_t k0 = 0; k0 < n; k0 += KC) {                                        \
-                    const int64_t k1 = n - k0 < KC ? n : k0 + KC;                               \
-                    switch (nr) {                                                               \
-                    case 4: NAME##_mk(4, 1, k0, k1, p, w_stride, a, a_stride, out + r0, out_stride, p + 4 * w_stride); break; \
-                    case 3: NAME##_mk(3, 1, k0, k1, p, w_stride, a, a_stride, out + r0, out_stride, p + 4 * w_stride); break; \
-                    case 2: NAME##_mk(2, 1, k0, k1, p, w_stride, a, a_stride, out + r0, out_stride, p + 4 * w_stride); break; \
-                    default: NAME##_mk(1, 1, k0, k1, p, w_stride, a, a_stride, out + r0, out_stride, p + 4 * w_stride); break; \
-                    }                                                                           \
-                }                                                                               \
-            }                                                                                   \
+        if ((ESZ) == 2 && n_cols == 1) { /* decode (FLOAT_DEC_ROWS) */                        \
+            FLOAT_DEC_ROWS(n_rows, AVX2_DEC, NAME)                                              \
             return;                                                                             \
         }                                                                                       \
         for (int64_t k0 = 0; k0 < n; k0 += KC) {                                                \
@@ -125,6 +133,8 @@ static inline float cv_bf16(const uint8_t *p) { return seek_bf16_to_fp32(kern_rd
     mm_f16_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride, NULL)
 #define mm_bf16_avx2_MKX(NR, NC, R0, C0) \
     mm_bf16_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride, NULL)
+#define AVX2_DEC(F, NR) \
+    F##_mk(NR, 1, k0, k1, w + (size_t)r0 * w_stride, w_stride, a, a_stride, out + r0, out_stride, w + (size_t)(r0 + 4) * w_stride)
 AVX2_FLOAT_MM(mm_f32_avx2, 4, ld8_f32, cv_f32)
 AVX2_FLOAT_MM(mm_f16_avx2, 2, ld8_f16, cv_f16)
 AVX2_FLOAT_MM(mm_bf16_avx2, 2, ld8_bf16, cv_bf16)
@@ -163,22 +173,25 @@ KT_AVX512 KINLINE __m512 hsum_4x4(__m512 a[4][4]) {
 
 /* One nr x nc sub-tile over len values: weight rows p + i * ps bytes (ESZ-byte values, LD
  * widens 16 of them), activation rows x + j * xs floats; out[j * os + i] = its sum, or +=
- * when add. Per (row, column) the arithmetic of every sub-tile shape and weight source:
- * 16 lanes of FMA chains over k (the last step masked), then one reduction in
+ * when add; pf (decode, else NULL): rows to ask for, as FLOAT_DEC_ROWS says. Per (row,
+ * column) the arithmetic of every sub-tile shape and weight source: 16 lanes of FMA chains over k (the last step masked), then one reduction in
  * _mm512_reduce_add_ps's order. */
 #define AVX512_FLOAT_MK(NAME, ESZ, LD)                                                                   \
     KT_AVX512 KINLINE void NAME(int nr, int nc, int64_t len, const uint8_t *p, size_t ps, const float *x,  \
-                                size_t xs, float *out, size_t os, bool add) {                            \
+                                size_t xs, float *out, size_t os, bool add, const uint8_t *pf) {         \
         __m512 acc[4][4];                                                                                \
         KUNROLL for (int i = 0; i < nr; i++)                                                             \
             KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();                        \
         int64_t k = 0;                                                                                   \
-        for (; k + 16 <= len; k += 16)                                                                   \
+        for (; k + 16 <= len; k += 16) {                                                                 \
+            if (pf && ((k * (ESZ)) & 63) == 0) /* decode: the next rows' line (FLOAT_DEC_ROWS) */        \
+                KUNROLL for (int i = 0; i < nr; i++) _mm_prefetch((const char *)pf + i * ps + k * (ESZ), _MM_HINT_T1); \
             KUNROLL for (int i = 0; i < nr; i++) {                                                       \
                 const __m512 wv = LD(p + i * ps + k * (ESZ), (__mmask16)0xFFFF);                         \
                 KUNROLL for (int j = 0; j < nc; j++)                                                     \
                     acc[i][j] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + j * xs + k), acc[i][j]); \
             }                                                                                            \
+        }                                                                                                \
         if (k < len) {                                                                                   \
             const __mmask16 m = (__mmask16)((1u << (len - k)) - 1);                                      \
             KUNROLL for (int i = 0; i < nr; i++) {                                                       \
@@ -207,39 +220,6 @@ AVX512_FLOAT_MK(mk_f32, 4, ld16_f32)
 AVX512_FLOAT_MK(mk_f16, 2, ld16_f16)
 AVX512_FLOAT_MK(mk_bf16, 2, ld16_bf16)
 
-/* Decode (one column): NAME's sub-tile of nr <= 4 rows x 1 column, the same arithmetic as
- * the walk's (per row one 16-lane chain over k, the last step masked, then
- * _mm512_reduce_add_ps), and while it streams its rows it asks for the bytes at the same
- * place in the next nr rows (pf, ps apart) into L2, a line per row as each row crosses one.
- * Why: the walk reads a tile chunk by chunk (KC values of 4 rows, then of the next 4), so
- * each thread's reads jump between up to 32 rows a row length apart; the hardware prefetcher
- * lost track and F16 decode read 10-15 GB/s where the packed quantized kernels read 25-27. */
-#define AVX512_FLOAT_DEC(NAME, ESZ, LD)                                                                  \
-    KT_AVX512 KINLINE void NAME(int nr, int64_t len, const uint8_t *p, size_t ps, const float *x, float *out, \
-                                bool add, const uint8_t *pf) {                                           \
-        __m512 acc[4];                                                                                   \
-        KUNROLL for (int i = 0; i < nr; i++) acc[i] = _mm512_setzero_ps();                               \
-        int64_t k = 0;                                                                                   \
-        for (; k + 16 <= len; k += 16) {                                                                 \
-            if (((k * (ESZ)) & 63) == 0)                                                                 \
-                KUNROLL for (int i = 0; i < nr; i++) _mm_prefetch((const char *)pf + i * ps + k * (ESZ), _MM_HINT_T1); \
-            const __m512 xv = _mm512_loadu_ps(x + k);                                                    \
-            KUNROLL for (int i = 0; i < nr; i++)                                                         \
-                acc[i] = _mm512_fmadd_ps(LD(p + i * ps + k * (ESZ), (__mmask16)0xFFFF), xv, acc[i]);     \
-        }                                                                                                \
-        if (k < len) {                                                                                   \
-            const __mmask16 m = (__mmask16)((1u << (len - k)) - 1);                                      \
-            const __m512 xv = _mm512_maskz_loadu_ps(m, x + k);                                           \
-            KUNROLL for (int i = 0; i < nr; i++) acc[i] = _mm512_fmadd_ps(LD(p + i * ps + k * (ESZ), m), xv, acc[i]); \
-        }                                                                                                \
-        KUNROLL for (int i = 0; i < nr; i++) {                                                           \
-            const float v = _mm512_reduce_add_ps(acc[i]);                                                \
-            out[i] = add ? out[i] + v : v;                                                               \
-        }                                                                                                \
-    }
-AVX512_FLOAT_DEC(dec_f16, 2, ld16_f16)
-AVX512_FLOAT_DEC(dec_bf16, 2, ld16_bf16)
-
 /* Rows are taken PR at a time. With PANEL_MIN_COLS columns or more, F16 and BF16 rows are
  * widened once per k chunk into an F32 panel (PR x KC floats on the stack, 32 KiB: L1) that
  * every column then reuses - no conversion per (row, 4 columns) - else (decode) they are
@@ -248,29 +228,17 @@ AVX512_FLOAT_DEC(dec_bf16, 2, ld16_bf16)
 enum { PR = 8, PANEL_MIN_COLS = 8 };
 #define MKP_ARGS(NR, NC, R0, C0)                                                                       \
     NR, NC, k1 - k0, p + (R0) * ps, ps, (const float *)(a + (C0) * a_stride) + k0, a_stride / 4,      \
-        out + (C0) * out_stride + rb + (R0), out_stride, k0 != 0
+        out + (C0) * out_stride + rb + (R0), out_stride, k0 != 0, NULL
 #define MKP_mk_f32(NR, NC, R0, C0) mk_f32(MKP_ARGS(NR, NC, R0, C0))
 #define MKP_mk_f16(NR, NC, R0, C0) mk_f16(MKP_ARGS(NR, NC, R0, C0))
 #define MKP_mk_bf16(NR, NC, R0, C0) mk_bf16(MKP_ARGS(NR, NC, R0, C0))
-#define AVX512_FLOAT_MM(NAME, ESZ, LD, MKD, DEC)                                                              \
+#define AVX512_FLOAT_MM(NAME, ESZ, LD, MKD)                                                       \
     KT_AVX512 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows_all,             \
                                const uint8_t *a, size_t a_stride, int n_cols, float *out,                \
                                size_t out_stride) {                                                      \
-        if ((ESZ) == 2 && n_cols == 1) { /* decode, F16/BF16: 4 rows at a time, the next 4 asked for */ \
-            for (int r0 = 0; r0 < n_rows_all; r0 += 4) {                                                 \
-                const int nr = n_rows_all - r0 < 4 ? n_rows_all - r0 : 4;                                \
-                const uint8_t *p = w + (size_t)r0 * w_stride;                                            \
-                for (int64_t k0 = 0; k0 < n; k0 += KC) {                                                 \
-                    const int64_t k1 = n - k0 < KC ? n : k0 + KC;                                        \
-                    const uint8_t *pk = p + k0 * (ESZ);                                                  \
-                    switch (nr) {                                                                        \
-                    case 4: DEC(4, k1 - k0, pk, w_stride, (const float *)a + k0, out + r0, k0 != 0, pk + 4 * w_stride); break; \
-                    case 3: DEC(3, k1 - k0, pk, w_stride, (const float *)a + k0, out + r0, k0 != 0, pk + 4 * w_stride); break; \
-                    case 2: DEC(2, k1 - k0, pk, w_stride, (const float *)a + k0, out + r0, k0 != 0, pk + 4 * w_stride); break; \
-                    default: DEC(1, k1 - k0, pk, w_stride, (const float *)a + k0, out + r0, k0 != 0, pk + 4 * w_stride); break; \
-                    }                                                                                    \
-                }                                                                                        \
-            }                                                                                            \
+        if ((ESZ) == 2 && n_cols == 1) { /* decode (FLOAT_DEC_ROWS) */                                 \
+            const size_t esz = (ESZ);                                                                    \
+            FLOAT_DEC_ROWS(n_rows_all, AVX512_DEC, MKD)                                                  \
             return;                                                                                      \
         }                                                                                                \
         float panel[PR * KC] __attribute__((aligned(64)));                                               \
@@ -296,10 +264,12 @@ enum { PR = 8, PANEL_MIN_COLS = 8 };
             }                                                                                            \
         }                                                                                                \
     }
-AVX512_FLOAT_MM(mm_f32_avx512, 4, ld16_f32, mk_f32, dec_f16)   /* dec_f16 never runs here: F32 decode keeps the
-                                                                  walk (its own decode loop read no faster) */
-AVX512_FLOAT_MM(mm_f16_avx512, 2, ld16_f16, mk_f16, dec_f16)
-AVX512_FLOAT_MM(mm_bf16_avx512, 2, ld16_bf16, mk_bf16, dec_bf16)
+#define AVX512_DEC(MK, NR)                                                                              \
+    MK(NR, 1, k1 - k0, w + (size_t)r0 * w_stride + k0 * esz, w_stride, (const float *)a + k0, 0, out + r0, 1, k0 != 0, \
+       w + (size_t)(r0 + 4) * w_stride + k0 * esz)
+AVX512_FLOAT_MM(mm_f32_avx512, 4, ld16_f32, mk_f32)   /* F32 decode keeps the walk: in row order it read no faster */
+AVX512_FLOAT_MM(mm_f16_avx512, 2, ld16_f16, mk_f16)
+AVX512_FLOAT_MM(mm_bf16_avx512, 2, ld16_bf16, mk_bf16)
 
 /* BF16 x BF16 with vdpbf16ps: 32 values (16 pairs) per step, products summed in F32. */
 KT_AVX512BF16 static void quant_bf16_avx512(const float *x, void *y, int64_t n) {
@@ -311,12 +281,14 @@ KT_AVX512BF16 static void quant_bf16_avx512(const float *x, void *y, int64_t n) 
 }
 
 KT_AVX512BF16 KINLINE void mm_bf16dp_mk(int nr, int nc, int64_t k0, int64_t k1, const uint8_t *w, size_t ws,
-                                        const uint8_t *a, size_t as, float *out, size_t os) {
+                                        const uint8_t *a, size_t as, float *out, size_t os, const uint8_t *pf) {
     __m512 acc[4][4];
     KUNROLL for (int i = 0; i < nr; i++)
         KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm512_setzero_ps();
     for (int64_t k = k0; k < k1; k += 32) {
         __mmask32 m = k1 - k >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << (k1 - k)) - 1);
+        if (pf)   /* decode: the next rows' line (FLOAT_DEC_ROWS) */
+            KUNROLL for (int i = 0; i < nr; i++) _mm_prefetch((const char *)pf + i * ws + k * 2, _MM_HINT_T1);
         KUNROLL for (int i = 0; i < nr; i++) {
             __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(m, w + i * ws + k * 2);
             KUNROLL for (int j = 0; j < nc; j++)
@@ -329,42 +301,14 @@ KT_AVX512BF16 KINLINE void mm_bf16dp_mk(int nr, int nc, int64_t k0, int64_t k1, 
             out[j * os + i] = k0 ? out[j * os + i] + v : v;
         }
 }
-/* Decode: mm_bf16dp_mk's 1-column sub-tile (the same chains and reduction), asking for the
- * next nr rows' line at the same place as each row crosses one (AVX512_FLOAT_DEC says why) */
-KT_AVX512BF16 KINLINE void dec_bf16dp(int nr, int64_t k0, int64_t k1, const uint8_t *w, size_t ws, const uint8_t *a,
-                                      float *out, const uint8_t *pf) {
-    __m512 acc[4];
-    KUNROLL for (int i = 0; i < nr; i++) acc[i] = _mm512_setzero_ps();
-    for (int64_t k = k0; k < k1; k += 32) {
-        __mmask32 m = k1 - k >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << (k1 - k)) - 1);
-        KUNROLL for (int i = 0; i < nr; i++) _mm_prefetch((const char *)pf + i * ws + k * 2, _MM_HINT_T1);
-        const __m512bh av = (__m512bh)_mm512_maskz_loadu_epi16(m, a + k * 2);
-        KUNROLL for (int i = 0; i < nr; i++)
-            acc[i] = _mm512_dpbf16_ps(acc[i], (__m512bh)_mm512_maskz_loadu_epi16(m, w + i * ws + k * 2), av);
-    }
-    KUNROLL for (int i = 0; i < nr; i++) {
-        float v = _mm512_reduce_add_ps(acc[i]);
-        out[i] = k0 ? out[i] + v : v;
-    }
-}
 #define mm_bf16dp_MKX(NR, NC, R0, C0) \
-    mm_bf16dp_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride)
+    mm_bf16dp_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride, NULL)
+#define BF16DP_DEC(F, NR) \
+    F(NR, 1, k0, k1, w + (size_t)r0 * w_stride, w_stride, a, a_stride, out + r0, out_stride, w + (size_t)(r0 + 4) * w_stride)
 KT_AVX512BF16 static void mm_bf16dp_avx512(int64_t n, const uint8_t *w, size_t w_stride, int n_rows, const uint8_t *a,
                                            size_t a_stride, int n_cols, float *out, size_t out_stride) {
-    if (n_cols == 1) {   /* decode: 4 rows at a time over all their chunks, the next 4 asked for */
-        for (int r0 = 0; r0 < n_rows; r0 += 4) {
-            const int nr = n_rows - r0 < 4 ? n_rows - r0 : 4;
-            const uint8_t *p = w + (size_t)r0 * w_stride;
-            for (int64_t k0 = 0; k0 < n; k0 += KC) {
-                const int64_t k1 = n - k0 < KC ? n : k0 + KC;
-                switch (nr) {
-                case 4: dec_bf16dp(4, k0, k1, p, w_stride, a, out + r0, p + 4 * w_stride); break;
-                case 3: dec_bf16dp(3, k0, k1, p, w_stride, a, out + r0, p + 4 * w_stride); break;
-                case 2: dec_bf16dp(2, k0, k1, p, w_stride, a, out + r0, p + 4 * w_stride); break;
-                default: dec_bf16dp(1, k0, k1, p, w_stride, a, out + r0, p + 4 * w_stride); break;
-                }
-            }
-        }
+    if (n_cols == 1) {   /* decode (FLOAT_DEC_ROWS) */
+        FLOAT_DEC_ROWS(n_rows, BF16DP_DEC, mm_bf16dp_mk)
         return;
     }
     for (int64_t k0 = 0; k0 < n; k0 += KC) {
