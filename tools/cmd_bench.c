@@ -253,8 +253,10 @@ int cmd_bench(int argc, char **argv) {
      * gone again when the model's memory is; the peak resident memory of a bench run is the
      * model's, plus the per-run probe's 1 GiB where memory allows it (near_probe_buffer) */
     const double bw_before = mem_bandwidth();
+    const double t_load = cli_now();
     seek_model *m = model_load(path);
     if (!m) return cli_lib_error();
+    const double load_s = cli_now() - t_load;   /* map, repack, MLA's matrices: what a user waits for */
     const seek_hparams *hp = &m->hp;
     if (p + n > hp->n_ctx_train)
         fprintf(stderr, "seek: warning: -p + -n = %d exceeds the training context %d\n", p + n, hp->n_ctx_train);
@@ -386,9 +388,9 @@ int cmd_bench(int argc, char **argv) {
                "\"mem_bw_gbs\": %.3f, \"mem_bw_before_gbs\": %.3f, \"mem_bw_after_gbs\": %.3f, "
                "\"bytes_per_token\": %.0f, \"decode_bw_fraction\": %.4f, "
                "\"prefill_gflops\": %.3f, \"kv_bytes_per_token\": %.0f, \"kv_type\": \"%s\", "
-               "\"packed_bytes\": %zu, \"packed_huge_bytes\": %" PRIu64 ", \"warmup_read_bytes\": %.0f",
+               "\"packed_bytes\": %zu, \"packed_huge_bytes\": %" PRIu64 ", \"warmup_read_bytes\": %.0f, \"load_s\": %.3f",
                arch, type, mc.params_total, seek_threads(), p, n, r, pp, pp_sd, tg, tg_sd, bw, bw_before, bw_after,
-               mc.bytes_per_token, frac, gflops, kv_bytes, seek_type_get(ct)->name, packed, huge, warm);
+               mc.bytes_per_token, frac, gflops, kv_bytes, seek_type_get(ct)->name, packed, huge, warm, load_s);
         if (par)
             printf(", \"parallel\": %d, \"parallel_tps\": %.3f, \"parallel_spread\": %.3f, \"parallel_ratio\": %.3f, "
                    "\"parallel_ratio_spread\": %.3f", par, pg, pg_sd, pr, pr_sd);
@@ -399,6 +401,7 @@ int cmd_bench(int argc, char **argv) {
     } else {
         printf("model:        %s (%s, %s, %.2f B params)\n", base, arch, type, mc.params_total / 1e9);
         printf("threads:      %d, %d runs (median +/- standard deviation)\n", seek_threads(), r);
+        printf("load:         %10.2f s  (file mapped, weights repacked and prepared)\n", load_s);
         if (p > 0) printf("prefill:      %10.2f +/- %.2f tok/s  (pp%d, %.1f GFLOP/s)\n", pp, pp_sd, p, gflops);
         if (n > 0) printf("decode:       %10.2f +/- %.2f tok/s  (tg%d after the prompt)\n", tg, tg_sd, n);
         if (par)

@@ -12,7 +12,7 @@ if len(lines) != 1: print('expected one line, got %d' % len(lines)); sys.exit()
 j = json.loads(lines[0])
 keys = ['model', 'type', 'threads', 'prefill_tps', 'decode_tps', 'prefill_spread', 'decode_spread', 'mem_bw_gbs',
         'mem_bw_before_gbs', 'mem_bw_after_gbs', 'bytes_per_token', 'decode_bw_fraction', 'prefill_gflops',
-        'kv_bytes_per_token']
+        'kv_bytes_per_token', 'load_s']
 bad = [k for k in keys if k not in j]
 bad += [k for k in keys[2:] if k in j and not (isinstance(j[k], (int, float)) and j[k] > 0)]
 # the probe is taken before the model and after it; the ceiling is the better of the two
@@ -59,6 +59,7 @@ packed_keys packed_json_none_keys none
 expect_ok text "$SEEK" bench -m "$CHAT_MODEL" -p 8 -n 4 -r 1
 expect_out text_prefill '^prefill: +[0-9.]+ '
 expect_out text_decode '^decode: +[0-9.]+ '
+expect_out text_load '^load: +[0-9]+\.[0-9][0-9] s  \(file mapped'
 expect_out text_bw '^memory read: +[0-9.]+ GB/s .*the better of [0-9.]+ before the model and [0-9.]+ after'
 if [ "$(awk '/^MemAvailable:/ { print ($2 >= 3 * 1024 * 1024) }' /proc/meminfo)" = 1 ]; then
     expect_out text_near '^run by run: +decode reached [0-9.]+% \+/- [0-9.]+ of a probe taken just before each run \([0-9.]+ GB/s median\)$'
