@@ -320,7 +320,7 @@ TEST(kernels_match_reference_at_every_level) {
         seek_type t = types[ti];
         bool fl = t == SEEK_TYPE_F32 || t == SEEK_TYPE_F16 || t == SEEK_TYPE_BF16;
         const int64_t *Cs = fl ? Cs_f : Cs_q;
-        int nC = 6;
+        const int nC = fl ? (int)(sizeof Cs_f / sizeof Cs_f[0]) : (int)(sizeof Cs_q / sizeof Cs_q[0]);
         for (int ci = 0; ci < nC; ci++)
             for (int ri = 0; ri < 4; ri++) {
                 wmat w;

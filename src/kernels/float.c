@@ -119,7 +119,7 @@ static inline float cv_bf16(const uint8_t *p) { return seek_bf16_to_fp32(kern_rd
                              const uint8_t *a, size_t a_stride, int n_cols, float *out,         \
                              size_t out_stride) {                                               \
         if ((ESZ) == 2 && n_cols == 1) { /* decode (FLOAT_DEC_ROWS) */                        \
-            FLOAT_DEC_ROWS(n_rows, AVX2_DEC, NAME)                                              \
+            FLOAT_DEC_ROWS(n_rows, K01_DEC, NAME)                                               \
             return;                                                                             \
         }                                                                                       \
         for (int64_t k0 = 0; k0 < n; k0 += KC) {                                                \
@@ -133,7 +133,8 @@ static inline float cv_bf16(const uint8_t *p) { return seek_bf16_to_fp32(kern_rd
     mm_f16_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride, NULL)
 #define mm_bf16_avx2_MKX(NR, NC, R0, C0) \
     mm_bf16_avx2_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride, NULL)
-#define AVX2_DEC(F, NR) \
+/* one decode chunk through a sub-tile kernel NAME##_mk taking k0, k1 (AVX2, vdpbf16ps) */
+#define K01_DEC(F, NR) \
     F##_mk(NR, 1, k0, k1, w + (size_t)r0 * w_stride, w_stride, a, a_stride, out + r0, out_stride, w + (size_t)(r0 + 4) * w_stride)
 AVX2_FLOAT_MM(mm_f32_avx2, 4, ld8_f32, cv_f32)
 AVX2_FLOAT_MM(mm_f16_avx2, 2, ld8_f16, cv_f16)
@@ -303,12 +304,10 @@ KT_AVX512BF16 KINLINE void mm_bf16dp_mk(int nr, int nc, int64_t k0, int64_t k1, 
 }
 #define mm_bf16dp_MKX(NR, NC, R0, C0) \
     mm_bf16dp_mk(NR, NC, k0, k1, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride, out + (C0) * out_stride + (R0), out_stride, NULL)
-#define BF16DP_DEC(F, NR) \
-    F(NR, 1, k0, k1, w + (size_t)r0 * w_stride, w_stride, a, a_stride, out + r0, out_stride, w + (size_t)(r0 + 4) * w_stride)
 KT_AVX512BF16 static void mm_bf16dp_avx512(int64_t n, const uint8_t *w, size_t w_stride, int n_rows, const uint8_t *a,
                                            size_t a_stride, int n_cols, float *out, size_t out_stride) {
     if (n_cols == 1) {   /* decode (FLOAT_DEC_ROWS) */
-        FLOAT_DEC_ROWS(n_rows, BF16DP_DEC, mm_bf16dp_mk)
+        FLOAT_DEC_ROWS(n_rows, K01_DEC, mm_bf16dp)
         return;
     }
     for (int64_t k0 = 0; k0 < n; k0 += KC) {
