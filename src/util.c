@@ -104,6 +104,27 @@ uint64_t seek_huge_page_bytes(const void *p, size_t n) {
     return huge < n ? huge : n;
 }
 
+uint64_t seek_resident_bytes(const void *p, size_t n) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    if (!p || !n || page == 0 || (page & (page - 1))) return 0;
+    const uintptr_t lo = (uintptr_t)p, hi = lo + n;
+    if (hi < lo) return 0;
+    uint64_t res = 0;
+    unsigned char vec[4096];   /* one byte a page: 16 MiB of 4 KiB pages per mincore call */
+    for (uintptr_t a = lo & ~(page - 1); a < hi;) {
+        const uintptr_t b = hi - a > sizeof vec * page ? a + sizeof vec * page : hi;
+        const size_t pages = (size_t)((b - a + page - 1) / page);
+        if (mincore((void *)a, b - a, vec) != 0) return 0;
+        for (size_t i = 0; i < pages; i++)
+            if (vec[i] & 1) {   /* the part of this page inside [lo, hi) */
+                const uintptr_t s = a + i * page, e = s + page;
+                res += (e < hi ? e : hi) - (s > lo ? s : lo);
+            }
+        a = b;
+    }
+    return res;
+}
+
 bool seek_free_memory_holds(uint64_t bytes) {
     struct sysinfo si;
     if (sysinfo(&si) != 0) return false;

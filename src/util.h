@@ -45,6 +45,9 @@ void seek_free_big(void *p, size_t n);
  * AnonHugePages of the mappings that overlap it, at most n; a neighbouring mapping merged
  * into the same one counts too). 0 where smaps cannot be read. */
 uint64_t seek_huge_page_bytes(const void *p, size_t n);
+/* How many bytes of the mapped range [p, p + n) are in memory now (mincore: the page cache
+ * for a file mapping); 0 where it cannot tell (not mapped). */
+uint64_t seek_resident_bytes(const void *p, size_t n);
 /* Whether the memory free right now (not counting the page cache) holds `bytes`. */
 bool seek_free_memory_holds(uint64_t bytes);
 

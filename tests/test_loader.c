@@ -4,11 +4,13 @@
  * allocating from the bad value first (the issue-13 cases: MoE sizes in a file without MoE
  * blocks once overflowed an int and tried to allocate 40 GB). */
 #include <stdint.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "convert.h"
 #include "gguf.h"
 #include "model.h"
+#include "repack.h"
 #include "test.h"
 #include "util.h"
 
@@ -285,6 +287,55 @@ TEST(big_alloc_aligned_zeroed_and_advised) {
 #endif
 }
 
+/* seek_resident_bytes (how much of a file the page cache holds: the load's huge page rule)
+ * counts the bytes of a mapped range that are in memory, only those inside the range, and 0
+ * for a range that is not mapped; the rule itself refuses sums that overflow */
+TEST(resident_bytes_and_the_huge_page_rule) {
+    char path[160];
+    snprintf(path, sizeof path, "%s/resident.bin", tmpdir);
+    const size_t n = (3u << 20) + 100;
+    uint8_t *buf = malloc(n);
+    CHECK(buf);
+    if (!buf) return;
+    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)(i * 7);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(buf, 1, n, f) == n);
+    if (f) fclose(f);
+    free(buf);
+    seek_file_map m;
+    CHECK(seek_map_file(path, &m) == 0);
+    if (!m.data) return;
+    unsigned sum = 0;
+    for (size_t i = 0; i < m.size; i += 1000) sum += m.data[i];   /* every page read: now in memory */
+    CHECK(sum > 0);
+    CHECK_MSG(seek_resident_bytes(m.data, m.size) == m.size, "%llu of %llu", (unsigned long long)seek_resident_bytes(m.data, m.size),
+              (unsigned long long)m.size);
+    CHECK(seek_resident_bytes(m.data + 5, 10000) == 10000);
+    CHECK(seek_resident_bytes(m.data + m.size - 7, 7) == 7);
+    CHECK(seek_resident_bytes(NULL, 4096) == 0);
+    seek_unmap_file(&m);
+    uint8_t *fresh = mmap(NULL, 1u << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);   /* untouched: none */
+    CHECK(fresh != MAP_FAILED);
+    if (fresh != MAP_FAILED) {
+        CHECK(seek_resident_bytes(fresh, 1u << 20) == 0);
+        fresh[0] = 1, fresh[(1u << 20) - 1] = 1;   /* the first and the last page */
+        const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+        CHECK(seek_resident_bytes(fresh, 1u << 20) == 2 * page);
+        CHECK(seek_resident_bytes(fresh + page, (1u << 20) - 2 * page) == 0);
+        munmap(fresh, 1u << 20);
+    }
+    void *gone = mmap(NULL, 1u << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(gone != MAP_FAILED);
+    if (gone != MAP_FAILED) {
+        munmap(gone, 1u << 20);
+        CHECK(seek_resident_bytes(gone, 1u << 20) == 0);
+    }
+    CHECK(!repack_huge_pages_fit(UINT64_MAX, 1));
+    CHECK(!repack_huge_pages_fit(1, UINT64_MAX - (1u << 20)));
+    CHECK(!repack_huge_pages_fit(UINT64_MAX / 4, UINT64_MAX / 4));
+    CHECK(repack_huge_pages_fit(1u << 20, 0) == seek_free_memory_holds((UINT64_C(1) << 30) + (1u << 20)));
+}
+
 int main(void) {
     if (test_mkdtemp(tmpdir, "loader")) return 1;
     if (convert_to("tests/data/hf/deepseek-v2-lite-tiny", v2, "v2") || convert_to("tests/data/hf/deepseek-v3-tiny", v3, "v3") ||
@@ -299,6 +350,7 @@ int main(void) {
     RUN(moe_sizes_checked_without_moe_blocks);
     RUN(tensor_rejections);
     RUN(big_alloc_aligned_zeroed_and_advised);
+    RUN(resident_bytes_and_the_huge_page_rule);
     test_rmdir(tmpdir);
     return test_summary();
 }
