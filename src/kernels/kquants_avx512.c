@@ -760,6 +760,23 @@ KQ_INLINE void build_panel_q6k(kq_panel *P, const uint8_t *w, size_t ws, int64_t
     P->dm = _mm512_setzero_ps();
 }
 
+/* One group g (16 values) of NC columns: S1[c] += (the group's 4 vpdpbusd) x sc[g] */
+KQ_INLINE void panel_group(const kq_panel *p, const uint8_t *ab, size_t as, int g, __m512i *S1, int NC, int mul32) {
+    __m512i t[8];
+    _Pragma("GCC unroll 8")
+    for (int c = 0; c < NC; c++) t[c] = _mm512_setzero_si512();
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {
+        __m512i wq = p->q[4 * g + k];
+        _Pragma("GCC unroll 8")
+        for (int c = 0; c < NC; c++)
+            t[c] = _mm512_dpbusd_epi32(t[c], wq, _mm512_set1_epi32((int)rd32(ab + c * as + KQ_Q8K_QS + 16 * g + 4 * k)));
+    }
+    _Pragma("GCC unroll 8")
+    for (int c = 0; c < NC; c++)
+        S1[c] = mul32 ? _mm512_add_epi32(S1[c], _mm512_mullo_epi32(t[c], p->sc[g])) : _mm512_dpwssd_epi32(S1[c], t[c], p->sc[g]);
+}
+
 /* NC columns (a: first column's super-block b0, as: column stride) over ch panels;
  * acc[c] holds the 16 rows of column c. */
 KQ_INLINE void panel_cols(const kq_panel *P, int ch, const uint8_t *a, size_t as, __m512 *acc, int NC, int mode) {
@@ -770,21 +787,11 @@ KQ_INLINE void panel_cols(const kq_panel *P, int ch, const uint8_t *a, size_t as
         __m512i S1[8], t[8];
         _Pragma("GCC unroll 8")
         for (int c = 0; c < NC; c++) S1[c] = _mm512_setzero_si512();
-        _Pragma("GCC unroll 16")
-        for (int g = 0; g < 16; g++) {
-            _Pragma("GCC unroll 8")
-            for (int c = 0; c < NC; c++) t[c] = _mm512_setzero_si512();
-            _Pragma("GCC unroll 4")
-            for (int k = 0; k < 4; k++) {
-                __m512i wq = p->q[4 * g + k];
-                _Pragma("GCC unroll 8")
-                for (int c = 0; c < NC; c++)
-                    t[c] = _mm512_dpbusd_epi32(t[c], wq, _mm512_set1_epi32((int)rd32(ab + c * as + KQ_Q8K_QS + 16 * g + 4 * k)));
-            }
-            _Pragma("GCC unroll 8")
-            for (int c = 0; c < NC; c++)
-                S1[c] = mul32 ? _mm512_add_epi32(S1[c], _mm512_mullo_epi32(t[c], p->sc[g])) : _mm512_dpwssd_epi32(S1[c], t[c], p->sc[g]);
-        }
+        /* Two groups at a time: unrolled 16 times, gcc computed every group's vpdpbusd sums
+         * first and spilled them to the stack for the vpmulld form (Q6_K prefill at less
+         * than half Q4_K's rate), and Q4_K ran ~10 % slower too (docs/kernels.md) */
+        _Pragma("GCC unroll 2")
+        for (int g = 0; g < 16; g++) panel_group(p, ab, as, g, S1, NC, mul32);
         _Pragma("GCC unroll 8")
         for (int c = 0; c < NC; c++) t[c] = _mm512_setzero_si512();
         _Pragma("GCC unroll 8")
