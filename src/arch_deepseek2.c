@@ -50,6 +50,7 @@
 
 #include "attention.h"
 #include "forward.h"
+#include "profile.h"
 #include "threads.h"
 #include "util.h"
 #include "vec.h"
@@ -624,12 +625,14 @@ int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden)
                 kv_put(sq->cache->type, kr, kv_krow(sq->cache, l, sq->pos0 + i - sq->row0), R + rope);
             }
         }
+        const double ta = prof_start();
         for (int s = 0; s < b->n_seq; s++) {
             const fwd_seq *sq = &b->seq[s];
             if (mla_attend(m, l, sq->cache, sq->n, sq->pos0, q + (size_t)sq->row0 * H * hk, ao + (size_t)sq->row0 * H * hv,
                            row, asc))
                 return -1;
         }
+        prof_attention(N, ta);
         if (matmul(o, ao, mat_of(Ly->wo), NULL, N, row)) return -1;
         for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 

@@ -21,6 +21,7 @@
 
 #include "attention.h"
 #include "forward.h"
+#include "profile.h"
 #include "threads.h"
 #include "util.h"
 
@@ -80,7 +81,9 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
                     .out = ao + (size_t)sq->row0 * H * hdv, .o_stride = (size_t)H * hdv, .o_hstride = (size_t)hdv,
                 };
             }
+            const double ta = prof_start();
             attention_batch(aa, b->n_seq, asc);   /* every sequence in one pass over the pool */
+            prof_attention(N, ta);
             if (matmul(o, ao, mat_of(Ly->wo), NULL, N, row)) return -1;
             for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 

@@ -251,11 +251,9 @@ static int many_pass(const mm_item *items, int n, float *row);
 
 int matmul_many(const mm_item *items, int n, float *row) {
     if (!prof_enabled()) return many_pass(items, n, row);
-    bool decode = true;
-    for (int i = 0; i < n; i++) decode &= items[i].T == 1;
-    const double t0 = decode ? prof_now() : 0;
+    const double t0 = prof_now();
     const int rc = many_pass(items, n, row);
-    if (decode) prof_matmul(items, n, prof_now() - t0);
+    prof_matmul(items, n, prof_now() - t0);
     return rc;
 }
 
