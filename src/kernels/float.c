@@ -187,10 +187,14 @@ KT_AVX512 KINLINE __m512 hsum_4x4(__m512 a[4][4]) {
         for (; k + 16 <= len; k += 16) {                                                                 \
             if (pf && ((k * (ESZ)) & 63) == 0) /* decode: the next rows' line (FLOAT_DEC_ROWS) */        \
                 KUNROLL for (int i = 0; i < nr; i++) _mm_prefetch((const char *)pf + i * ps + k * (ESZ), _MM_HINT_T1); \
+            __m512 xv[4]; /* each column's 16 values loaded once for the nr rows */                    \
+            KUNROLL for (int j = 0; j < nc; j++) {                                                       \
+                xv[j] = _mm512_loadu_ps(x + j * xs + k);                                                 \
+                __asm__("" : "+v"(xv[j])); /* in a register: not folded into each row's FMA */           \
+            }                                                                                            \
             KUNROLL for (int i = 0; i < nr; i++) {                                                       \
                 const __m512 wv = LD(p + i * ps + k * (ESZ), (__mmask16)0xFFFF);                         \
-                KUNROLL for (int j = 0; j < nc; j++)                                                     \
-                    acc[i][j] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + j * xs + k), acc[i][j]); \
+                KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm512_fmadd_ps(wv, xv[j], acc[i][j]);  \
             }                                                                                            \
         }                                                                                                \
         if (k < len) {                                                                                   \
