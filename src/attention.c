@@ -180,6 +180,14 @@ static inline void acc_rows(float *acc, const float *p, int n, const float *V, s
 }
 
 #if defined(__AVX512F__)
+/* v, kept in a register: an empty asm hides that it equals the memory it came from, so gcc
+ * does not fold the load into every multiply-add that reads it (loads, not multiply-adds,
+ * then bound the loop: 2 a cycle on the AMD EPYC measured, docs/kernels.md) */
+static inline __m512 in_reg(__m512 v) {
+    __asm__("" : "+v"(v));
+    return v;
+}
+
 /* Four rows at once (the same query token, four heads): each key-tile load feeds 4 rows.
  * s + i * PK receives row i's scaled scores. */
 static inline void score_rows4(float *s, const float *q0, const float *q1, const float *q2, const float *q3,
@@ -189,7 +197,9 @@ static inline void score_rows4(float *s, const float *q0, const float *q1, const
 #undef ROW_ACC
     for (int d = 0; d < dk; d++) {
         const float *k = kt + (size_t)d * PK;
-        const __m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16), k2 = _mm512_loadu_ps(k + 32), k3 = _mm512_loadu_ps(k + 48);
+        /* in registers: gcc otherwise folds each load into the 4 rows' FMAs (16 loads, not 4) */
+        const __m512 k0 = in_reg(_mm512_loadu_ps(k)), k1 = in_reg(_mm512_loadu_ps(k + 16));
+        const __m512 k2 = in_reg(_mm512_loadu_ps(k + 32)), k3 = in_reg(_mm512_loadu_ps(k + 48));
 #define ROW_FMA(i, q) do { const __m512 b = _mm512_set1_ps(q[d]); \
         a##i##0 = _mm512_fmadd_ps(b, k0, a##i##0); a##i##1 = _mm512_fmadd_ps(b, k1, a##i##1); \
         a##i##2 = _mm512_fmadd_ps(b, k2, a##i##2); a##i##3 = _mm512_fmadd_ps(b, k3, a##i##3); } while (0)
@@ -221,8 +231,8 @@ static inline void acc_rows4(float *acc, int dv, const float *p, int n, const fl
 #undef ROW_LD
         for (int j = 0; j < n; j++) {
             const float *v = V + (size_t)j * vs + c;
-            const __m512 v0 = _mm512_maskz_loadu_ps(m0, v), v1 = _mm512_maskz_loadu_ps(m1, v + 16);
-            const __m512 v2 = _mm512_maskz_loadu_ps(m2, v + 32), v3 = _mm512_maskz_loadu_ps(m3, v + 48);
+            const __m512 v0 = in_reg(_mm512_maskz_loadu_ps(m0, v)), v1 = in_reg(_mm512_maskz_loadu_ps(m1, v + 16));
+            const __m512 v2 = in_reg(_mm512_maskz_loadu_ps(m2, v + 32)), v3 = in_reg(_mm512_maskz_loadu_ps(m3, v + 48));
 #define ROW_FMA(i) do { const __m512 w = _mm512_set1_ps(p[(i) * PK + j]); \
             b##i##0 = _mm512_fmadd_ps(w, v0, b##i##0); b##i##1 = _mm512_fmadd_ps(w, v1, b##i##1); \
             b##i##2 = _mm512_fmadd_ps(w, v2, b##i##2); b##i##3 = _mm512_fmadd_ps(w, v3, b##i##3); } while (0)
@@ -463,7 +473,7 @@ static inline __attribute__((always_inline)) void score_block(const int NR, cons
     for (int d = 0; d < dk; d += 16) {
         __m512 qv[4];
 #pragma GCC unroll 4
-        for (int r = 0; r < NR; r++) qv[r] = _mm512_loadu_ps(q[r] + d);
+        for (int r = 0; r < NR; r++) qv[r] = in_reg(_mm512_loadu_ps(q[r] + d));
 #pragma GCC unroll 16
         for (int c = 0; c < NK; c++) {
             const __m512 kv = half ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)k[c] + d)))
