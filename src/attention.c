@@ -477,7 +477,7 @@ static inline __attribute__((always_inline)) void score_block(const int NR, cons
 #pragma GCC unroll 16
         for (int c = 0; c < NK; c++) {
             const __m512 kv = half ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)k[c] + d)))
-                                   : _mm512_loadu_ps((const float *)k[c] + d);
+                                   : in_reg(_mm512_loadu_ps((const float *)k[c] + d));
 #pragma GCC unroll 4
             for (int r = 0; r < NR; r++) acc[c * NR + r] = _mm512_fmadd_ps(qv[r], kv, acc[c * NR + r]);
         }
