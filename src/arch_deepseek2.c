@@ -522,26 +522,6 @@ static int moe_forward(float *out, const float *xn, const seek_layer *Ly, const 
 /* ------------------------------------------------------------------------------------ */
 /* the blocks */
 
-/* out[i] = rmsnorm(x[i]) for N rows of C, rows shared by the pool in batches (a prefill's
- * 512 rows are ~1 % of its time on one thread while the others wait); same bits. */
-typedef struct {
-    float *out;
-    const float *x, *w;
-    int C;
-    float eps;
-} norm_job;
-
-static void norm_rows(void *ud, int64_t r0, int64_t r1) {
-    const norm_job *j = ud;
-    for (int64_t r = r0; r < r1; r++) rmsnorm(j->out + (size_t)r * j->C, j->x + (size_t)r * j->C, j->w, j->C, j->eps);
-}
-
-static void rmsnorm_rows(float *out, const float *x, const float *w, int N, int C, float eps) {
-    norm_job j = {out, x, w, C, eps};
-    if (N >= 16) par_for(N, norm_rows, &j);
-    else norm_rows(&j, 0, N);
-}
-
 int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
     const seek_hparams *hp = &m->hp;
     const int D = hp->n_embd, H = hp->n_head, L = hp->n_layer, R = hp->kv_lora_rank, N = b->N;

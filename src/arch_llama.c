@@ -58,7 +58,7 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
             const float *bv = Ly->bv ? Ly->bv->data : NULL;
 
             /* ---- attention ---- */
-            for (int i = 0; i < N; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->attn_norm->data, D, hp->norm_eps);
+            rmsnorm_rows(xn, x, Ly->attn_norm->data, N, D, hp->norm_eps);
             mm_item qkv[3] = {{q, xn, mat_of(Ly->wq), bq, N}, {k, xn, mat_of(Ly->wk), bk, N}, {v, xn, mat_of(Ly->wv), bv, N}};
             if (matmul_many(qkv, 3, row)) return -1;
             for (int s = 0; s < b->n_seq; s++) {
@@ -88,7 +88,7 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
             for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 
             /* ---- SwiGLU MLP ---- */
-            for (int i = 0; i < N; i++) rmsnorm(xn + (size_t)i * D, x + (size_t)i * D, Ly->ffn_norm->data, D, hp->norm_eps);
+            rmsnorm_rows(xn, x, Ly->ffn_norm->data, N, D, hp->norm_eps);
             mm_item gu[2] = {{g, xn, mat_of(Ly->ffn_gate), NULL, N}, {u, xn, mat_of(Ly->ffn_up), NULL, N}};
             if (matmul_many(gu, 2, row)) return -1;
             swiglu_act(g, u, N, F);

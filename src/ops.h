@@ -63,6 +63,8 @@ int mat_row(seek_mat w, int64_t r, float *dst);
 
 /* out[C] = x[C] / sqrt(mean(x^2) + eps) * weight[C]   (out may alias x) */
 void rmsnorm(float *out, const float *x, const float *weight, int C, float eps);
+/* rmsnorm of N rows of C (out[i] = rmsnorm(x[i])), rows shared by the pool from 16 rows on */
+void rmsnorm_rows(float *out, const float *x, const float *weight, int N, int C, float eps);
 /* In place softmax over x[n]. */
 void softmax(float *x, int n);
 static inline float silu(float x) { return x / (1.0f + expf(-x)); }
