@@ -218,11 +218,14 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
         if (!lat) return -1;
         float *kn = lat + (size_t)P * R, *vv = kn + (size_t)P * H * nope, *kk = vv + (size_t)P * H * hv;
         naive_job nj = {hp, c, l, lat, kn, kk};
+        double ta = prof_start();   /* the profile's attention: all but the products below */
         par_for(P, naive_latents, &nj);
+        const double t_lat = prof_start() - ta;   /* (0 - 0 when the profile is off) */
         seek_mat wk = {m->mla_type, R, (int64_t)H * nope, wrow, kb, NULL};
         seek_mat wv = {m->mla_type, R, (int64_t)H * hv, wrow, vb, NULL};
         mm_item kv[2] = {{kn, lat, wk, NULL, P}, {vv, lat, wv, NULL, P}};
         if (matmul_many(kv, 2, row)) return -1;
+        ta = prof_start() - t_lat;
         par_for(P, naive_keys, &nj);
         attn_args a = {
             .T = n, .pos0 = pos0, .n_head = H, .n_kv_head = H,
@@ -233,6 +236,7 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
             .out = ao, .o_stride = (size_t)H * hv, .o_hstride = (size_t)hv,
         };
         attention(&a, asc);
+        prof_attention(n, ta);
         return 0;
     }
     /* absorbed: queries into latent space, attend over the cached rows, back out per head */
@@ -249,16 +253,18 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
         .scale = m->kq_scale,
         .out = lat, .o_stride = (size_t)H * R, .o_hstride = (size_t)R,
     };
+    const double ta = prof_start();
     if (n == 1) {   /* decode: the three steps per block of heads, one pass of the pool */
         const int nt = seek_threads();
         mla_decode_job d = {.j = &j, .a = &a, .asc = asc, .per = attention_scratch(H, 1, R + rope, R, 1),
                             .nb = H / 4 < nt ? (H / 4 > 1 ? H / 4 : 1) : nt};
         par_for(d.nb, mla_decode_blocks, &d);
-        return 0;
+    } else {
+        par_for(H, absorb_q, &j);
+        attention(&a, asc);
+        par_for(H, absorb_out, &j);
     }
-    par_for(H, absorb_q, &j);
-    attention(&a, asc);
-    par_for(H, absorb_out, &j);
+    prof_attention(n, ta);
     return 0;
 }
 
@@ -605,14 +611,12 @@ int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden)
                 kv_put(sq->cache->type, kr, kv_krow(sq->cache, l, sq->pos0 + i - sq->row0), R + rope);
             }
         }
-        const double ta = prof_start();
         for (int s = 0; s < b->n_seq; s++) {
             const fwd_seq *sq = &b->seq[s];
             if (mla_attend(m, l, sq->cache, sq->n, sq->pos0, q + (size_t)sq->row0 * H * hk, ao + (size_t)sq->row0 * H * hv,
                            row, asc))
                 return -1;
         }
-        prof_attention(N, ta);
         if (matmul(o, ao, mat_of(Ly->wo), NULL, N, row)) return -1;
         for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 

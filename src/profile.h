@@ -20,8 +20,10 @@ bool prof_enabled(void);
 double prof_now(void);   /* monotonic seconds */
 /* Account a finished call of n items that took `seconds`. Thread-safe. */
 void prof_matmul(const mm_item *items, int n, double seconds);
-/* Account one layer's attention over T query tokens (all sequences of the batch; MLA: with
- * its absorbed products per head) begun at t0 = prof_start(). Both do nothing when off. */
+/* Account one attention over T query tokens begun at t0 = prof_start(): a layer's, all
+ * sequences of the batch (llama) or one sequence's (MLA: with its absorbed products per head
+ * and the naive order's copies, not its decompression products, which count as products).
+ * Both do nothing when off. */
 double prof_start(void);
 void prof_attention(int T, double t0);
 

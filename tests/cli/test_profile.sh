@@ -30,3 +30,17 @@ if awk '$1 == "profile:" && $2 == "Q4_K" && $3 == 5 && $4 == "calls" && $5 > 0 &
 then ok batched_products; else fail batched_products "$(grep 'Q4_K' "$TMP/batch.err")"; fi
 if grep -qE '^profile: attention, several tokens: 1 calls ' "$TMP/batch.err" && ! grep -q 'one token' "$TMP/batch.err"
 then ok attention_batched; else fail attention_batched "$(grep attention "$TMP/batch.err")"; fi
+# MLA (a 3-layer deepseek2): attention once per layer in either order, one token or several;
+# the naive order's decompression is one product more per layer (18 calls against 15)
+V2="$TMP/v2.gguf"
+if "$SEEK" convert tests/data/hf/deepseek-v2-lite-tiny -o "$V2" --type f32 >/dev/null 2>&1; then
+    for order in naive absorbed; do
+        env SEEK_PROFILE=1 "$SEEK" logits -m "$V2" --tokens 1,17,200,3,29,42,7 -o "$TMP/v.f32" --$order 2>"$TMP/$order.err" >/dev/null
+        want=15; [ $order = naive ] && want=18
+        if grep -qE '^profile: +F32 +'$want' calls ' "$TMP/$order.err" && grep -qE '^profile: attention, several tokens: 3 calls ' "$TMP/$order.err"
+        then ok mla_$order; else fail mla_$order "$(grep -E 'F32|attention' "$TMP/$order.err" | tr '\n' ' ')"; fi
+    done
+    env SEEK_PROFILE=1 "$SEEK" logits -m "$V2" --tokens 1,17,200,3,29,42,7 -o "$TMP/v.f32" --one-by-one 2>"$TMP/one.err" >/dev/null
+    if grep -qE '^profile: attention, one token: 21 calls ' "$TMP/one.err"; then ok mla_one_token
+    else fail mla_one_token "$(grep attention "$TMP/one.err")"; fi
+else fail mla_convert "seek convert failed"; fi
