@@ -518,7 +518,7 @@ float *ws_get(seek_model *m, int which, size_t n) {
         w->buf[which] = NULL, w->cap[which] = 0;
         /* 2 MiB pages where granted: a 512-row prompt's activations are ~55 MiB of the 1.5B,
          * first touched inside the kernels (4 KiB faults ~12 us each on some VMs here) */
-        if (!(w->buf[which] = seek_alloc_big(sizeof(float) * cap, true))) return NULL;
+        if (!(w->buf[which] = seek_alloc_work(sizeof(float) * cap))) return NULL;
         w->cap[which] = cap;
     }
     return w->buf[which];

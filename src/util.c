@@ -131,6 +131,11 @@ bool seek_free_memory_holds(uint64_t bytes) {
     return (uint64_t)si.freeram * si.mem_unit >= bytes;
 }
 
+void *seek_alloc_work(size_t n) {
+    uint64_t need;
+    return seek_alloc_big(n, seek_add_ok(n, UINT64_C(1) << 30, &need) && seek_free_memory_holds(need));
+}
+
 void *seek_calloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size ? size : 1);
     uint64_t total;

@@ -50,6 +50,11 @@ uint64_t seek_huge_page_bytes(const void *p, size_t n);
 uint64_t seek_resident_bytes(const void *p, size_t n);
 /* Whether the memory free right now (not counting the page cache) holds `bytes`. */
 bool seek_free_memory_holds(uint64_t bytes);
+/* Working memory written soon after (activations, KV caches): seek_alloc_big with 2 MiB pages
+ * when the free memory holds n with 1 GiB to spare (where it does not, the kernel would
+ * compact memory inside the first writes: docs/kernels.md, "Huge pages"). Zeroed; free
+ * with seek_free_big(p, n). */
+void *seek_alloc_work(size_t n);
 
 /* Grow a heap array so it holds at least `need` elements of `elem` bytes:
  * `*pptr` is the array (a `T **` passed as void *), `*cap` its capacity in elements,
