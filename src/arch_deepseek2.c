@@ -528,11 +528,39 @@ static int moe_forward(float *out, const float *xn, const seek_layer *Ly, const 
 /* ------------------------------------------------------------------------------------ */
 /* the blocks */
 
+/* Rows [i0, i1) of sequence sq: RoPE on the queries' rope parts; the kv latent normed, its
+ * rope key rotated, and the row [rmsnorm(c) ; rope(k_pe)] stored in the cache at its
+ * position. Rows are independent: a prompt's rows are shared out by the pool. */
+typedef struct {
+    const seek_model *m;
+    const fwd_batch *b;
+    const fwd_seq *sq;
+    float *q, *kva;   /* [N][H*hk], [N][R + rope] */
+    int l;
+} latent_job;
+
+static void latent_rows(void *ud, int64_t i0, int64_t i1) {
+    const latent_job *j = ud;
+    const seek_hparams *hp = &j->m->hp;
+    const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, rope = hp->n_rope, hk = nope + rope;
+    const int half = j->m->rope.n_rot / 2;
+    const float *kv_norm = j->m->layers[j->l].kv_a_norm->data;
+    seek_kvcache *c = j->sq->cache;
+    for (int64_t i = j->sq->row0 + i0; i < j->sq->row0 + i1; i++) {
+        const float *cs = j->b->cs + (size_t)i * half * 2;
+        for (int h = 0; h < H; h++) rope_apply_cs(&j->m->rope, j->q + ((size_t)i * H + h) * hk + nope, cs);
+        float *kr = j->kva + (size_t)i * (R + rope);
+        rmsnorm(kr, kr, kv_norm, R, hp->norm_eps);
+        rope_apply_cs(&j->m->rope, kr + R, cs);
+        kv_put(c->type, kr, kv_krow(c, j->l, j->sq->pos0 + (int)(i - j->sq->row0)), R + rope);
+    }
+}
+
 int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
     const seek_hparams *hp = &m->hp;
     const int D = hp->n_embd, H = hp->n_head, L = hp->n_layer, R = hp->kv_lora_rank, N = b->N;
     const int nope = hp->n_nope, rope = hp->n_rope, hk = nope + rope, hv = hp->head_dim_v;
-    const int QL = hp->q_lora_rank, E = hp->n_expert, K = hp->n_expert_used, half = m->rope.n_rot / 2;
+    const int QL = hp->q_lora_rank, E = hp->n_expert, K = hp->n_expert_used;
     const size_t n = (size_t)N;
     int F = hp->n_ff;
     if (hp->n_ff_exp * hp->n_expert_shared > F) F = hp->n_ff_exp * hp->n_expert_shared;
@@ -597,19 +625,14 @@ int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden)
                          {kva, xn, mat_of(Ly->wkv_a), NULL, N}};
         if (matmul_many(in, 2, row)) return -1;
         if (Ly->wq_a) {   /* q-LoRA: norm, up-project */
-            for (int i = 0; i < N; i++) rmsnorm(qa + (size_t)i * QL, qa + (size_t)i * QL, Ly->q_a_norm->data, QL, hp->norm_eps);
+            rmsnorm_rows(qa, qa, Ly->q_a_norm->data, N, QL, hp->norm_eps);
             if (matmul(q, qa, mat_of(Ly->wq_b), NULL, N, row)) return -1;
         }
         for (int s = 0; s < b->n_seq; s++) {
             const fwd_seq *sq = &b->seq[s];
-            for (int i = sq->row0; i < sq->row0 + sq->n; i++) {
-                const float *cs = b->cs + (size_t)i * half * 2;
-                for (int h = 0; h < H; h++) rope_apply_cs(&m->rope, q + ((size_t)i * H + h) * hk + nope, cs);
-                float *kr = kva + (size_t)i * (R + rope);   /* -> [rmsnorm(c) ; rope(k_pe)] */
-                rmsnorm(kr, kr, Ly->kv_a_norm->data, R, hp->norm_eps);
-                rope_apply_cs(&m->rope, kr + R, cs);
-                kv_put(sq->cache->type, kr, kv_krow(sq->cache, l, sq->pos0 + i - sq->row0), R + rope);
-            }
+            latent_job lj = {m, b, sq, q, kva, l};
+            if (sq->n >= 16) par_for(sq->n, latent_rows, &lj);
+            else latent_rows(&lj, 0, sq->n);
         }
         for (int s = 0; s < b->n_seq; s++) {
             const fwd_seq *sq = &b->seq[s];

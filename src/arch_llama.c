@@ -25,10 +25,36 @@
 #include "threads.h"
 #include "util.h"
 
+/* Rows [i0, i1) of sequence sq: RoPE on their queries and keys, then their keys and values
+ * into the cache at their positions. Rows are independent, so a prompt's rows are shared
+ * out by the pool (on one thread this was ~1 ms a layer for 512 rows of the 1.5B). */
+typedef struct {
+    const seek_model *m;
+    const fwd_batch *b;
+    const fwd_seq *sq;
+    float *q, *k, *v;   /* [N][H*hdk], [N][KV*hdk], [N][KV*hdv] */
+    int l;
+} rope_kv_job;
+
+static void rope_kv_rows(void *ud, int64_t i0, int64_t i1) {
+    const rope_kv_job *j = ud;
+    const seek_hparams *hp = &j->m->hp;
+    const int H = hp->n_head, KV = hp->n_head_kv, hdk = hp->head_dim_k, hdv = hp->head_dim_v, half = j->m->rope.n_rot / 2;
+    seek_kvcache *c = j->sq->cache;
+    for (int64_t i = j->sq->row0 + i0; i < j->sq->row0 + i1; i++) {
+        const float *cs = j->b->cs + (size_t)i * half * 2;
+        for (int h = 0; h < H; h++) rope_apply_cs(&j->m->rope, j->q + ((size_t)i * H + h) * hdk, cs);
+        for (int h = 0; h < KV; h++) rope_apply_cs(&j->m->rope, j->k + ((size_t)i * KV + h) * hdk, cs);
+        const int pos = j->sq->pos0 + (int)(i - j->sq->row0);
+        kv_put(c->type, j->k + (size_t)i * KV * hdk, kv_krow(c, j->l, pos), KV * hdk);
+        kv_put(c->type, j->v + (size_t)i * KV * hdv, kv_vrow(c, j->l, pos), KV * hdv);
+    }
+}
+
 int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
     const seek_hparams *hp = &m->hp;
     const int D = hp->n_embd, H = hp->n_head, KV = hp->n_head_kv, hdk = hp->head_dim_k, hdv = hp->head_dim_v;
-    const int F = hp->n_ff, L = hp->n_layer, N = b->N, half = m->rope.n_rot / 2;
+    const int F = hp->n_ff, L = hp->n_layer, N = b->N;
     const size_t n = (size_t)N;
     int maxw = D > F ? D : F;
     if (H * hdv > maxw) maxw = H * hdv;
@@ -64,14 +90,9 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
             for (int s = 0; s < b->n_seq; s++) {
                 const fwd_seq *sq = &b->seq[s];
                 seek_kvcache *c = sq->cache;
-                for (int i = sq->row0; i < sq->row0 + sq->n; i++) {
-                    const float *cs = b->cs + (size_t)i * half * 2;
-                    for (int h = 0; h < H; h++) rope_apply_cs(&m->rope, q + ((size_t)i * H + h) * hdk, cs);
-                    for (int h = 0; h < KV; h++) rope_apply_cs(&m->rope, k + ((size_t)i * KV + h) * hdk, cs);
-                    const int pos = sq->pos0 + i - sq->row0;
-                    kv_put(c->type, k + (size_t)i * KV * hdk, kv_krow(c, l, pos), KV * hdk);
-                    kv_put(c->type, v + (size_t)i * KV * hdv, kv_vrow(c, l, pos), KV * hdv);
-                }
+                rope_kv_job rj = {m, b, sq, q, k, v, l};
+                if (sq->n >= 16) par_for(sq->n, rope_kv_rows, &rj);
+                else rope_kv_rows(&rj, 0, sq->n);
                 aa[s] = (attn_args){
                     .T = sq->n, .pos0 = sq->pos0, .n_head = H, .n_kv_head = KV,
                     .q = q + (size_t)sq->row0 * H * hdk, .q_stride = (size_t)H * hdk, .q_hstride = (size_t)hdk,
