@@ -133,7 +133,7 @@ seek_kvcache *kvcache_new_type(const seek_model *m, int n_ctx, seek_type type) {
     }
     /* 2 MiB pages where the kernel grants them: a prompt's first pass writes its cache rows
      * into untouched memory, and 4 KiB first-touch faults cost ~12 us each on some VMs here
-     * (a 512-token prompt of the 1.5B: ~1,800 faults in kv_put, docs/kernels.md) */
+     * (the first 512-token prompt of the 1.5B: ~3.6k faults in kv_put, docs/kernels.md) */
     c->k_bytes = (size_t)nk, c->v_bytes = (size_t)nv;
     c->k = seek_alloc_work((size_t)nk);
     c->v = nv ? seek_alloc_work((size_t)nv) : NULL;

@@ -292,7 +292,7 @@ TEST(big_alloc_aligned_zeroed_and_advised) {
 /* The working memory a prompt writes first (the KV cache's rows, the forward pass's
  * workspace) is seek_alloc_work's: zeroed, and offered 2 MiB pages where the free memory
  * holds it with 1 GiB to spare (on these VMs a first-touched 4 KiB page costs ~12 us: a
- * 512-token prompt of the 1.5B faulted ~9k of them inside its products) */
+ * first 512-token prompt of the 1.5B faulted ~19k of them, most inside its products) */
 TEST(work_memory_in_huge_pages) {
 #if defined(__SANITIZE_ADDRESS__)
     printf("# work memory: plain calloc under AddressSanitizer\n");
