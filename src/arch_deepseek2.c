@@ -631,8 +631,7 @@ int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden)
         for (int s = 0; s < b->n_seq; s++) {
             const fwd_seq *sq = &b->seq[s];
             latent_job lj = {m, b, sq, q, kva, l};
-            if (sq->n >= 16) par_for(sq->n, latent_rows, &lj);
-            else latent_rows(&lj, 0, sq->n);
+            par_rows(sq->n, latent_rows, &lj);
         }
         for (int s = 0; s < b->n_seq; s++) {
             const fwd_seq *sq = &b->seq[s];

@@ -91,8 +91,7 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
                 const fwd_seq *sq = &b->seq[s];
                 seek_kvcache *c = sq->cache;
                 rope_kv_job rj = {m, b, sq, q, k, v, l};
-                if (sq->n >= 16) par_for(sq->n, rope_kv_rows, &rj);
-                else rope_kv_rows(&rj, 0, sq->n);
+                par_rows(sq->n, rope_kv_rows, &rj);
                 aa[s] = (attn_args){
                     .T = sq->n, .pos0 = sq->pos0, .n_head = H, .n_kv_head = KV,
                     .q = q + (size_t)sq->row0 * H * hdk, .q_stride = (size_t)H * hdk, .q_hstride = (size_t)hdk,

@@ -383,10 +383,14 @@ static void norm_rows(void *ud, int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) rmsnorm(j->out + (size_t)r * j->C, j->x + (size_t)r * j->C, j->w, j->C, j->eps);
 }
 
+void par_rows(int64_t n, par_fn fn, void *ud) {
+    if (n >= 16) par_for(n, fn, ud);
+    else fn(ud, 0, n);
+}
+
 void rmsnorm_rows(float *out, const float *x, const float *w, int N, int C, float eps) {
     norm_job j = {out, x, w, C, eps};
-    if (N >= 16) par_for(N, norm_rows, &j);
-    else norm_rows(&j, 0, N);
+    par_rows(N, norm_rows, &j);
 }
 
 void softmax(float *x, int n) {

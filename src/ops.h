@@ -17,6 +17,7 @@
 
 #include "dtype.h"
 #include "gguf.h"
+#include "threads.h"
 
 /* A weight matrix: n_out rows of n_in values, each row stored as seek_row_size(type, n_in)
  * bytes (GGUF layout: ne[0] = n_in, ne[1] = n_out). Also used for one expert of a 3-D
@@ -63,7 +64,10 @@ int mat_row(seek_mat w, int64_t r, float *dst);
 
 /* out[C] = x[C] / sqrt(mean(x^2) + eps) * weight[C]   (out may alias x) */
 void rmsnorm(float *out, const float *x, const float *weight, int C, float eps);
-/* rmsnorm of N rows of C (out[i] = rmsnorm(x[i])), rows shared by the pool from 16 rows on */
+/* fn(ud, 0, n) over n independent rows of a batch: shared by the pool from 16 rows on (a
+ * prompt), on the caller's thread below (a decode step: a pass would cost more) */
+void par_rows(int64_t n, par_fn fn, void *ud);
+/* rmsnorm of N rows of C (out[i] = rmsnorm(x[i])), rows shared as par_rows does */
 void rmsnorm_rows(float *out, const float *x, const float *weight, int N, int C, float eps);
 /* In place softmax over x[n]. */
 void softmax(float *x, int n);
