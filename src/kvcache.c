@@ -134,7 +134,6 @@ seek_kvcache *kvcache_new_type(const seek_model *m, int n_ctx, seek_type type) {
     /* 2 MiB pages where the kernel grants them: a prompt's first pass writes its cache rows
      * into untouched memory, and 4 KiB first-touch faults cost ~12 us each on some VMs here
      * (the first 512-token prompt of the 1.5B: ~3.6k faults in kv_put, docs/kernels.md) */
-    c->k_bytes = (size_t)nk, c->v_bytes = (size_t)nv;
     c->k = seek_alloc_work((size_t)nk);
     c->v = nv ? seek_alloc_work((size_t)nv) : NULL;
     if (!c->k || (nv && !c->v)) { kvcache_free(c); return NULL; }
@@ -145,7 +144,8 @@ seek_kvcache *kvcache_new(const seek_model *m, int n_ctx) { return kvcache_new_t
 
 void kvcache_free(seek_kvcache *c) {
     if (!c) return;
-    seek_free_big(c->k, c->k_bytes);
-    if (c->v) seek_free_big(c->v, c->v_bytes);
+    const size_t rows = (size_t)c->n_ctx * (size_t)c->n_layer;   /* as kvcache_new_type allocated */
+    seek_free_big(c->k, rows * c->k_row);
+    if (c->v) seek_free_big(c->v, rows * c->v_row);
     free(c);
 }

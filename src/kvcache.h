@@ -30,7 +30,6 @@ typedef struct {
     seek_type type;               /* F32, F16, BF16 or Q8_0 */
     size_t k_row, v_row;          /* bytes per position per layer */
     uint8_t *k, *v;               /* [n_layer][n_ctx][k_row], [n_layer][n_ctx][v_row] */
-    size_t k_bytes, v_bytes;      /* as allocated (seek_alloc_big) */
 } seek_kvcache;
 
 /* Is t a type the cache can hold? */

@@ -324,7 +324,7 @@ TEST(work_memory_in_huge_pages) {
             CHECK_MSG((strstr(fl, " hg") != NULL) == want, "buffer %d: VmFlags%s", i, fl);
         }
         nz = 0;
-        for (size_t i = 0; i < c->k_bytes; i++) nz += c->k[i] != 0;
+        for (size_t i = 0; i < (size_t)c->n_ctx * c->n_layer * c->k_row; i++) nz += c->k[i] != 0;
         CHECK(nz == 0);
     }
     kvcache_free(c);
