@@ -442,7 +442,8 @@ TEST(packed_legacy_gives_the_plain_bits) {
     for (int l = 0; l < KERN_LEVELS; l++) {
         for (size_t ti = 0; ti < sizeof lt / sizeof *lt; ti++)
             CHECK(!kern_packed_for_level(lt[ti], (kern_level)l) == (l != KERN_AVX512));
-        CHECK(!kern_packed_for_level(SEEK_TYPE_F16, (kern_level)l) && !kern_packed_for_level(SEEK_TYPE_F32, (kern_level)l));
+        CHECK(!kern_packed_for_level(SEEK_TYPE_F32, (kern_level)l) && !kern_packed_for_level(SEEK_TYPE_BF16, (kern_level)l));
+        CHECK(!kern_packed_for_level(SEEK_TYPE_F16, (kern_level)l) == (l != KERN_AVX512));
     }
     if (kern_cpu_max_level() < KERN_AVX512) {
         printf("# no AVX-512 here: packed legacy types not run\n");
@@ -507,6 +508,82 @@ TEST(packed_legacy_gives_the_plain_bits) {
     }
 }
 
+/* Packed F16 (kernels/float_packed.c) sums each (row, column) in k order, one fma at a time,
+ * per chunk of KERN_F16_CHUNK values, then adds the chunks in order: checked bit for bit
+ * against that order written out here in scalar C (fmaf is correctly rounded, as each lane
+ * of vfmadd is), for every tiling (a column alone = decode), rows padded to 16, n past one
+ * chunk and not a multiple of it; and against the double product within the bound of such a
+ * sum: (terms per chunk + chunks) x 2^-24 x sum |w x|. */
+TEST(packed_f16_sums_in_k_order) {
+    if (kern_cpu_max_level() < KERN_AVX512) {
+        printf("# no AVX-512 here: packed F16 not run\n");
+        return;
+    }
+    const kern_packed *pk = kern_packed_for_level(SEEK_TYPE_F16, KERN_AVX512);
+    CHECK(pk != NULL);
+    static const int shapes[][3] = {{7, 3, 2}, {512, 16, 1}, {1100, 37, 13}, {1536, 50, 33}, {96, 64, 9}};
+    static const int rtiles[] = {16, 32, 48, 64}, ctiles[] = {1, 2, 3, 7, 8, 9, 13};
+    const int KC = KERN_F16_CHUNK;
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+        const int64_t n = shapes[si][0];
+        const int rows = shapes[si][1], cols = shapes[si][2];
+        const size_t rb = (size_t)n * 2, os = (size_t)rows + 3;
+        uint16_t *w = malloc(rb * (size_t)rows);
+        float *x = malloc(sizeof(float) * (size_t)(n * cols)), *wf = malloc(sizeof(float) * (size_t)(n * rows));
+        float *whole = malloc(sizeof(float) * os * cols), *tiled = malloc(sizeof(float) * os * cols);
+        float *mine = malloc(sizeof(float) * os * cols);
+        CHECK(w && x && wf && whole && tiled && mine);
+        fill(wf, n * rows);
+        for (int64_t i = 0; i < n * rows; i++) wf[i] = seek_fp16_to_fp32(w[i] = seek_fp32_to_fp16(wf[i]));
+        fill(x, n * cols);
+        const int64_t groups = (rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+        const size_t gb = pk->bytes(n, KERN_PACK_ROWS);
+        CHECK(gb == KERN_PACK_ROWS * rb && pk->bytes(n, rows) == (size_t)groups * gb);
+        uint8_t *packed = malloc(pk->bytes(n, rows));
+        CHECK(packed != NULL);
+        memset(packed, 0x5A, pk->bytes(n, rows));   /* pack() writes every byte */
+        pk->pack(n, (const uint8_t *)w, rb, rows, packed, 0, groups / 2);
+        pk->pack(n, (const uint8_t *)w, rb, rows, packed, groups / 2, groups);
+        const size_t as = sizeof(float) * (size_t)n;
+        for (size_t i = 0; i < os * cols; i++) whole[i] = mine[i] = NAN;
+        pk->mm(n, packed, gb, rows, (const uint8_t *)x, as, cols, whole, os);
+        const int chunks = (int)((n + KC - 1) / KC);
+        const double bound = ((n < KC ? n : KC) + chunks) * 0x1p-24 * 1.01;
+        int bad = 0;
+        for (int c = 0; c < cols; c++)
+            for (int r = 0; r < rows; r++) {
+                const float *wr = wf + (size_t)r * n, *xc = x + (size_t)c * n;
+                float o = 0;
+                double ref = 0, S = 0;
+                for (int64_t k0 = 0; k0 < n; k0 += KC) {
+                    float sum = 0;
+                    for (int64_t k = k0; k < n && k < k0 + KC; k++) sum = fmaf(wr[k], xc[k], sum);
+                    o = k0 ? o + sum : sum;
+                }
+                for (int64_t k = 0; k < n; k++) ref += (double)wr[k] * xc[k], S += fabs((double)wr[k] * xc[k]);
+                mine[(size_t)c * os + r] = o;
+                bad += !(fabs(whole[(size_t)c * os + r] - ref) <= bound * S + 1e-30);
+            }
+        CHECK_MSG(!bad, "packed F16 n %d rows %d: %d sums past the bound", (int)n, rows, bad);
+        CHECK_MSG(!memcmp(whole, mine, sizeof(float) * os * cols), "packed F16 n %d rows %d cols %d: not the k-order sums",
+                  (int)n, rows, cols);
+        for (size_t rt = 0; rt < sizeof rtiles / sizeof *rtiles; rt++)
+            for (size_t ct = 0; ct < sizeof ctiles / sizeof *ctiles; ct++) {
+                for (size_t i = 0; i < os * cols; i++) tiled[i] = NAN;
+                for (int r0 = 0; r0 < rows; r0 += rtiles[rt])
+                    for (int c0 = 0; c0 < cols; c0 += ctiles[ct]) {
+                        int nr = rows - r0 < rtiles[rt] ? rows - r0 : rtiles[rt];
+                        int nc = cols - c0 < ctiles[ct] ? cols - c0 : ctiles[ct];
+                        pk->mm(n, packed + (size_t)(r0 / KERN_PACK_ROWS) * gb, gb, nr, (const uint8_t *)(x + (size_t)c0 * n), as,
+                               nc, tiled + (size_t)c0 * os + r0, os);
+                    }
+                CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * cols), "packed F16 n %d rows %d cols %d, tile %dx%d",
+                          (int)n, rows, cols, rtiles[rt], ctiles[ct]);
+            }
+        free(w), free(x), free(wf), free(whole), free(tiled), free(mine), free(packed);
+    }
+}
+
 int main(void) {
     RUN(cpu_level_detected);
     RUN(every_type_has_a_kernel_at_every_level);
@@ -515,5 +592,6 @@ int main(void) {
     RUN(matmul_fast_path_thread_count_invariant);
     RUN(float_decode_gives_the_batch_bits);
     RUN(packed_legacy_gives_the_plain_bits);
+    RUN(packed_f16_sums_in_k_order);
     return test_summary();
 }

@@ -4,7 +4,9 @@
  *   Q8_0 Q4_0 Q5_0 IQ4_NL     legacy.c   activations Q8_0 (regrouped by 4 blocks at AVX-512)
  *   Q4_1 Q5_1                 legacy.c   activations Q8_1
  *   Q2_K Q3_K Q4_K Q5_K Q6_K  kquants*.c activations Q8_K
- * Anything else: NULL, and matmul() falls back to matmul_ref(). */
+ * Anything else: NULL, and matmul() falls back to matmul_ref().
+ * Packed forms (weights rearranged at load, AVX-512): kquants_packed*.c, legacy_packed.c,
+ * float_packed.c (F16). */
 #include "kern_impl.h"
 
 const kern_entry *kern_for_level(seek_type type, kern_level l) {
@@ -39,7 +41,8 @@ size_t kern_act_row_bytes(const kern_entry *e, int64_t n) {
 const kern_packed *kern_packed_for_level(seek_type type, kern_level l) {
     if (l < KERN_SCALAR || l >= KERN_LEVELS) return NULL;
     const kern_packed *p = kern_kquant_packed(type, l);
-    return p ? p : kern_legacy_packed(type, l);
+    if (!p) p = kern_legacy_packed(type, l);
+    return p ? p : kern_float_packed(type, l);
 }
 
 const kern_packed *kern_packed_for(seek_type type) { return kern_packed_for_level(type, kern_cpu_level()); }
