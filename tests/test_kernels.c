@@ -53,6 +53,12 @@ typedef struct {
     float *mins;  /* [rows][C/32] the m of _1 types, else 0 */
 } wmat;
 
+static uint16_t kern_rd16_test(const uint8_t *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
 static int wmat_make(wmat *w, seek_type t, int rows, int64_t C) {
     size_t rb = seek_row_size(t, C);
     float *src = malloc(sizeof(float) * (size_t)C);
@@ -442,7 +448,7 @@ TEST(packed_legacy_gives_the_plain_bits) {
     for (int l = 0; l < KERN_LEVELS; l++) {
         for (size_t ti = 0; ti < sizeof lt / sizeof *lt; ti++)
             CHECK(!kern_packed_for_level(lt[ti], (kern_level)l) == (l != KERN_AVX512));
-        CHECK(!kern_packed_for_level(SEEK_TYPE_F32, (kern_level)l) && !kern_packed_for_level(SEEK_TYPE_BF16, (kern_level)l));
+        CHECK(!kern_packed_for_level(SEEK_TYPE_F32, (kern_level)l));
         CHECK(!kern_packed_for_level(SEEK_TYPE_F16, (kern_level)l) == (l != KERN_AVX512));
     }
     if (kern_cpu_max_level() < KERN_AVX512) {
@@ -508,79 +514,126 @@ TEST(packed_legacy_gives_the_plain_bits) {
     }
 }
 
-/* Packed F16 (kernels/float_packed.c) sums each (row, column) in k order, one fma at a time,
- * per chunk of KERN_F16_CHUNK values, then adds the chunks in order: checked bit for bit
- * against that order written out here in scalar C (fmaf is correctly rounded, as each lane
- * of vfmadd is), for every tiling (a column alone = decode), rows padded to 16, n past one
- * chunk and not a multiple of it; and against the double product within the bound of such a
- * sum: (terms per chunk + chunks) x 2^-24 x sum |w x|. */
-TEST(packed_f16_sums_in_k_order) {
+/* One vdpbf16ps in lane 0: s + w0 x0 + w1 x1 as the instruction rounds it (the pairs are
+ * two BF16 values, the first in the low half) */
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx512f,avx512bf16"))) static float dpbf16_lane(float s, uint32_t wpair, uint32_t xpair) {
+    __m512 acc = _mm512_maskz_mov_ps(1, _mm512_castps128_ps512(_mm_set_ss(s)));
+    __m512i w = _mm512_maskz_set1_epi32(1, (int)wpair), x = _mm512_maskz_set1_epi32(1, (int)xpair);
+    return _mm512_cvtss_f32(_mm512_dpbf16_ps(acc, (__m512bh)w, (__m512bh)x));
+}
+#else
+static float dpbf16_lane(float s, uint32_t wpair, uint32_t xpair) { return (void)s, (void)wpair, (void)xpair, NAN; }   /* never run */
+#endif
+
+/* Packed F16 and BF16 (kernels/float_packed.c) sum each (row, column) in k order, one fma
+ * (BF16: one vdpbf16ps per pair of k, activations rounded to BF16) at a time, per chunk of
+ * KERN_FLOAT_CHUNK values, then add the chunks in order: checked bit for bit against that
+ * order written out here (scalar fmaf, correctly rounded as each lane of vfmadd is; BF16:
+ * the instruction itself, one lane, pair by pair), for every tiling (a column alone =
+ * decode), rows padded to 16, n past one chunk, odd and not a multiple of it; and against
+ * the double product of the values the kernel saw within the bound of such a sum:
+ * (terms per chunk + chunks) x 2^-24 x sum |w x|. */
+TEST(packed_float_sums_in_k_order) {
+    for (int l = 0; l < KERN_LEVELS; l++)
+        CHECK(!kern_packed_for_level(SEEK_TYPE_BF16, (kern_level)l) == (l != KERN_AVX512 || !kern_cpu_has_bf16()));
     if (kern_cpu_max_level() < KERN_AVX512) {
-        printf("# no AVX-512 here: packed F16 not run\n");
+        printf("# no AVX-512 here: packed F16 / BF16 not run\n");
         return;
     }
-    const kern_packed *pk = kern_packed_for_level(SEEK_TYPE_F16, KERN_AVX512);
-    CHECK(pk != NULL);
-    static const int shapes[][3] = {{7, 3, 2}, {512, 16, 1}, {1100, 37, 13}, {1536, 50, 33}, {96, 64, 9}};
+    static const int shapes[][3] = {{7, 3, 2}, {512, 16, 1}, {1101, 37, 13}, {1536, 50, 33}, {96, 64, 9}};
     static const int rtiles[] = {16, 32, 48, 64}, ctiles[] = {1, 2, 3, 7, 8, 9, 13};
-    const int KC = KERN_F16_CHUNK;
-    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
-        const int64_t n = shapes[si][0];
-        const int rows = shapes[si][1], cols = shapes[si][2];
-        const size_t rb = (size_t)n * 2, os = (size_t)rows + 3;
-        uint16_t *w = malloc(rb * (size_t)rows);
-        float *x = malloc(sizeof(float) * (size_t)(n * cols)), *wf = malloc(sizeof(float) * (size_t)(n * rows));
-        float *whole = malloc(sizeof(float) * os * cols), *tiled = malloc(sizeof(float) * os * cols);
-        float *mine = malloc(sizeof(float) * os * cols);
-        CHECK(w && x && wf && whole && tiled && mine);
-        fill(wf, n * rows);
-        for (int64_t i = 0; i < n * rows; i++) wf[i] = seek_fp16_to_fp32(w[i] = seek_fp32_to_fp16(wf[i]));
-        fill(x, n * cols);
-        const int64_t groups = (rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
-        const size_t gb = pk->bytes(n, KERN_PACK_ROWS);
-        CHECK(gb == KERN_PACK_ROWS * rb && pk->bytes(n, rows) == (size_t)groups * gb);
-        uint8_t *packed = malloc(pk->bytes(n, rows));
-        CHECK(packed != NULL);
-        memset(packed, 0x5A, pk->bytes(n, rows));   /* pack() writes every byte */
-        pk->pack(n, (const uint8_t *)w, rb, rows, packed, 0, groups / 2);
-        pk->pack(n, (const uint8_t *)w, rb, rows, packed, groups / 2, groups);
-        const size_t as = sizeof(float) * (size_t)n;
-        for (size_t i = 0; i < os * cols; i++) whole[i] = mine[i] = NAN;
-        pk->mm(n, packed, gb, rows, (const uint8_t *)x, as, cols, whole, os);
-        const int chunks = (int)((n + KC - 1) / KC);
-        const double bound = ((n < KC ? n : KC) + chunks) * 0x1p-24 * 1.01;
-        int bad = 0;
-        for (int c = 0; c < cols; c++)
-            for (int r = 0; r < rows; r++) {
-                const float *wr = wf + (size_t)r * n, *xc = x + (size_t)c * n;
-                float o = 0;
-                double ref = 0, S = 0;
-                for (int64_t k0 = 0; k0 < n; k0 += KC) {
-                    float sum = 0;
-                    for (int64_t k = k0; k < n && k < k0 + KC; k++) sum = fmaf(wr[k], xc[k], sum);
-                    o = k0 ? o + sum : sum;
-                }
-                for (int64_t k = 0; k < n; k++) ref += (double)wr[k] * xc[k], S += fabs((double)wr[k] * xc[k]);
-                mine[(size_t)c * os + r] = o;
-                bad += !(fabs(whole[(size_t)c * os + r] - ref) <= bound * S + 1e-30);
+    const int KC = KERN_FLOAT_CHUNK;
+    for (int bf = 0; bf < 2; bf++) {
+        const seek_type t = bf ? SEEK_TYPE_BF16 : SEEK_TYPE_F16;
+        const kern_packed *pk = kern_packed_for_level(t, KERN_AVX512);
+        const kern_entry *e = kern_for_level(t, KERN_AVX512);
+        if (bf && !kern_cpu_has_bf16()) {
+            printf("# no AVX512_BF16 here: packed BF16 not run\n");
+            break;
+        }
+        CHECK(pk && e && (e->act_type == (bf ? SEEK_TYPE_BF16 : SEEK_TYPE_F32)));
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+            const int64_t n = shapes[si][0];
+            const int rows = shapes[si][1], cols = shapes[si][2];
+            const size_t rb = (size_t)n * 2, os = (size_t)rows + 3;
+            const size_t as = bf ? kern_act_row_bytes(e, n) : sizeof(float) * (size_t)n;
+            uint16_t *w = malloc(rb * (size_t)rows);
+            float *x = malloc(sizeof(float) * (size_t)(n * cols)), *wf = malloc(sizeof(float) * (size_t)(n * rows));
+            float *xs = malloc(sizeof(float) * (size_t)(n * cols));
+            uint8_t *act = aligned_alloc(64, as * (size_t)cols);
+            float *whole = malloc(sizeof(float) * os * cols), *tiled = malloc(sizeof(float) * os * cols);
+            float *mine = malloc(sizeof(float) * os * cols);
+            CHECK(w && x && wf && xs && act && whole && tiled && mine);
+            fill(wf, n * rows);
+            for (int64_t i = 0; i < n * rows; i++)
+                wf[i] = bf ? seek_bf16_to_fp32(w[i] = seek_fp32_to_bf16(wf[i])) : seek_fp16_to_fp32(w[i] = seek_fp32_to_fp16(wf[i]));
+            fill(x, n * cols);
+            memset(act, 0xFF, as * (size_t)cols);   /* past each row's n values: NaN bytes the kernel must not use */
+            for (int c = 0; c < cols; c++) {
+                if (bf) e->quant(x + (size_t)c * n, act + (size_t)c * as, n);
+                else memcpy(act + (size_t)c * as, x + (size_t)c * n, sizeof(float) * (size_t)n);
+                for (int64_t k = 0; k < n; k++)   /* what the kernel sees */
+                    xs[(size_t)c * n + k] = bf ? seek_bf16_to_fp32(kern_rd16_test(act + (size_t)c * as + 2 * k)) : x[(size_t)c * n + k];
             }
-        CHECK_MSG(!bad, "packed F16 n %d rows %d: %d sums past the bound", (int)n, rows, bad);
-        CHECK_MSG(!memcmp(whole, mine, sizeof(float) * os * cols), "packed F16 n %d rows %d cols %d: not the k-order sums",
-                  (int)n, rows, cols);
-        for (size_t rt = 0; rt < sizeof rtiles / sizeof *rtiles; rt++)
-            for (size_t ct = 0; ct < sizeof ctiles / sizeof *ctiles; ct++) {
-                for (size_t i = 0; i < os * cols; i++) tiled[i] = NAN;
-                for (int r0 = 0; r0 < rows; r0 += rtiles[rt])
-                    for (int c0 = 0; c0 < cols; c0 += ctiles[ct]) {
-                        int nr = rows - r0 < rtiles[rt] ? rows - r0 : rtiles[rt];
-                        int nc = cols - c0 < ctiles[ct] ? cols - c0 : ctiles[ct];
-                        pk->mm(n, packed + (size_t)(r0 / KERN_PACK_ROWS) * gb, gb, nr, (const uint8_t *)(x + (size_t)c0 * n), as,
-                               nc, tiled + (size_t)c0 * os + r0, os);
+            const int64_t groups = (rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+            const size_t gb = pk->bytes(n, KERN_PACK_ROWS);
+            CHECK(gb == KERN_PACK_ROWS * (rb + (bf ? (size_t)(n & 1) * 2 : 0)) && pk->bytes(n, rows) == (size_t)groups * gb);
+            uint8_t *packed = malloc(pk->bytes(n, rows));
+            CHECK(packed != NULL);
+            memset(packed, 0x5A, pk->bytes(n, rows));   /* pack() writes every byte */
+            pk->pack(n, (const uint8_t *)w, rb, rows, packed, 0, groups / 2);
+            pk->pack(n, (const uint8_t *)w, rb, rows, packed, groups / 2, groups);
+            for (size_t i = 0; i < os * cols; i++) whole[i] = mine[i] = NAN;
+            pk->mm(n, packed, gb, rows, act, as, cols, whole, os);
+            const int chunks = (int)((n + KC - 1) / KC);
+            const double bound = ((n < KC ? n : KC) + chunks) * 0x1p-24 * 1.01;
+            int bad = 0;
+            for (int c = 0; c < cols; c++)
+                for (int r = 0; r < rows; r++) {
+                    const float *wr = wf + (size_t)r * n, *xc = xs + (size_t)c * n;
+                    const uint16_t *wb = w + (size_t)r * n;
+                    const uint8_t *xb = act + (size_t)c * as;
+                    float o = 0;
+                    double ref = 0, S = 0;
+                    for (int64_t k0 = 0; k0 < n; k0 += KC) {
+                        float sum = 0;
+                        const int64_t k1 = n - k0 < KC ? n : k0 + KC;
+                        if (!bf)
+                            for (int64_t k = k0; k < k1; k++) sum = fmaf(wr[k], xc[k], sum);
+                        else
+                            for (int64_t k = k0; k < k1; k += 2) {
+                                const bool two = k + 1 < k1;
+                                const uint32_t wp = wb[k] | (two ? (uint32_t)wb[k + 1] << 16 : 0);
+                                const uint32_t xp = kern_rd16_test(xb + 2 * k) | (two ? (uint32_t)kern_rd16_test(xb + 2 * k + 2) << 16 : 0);
+                                sum = dpbf16_lane(sum, wp, xp);
+                            }
+                        o = k0 ? o + sum : sum;
                     }
-                CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * cols), "packed F16 n %d rows %d cols %d, tile %dx%d",
-                          (int)n, rows, cols, rtiles[rt], ctiles[ct]);
-            }
-        free(w), free(x), free(wf), free(whole), free(tiled), free(mine), free(packed);
+                    for (int64_t k = 0; k < n; k++) ref += (double)wr[k] * xc[k], S += fabs((double)wr[k] * xc[k]);
+                    mine[(size_t)c * os + r] = o;
+                    bad += !(fabs(whole[(size_t)c * os + r] - ref) <= bound * S + 1e-30);
+                }
+            const char *tn = seek_type_get(t)->name;
+            CHECK_MSG(!bad, "packed %s n %d rows %d: %d sums past the bound", tn, (int)n, rows, bad);
+            CHECK_MSG(!memcmp(whole, mine, sizeof(float) * os * cols), "packed %s n %d rows %d cols %d: not the k-order sums",
+                      tn, (int)n, rows, cols);
+            for (size_t rt = 0; rt < sizeof rtiles / sizeof *rtiles; rt++)
+                for (size_t ct = 0; ct < sizeof ctiles / sizeof *ctiles; ct++) {
+                    for (size_t i = 0; i < os * cols; i++) tiled[i] = NAN;
+                    for (int r0 = 0; r0 < rows; r0 += rtiles[rt])
+                        for (int c0 = 0; c0 < cols; c0 += ctiles[ct]) {
+                            int nr = rows - r0 < rtiles[rt] ? rows - r0 : rtiles[rt];
+                            int nc = cols - c0 < ctiles[ct] ? cols - c0 : ctiles[ct];
+                            pk->mm(n, packed + (size_t)(r0 / KERN_PACK_ROWS) * gb, gb, nr, act + (size_t)c0 * as, as, nc,
+                                   tiled + (size_t)c0 * os + r0, os);
+                        }
+                    CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * cols), "packed %s n %d rows %d cols %d, tile %dx%d",
+                              tn, (int)n, rows, cols, rtiles[rt], ctiles[ct]);
+                }
+            free(w), free(x), free(wf), free(xs), free(act), free(whole), free(tiled), free(mine), free(packed);
+        }
     }
 }
 
@@ -592,6 +645,6 @@ int main(void) {
     RUN(matmul_fast_path_thread_count_invariant);
     RUN(float_decode_gives_the_batch_bits);
     RUN(packed_legacy_gives_the_plain_bits);
-    RUN(packed_f16_sums_in_k_order);
+    RUN(packed_float_sums_in_k_order);
     return test_summary();
 }

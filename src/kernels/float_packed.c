@@ -1,5 +1,5 @@
-/* float_packed.c - F16 weights repacked at load into 16-row panels, and their AVX-512
- * kernel (decode and prefill): an outer product, one output row per lane.
+/* float_packed.c - F16 and BF16 weights repacked at load into 16-row panels, and their
+ * AVX-512 kernels (decode and prefill): an outer product, one output row per lane.
  *
  * Why: the plain F16 kernel (float.c) takes dot products, 4 rows x 4 columns of 16-value
  * partial sums reduced at the end; in L1 that shape reached ~65 % of the FMA peak and a
@@ -18,6 +18,13 @@
  * s = 0; out = the first chunk's s, then out = out + s for each further chunk. This is not
  * the plain kernel's order (that one sums 16 lanes), so packed and plain F16 agree within
  * the float tolerance, not bit for bit (tests/test_kernels.c states the bound).
+ *
+ * BF16, where the CPU has AVX512_BF16 (the activations are then rounded to BF16, as for the
+ * plain vdpbf16ps kernel, float.c): the same groups, but per pair of k (2i, 2i + 1) 64 bytes,
+ * lane r = row r's two values (2i in the low half; past an odd n, 0). Each step is one
+ * vdpbf16ps of the 16 rows' pairs with the column's pair broadcast: 32 products per
+ * instruction. Per (row, column): s = vdpbf16ps(s, w pair, x pair) in pair order within
+ * each chunk (chunks of KERN_FLOAT_CHUNK values, as F16), chunks added in order.
  */
 #include "kern_impl.h"
 
@@ -26,6 +33,22 @@ enum { FP_ROWS = KERN_PACK_ROWS };
 
 static size_t f16p_bytes(int64_t n, int64_t n_rows) {
     return (size_t)((n_rows + FP_ROWS - 1) / FP_ROWS) * FP_ROWS * (size_t)n * 2;
+}
+
+/* BF16: n rounded up to whole pairs */
+static size_t bf16p_bytes(int64_t n, int64_t n_rows) { return f16p_bytes(n + (n & 1), n_rows); }
+
+/* BF16 groups [g0, g1): per pair of k, the 16 rows' two values (laid out above) */
+static void bf16p_pack(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+    const int64_t np = (n + 1) / 2;
+    for (int64_t g = g0; g < g1; g++) {
+        uint16_t *o = (uint16_t *)(void *)(dst + (size_t)g * FP_ROWS * (size_t)np * 4);
+        for (int r = 0; r < FP_ROWS; r++) {
+            const int64_t row = g * FP_ROWS + r;
+            const uint8_t *src = row < n_rows ? w + (size_t)row * row_bytes : NULL;
+            for (int64_t k = 0; k < 2 * np; k++) o[(k / 2) * 2 * FP_ROWS + 2 * r + (k & 1)] = src && k < n ? kern_rd16(src + 2 * k) : 0;
+        }
+    }
 }
 
 /* Groups [g0, g1) of w (n values per row, row_bytes apart) into dst (laid out above). */
@@ -46,27 +69,61 @@ static void f16p_pack(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_r
 
 /* k chunk: a prompt's pass keeps a chunk of its 3 groups (3 x 16 KiB) in L1 while the
  * columns go by, and the chunk's activations of the tile's columns in L2 */
-enum { KP = KERN_F16_CHUNK, FP_G = 3, FP_NC = 8 };
+enum { KP = KERN_FLOAT_CHUNK, FP_G = 3, FP_NC = 8 };
 
-/* Rows of G groups (at p, ws bytes apart) x NC columns of x (xs floats apart), k in
- * [k0, k1): acc[g][c] as laid out above, then written to (first chunk) or added to out.
- * keep: the live rows of the last group. G, NC constants in every inlined copy. */
-KT_AVX512 KINLINE void f16p_block(const uint8_t *p, size_t ws, const float *x, size_t xs, int64_t k0, int64_t k1,
-                                  float *out, size_t os, __mmask16 keep, const int G, const int NC) {
+/* acc + vdpbf16ps(w, the column's pair of BF16 values at p broadcast to every lane), the
+ * broadcast embedded in the instruction (as kern_dpbusd_b4) */
+static inline __attribute__((always_inline)) KT_AVX512BF16 __m512 dpbf16_b2(__m512 acc, __m512 w, const void *p) {
+    __asm__("vdpbf16ps %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)p));
+    return acc;
+}
+
+/* Rows of G groups (at p, ws bytes apart) x NC columns of the activations at a (as bytes
+ * apart; F32, or BF16 pairs when BF), k in [k0, k1): acc[g][c] as laid out above, then
+ * written to (first chunk) or added to out. keep: the live rows of the last group. G, NC,
+ * BF constants in every inlined copy. */
+KT_AVX512BF16 KINLINE void fp_block(const uint8_t *p, size_t ws, const uint8_t *a, size_t as, int64_t k0, int64_t k1,
+                                    float *out, size_t os, __mmask16 keep, const int G, const int NC, const int BF) {
     __m512 acc[4][FP_NC];
     _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)
         _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) acc[g][c] = _mm512_setzero_ps();
-    for (int64_t k = k0; k < k1; k++) {
-        __m512 wv[4];
-        _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {
-            const uint8_t *pg = p + (size_t)g * ws + (size_t)k * 32;
-            /* decode streams the groups from memory: the line 2 KiB on, once per line */
-            if (NC == 1 && !(k & 1)) _mm_prefetch((const char *)pg + 2048, _MM_HINT_T1);
-            wv[g] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)pg));
+    if (!BF) {
+        const float *x = (const float *)(const void *)a;
+        const size_t xs = as / sizeof(float);
+        for (int64_t k = k0; k < k1; k++) {
+            __m512 wv[4];
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {
+                const uint8_t *pg = p + (size_t)g * ws + (size_t)k * 32;
+                /* decode streams the groups from memory: the line 2 KiB on, once per line */
+                if (NC == 1 && !(k & 1)) _mm_prefetch((const char *)pg + 2048, _MM_HINT_T1);
+                wv[g] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)pg));
+            }
+            _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
+                const __m512 xb = _mm512_set1_ps(x[(size_t)c * xs + (size_t)k]);
+                _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) acc[g][c] = _mm512_fmadd_ps(wv[g], xb, acc[g][c]);
+            }
         }
-        _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
-            const __m512 xb = _mm512_set1_ps(x[(size_t)c * xs + (size_t)k]);
-            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) acc[g][c] = _mm512_fmadd_ps(wv[g], xb, acc[g][c]);
+    } else {
+        /* pairs [k0/2, k1/2) (k0 even), then a last single value of an odd n */
+        int64_t i = k0 / 2;
+        for (; 2 * i + 1 < k1; i++) {
+            __m512 wv[4];
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {
+                const uint8_t *pg = p + (size_t)g * ws + (size_t)i * 64;
+                if (NC == 1) _mm_prefetch((const char *)pg + 2048, _MM_HINT_T1);
+                wv[g] = _mm512_castsi512_ps(_mm512_loadu_si512(pg));
+            }
+            _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
+                const uint8_t *xp = a + (size_t)c * as + (size_t)i * 4;
+                _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) acc[g][c] = dpbf16_b2(acc[g][c], wv[g], xp);
+            }
+        }
+        if (2 * i < k1) {   /* odd n: the pair (x[n-1], 0); the row's pad value is 0 too */
+            _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
+                const __m512bh xb = (__m512bh)_mm512_set1_epi32(kern_rd16(a + (size_t)c * as + (size_t)i * 4));
+                _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)
+                    acc[g][c] = _mm512_dpbf16_ps(acc[g][c], (__m512bh)_mm512_loadu_si512(p + (size_t)g * ws + (size_t)i * 64), xb);
+            }
         }
     }
     _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {
@@ -80,22 +137,20 @@ KT_AVX512 KINLINE void f16p_block(const uint8_t *p, size_t ws, const float *x, s
 }
 
 #define FP_CASE_NC(G, NC) \
-    case NC: f16p_block(p, ws, x, xs, k0, k1, o, os, keep, G, NC); break;
+    case NC: fp_block(p, ws, x, as, k0, k1, o, os, keep, G, NC, BF); break;
 #define FP_SWITCH_NC(G)                                                                                      \
     switch (m) {                                                                                              \
         FP_CASE_NC(G, 1) FP_CASE_NC(G, 2) FP_CASE_NC(G, 3) FP_CASE_NC(G, 4) FP_CASE_NC(G, 5) FP_CASE_NC(G, 6) \
-        FP_CASE_NC(G, 7) default : f16p_block(p, ws, x, xs, k0, k1, o, os, keep, G, 8);                      \
+        FP_CASE_NC(G, 7) default : fp_block(p, ws, x, as, k0, k1, o, os, keep, G, 8, BF);                    \
     }
 
-/* The kern_mm_fn of packed F16: w is the packed group holding row 0 of the tile, ws the
- * bytes of one group, a the F32 activations (as bytes apart). Chunks of k outermost, then
- * blocks of up to 3 groups (decode: 4), then columns 8 at a time. */
-KT_AVX512 static void f16p_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
-                              float *out, size_t os) {
-    const float *xa = (const float *)(const void *)a;
-    const size_t xs = as / sizeof(float);
+/* The kern_mm_fn of packed F16 / BF16 (BF): w is the packed group holding row 0 of the
+ * tile, ws the bytes of one group, a the activations (as bytes apart). Chunks of k
+ * outermost, then blocks of up to 3 groups (decode: 4), then columns 8 at a time. */
+KT_AVX512BF16 KINLINE void fp_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                                 float *out, size_t os, const int BF) {
     const int groups = (nr + FP_ROWS - 1) / FP_ROWS;
-    /* decode: every group of the tile in one block, so up to 4 FMA chains run side by side */
+    /* decode: every group of the tile in one block, so up to 4 chains run side by side */
     const int gmax = nc == 1 ? 4 : FP_G;
     for (int64_t k0 = 0; k0 < n; k0 += KP) {
         const int64_t k1 = n - k0 < KP ? n : k0 + KP;
@@ -106,9 +161,9 @@ KT_AVX512 static void f16p_mm(int64_t n, const uint8_t *w, size_t ws, int nr, co
             const uint8_t *p = w + (size_t)g0 * ws;
             for (int c0 = 0; c0 < nc; c0 += FP_NC) {
                 const int m = nc - c0 < FP_NC ? nc - c0 : FP_NC;
-                const float *x = xa + (size_t)c0 * xs;
+                const uint8_t *x = a + (size_t)c0 * as;
                 float *o = out + (size_t)c0 * os + (size_t)g0 * FP_ROWS;
-                if (G == 4) f16p_block(p, ws, x, xs, k0, k1, o, os, keep, 4, 1);   /* nc == 1 only */
+                if (G == 4) fp_block(p, ws, x, as, k0, k1, o, os, keep, 4, 1, BF);   /* nc == 1 only */
                 else if (G == 3) { FP_SWITCH_NC(3) }
                 else if (G == 2) { FP_SWITCH_NC(2) }
                 else { FP_SWITCH_NC(1) }
@@ -117,12 +172,25 @@ KT_AVX512 static void f16p_mm(int64_t n, const uint8_t *w, size_t ws, int nr, co
     }
 }
 
+KT_AVX512 static void f16p_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                              float *out, size_t os) {
+    fp_mm(n, w, ws, nr, a, as, nc, out, os, 0);
+}
+
+KT_AVX512BF16 static void bf16p_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                                   float *out, size_t os) {
+    fp_mm(n, w, ws, nr, a, as, nc, out, os, 1);
+}
+
 static const kern_packed f16_packed = {f16p_bytes, f16p_pack, f16p_mm};
+static const kern_packed bf16_packed = {bf16p_bytes, bf16p_pack, bf16p_mm};
 #endif
 
 const kern_packed *kern_float_packed(seek_type t, kern_level l) {
 #ifdef KERN_X86
     if (t == SEEK_TYPE_F16 && l == KERN_AVX512) return &f16_packed;
+    /* BF16: with the vdpbf16ps entry's BF16 activations (float.c) only */
+    if (t == SEEK_TYPE_BF16 && l == KERN_AVX512 && kern_cpu_has_bf16()) return &bf16_packed;
 #endif
     (void)t, (void)l;
     return NULL;

@@ -52,17 +52,18 @@ typedef struct {
  * matrix of n_rows rows of n values (row_bytes apart); mm() is a kern_mm_fn that takes the
  * tile's first group as w and the group size as w_stride (tiles start at a multiple of
  * KERN_PACK_ROWS rows), with the activations of the type's kern_entry. It gives the bits
- * of kern_entry.mm for every (row, column), except packed F16 (below). */
+ * of kern_entry.mm for every (row, column), except packed F16 and BF16 (below). */
 enum { KERN_PACK_ROWS = 16 };
 typedef struct {
     size_t (*bytes)(int64_t n, int64_t n_rows);
     void (*pack)(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1);
     kern_mm_fn mm;
 } kern_packed;
-/* Packed F16 (AVX-512) is the exception to "the bits of kern_entry.mm": it sums each (row,
- * column) in k order, one fma at a time, within chunks of KERN_F16_CHUNK values at absolute
- * positions, and adds the chunks' sums in order (kernels/float_packed.c). */
-enum { KERN_F16_CHUNK = 512 };
+/* Packed F16 and BF16 (AVX-512) are the exception to "the bits of kern_entry.mm": they sum
+ * each (row, column) in k order, one fma (BF16: one vdpbf16ps per pair) at a time, within
+ * chunks of KERN_FLOAT_CHUNK values at absolute positions, and add the chunks' sums in order
+ * (kernels/float_packed.c). */
+enum { KERN_FLOAT_CHUNK = 512 };
 /* The packed form of `type` at the current level (or at l), or NULL where there is none. */
 const kern_packed *kern_packed_for(seek_type type);
 const kern_packed *kern_packed_for_level(seek_type type, kern_level l);
