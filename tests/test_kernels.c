@@ -439,6 +439,29 @@ TEST(float_decode_gives_the_batch_bits) {
         }
 }
 
+/* The packed product cut into every tiling of rtiles x ctiles (tiles start at multiples of
+ * 16 rows, as matmul's do; a 1-column tile is decode) into tiled, against whole (os floats
+ * per column): 0 when every tiling gives whole's bits, else 1 + the index of the first that
+ * does not (rt * nct + ct). */
+static int packed_tilings_differ(const kern_packed *pk, int64_t n, const uint8_t *packed, int rows, const uint8_t *act,
+                                 size_t as, int cols, const float *whole, size_t os, float *tiled, const int *rtiles,
+                                 int nrt, const int *ctiles, int nct) {
+    const size_t gb = pk->bytes(n, KERN_PACK_ROWS);
+    for (int rt = 0; rt < nrt; rt++)
+        for (int ct = 0; ct < nct; ct++) {
+            for (size_t i = 0; i < os * cols; i++) tiled[i] = NAN;
+            for (int r0 = 0; r0 < rows; r0 += rtiles[rt])
+                for (int c0 = 0; c0 < cols; c0 += ctiles[ct]) {
+                    int nr = rows - r0 < rtiles[rt] ? rows - r0 : rtiles[rt];
+                    int nc = cols - c0 < ctiles[ct] ? cols - c0 : ctiles[ct];
+                    pk->mm(n, packed + (size_t)(r0 / KERN_PACK_ROWS) * gb, gb, nr, act + (size_t)c0 * as, as, nc,
+                           tiled + (size_t)c0 * os + r0, os);
+                }
+            if (memcmp(whole, tiled, sizeof(float) * os * cols)) return 1 + rt * nct + ct;
+        }
+    return 0;
+}
+
 /* Weights packed at load (kernels/legacy_packed.c): each legacy type has a packed form at
  * AVX-512 only, and every tile of 16-row groups x any columns gives the plain AVX-512
  * kernel's bits, including the zero-padded last group and a short last step of blocks.
@@ -496,19 +519,10 @@ TEST(packed_legacy_gives_the_plain_bits) {
             pk->pack(n, w, ws, rows, packed, groups / 2, groups);
             for (size_t i = 0; i < os * cols; i++) whole[i] = NAN;
             e->mm(n, w, ws, rows, act, as, cols, whole, os);
-            for (size_t rt = 0; rt < sizeof rtiles / sizeof *rtiles; rt++)
-                for (size_t ct = 0; ct < sizeof ctiles / sizeof *ctiles; ct++) {
-                    for (size_t i = 0; i < os * cols; i++) tiled[i] = NAN;
-                    for (int r0 = 0; r0 < rows; r0 += rtiles[rt])
-                        for (int c0 = 0; c0 < cols; c0 += ctiles[ct]) {
-                            int nr = rows - r0 < rtiles[rt] ? rows - r0 : rtiles[rt];
-                            int nc = cols - c0 < ctiles[ct] ? cols - c0 : ctiles[ct];
-                            pk->mm(n, packed + (size_t)(r0 / KERN_PACK_ROWS) * gb, gb, nr, act + (size_t)c0 * as, as, nc,
-                                   tiled + (size_t)c0 * os + r0, os);
-                        }
-                    CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * cols), "%s n %d rows %d cols %d, tile %dx%d",
-                              seek_type_get(t)->name, (int)n, rows, cols, rtiles[rt], ctiles[ct]);
-                }
+            const int nrt = (int)(sizeof rtiles / sizeof *rtiles), nct = (int)(sizeof ctiles / sizeof *ctiles);
+            const int d = packed_tilings_differ(pk, n, packed, rows, act, as, cols, whole, os, tiled, rtiles, nrt, ctiles, nct);
+            CHECK_MSG(!d, "%s n %d rows %d cols %d, tile %dx%d", seek_type_get(t)->name, (int)n, rows, cols,
+                      d ? rtiles[(d - 1) / nct] : 0, d ? ctiles[(d - 1) % nct] : 0);
             free(w), free(act), free(x), free(whole), free(tiled), free(packed);
         }
     }
@@ -619,19 +633,10 @@ TEST(packed_float_sums_in_k_order) {
             CHECK_MSG(!bad, "packed %s n %d rows %d: %d sums past the bound", tn, (int)n, rows, bad);
             CHECK_MSG(!memcmp(whole, mine, sizeof(float) * os * cols), "packed %s n %d rows %d cols %d: not the k-order sums",
                       tn, (int)n, rows, cols);
-            for (size_t rt = 0; rt < sizeof rtiles / sizeof *rtiles; rt++)
-                for (size_t ct = 0; ct < sizeof ctiles / sizeof *ctiles; ct++) {
-                    for (size_t i = 0; i < os * cols; i++) tiled[i] = NAN;
-                    for (int r0 = 0; r0 < rows; r0 += rtiles[rt])
-                        for (int c0 = 0; c0 < cols; c0 += ctiles[ct]) {
-                            int nr = rows - r0 < rtiles[rt] ? rows - r0 : rtiles[rt];
-                            int nc = cols - c0 < ctiles[ct] ? cols - c0 : ctiles[ct];
-                            pk->mm(n, packed + (size_t)(r0 / KERN_PACK_ROWS) * gb, gb, nr, act + (size_t)c0 * as, as, nc,
-                                   tiled + (size_t)c0 * os + r0, os);
-                        }
-                    CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * cols), "packed %s n %d rows %d cols %d, tile %dx%d",
-                              tn, (int)n, rows, cols, rtiles[rt], ctiles[ct]);
-                }
+            const int nrt = (int)(sizeof rtiles / sizeof *rtiles), nct = (int)(sizeof ctiles / sizeof *ctiles);
+            const int d = packed_tilings_differ(pk, n, packed, rows, act, as, cols, whole, os, tiled, rtiles, nrt, ctiles, nct);
+            CHECK_MSG(!d, "packed %s n %d rows %d cols %d, tile %dx%d", tn, (int)n, rows, cols, d ? rtiles[(d - 1) / nct] : 0,
+                      d ? ctiles[(d - 1) % nct] : 0);
             free(w), free(x), free(wf), free(xs), free(act), free(whole), free(tiled), free(mine), free(packed);
         }
     }
