@@ -576,7 +576,7 @@ TEST(packed_float_sums_in_k_order) {
             uint16_t *w = malloc(rb * (size_t)rows);
             float *x = malloc(sizeof(float) * (size_t)(n * cols)), *wf = malloc(sizeof(float) * (size_t)(n * rows));
             float *xs = malloc(sizeof(float) * (size_t)(n * cols));
-            uint8_t *act = aligned_alloc(64, as * (size_t)cols);
+            uint8_t *act = aligned_alloc(64, (as * (size_t)cols + 63) & ~(size_t)63);   /* a multiple of the alignment */
             float *whole = malloc(sizeof(float) * os * cols), *tiled = malloc(sizeof(float) * os * cols);
             float *mine = malloc(sizeof(float) * os * cols);
             CHECK(w && x && wf && xs && act && whole && tiled && mine);
