@@ -1,7 +1,11 @@
 /* test_threads.c - the worker pool: par_for covers every index once for any thread
  * count (also nested), and the threaded forward pass gives bit-identical logits for
  * 1, 2 and 3 threads (matmul splits output rows; see ops.h). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "model.h"
 #include "synth.h"
@@ -71,6 +75,43 @@ TEST(seek_threads_inside_par_for_is_one) {
     par_for(16, threads_inside, seen);
     for (int i = 0; i < 16; i++) CHECK_MSG(seen[i] == 1, "index %d saw %d threads", i, seen[i]);
     CHECK(seek_threads() == 3);
+    seek_set_threads(0);
+}
+
+/* The workers keep the asynchronous signals blocked, so a signal sent to the process reaches
+ * the application's own threads (threads.c, start_pool: seek chat's Ctrl-C / Ctrl-D race).
+ * Each piece records whether SIGINT and SIGTERM are blocked on the thread that runs it;
+ * pieces that ran on a worker (not the caller) must have them blocked, and the caller's own
+ * mask must be as it was. Pieces sleep a little so the workers take some. */
+typedef struct {
+    pthread_t caller;
+    _Atomic int on_workers, unblocked;
+} sigmask_seen;
+
+static void record_mask(void *ud, int64_t b, int64_t e) {
+    sigmask_seen *s = ud;
+    for (int64_t i = b; i < e; i++) {
+        usleep(2000);
+        if (pthread_equal(pthread_self(), s->caller)) continue;
+        sigset_t cur;
+        pthread_sigmask(SIG_BLOCK, NULL, &cur);
+        s->on_workers++;
+        if (!sigismember(&cur, SIGINT) || !sigismember(&cur, SIGTERM)) s->unblocked++;
+    }
+}
+
+TEST(workers_block_async_signals) {
+    seek_set_threads(1);   /* stop the pool: the next par_for starts new workers */
+    seek_set_threads(3);
+    sigset_t before, after;
+    pthread_sigmask(SIG_BLOCK, NULL, &before);
+    sigmask_seen s = {.caller = pthread_self()};
+    for (int rep = 0; rep < 20 && !s.on_workers; rep++) par_for(32, record_mask, &s);
+    pthread_sigmask(SIG_BLOCK, NULL, &after);
+    CHECK_MSG(s.on_workers > 0, "no piece ran on a worker");
+    CHECK_MSG(!s.unblocked, "%d of %d pieces on workers ran with SIGINT/SIGTERM deliverable", (int)s.unblocked,
+              (int)s.on_workers);
+    CHECK(sigismember(&before, SIGINT) == sigismember(&after, SIGINT));
     seek_set_threads(0);
 }
 
@@ -159,6 +200,7 @@ int main(void) {
     RUN(par_for_covers_each_index_once);
     RUN(par_for_many_short_jobs);
     RUN(seek_threads_inside_par_for_is_one);
+    RUN(workers_block_async_signals);
     RUN(forward_is_bit_identical_for_any_thread_count);
     RUN(decode_is_bit_identical_for_any_thread_count);
     RUN(mla_decode_head_blocks_same_bits);
