@@ -1,6 +1,6 @@
 /* repack.c - weight matrices rearranged once at load for the kernels that run faster on
  * their own layout (kernels.h, "packed weights"; today Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, Q5_0,
- * Q4_1, Q5_1, IQ4_NL, F16 and BF16 at AVX-512: 16-row panels).
+ * Q4_1, Q5_1, IQ4_NL, F16, BF16 and F32 at AVX-512: 16-row panels).
  *
  * Which tensors: the matrices the forward pass multiplies by (every 2-D/3-D "*.weight" of
  * 16+ rows) whose type has a packer at the CPU level in use, except token_embd (read by
@@ -107,8 +107,8 @@ int model_repack(seek_model *md) {
     gguf_file *g = md->gguf;
     uint64_t total;
     if (repack_plan(g, &total) == 0) return 0;
-    /* not enough memory for the copies: run on the file's layout (same results; F16 and BF16
-     * within the float tolerance, their packed kernels sum in another order: kernels.h) */
+    /* not enough memory for the copies: run on the file's layout (same results; F16, BF16
+     * and F32 within the float tolerance, their packed kernels sum in another order: kernels.h) */
     if (total > SIZE_MAX) return 0;
     uint8_t *block = seek_alloc_big((size_t)total, repack_huge_pages_fit(total, repack_file_to_read(g)));
     if (!block) return 0;

@@ -471,7 +471,7 @@ TEST(packed_legacy_gives_the_plain_bits) {
     for (int l = 0; l < KERN_LEVELS; l++) {
         for (size_t ti = 0; ti < sizeof lt / sizeof *lt; ti++)
             CHECK(!kern_packed_for_level(lt[ti], (kern_level)l) == (l != KERN_AVX512));
-        CHECK(!kern_packed_for_level(SEEK_TYPE_F32, (kern_level)l));
+        CHECK(!kern_packed_for_level(SEEK_TYPE_F32, (kern_level)l) == (l != KERN_AVX512));
         CHECK(!kern_packed_for_level(SEEK_TYPE_F16, (kern_level)l) == (l != KERN_AVX512));
     }
     if (kern_cpu_max_level() < KERN_AVX512) {
@@ -541,7 +541,7 @@ __attribute__((target("avx512f,avx512bf16"))) static float dpbf16_lane(float s, 
 static float dpbf16_lane(float s, uint32_t wpair, uint32_t xpair) { return (void)s, (void)wpair, (void)xpair, NAN; }   /* never run */
 #endif
 
-/* Packed F16 and BF16 (kernels/float_packed.c) sum each (row, column) in k order, one fma
+/* Packed F16, F32 and BF16 (kernels/float_packed.c) sum each (row, column) in k order, one fma
  * (BF16: one vdpbf16ps per pair of k, activations rounded to BF16) at a time, per chunk of
  * KERN_FLOAT_CHUNK values, then add the chunks in order: checked bit for bit against that
  * order written out here (scalar fmaf, correctly rounded as each lane of vfmadd is; BF16:
@@ -553,27 +553,28 @@ TEST(packed_float_sums_in_k_order) {
     for (int l = 0; l < KERN_LEVELS; l++)
         CHECK(!kern_packed_for_level(SEEK_TYPE_BF16, (kern_level)l) == (l != KERN_AVX512 || !kern_cpu_has_bf16()));
     if (kern_cpu_max_level() < KERN_AVX512) {
-        printf("# no AVX-512 here: packed F16 / BF16 not run\n");
+        printf("# no AVX-512 here: packed F16 / BF16 / F32 not run\n");
         return;
     }
     static const int shapes[][3] = {{7, 3, 2}, {512, 16, 1}, {1101, 37, 13}, {1536, 50, 33}, {96, 64, 9}};
     static const int rtiles[] = {16, 32, 48, 64}, ctiles[] = {1, 2, 3, 7, 8, 9, 13};
     const int KC = KERN_FLOAT_CHUNK;
-    for (int bf = 0; bf < 2; bf++) {
-        const seek_type t = bf ? SEEK_TYPE_BF16 : SEEK_TYPE_F16;
+    for (int ti = 0; ti < 3; ti++) {
+        const int bf = ti == 1, f32 = ti == 2;
+        const seek_type t = f32 ? SEEK_TYPE_F32 : bf ? SEEK_TYPE_BF16 : SEEK_TYPE_F16;
         const kern_packed *pk = kern_packed_for_level(t, KERN_AVX512);
         const kern_entry *e = kern_for_level(t, KERN_AVX512);
         if (bf && !kern_cpu_has_bf16()) {
             printf("# no AVX512_BF16 here: packed BF16 not run\n");
-            break;
+            continue;
         }
         CHECK(pk && e && (e->act_type == (bf ? SEEK_TYPE_BF16 : SEEK_TYPE_F32)));
         for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
             const int64_t n = shapes[si][0];
             const int rows = shapes[si][1], cols = shapes[si][2];
-            const size_t rb = (size_t)n * 2, os = (size_t)rows + 3;
+            const size_t es = f32 ? 4 : 2, rb = (size_t)n * es, os = (size_t)rows + 3;
             const size_t as = bf ? kern_act_row_bytes(e, n) : sizeof(float) * (size_t)n;
-            uint16_t *w = malloc(rb * (size_t)rows);
+            uint16_t *w = malloc(rb * (size_t)rows);   /* F32: the floats' bytes */
             float *x = malloc(sizeof(float) * (size_t)(n * cols)), *wf = malloc(sizeof(float) * (size_t)(n * rows));
             float *xs = malloc(sizeof(float) * (size_t)(n * cols));
             uint8_t *act = aligned_alloc(64, (as * (size_t)cols + 63) & ~(size_t)63);   /* a multiple of the alignment */
@@ -581,8 +582,10 @@ TEST(packed_float_sums_in_k_order) {
             float *mine = malloc(sizeof(float) * os * cols);
             CHECK(w && x && wf && xs && act && whole && tiled && mine);
             fill(wf, n * rows);
-            for (int64_t i = 0; i < n * rows; i++)
-                wf[i] = bf ? seek_bf16_to_fp32(w[i] = seek_fp32_to_bf16(wf[i])) : seek_fp16_to_fp32(w[i] = seek_fp32_to_fp16(wf[i]));
+            if (f32) memcpy(w, wf, rb * (size_t)rows);
+            else
+                for (int64_t i = 0; i < n * rows; i++)
+                    wf[i] = bf ? seek_bf16_to_fp32(w[i] = seek_fp32_to_bf16(wf[i])) : seek_fp16_to_fp32(w[i] = seek_fp32_to_fp16(wf[i]));
             fill(x, n * cols);
             memset(act, 0xFF, as * (size_t)cols);   /* past each row's n values: NaN bytes the kernel must not use */
             for (int c = 0; c < cols; c++) {

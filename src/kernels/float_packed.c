@@ -1,4 +1,4 @@
-/* float_packed.c - F16 and BF16 weights repacked at load into 16-row panels, and their
+/* float_packed.c - F16, BF16 and F32 weights repacked at load into 16-row panels, and their
  * AVX-512 kernels (decode and prefill): an outer product, one output row per lane.
  *
  * Why: the plain F16 kernel (float.c) takes dot products, 4 rows x 4 columns of 16-value
@@ -10,7 +10,8 @@
  *
  * Layout of a packed matrix (the same bytes as the file): rows are taken 16 at a time (the
  * last group padded with zero rows); group g starts at g * 16 * n * 2; inside a group, for
- * k = 0 .. n-1, 32 bytes: the fp16 values of rows 0..15 at k.
+ * k = 0 .. n-1, 32 bytes: the fp16 values of rows 0..15 at k. F32: the same with the 16
+ * rows' floats, 64 bytes per k (no widening; same order of sums).
  *
  * Arithmetic per (row, column), the same for every tile shape, thread count and column
  * count (so a token alone gets the bits it gets inside a prompt): k is cut into chunks of
@@ -33,6 +34,21 @@ enum { FP_ROWS = KERN_PACK_ROWS };
 
 static size_t f16p_bytes(int64_t n, int64_t n_rows) {
     return (size_t)((n_rows + FP_ROWS - 1) / FP_ROWS) * FP_ROWS * (size_t)n * 2;
+}
+
+/* F32: 16 rows' 64 bytes per k */
+static size_t f32p_bytes(int64_t n, int64_t n_rows) { return 2 * f16p_bytes(n, n_rows); }
+
+static void f32p_pack(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; g++) {
+        uint8_t *o = dst + (size_t)g * FP_ROWS * (size_t)n * 4;
+        for (int r = 0; r < FP_ROWS; r++) {
+            const int64_t row = g * FP_ROWS + r;
+            for (int64_t k = 0; k < n; k++)
+                if (row < n_rows) memcpy(o + ((size_t)k * FP_ROWS + (size_t)r) * 4, w + (size_t)row * row_bytes + 4 * (size_t)k, 4);
+                else memset(o + ((size_t)k * FP_ROWS + (size_t)r) * 4, 0, 4);
+        }
+    }
 }
 
 /* BF16: n rounded up to whole pairs */
@@ -70,6 +86,7 @@ static void f16p_pack(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_r
 /* k chunk: a prompt's pass keeps a chunk of its 3 groups (3 x 16 KiB) in L1 while the
  * columns go by, and the chunk's activations of the tile's columns in L2 */
 enum { KP = KERN_FLOAT_CHUNK, FP_G = 3, FP_NC = 8 };
+enum { FP_F16, FP_BF16, FP_F32 };   /* the weight type of a copy of the kernel */
 
 /* acc + vdpbf16ps(w, the column's pair of BF16 values at p broadcast to every lane), the
  * broadcast embedded in the instruction (as kern_dpbusd_b4) */
@@ -79,24 +96,25 @@ static inline __attribute__((always_inline)) KT_AVX512BF16 __m512 dpbf16_b2(__m5
 }
 
 /* Rows of G groups (at p, ws bytes apart) x NC columns of the activations at a (as bytes
- * apart; F32, or BF16 pairs when BF), k in [k0, k1): acc[g][c] as laid out above, then
+ * apart; F32, or BF16 pairs for FP_BF16), k in [k0, k1): acc[g][c] as laid out above, then
  * written to (first chunk) or added to out. keep: the live rows of the last group. G, NC,
- * BF constants in every inlined copy. */
+ * T (FP_F16, FP_BF16, FP_F32) constants in every inlined copy. */
 KT_AVX512BF16 KINLINE void fp_block(const uint8_t *p, size_t ws, const uint8_t *a, size_t as, int64_t k0, int64_t k1,
-                                    float *out, size_t os, __mmask16 keep, const int G, const int NC, const int BF) {
+                                    float *out, size_t os, __mmask16 keep, const int G, const int NC, const int T) {
     __m512 acc[4][FP_NC];
     _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)
         _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) acc[g][c] = _mm512_setzero_ps();
-    if (!BF) {
+    if (T != FP_BF16) {
         const float *x = (const float *)(const void *)a;
-        const size_t xs = as / sizeof(float);
+        const size_t xs = as / sizeof(float), step = T == FP_F32 ? 64 : 32;   /* bytes per k */
         for (int64_t k = k0; k < k1; k++) {
             __m512 wv[4];
             _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {
-                const uint8_t *pg = p + (size_t)g * ws + (size_t)k * 32;
+                const uint8_t *pg = p + (size_t)g * ws + (size_t)k * step;
                 /* decode streams the groups from memory: the line 2 KiB on, once per line */
-                if (NC == 1 && !(k & 1)) _mm_prefetch((const char *)pg + 2048, _MM_HINT_T1);
-                wv[g] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)pg));
+                if (NC == 1 && (T == FP_F32 || !(k & 1))) _mm_prefetch((const char *)pg + 2048, _MM_HINT_T1);
+                wv[g] = T == FP_F32 ? _mm512_loadu_ps((const float *)(const void *)pg)
+                                    : _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)pg));
             }
             _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
                 const __m512 xb = _mm512_set1_ps(x[(size_t)c * xs + (size_t)k]);
@@ -137,18 +155,18 @@ KT_AVX512BF16 KINLINE void fp_block(const uint8_t *p, size_t ws, const uint8_t *
 }
 
 #define FP_CASE_NC(G, NC) \
-    case NC: fp_block(p, ws, x, as, k0, k1, o, os, keep, G, NC, BF); break;
+    case NC: fp_block(p, ws, x, as, k0, k1, o, os, keep, G, NC, T); break;
 #define FP_SWITCH_NC(G)                                                                                      \
     switch (m) {                                                                                              \
         FP_CASE_NC(G, 1) FP_CASE_NC(G, 2) FP_CASE_NC(G, 3) FP_CASE_NC(G, 4) FP_CASE_NC(G, 5) FP_CASE_NC(G, 6) \
-        FP_CASE_NC(G, 7) default : fp_block(p, ws, x, as, k0, k1, o, os, keep, G, 8, BF);                    \
+        FP_CASE_NC(G, 7) default : fp_block(p, ws, x, as, k0, k1, o, os, keep, G, 8, T);                     \
     }
 
-/* The kern_mm_fn of packed F16 / BF16 (BF): w is the packed group holding row 0 of the
+/* The kern_mm_fn of packed F16 / BF16 / F32 (T): w is the packed group holding row 0 of the
  * tile, ws the bytes of one group, a the activations (as bytes apart). Chunks of k
  * outermost, then blocks of up to 3 groups (decode: 4), then columns 8 at a time. */
 KT_AVX512BF16 KINLINE void fp_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
-                                 float *out, size_t os, const int BF) {
+                                 float *out, size_t os, const int T) {
     const int groups = (nr + FP_ROWS - 1) / FP_ROWS;
     /* decode: every group of the tile in one block, so up to 4 chains run side by side */
     const int gmax = nc == 1 ? 4 : FP_G;
@@ -163,7 +181,7 @@ KT_AVX512BF16 KINLINE void fp_mm(int64_t n, const uint8_t *w, size_t ws, int nr,
                 const int m = nc - c0 < FP_NC ? nc - c0 : FP_NC;
                 const uint8_t *x = a + (size_t)c0 * as;
                 float *o = out + (size_t)c0 * os + (size_t)g0 * FP_ROWS;
-                if (G == 4) fp_block(p, ws, x, as, k0, k1, o, os, keep, 4, 1, BF);   /* nc == 1 only */
+                if (G == 4) fp_block(p, ws, x, as, k0, k1, o, os, keep, 4, 1, T);   /* nc == 1 only */
                 else if (G == 3) { FP_SWITCH_NC(3) }
                 else if (G == 2) { FP_SWITCH_NC(2) }
                 else { FP_SWITCH_NC(1) }
@@ -174,21 +192,28 @@ KT_AVX512BF16 KINLINE void fp_mm(int64_t n, const uint8_t *w, size_t ws, int nr,
 
 KT_AVX512 static void f16p_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                               float *out, size_t os) {
-    fp_mm(n, w, ws, nr, a, as, nc, out, os, 0);
+    fp_mm(n, w, ws, nr, a, as, nc, out, os, FP_F16);
+}
+
+KT_AVX512 static void f32p_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                              float *out, size_t os) {
+    fp_mm(n, w, ws, nr, a, as, nc, out, os, FP_F32);
 }
 
 KT_AVX512BF16 static void bf16p_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                                    float *out, size_t os) {
-    fp_mm(n, w, ws, nr, a, as, nc, out, os, 1);
+    fp_mm(n, w, ws, nr, a, as, nc, out, os, FP_BF16);
 }
 
 static const kern_packed f16_packed = {f16p_bytes, f16p_pack, f16p_mm};
 static const kern_packed bf16_packed = {bf16p_bytes, bf16p_pack, bf16p_mm};
+static const kern_packed f32_packed = {f32p_bytes, f32p_pack, f32p_mm};
 #endif
 
 const kern_packed *kern_float_packed(seek_type t, kern_level l) {
 #ifdef KERN_X86
     if (t == SEEK_TYPE_F16 && l == KERN_AVX512) return &f16_packed;
+    if (t == SEEK_TYPE_F32 && l == KERN_AVX512) return &f32_packed;
     /* BF16: with the vdpbf16ps entry's BF16 activations (float.c) only */
     if (t == SEEK_TYPE_BF16 && l == KERN_AVX512 && kern_cpu_has_bf16()) return &bf16_packed;
 #endif

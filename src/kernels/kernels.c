@@ -6,7 +6,7 @@
  *   Q2_K Q3_K Q4_K Q5_K Q6_K  kquants*.c activations Q8_K
  * Anything else: NULL, and matmul() falls back to matmul_ref().
  * Packed forms (weights rearranged at load, AVX-512): kquants_packed*.c, legacy_packed.c,
- * float_packed.c (F16, BF16). */
+ * float_packed.c (F16, BF16, F32). */
 #include "kern_impl.h"
 
 const kern_entry *kern_for_level(seek_type type, kern_level l) {

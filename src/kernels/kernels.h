@@ -52,14 +52,14 @@ typedef struct {
  * matrix of n_rows rows of n values (row_bytes apart); mm() is a kern_mm_fn that takes the
  * tile's first group as w and the group size as w_stride (tiles start at a multiple of
  * KERN_PACK_ROWS rows), with the activations of the type's kern_entry. It gives the bits
- * of kern_entry.mm for every (row, column), except packed F16 and BF16 (below). */
+ * of kern_entry.mm for every (row, column), except packed F16, BF16 and F32 (below). */
 enum { KERN_PACK_ROWS = 16 };
 typedef struct {
     size_t (*bytes)(int64_t n, int64_t n_rows);
     void (*pack)(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1);
     kern_mm_fn mm;
 } kern_packed;
-/* Packed F16 and BF16 (AVX-512) are the exception to "the bits of kern_entry.mm": they sum
+/* Packed F16, BF16 and F32 (AVX-512) are the exception to "the bits of kern_entry.mm": they sum
  * each (row, column) in k order, one fma (BF16: one vdpbf16ps per pair) at a time, within
  * chunks of KERN_FLOAT_CHUNK values at absolute positions, and add the chunks' sums in order
  * (kernels/float_packed.c). */
