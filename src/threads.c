@@ -175,7 +175,7 @@ static void stop_pool(void) {
  * reaches one of the application's own threads, not a worker at a random moment: in `seek
  * chat`, a Ctrl-C at the prompt that a worker took set the cancel flag after the next read
  * had begun, and a following Ctrl-D was read as another interruption (tests/cli/
- * test_chat_tty.sh failed ~1 run in 15 on a loaded machine). Faults stay deliverable. */
+ * test_chat_tty.sh failed about 1 run in 20-30 on a loaded machine). Faults stay deliverable. */
 static void start_pool(void) {
     if (!pool.n_threads) pool.n_threads = default_threads();
     const uint64_t job = job_of(atomic_load(&pool.ticket));

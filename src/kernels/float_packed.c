@@ -39,48 +39,40 @@ static size_t f16p_bytes(int64_t n, int64_t n_rows) {
 /* F32: 16 rows' 64 bytes per k */
 static size_t f32p_bytes(int64_t n, int64_t n_rows) { return 2 * f16p_bytes(n, n_rows); }
 
-static void f32p_pack(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
-    for (int64_t g = g0; g < g1; g++) {
-        uint8_t *o = dst + (size_t)g * FP_ROWS * (size_t)n * 4;
-        for (int r = 0; r < FP_ROWS; r++) {
-            const int64_t row = g * FP_ROWS + r;
-            for (int64_t k = 0; k < n; k++)
-                if (row < n_rows) memcpy(o + ((size_t)k * FP_ROWS + (size_t)r) * 4, w + (size_t)row * row_bytes + 4 * (size_t)k, 4);
-                else memset(o + ((size_t)k * FP_ROWS + (size_t)r) * 4, 0, 4);
-        }
-    }
-}
-
 /* BF16: n rounded up to whole pairs */
 static size_t bf16p_bytes(int64_t n, int64_t n_rows) { return f16p_bytes(n + (n & 1), n_rows); }
 
-/* BF16 groups [g0, g1): per pair of k, the 16 rows' two values (laid out above) */
-static void bf16p_pack(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
-    const int64_t np = (n + 1) / 2;
+/* Groups [g0, g1) of w (n values of es bytes per row, row_bytes apart) into dst, laid out
+ * above: value k of row r at slot k * 16 + r, or with pairs (BF16, n rounded up to even)
+ * at slot (k / 2) * 32 + 2 r + k % 2; rows past n_rows and values past n are 0. es and
+ * pairs are constants in each wrapper below (the packing is most of an F16 model's load). */
+static inline __attribute__((always_inline)) void fp_pack(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows,
+                                                          uint8_t *dst, int64_t g0, int64_t g1, const size_t es,
+                                                          const bool pairs) {
+    const int64_t kn = pairs ? n + (n & 1) : n;
     for (int64_t g = g0; g < g1; g++) {
-        uint16_t *o = (uint16_t *)(void *)(dst + (size_t)g * FP_ROWS * (size_t)np * 4);
+        uint8_t *o = dst + (size_t)g * FP_ROWS * (size_t)kn * es;
         for (int r = 0; r < FP_ROWS; r++) {
             const int64_t row = g * FP_ROWS + r;
             const uint8_t *src = row < n_rows ? w + (size_t)row * row_bytes : NULL;
-            for (int64_t k = 0; k < 2 * np; k++) o[(k / 2) * 2 * FP_ROWS + 2 * r + (k & 1)] = src && k < n ? kern_rd16(src + 2 * k) : 0;
+            for (int64_t k = 0; k < kn; k++) {
+                const size_t slot = pairs ? (size_t)(k / 2) * 2 * FP_ROWS + 2 * (size_t)r + (size_t)(k & 1)
+                                          : (size_t)k * FP_ROWS + (size_t)r;
+                if (src && k < n) memcpy(o + slot * es, src + (size_t)k * es, es);
+                else memset(o + slot * es, 0, es);
+            }
         }
     }
 }
 
-/* Groups [g0, g1) of w (n values per row, row_bytes apart) into dst (laid out above). */
-static void f16p_pack(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
-    for (int64_t g = g0; g < g1; g++) {
-        uint16_t *o = (uint16_t *)(void *)(dst + (size_t)g * FP_ROWS * (size_t)n * 2);
-        for (int r = 0; r < FP_ROWS; r++) {
-            const int64_t row = g * FP_ROWS + r;
-            if (row >= n_rows) {
-                for (int64_t k = 0; k < n; k++) o[k * FP_ROWS + r] = 0;
-                continue;
-            }
-            const uint8_t *src = w + (size_t)row * row_bytes;
-            for (int64_t k = 0; k < n; k++) o[k * FP_ROWS + r] = kern_rd16(src + 2 * k);
-        }
-    }
+static void f16p_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+    fp_pack(n, w, rb, n_rows, dst, g0, g1, 2, false);
+}
+static void bf16p_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+    fp_pack(n, w, rb, n_rows, dst, g0, g1, 2, true);
+}
+static void f32p_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+    fp_pack(n, w, rb, n_rows, dst, g0, g1, 4, false);
 }
 
 /* k chunk: a prompt's pass keeps a chunk of its 3 groups (3 x 16 KiB) in L1 while the
