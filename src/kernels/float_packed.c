@@ -80,10 +80,21 @@ static void f32p_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, ui
 enum { KP = KERN_FLOAT_CHUNK, FP_G = 3, FP_NC = 8 };
 enum { FP_F16, FP_BF16, FP_F32 };   /* the weight type of a copy of the kernel */
 
+/* vdpbf16ps as inline assembly, not the intrinsic: the one kernel body below serves F16 and
+ * F32 too, on CPUs without AVX512_BF16, and clang refuses to inline an AVX512_BF16 function
+ * into one compiled without that feature even where T makes the branch dead. Only bf16p_mm
+ * reaches these, and it is chosen only when the CPU reports avx512_bf16. */
+
 /* acc + vdpbf16ps(w, the column's pair of BF16 values at p broadcast to every lane), the
  * broadcast embedded in the instruction (as kern_dpbusd_b4) */
-static inline __attribute__((always_inline)) KT_AVX512BF16 __m512 dpbf16_b2(__m512 acc, __m512 w, const void *p) {
+KT_AVX512 KINLINE __m512 dpbf16_b2(__m512 acc, __m512 w, const void *p) {
     __asm__("vdpbf16ps %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)p));
+    return acc;
+}
+
+/* acc + vdpbf16ps(w, x), both operands in registers */
+KT_AVX512 KINLINE __m512 dpbf16_v(__m512 acc, __m512 w, __m512 x) {
+    __asm__("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(w), "v"(x));
     return acc;
 }
 
@@ -91,7 +102,7 @@ static inline __attribute__((always_inline)) KT_AVX512BF16 __m512 dpbf16_b2(__m5
  * apart; F32, or BF16 pairs for FP_BF16), k in [k0, k1): acc[g][c] as laid out above, then
  * written to (first chunk) or added to out. keep: the live rows of the last group. G, NC,
  * T (FP_F16, FP_BF16, FP_F32) constants in every inlined copy. */
-KT_AVX512BF16 KINLINE void fp_block(const uint8_t *p, size_t ws, const uint8_t *a, size_t as, int64_t k0, int64_t k1,
+KT_AVX512 KINLINE void fp_block(const uint8_t *p, size_t ws, const uint8_t *a, size_t as, int64_t k0, int64_t k1,
                                     float *out, size_t os, __mmask16 keep, const int G, const int NC, const int T) {
     __m512 acc[4][FP_NC];
     _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)
@@ -130,9 +141,9 @@ KT_AVX512BF16 KINLINE void fp_block(const uint8_t *p, size_t ws, const uint8_t *
         }
         if (2 * i < k1) {   /* odd n: the pair (x[n-1], 0); the row's pad value is 0 too */
             _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
-                const __m512bh xb = (__m512bh)_mm512_set1_epi32(kern_rd16(a + (size_t)c * as + (size_t)i * 4));
+                const __m512 xb = _mm512_castsi512_ps(_mm512_set1_epi32(kern_rd16(a + (size_t)c * as + (size_t)i * 4)));
                 _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)
-                    acc[g][c] = _mm512_dpbf16_ps(acc[g][c], (__m512bh)_mm512_loadu_si512(p + (size_t)g * ws + (size_t)i * 64), xb);
+                    acc[g][c] = dpbf16_v(acc[g][c], _mm512_castsi512_ps(_mm512_loadu_si512(p + (size_t)g * ws + (size_t)i * 64)), xb);
             }
         }
     }
@@ -157,7 +168,7 @@ KT_AVX512BF16 KINLINE void fp_block(const uint8_t *p, size_t ws, const uint8_t *
 /* The kern_mm_fn of packed F16 / BF16 / F32 (T): w is the packed group holding row 0 of the
  * tile, ws the bytes of one group, a the activations (as bytes apart). Chunks of k
  * outermost, then blocks of up to 3 groups (decode: 4), then columns 8 at a time. */
-KT_AVX512BF16 KINLINE void fp_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+KT_AVX512 KINLINE void fp_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                                  float *out, size_t os, const int T) {
     const int groups = (nr + FP_ROWS - 1) / FP_ROWS;
     /* decode: every group of the tile in one block, so up to 4 chains run side by side */
@@ -192,7 +203,7 @@ KT_AVX512 static void f32p_mm(int64_t n, const uint8_t *w, size_t ws, int nr, co
     fp_mm(n, w, ws, nr, a, as, nc, out, os, FP_F32);
 }
 
-KT_AVX512BF16 static void bf16p_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+KT_AVX512 static void bf16p_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                                    float *out, size_t os) {
     fp_mm(n, w, ws, nr, a, as, nc, out, os, FP_BF16);
 }
