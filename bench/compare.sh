@@ -24,10 +24,10 @@ trap 'rm -rf "$TMP"' EXIT
 [ $# -gt 0 ] || { echo "usage: compare.sh MODEL.gguf..." >&2; exit 1; }
 
 if [ -n "$DEPTH" ]; then
-    echo "| model | type | seek tg$N@$DEPTH | engine tg$N@$DEPTH | seek/engine | seek decode bandwidth (of probe; of the probe just before each run) |"
+    echo "| model | type | seek tg$N@$DEPTH | engine tg$N@$DEPTH | seek/engine | seek decode bandwidth (of probe; of the probe just before each run; share of the packed copy in 2 MiB pages) |"
     echo "|---|---|---:|---:|---:|---:|"
 else
-    echo "| model | type | seek pp$P | engine pp$P | seek/engine | seek tg$N | engine tg$N | seek/engine | seek decode bandwidth (of probe; of the probe just before each run) |"
+    echo "| model | type | seek pp$P | engine pp$P | seek/engine | seek tg$N | engine tg$N | seek/engine | seek decode bandwidth (of probe; of the probe just before each run; share of the packed copy in 2 MiB pages) |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 fi
 seek_bench() {   # PROMPT GEN OUT: one seek bench run, JSON appended to OUT
@@ -67,7 +67,10 @@ bw = med([s['mem_bw_gbs'] for s in tg])
 gbs = med([s['decode_tps'] * s['bytes_per_token'] / 1e9 for s in tg])
 near = [s['decode_bw_fraction_near'] for s in tg if 'decode_bw_fraction_near' in s]
 near = f'; run by run {100 * med(near):.0f} %' if near else ''
-bwcol = f'{gbs:.1f} GB/s of {bw:.1f} ({100 * frac:.0f} %{near})'
+# the share of the packed copy in 2 MiB pages, the least of the decode runs (docs/bench.md)
+hp = [s['packed_huge_bytes'] / s['packed_bytes'] for s in tg if s.get('packed_bytes')]
+hp = f'; 2 MiB pages {100 * min(hp):.0f} %' if hp else ''
+bwcol = f'{gbs:.1f} GB/s of {bw:.1f} ({100 * frac:.0f} %{near}{hp})'
 name = os.path.basename(m)
 if depth:
     print(f'| {name} | {typ} | {tg_s:.3f} | {ti:.2f} | {tg_s / ti:.3f} | {bwcol} |')

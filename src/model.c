@@ -413,7 +413,7 @@ static int prepare_mla(seek_model *md) {
         return seek_error("%s: the unpacked attn_kv_b does not fit in memory", md->gguf->path);
     md->mla_kb = seek_calloc((size_t)L, sizeof *md->mla_kb);
     md->mla_vb = seek_calloc((size_t)L, sizeof *md->mla_vb);
-    uint8_t *all = seek_alloc_big((size_t)total, repack_huge_pages_fit(total, repack_file_to_read(md->gguf)));
+    uint8_t *all = seek_alloc_fresh((size_t)total, repack_file_bytes(md->gguf));
     float *kb = seek_malloc(sizeof(float) * (nk + nv)), *vb = kb ? kb + nk : NULL;   /* one layer in F32 */
     float *row = seek_malloc(sizeof(float) * (size_t)(R > nope ? R : nope));
     if (!md->mla_kb || !md->mla_vb || !all || !kb || !row) {

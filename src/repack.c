@@ -87,21 +87,7 @@ static void advise(const void *p, size_t n, int how) {
     if (b > a) (void)madvise((void *)a, b - a, how);
 }
 
-/* Where pages did have to be reclaimed and moved (DeepSeek-V2-Lite Q4_K_M, 9.7 GiB, on a
- * 24 GiB machine whose page cache held it and other models), the load spent seconds
- * compacting and decode measured slower than with 4 KiB pages; where the free memory holds
- * the copy, 2 MiB pages load it ~3x faster (docs/kernels.md, "Huge pages"). The file's bytes
- * already in the page cache need no new memory: only those still to be read count. */
-bool repack_huge_pages_fit(uint64_t bytes, uint64_t to_read) {
-    uint64_t need;
-    return seek_add_ok(bytes, to_read, &need) && seek_add_ok(need, UINT64_C(1) << 30, &need) && seek_free_memory_holds(need);
-}
-
-uint64_t repack_file_to_read(const gguf_file *g) {
-    if (!g->map.mapped) return 0;
-    const uint64_t resident = seek_resident_bytes(g->map.data, (size_t)g->map.size);
-    return g->map.size - (resident < g->map.size ? resident : g->map.size);
-}
+uint64_t repack_file_bytes(const gguf_file *g) { return g->map.mapped ? g->map.size : 0; }
 
 int model_repack(seek_model *md) {
     gguf_file *g = md->gguf;
@@ -110,7 +96,7 @@ int model_repack(seek_model *md) {
     /* not enough memory for the copies: run on the file's layout (same results; F16, BF16
      * and F32 within the float tolerance, their packed kernels sum in another order: kernels.h) */
     if (total > SIZE_MAX) return 0;
-    uint8_t *block = seek_alloc_big((size_t)total, repack_huge_pages_fit(total, repack_file_to_read(g)));
+    uint8_t *block = seek_alloc_fresh((size_t)total, repack_file_bytes(g));
     if (!block) return 0;
     uint64_t off = 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
 
 static _Thread_local char err_buf[1024];
@@ -104,37 +106,97 @@ uint64_t seek_huge_page_bytes(const void *p, size_t n) {
     return huge < n ? huge : n;
 }
 
-uint64_t seek_resident_bytes(const void *p, size_t n) {
-    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    if (!p || !n || page == 0 || (page & (page - 1))) return 0;
-    const uintptr_t lo = (uintptr_t)p, hi = lo + n;
-    if (hi < lo) return 0;
-    uint64_t res = 0;
-    unsigned char vec[4096];   /* one byte a page: 16 MiB of 4 KiB pages per mincore call */
-    for (uintptr_t a = lo & ~(page - 1); a < hi;) {
-        const uintptr_t b = hi - a > sizeof vec * page ? a + sizeof vec * page : hi;
-        const size_t pages = (size_t)((b - a + page - 1) / page);
-        if (mincore((void *)a, b - a, vec) != 0) return 0;
-        for (size_t i = 0; i < pages; i++)
-            if (vec[i] & 1) {   /* the part of this page inside [lo, hi) */
-                const uintptr_t s = a + i * page, e = s + page;
-                res += (e < hi ? e : hi) - (s > lo ? s : lo);
-            }
-        a = b;
-    }
-    return res;
+/* the first unsigned number in file `path` after `key` (key "" : the file's first), or `none` */
+static unsigned long long read_number(const char *path, const char *key, unsigned long long none) {
+    FILE *f = fopen(path, "r");
+    if (!f) return none;
+    char line[256];
+    unsigned long long v = none;
+    const size_t kl = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, kl)) {
+            char *end;
+            unsigned long long x = strtoull(line + kl, &end, 10);
+            if (end != line + kl) v = x;
+            break;
+        }
+    fclose(f);
+    return v;
 }
 
-bool seek_free_memory_holds(uint64_t bytes) {
+/* the room under this cgroup's memory limit (UINT64_MAX where none is set: "max") */
+static uint64_t cgroup_room(void) {
+    const unsigned long long limit = read_number("/sys/fs/cgroup/memory.max", "", ULLONG_MAX);
+    const unsigned long long used = read_number("/sys/fs/cgroup/memory.current", "", 0);
+    return limit == ULLONG_MAX ? UINT64_MAX : limit > used ? limit - used : 0;
+}
+
+uint64_t seek_free_memory(void) {
     struct sysinfo si;
-    if (sysinfo(&si) != 0) return false;
-    return (uint64_t)si.freeram * si.mem_unit >= bytes;
+    const uint64_t fr = sysinfo(&si) == 0 ? (uint64_t)si.freeram * si.mem_unit : 0, room = cgroup_room();
+    return fr < room ? fr : room;
 }
 
-void *seek_alloc_work(size_t n) {
-    uint64_t need;
-    return seek_alloc_big(n, seek_add_ok(n, UINT64_C(1) << 30, &need) && seek_free_memory_holds(need));
+uint64_t seek_available_memory(void) {
+    const unsigned long long kb = read_number("/proc/meminfo", "MemAvailable:", ULLONG_MAX);
+    if (kb == ULLONG_MAX) return seek_free_memory();
+    const uint64_t avail = (uint64_t)kb << 10, room = cgroup_room();
+    return avail < room ? avail : room;
 }
+
+int seek_page_rule(uint64_t n, uint64_t keep, uint64_t free_b, uint64_t avail_b) {
+    uint64_t need;
+    if (!seek_add_ok(n, keep, &need) || !seek_add_ok(need, UINT64_C(1) << 30, &need)) return PAGES_SMALL;
+    if (free_b >= need) return PAGES_HUGE;
+    return avail_b >= need ? PAGES_MEASURE : PAGES_SMALL;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+void *seek_alloc_measured(size_t n) { return seek_calloc(1, n); }
+void *seek_alloc_fresh(size_t n, uint64_t keep) { return (void)keep, seek_calloc(1, n); }
+#else
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Seconds to first-write every 4 KiB of [p, p + n) (the kernel's page faults, zeroing and,
+ * for 2 MiB pages, any reclaim and compaction it needs first) */
+static double touch_s(uint8_t *p, size_t n) {
+    volatile uint8_t *v = p;
+    const double t0 = now_s();
+    for (size_t i = 0; i < n; i += 4096) v[i] = 0;
+    return now_s() - t0;
+}
+
+enum { PROBE_BYTES = 64u << 20 };
+
+void *seek_alloc_measured(size_t n) {
+    uint8_t *p = seek_alloc_big(n, false);
+    if (!p) return NULL;
+    const size_t len = big_len(n), probe = len / 4 < PROBE_BYTES ? (len / 4) & ~(size_t)(BIG_PAGE - 1) : PROBE_BYTES;
+#ifdef MADV_HUGEPAGE
+    if (probe == 0) {   /* too small to measure: a few pages either way */
+        (void)madvise(p, len, MADV_HUGEPAGE);
+        return p;
+    }
+    (void)madvise(p, probe, MADV_HUGEPAGE);
+    const double huge = touch_s(p, probe), small = touch_s(p + probe, probe);
+    if (huge <= small) (void)madvise(p + 2 * probe, len - 2 * probe, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void *seek_alloc_fresh(size_t n, uint64_t keep) {
+    const char *e = getenv("SEEK_HUGEPAGES");
+    if (e && (strcmp(e, "0") == 0 || strcmp(e, "1") == 0)) return seek_alloc_big(n, e[0] == '1');
+    const int rule = seek_page_rule(n, keep, seek_free_memory(), seek_available_memory());
+    return rule == PAGES_MEASURE ? seek_alloc_measured(n) : seek_alloc_big(n, rule == PAGES_HUGE);
+}
+#endif
+
+void *seek_alloc_work(size_t n) { return seek_alloc_fresh(n, 0); }
 
 void *seek_calloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size ? size : 1);

@@ -45,15 +45,30 @@ void seek_free_big(void *p, size_t n);
  * AnonHugePages of the mappings that overlap it, at most n; a neighbouring mapping merged
  * into the same one counts too). 0 where smaps cannot be read. */
 uint64_t seek_huge_page_bytes(const void *p, size_t n);
-/* How many bytes of the mapped range [p, p + n) are in memory now (mincore: the page cache
- * for a file mapping); 0 where it cannot tell (not mapped). */
-uint64_t seek_resident_bytes(const void *p, size_t n);
-/* Whether the memory free right now (not counting the page cache) holds `bytes`. */
-bool seek_free_memory_holds(uint64_t bytes);
-/* Working memory written soon after (activations, KV caches): seek_alloc_big with 2 MiB pages
- * when the free memory holds n with 1 GiB to spare (where it does not, the kernel would
- * compact memory inside the first writes: docs/kernels.md, "Huge pages"). Zeroed; free
- * with seek_free_big(p, n). */
+/* The memory free now, not counting the page cache (sysinfo), and the memory available
+ * (/proc/meminfo MemAvailable: free plus what the kernel can reclaim without swapping,
+ * mostly clean page cache; the free memory where it cannot be read), in bytes; each at most
+ * the room under the cgroup's limit (/sys/fs/cgroup/memory.max less memory.current) where
+ * one is set. */
+uint64_t seek_free_memory(void);
+uint64_t seek_available_memory(void);
+/* Which pages a fresh buffer of n bytes should ask for while `keep` more bytes (a model
+ * file still to be read or kept in the page cache) must stay in memory, with 1 GiB to spare:
+ * PAGES_HUGE when the free memory holds it (no page has to be reclaimed or moved), PAGES_MEASURE
+ * when only the available memory does (2 MiB pages need reclaim and compaction first, whose
+ * cost differs from host to host), else PAGES_SMALL (also when the sum overflows). */
+enum { PAGES_SMALL, PAGES_HUGE, PAGES_MEASURE };
+int seek_page_rule(uint64_t n, uint64_t keep, uint64_t free_b, uint64_t avail_b);
+/* seek_alloc_big that measures: the first 64 MiB (a quarter of smaller buffers) are
+ * first-written in 2 MiB pages, the next as many in 4 KiB pages, and the rest of the buffer
+ * asks for whichever took less time (docs/kernels.md, "Huge pages, measured"). */
+void *seek_alloc_measured(size_t n);
+/* A buffer written soon after its allocation (the packed weights, MLA's copies, the KV cache,
+ * the forward pass's workspace): seek_alloc_big or seek_alloc_measured as seek_page_rule
+ * says; SEEK_HUGEPAGES=0 always 4 KiB pages, SEEK_HUGEPAGES=1 always 2 MiB. Zeroed; free with
+ * seek_free_big(p, n). */
+void *seek_alloc_fresh(size_t n, uint64_t keep);
+/* seek_alloc_fresh(n, 0) */
 void *seek_alloc_work(size_t n);
 
 /* Grow a heap array so it holds at least `need` elements of `elem` bytes:

@@ -284,8 +284,6 @@ TEST(big_alloc_aligned_zeroed_and_advised) {
             }
     }
     unsetenv("SEEK_HUGEPAGES");
-    CHECK(seek_free_memory_holds(1));
-    CHECK(!seek_free_memory_holds(UINT64_MAX));
 #endif
 }
 
@@ -306,7 +304,8 @@ TEST(work_memory_in_huge_pages) {
     CHECK(nz == 0);
     char fl[512];
     vm_flags(p, fl, sizeof fl);
-    const bool want = thp && seek_free_memory_holds(n + (UINT64_C(1) << 30));
+    /* (measured or not, a buffer this small asks for 2 MiB pages as a whole) */
+    const bool want = thp && seek_page_rule(n, 0, seek_free_memory(), seek_available_memory()) != PAGES_SMALL;
     CHECK_MSG((strstr(fl, " hg") != NULL) == want, "VmFlags%s", fl);
     seek_free_big(p, n);
 
@@ -332,53 +331,82 @@ TEST(work_memory_in_huge_pages) {
 #endif
 }
 
-/* seek_resident_bytes (how much of a file the page cache holds: the load's huge page rule)
- * counts the bytes of a mapped range that are in memory, only those inside the range, and 0
- * for a range that is not mapped; the rule itself refuses sums that overflow */
-TEST(resident_bytes_and_the_huge_page_rule) {
-    char path[160];
-    snprintf(path, sizeof path, "%s/resident.bin", tmpdir);
-    const size_t n = (3u << 20) + 100;
-    uint8_t *buf = malloc(n);
-    CHECK(buf);
-    if (!buf) return;
-    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)(i * 7);
-    FILE *f = fopen(path, "wb");
-    CHECK(f && fwrite(buf, 1, n, f) == n);
+/* The page rule of a fresh buffer: 2 MiB pages when the free memory holds the buffer, what
+ * must stay (keep) and 1 GiB; measured when only the available memory (with the page cache)
+ * does; 4 KiB pages when neither does or the sum overflows. MemAvailable is the field read. */
+TEST(page_rule_and_available_memory) {
+    const uint64_t G = UINT64_C(1) << 30, M = UINT64_C(1) << 20;
+    CHECK(seek_page_rule(M, 0, G + M, G + M) == PAGES_HUGE);                 /* exactly enough free */
+    CHECK(seek_page_rule(M, 0, G + M - 1, G + M) == PAGES_MEASURE);          /* one byte short: measure */
+    CHECK(seek_page_rule(M, 0, G + M - 1, G + M - 1) == PAGES_SMALL);        /* not available either */
+    CHECK(seek_page_rule(M, 2 * G, 3 * G, 4 * G) == PAGES_MEASURE);          /* keep counts */
+    CHECK(seek_page_rule(M, 2 * G, 3 * G + M, 4 * G) == PAGES_HUGE);
+    CHECK(seek_page_rule(M, 2 * G, G, 3 * G) == PAGES_SMALL);
+    CHECK(seek_page_rule(UINT64_MAX, 1, UINT64_MAX, UINT64_MAX) == PAGES_SMALL);   /* overflow */
+    CHECK(seek_page_rule(1, UINT64_MAX - M, UINT64_MAX, UINT64_MAX) == PAGES_SMALL);
+    FILE *f = fopen("/proc/meminfo", "r");
+    unsigned long long kb = 0, total_kb = 0;
+    char line[256];
+    while (f && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) continue;
+        (void)sscanf(line, "MemTotal: %llu kB", &total_kb);
+    }
     if (f) fclose(f);
-    free(buf);
-    seek_file_map m;
-    CHECK(seek_map_file(path, &m) == 0);
-    if (!m.data) return;
-    unsigned sum = 0;
-    for (size_t i = 0; i < m.size; i += 1000) sum += m.data[i];   /* every page read: now in memory */
-    CHECK(sum > 0);
-    CHECK_MSG(seek_resident_bytes(m.data, m.size) == m.size, "%llu of %llu", (unsigned long long)seek_resident_bytes(m.data, m.size),
-              (unsigned long long)m.size);
-    CHECK(seek_resident_bytes(m.data + 5, 10000) == 10000);
-    CHECK(seek_resident_bytes(m.data + m.size - 7, 7) == 7);
-    CHECK(seek_resident_bytes(NULL, 4096) == 0);
-    seek_unmap_file(&m);
-    uint8_t *fresh = mmap(NULL, 1u << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);   /* untouched: none */
-    CHECK(fresh != MAP_FAILED);
-    if (fresh != MAP_FAILED) {
-        CHECK(seek_resident_bytes(fresh, 1u << 20) == 0);
-        fresh[0] = 1, fresh[(1u << 20) - 1] = 1;   /* the first and the last page */
-        const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-        CHECK(seek_resident_bytes(fresh, 1u << 20) == 2 * page);
-        CHECK(seek_resident_bytes(fresh + page, (1u << 20) - 2 * page) == 0);
-        munmap(fresh, 1u << 20);
+    const uint64_t avail = seek_available_memory(), fr = seek_free_memory();
+    CHECK(avail > 0 && fr > 0);
+    CHECK_MSG(avail <= (uint64_t)total_kb << 10, "available %llu of total %llu kB", (unsigned long long)avail, total_kb);
+    if (kb) {   /* the same field, a moment later: within 256 MiB (below it under a cgroup limit) */
+        FILE *cg = fopen("/sys/fs/cgroup/memory.max", "r");
+        char lim[64] = "max";
+        if (cg && !fgets(lim, sizeof lim, cg)) snprintf(lim, sizeof lim, "max");
+        if (cg) fclose(cg);
+        const bool limited = strncmp(lim, "max", 3) != 0;
+        const int64_t d = (int64_t)avail - (int64_t)((uint64_t)kb << 10);
+        CHECK_MSG(d < (256 << 20) && (limited || d > -(256 << 20)), "MemAvailable %llu kB, seek %llu bytes", kb,
+                  (unsigned long long)avail);
     }
-    void *gone = mmap(NULL, 1u << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    CHECK(gone != MAP_FAILED);
-    if (gone != MAP_FAILED) {
-        munmap(gone, 1u << 20);
-        CHECK(seek_resident_bytes(gone, 1u << 20) == 0);
+}
+
+/* seek_alloc_measured: zeroed; its first quarter (at most 64 MiB) asked for 2 MiB pages, the
+ * next as many not (the rest follows the faster of the two); a buffer under 8 MiB asks as a
+ * whole. seek_alloc_fresh: SEEK_HUGEPAGES=1 always asks, =0 never. */
+TEST(measured_and_fresh_allocations) {
+#if defined(__SANITIZE_ADDRESS__)
+    printf("# measured allocation: plain calloc under AddressSanitizer\n");
+#else
+    const bool thp = access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0;
+    static const size_t sizes[] = {(1u << 20) + 3, (40u << 20) + 7, 300u << 20};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        const size_t n = sizes[k], len = (n + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1);
+        const size_t probe = len / 4 < (64u << 20) ? (len / 4) & ~(size_t)((2u << 20) - 1) : (64u << 20);
+        uint8_t *p = seek_alloc_measured(n);
+        CHECK(p);
+        if (!p) continue;
+        size_t nz = 0;
+        for (size_t i = 0; i < n; i += 509) nz += p[i] != 0;
+        nz += p[n - 1] != 0;
+        CHECK_MSG(nz == 0, "n %zu: %zu bytes not zero", n, nz);
+        char fl[512];
+        vm_flags(p, fl, sizeof fl);
+        CHECK_MSG((strstr(fl, " hg") != NULL) == thp, "n %zu, first part: VmFlags%s", n, fl);
+        if (probe) {
+            vm_flags(p + probe, fl, sizeof fl);
+            CHECK_MSG(strstr(fl, " hg") == NULL, "n %zu, 4 KiB part: VmFlags%s", n, fl);
+        }
+        seek_free_big(p, n);
     }
-    CHECK(!repack_huge_pages_fit(UINT64_MAX, 1));
-    CHECK(!repack_huge_pages_fit(1, UINT64_MAX - (1u << 20)));
-    CHECK(!repack_huge_pages_fit(UINT64_MAX / 4, UINT64_MAX / 4));
-    CHECK(repack_huge_pages_fit(1u << 20, 0) == seek_free_memory_holds((UINT64_C(1) << 30) + (1u << 20)));
+    for (int one = 0; one < 2; one++) {
+        setenv("SEEK_HUGEPAGES", one ? "1" : "0", 1);
+        const size_t n = 5u << 20;
+        uint8_t *p = seek_alloc_fresh(n, UINT64_MAX / 2);   /* no memory holds that: only the variable decides */
+        CHECK(p);
+        char fl[512];
+        vm_flags(p, fl, sizeof fl);
+        CHECK_MSG((strstr(fl, " hg") != NULL) == (one && thp), "SEEK_HUGEPAGES=%d: VmFlags%s", one, fl);
+        seek_free_big(p, n);
+    }
+    unsetenv("SEEK_HUGEPAGES");
+#endif
 }
 
 int main(void) {
@@ -395,7 +423,8 @@ int main(void) {
     RUN(moe_sizes_checked_without_moe_blocks);
     RUN(tensor_rejections);
     RUN(big_alloc_aligned_zeroed_and_advised);
-    RUN(resident_bytes_and_the_huge_page_rule);
+    RUN(page_rule_and_available_memory);
+    RUN(measured_and_fresh_allocations);
     RUN(work_memory_in_huge_pages);
     test_rmdir(tmpdir);
     return test_summary();

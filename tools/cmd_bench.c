@@ -62,39 +62,8 @@ static double mem_bandwidth(void) {
  * Its 1 GiB buffer lives beside the model and caches, so only where the memory available
  * (MemAvailable, and the cgroup's limit where one is set) holds it with 1 GiB to spare;
  * else NULL (not reported). */
-/* the first unsigned number in file `path` after `key` (key "" : the file's first), or `none` */
-static unsigned long long read_number(const char *path, const char *key, unsigned long long none) {
-    FILE *f = fopen(path, "r");
-    if (!f) return none;
-    char line[256];
-    unsigned long long v = none;
-    const size_t kl = strlen(key);
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, key, kl)) {
-            char *end;
-            unsigned long long x = strtoull(line + kl, &end, 10);
-            if (end != line + kl) v = x;
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
-/* Bytes of memory available now: MemAvailable, or the cgroup's room under its limit where
- * that is less */
-static unsigned long long mem_available(void) {
-    unsigned long long avail = read_number("/proc/meminfo", "MemAvailable:", 0) << 10;
-    const unsigned long long limit = read_number("/sys/fs/cgroup/memory.max", "", ULLONG_MAX);   /* "max": none */
-    const unsigned long long used = read_number("/sys/fs/cgroup/memory.current", "", 0);
-    if (limit != ULLONG_MAX) {
-        const unsigned long long room = limit > used ? limit - used : 0;
-        if (room < avail) avail = room;
-    }
-    return avail;
-}
-
 static uint8_t *near_probe_buffer(void) {
-    if (mem_available() < 2 * (unsigned long long)PROBE_BYTES) return NULL;
+    if (seek_available_memory() < 2 * (uint64_t)PROBE_BYTES) return NULL;
     return probe_alloc();
 }
 
@@ -175,7 +144,7 @@ static double warm_weights(const seek_model *m) {
     if (m->mla_kb) read_once(m->mla_kb[0], m->mla_bytes), bytes += (double)m->mla_bytes;
     for (uint64_t i = 0; i < m->gguf->n_tensors; i++)
         if (mapped_read(m, &m->gguf->tensors[i])) mapped += (double)m->gguf->tensors[i].nbytes;
-    if (mapped > (double)mem_available()) return bytes;
+    if (mapped > (double)seek_available_memory()) return bytes;
     for (uint64_t i = 0; i < m->gguf->n_tensors; i++)
         if (mapped_read(m, &m->gguf->tensors[i])) read_once(m->gguf->tensors[i].data, m->gguf->tensors[i].nbytes);
     return bytes + mapped;
