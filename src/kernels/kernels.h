@@ -96,7 +96,11 @@ static inline void kern_prefetch(const void *p, size_t n) {
     /* unrolled: a loop of prefetches (4 instructions per line) took ~1/3 of the packed Q4_K
      * decode step's instructions; unrolled, that kernel read +6 % GB/s (kernels_bench, A/B) */
     _Pragma("GCC unroll 64")
-    for (size_t o = 0; o < n; o += 64) __builtin_prefetch((const char *)p + o, 0, 2);   /* into L2 */
+    /* prefetchnta: these weights are read once. On the AMD EPYC of the fourteenth session
+     * decode ran faster than with prefetcht1 in every one of 15 alternated seek bench pairs
+     * (1.5B Q4_K_M x1.04-1.24, Q8_0 x1.01-1.07, V2-Lite x1.04-1.20; docs/kernels.md); on the
+     * Xeons the hint had made no difference. */
+    for (size_t o = 0; o < n; o += 64) __builtin_prefetch((const char *)p + o, 0, 0);
 }
 
 /* The same into L1 (prefetcht0), for lines a few hundred bytes ahead that are already on
