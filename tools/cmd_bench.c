@@ -19,7 +19,6 @@
  * GFLOP/s (2 per weight per token, plus causal attention), and the KV cache's bytes per
  * token. docs/bench.md describes each number. */
 #include <inttypes.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -93,18 +93,18 @@ bool kern_cpu_has_amx(void);
  * row (Q4_K, Q6_K, Q8_0, bench/kquants_bench.c), none for 8960. */
 enum { KERN_PF_MAX_N = 4096 };
 static inline void kern_prefetch(const void *p, size_t n) {
-    /* unrolled: a loop of prefetches (4 instructions per line) took ~1/3 of the packed Q4_K
-     * decode step's instructions; unrolled, that kernel read +6 % GB/s (kernels_bench, A/B) */
-    _Pragma("GCC unroll 64")
     /* prefetchnta: these weights are read once. On the AMD EPYC of the fourteenth session
      * decode ran faster than with prefetcht1 in every one of 15 alternated seek bench pairs
      * (1.5B Q4_K_M x1.04-1.24, Q8_0 x1.01-1.07, V2-Lite x1.04-1.20; docs/kernels.md); on the
-     * Xeons the hint had made no difference. */
+     * Xeons the hint had made no difference. Unrolled: a loop of prefetches (4 instructions
+     * per line) took ~1/3 of the packed Q4_K decode step's instructions; unrolled, that
+     * kernel read +6 % GB/s (kernels_bench, A/B) */
+    _Pragma("GCC unroll 64")
     for (size_t o = 0; o < n; o += 64) __builtin_prefetch((const char *)p + o, 0, 0);
 }
 
-/* The same into L1 (prefetcht0), for lines a few hundred bytes ahead that are already on
- * their way to L2 */
+/* The same into L1 (prefetcht0), for lines a few hundred bytes ahead that kern_prefetch
+ * has already asked for */
 static inline void kern_prefetch_l1(const void *p, size_t n) {
     _Pragma("GCC unroll 64")
     for (size_t o = 0; o < n; o += 64) __builtin_prefetch((const char *)p + o, 0, 3);

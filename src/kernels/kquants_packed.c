@@ -92,8 +92,8 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
          * Q4_K_M decode +2-8 % (three A/B sessions); bench/kernel_ab.sh x1.03-1.08 with the
          * matrices read in order, x0.97-1.01 scattered (docs/kernels.md). Asking for one line
          * only (a hint for the hardware) lost 10 % in the model: a product starts cold.
-         * And each 256 bytes asks for the bytes 1 KiB on into L1 (already on their way to
-         * L2), so the loads that the products wait on hit L1: kernel_ab x1.01-1.05 on three
+         * And each 256 bytes asks for the bytes 1 KiB on into L1 (already asked for by
+         * kern_prefetch), so the loads that the products wait on hit L1: kernel_ab x1.01-1.05 on three
          * shapes; bench/stream_work's loops with 2-4 products per line read 4-5 % more. */
         const uint8_t *ahead = p + 2 * PK_ROWS * PK_BLOCK;
         if (NC == 1) kern_prefetch(ahead, 256), kern_prefetch_l1(p + 1024, 256);
