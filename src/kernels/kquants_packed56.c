@@ -195,8 +195,8 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
     const bool few = NC < 4;   /* t * sc by vpdpwssd on split pairs (below), not vpmulld */
     for (int64_t b = 0; b < nb; b++, p += P6_STEP) {
         /* decode: the step three on asked for (kern_prefetch), a group's 3 lines with each
-         * group below (its header's 4 here), not all 52 in one burst at the step's start; and into L1 the
-         * bytes 2 KiB on, a group's worth before each group's loads (as packed Q4_K; here
+         * group below (its header's 4 here), not all 52 in one burst at the step's start;
+         * and into L1 the bytes 2 KiB on, a group's worth before each group's loads (as packed Q4_K; here
          * 2 KiB: kernel_ab on the output head's shape x0.99 at 512 bytes, x1.00 at 1 KiB,
          * x1.03 at 2 KiB; x1.04 on ffn_down's). Spread instead of one burst, kernel_ab B/A
          * x1.03-1.09 at two steps on; three steps on x1.05-1.13 (docs/kernels.md). */
