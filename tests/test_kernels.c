@@ -645,6 +645,49 @@ TEST(packed_float_sums_in_k_order) {
     }
 }
 
+/* A one-token list through the pool (matmul_many, as a decode step calls it), on plain
+ * and on packed weights (the model's copy, src/repack.c): 2 and 3 threads give the bits of
+ * one, every row written (the outputs start as NaN), bias added. Rows up to 2000: many
+ * 64-row tiles, so the pool's claims cut the list into runs of every length. */
+TEST(decode_lists_same_bits_any_thread_count) {
+    static const seek_type tt[] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_0, SEEK_TYPE_F16, SEEK_TYPE_Q4_K, SEEK_TYPE_Q6_K};
+    const int64_t C = 512;
+    const int rows_s[] = {459, 1000, 2000}, small = 37;
+    for (size_t ti = 0; ti < sizeof tt / sizeof *tt; ti++)
+        for (int ri = 0; ri < 3; ri++) {
+            const int rows = rows_s[ri];
+            wmat a, b;
+            CHECK(!wmat_make(&a, tt[ti], small, C) && !wmat_make(&b, tt[ti], rows, C));
+            const kern_packed *pk = kern_packed_for(tt[ti]);
+            uint8_t *packed = NULL;
+            if (pk) {
+                const int64_t groups = (rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+                packed = aligned_alloc(64, (pk->bytes(C, rows) + 63) & ~(size_t)63);
+                pk->pack(C, b.data, b.m.row_bytes, rows, packed, 0, groups);
+            }
+            float *x = malloc(sizeof(float) * C), *bias = malloc(sizeof(float) * rows), *row = malloc(sizeof(float) * C);
+            float *o1 = malloc(sizeof(float) * rows), *on = malloc(sizeof(float) * rows), *os = malloc(sizeof(float) * small);
+            fill(x, C), fill(bias, rows);
+            for (int pass = 0; pass < (packed ? 2 : 1); pass++) {
+                seek_mat wb = b.m;
+                if (pass) wb.packed = packed;
+                for (int nt = 1; nt <= 3; nt++) {
+                    seek_set_threads(nt);
+                    float *o = nt == 1 ? o1 : on;
+                    for (int i = 0; i < rows; i++) o[i] = NAN;
+                    mm_item it[2] = {{os, x, a.m, NULL, 1}, {o, x, wb, bias, 1}};
+                    CHECK(!matmul_many(it, 2, row));
+                    if (nt > 1)
+                        CHECK_MSG(!memcmp(o1, on, sizeof(float) * rows), "%s rows %d %s, %d threads differ from 1",
+                                  seek_type_get(tt[ti])->name, rows, pass ? "packed" : "plain", nt);
+                }
+            }
+            free(x), free(bias), free(row), free(o1), free(on), free(os), free(packed);
+            wmat_free(&a), wmat_free(&b);
+        }
+    seek_set_threads(0);
+}
+
 int main(void) {
     RUN(cpu_level_detected);
     RUN(every_type_has_a_kernel_at_every_level);
@@ -654,5 +697,6 @@ int main(void) {
     RUN(float_decode_gives_the_batch_bits);
     RUN(packed_legacy_gives_the_plain_bits);
     RUN(packed_float_sums_in_k_order);
+    RUN(decode_lists_same_bits_any_thread_count);
     return test_summary();
 }
