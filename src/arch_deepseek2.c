@@ -639,11 +639,13 @@ int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden)
                            row, asc))
                 return -1;
         }
+        prefetch_bytes(Ly->ffn_norm->data, sizeof(float) * D);   /* read after this product */
         if (matmul(o, ao, mat_of(Ly->wo), NULL, N, row)) return -1;
         for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 
         /* ---- FFN: dense SwiGLU or DeepSeekMoE ---- */
         rmsnorm_rows(xn, x, Ly->ffn_norm->data, N, D, hp->norm_eps);
+        if (l + 1 < L) prefetch_bytes(m->layers[l + 1].attn_norm->data, sizeof(float) * D);
         if (l < hp->n_layer_dense_lead) {
             if (swiglu(o, xn, mat_of(Ly->ffn_gate), mat_of(Ly->ffn_up), mat_of(Ly->ffn_down), N, g, u, row)) return -1;
         } else {

@@ -104,6 +104,7 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
             const double ta = prof_start();
             attention_batch(aa, b->n_seq, asc);   /* every sequence in one pass over the pool */
             prof_attention(N, ta);
+            prefetch_bytes(Ly->ffn_norm->data, sizeof(float) * D);   /* read after this product */
             if (matmul(o, ao, mat_of(Ly->wo), NULL, N, row)) return -1;
             for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 
@@ -112,6 +113,7 @@ int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden) {
             mm_item gu[2] = {{g, xn, mat_of(Ly->ffn_gate), NULL, N}, {u, xn, mat_of(Ly->ffn_up), NULL, N}};
             if (matmul_many(gu, 2, row)) return -1;
             swiglu_act(g, u, N, F);
+            if (l + 1 < L) prefetch_bytes(m->layers[l + 1].attn_norm->data, sizeof(float) * D);
             if (matmul(o, g, mat_of(Ly->ffn_down), NULL, N, row)) return -1;
             for (size_t i = 0; i < n * D; i++) x[i] += o[i];
 

@@ -62,6 +62,12 @@ int matmul_ref(float *out, const float *x, seek_mat w, const float *bias, int T,
 /* Dequantize row r of W into dst[W.n_in]. */
 int mat_row(seek_mat w, int64_t r, float *dst);
 
+/* Ask for the n bytes at p ahead of their use (a norm's weights or a bias, read cold from
+ * the mapped file after each product: asked for before it, they arrive while it runs) */
+static inline void prefetch_bytes(const void *p, size_t n) {
+    for (size_t i = 0; i < n; i += 64) __builtin_prefetch((const char *)p + i, 0, 2);
+}
+
 /* out[C] = x[C] / sqrt(mean(x^2) + eps) * weight[C]   (out may alias x) */
 void rmsnorm(float *out, const float *x, const float *weight, int C, float eps);
 /* fn(ud, 0, n) over n independent rows of a batch: shared by the pool from 16 rows on (a
