@@ -342,6 +342,10 @@ TEST(long_prompt_without_score_matrix) {
 static size_t ws_floats(const seek_model *m, int which) { return m->ws ? m->ws->cap[which] : 0; }
 
 TEST(micro_batches_equal_one_shot) {
+    /* two threads whatever the machine: the workspace bound below compares a 64-row call
+     * with a 1300-row one, and the attention's per-thread scratch (part of both, not
+     * shrinking with the batch) alone passed an eighth of the tiny models' at 16 threads */
+    seek_set_threads(2);
     for (int fi = 0; fi < NFIX; fi++) {
         const int T = 1300;
         const mla_mode modes[3] = {MLA_ABSORBED, MLA_NAIVE, MLA_AUTO};
@@ -418,6 +422,7 @@ TEST(micro_batches_equal_one_shot) {
             model_free(m1); model_free(m2); model_free(m3);
         }
     }
+    seek_set_threads(0);
 }
 
 /* Several sequences in one call, cut into micro-batches of 64 rows across sequence
