@@ -237,6 +237,9 @@ static bool fast_plan(fast_job *j, const mm_item *m) {
                                                            : kern_act_row_bytes(e, m->w.n_in);
     /* decode: short row tiles so both threads get work; prefill: TILE_R x TILE_C tiles */
     j->rows_per_tile = m->T == 1 ? DECODE_ROWS : TILE_R;
+    /* a one-token product of at most one such tile (a MoE router: 64 rows) would run on one
+     * thread alone: cut it into KERN_PACK_ROWS-row tiles */
+    if (m->T == 1 && m->w.n_out <= DECODE_ROWS) j->rows_per_tile = KERN_PACK_ROWS;
     /* packed weights: tiles start at a multiple of KERN_PACK_ROWS (both tile heights are) */
     _Static_assert(DECODE_ROWS % KERN_PACK_ROWS == 0 && TILE_R % KERN_PACK_ROWS == 0, "tile heights");
     const kern_packed *pk = m->w.packed ? kern_packed_for(m->w.type) : NULL;

@@ -646,43 +646,49 @@ TEST(packed_float_sums_in_k_order) {
 }
 
 /* A one-token list through the pool (matmul_many, as a decode step calls it), on plain
- * and on packed weights (the model's copy, src/repack.c): 2 and 3 threads give the bits of
- * one, every row written (the outputs start as NaN), bias added. Rows up to 2000: many
- * 64-row tiles, so the pool's claims cut the list into runs of every length. */
+ * and on packed weights (the model's copy, src/repack.c), at 1, 2 and 3 threads: every row
+ * written (the outputs start as NaN), and the bits of the plain weights on one thread
+ * (packed F16 sums in its own order: there, those of packed on one thread). Rows up to
+ * 2000: many 64-row tiles, so the pool's claims cut the list into runs of every length;
+ * the first item's 37 rows (at most one 64-row tile) go in 16-row tiles. */
 TEST(decode_lists_same_bits_any_thread_count) {
     static const seek_type tt[] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_0, SEEK_TYPE_F16, SEEK_TYPE_Q4_K, SEEK_TYPE_Q6_K};
     const int64_t C = 512;
     const int rows_s[] = {459, 1000, 2000}, small = 37;
     for (size_t ti = 0; ti < sizeof tt / sizeof *tt; ti++)
         for (int ri = 0; ri < 3; ri++) {
-            const int rows = rows_s[ri];
+            const int rows = rows_s[ri], n = small + rows;
             wmat a, b;
             CHECK(!wmat_make(&a, tt[ti], small, C) && !wmat_make(&b, tt[ti], rows, C));
             const kern_packed *pk = kern_packed_for(tt[ti]);
-            uint8_t *packed = NULL;
+            uint8_t *pa = NULL, *pb = NULL;   /* a's and b's packed copies */
             if (pk) {
-                const int64_t groups = (rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
-                packed = aligned_alloc(64, (pk->bytes(C, rows) + 63) & ~(size_t)63);
-                pk->pack(C, b.data, b.m.row_bytes, rows, packed, 0, groups);
+                pa = aligned_alloc(64, (pk->bytes(C, small) + 63) & ~(size_t)63);
+                pb = aligned_alloc(64, (pk->bytes(C, rows) + 63) & ~(size_t)63);
+                pk->pack(C, a.data, a.m.row_bytes, small, pa, 0, (small + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS);
+                pk->pack(C, b.data, b.m.row_bytes, rows, pb, 0, (rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS);
             }
             float *x = malloc(sizeof(float) * C), *bias = malloc(sizeof(float) * rows), *row = malloc(sizeof(float) * C);
-            float *o1 = malloc(sizeof(float) * rows), *on = malloc(sizeof(float) * rows), *os = malloc(sizeof(float) * small);
+            float *ref = malloc(sizeof(float) * n), *o = malloc(sizeof(float) * n);   /* [a's rows, b's rows] */
             fill(x, C), fill(bias, rows);
-            for (int pass = 0; pass < (packed ? 2 : 1); pass++) {
-                seek_mat wb = b.m;
-                if (pass) wb.packed = packed;
+            for (int pass = 0; pass < (pk ? 2 : 1); pass++) {
+                seek_mat wa = a.m, wb = b.m;
+                if (pass) wa.packed = pa, wb.packed = pb;
                 for (int nt = 1; nt <= 3; nt++) {
                     seek_set_threads(nt);
-                    float *o = nt == 1 ? o1 : on;
-                    for (int i = 0; i < rows; i++) o[i] = NAN;
-                    mm_item it[2] = {{os, x, a.m, NULL, 1}, {o, x, wb, bias, 1}};
+                    for (int i = 0; i < n; i++) o[i] = NAN;
+                    mm_item it[2] = {{o, x, wa, NULL, 1}, {o + small, x, wb, bias, 1}};
                     CHECK(!matmul_many(it, 2, row));
-                    if (nt > 1)
-                        CHECK_MSG(!memcmp(o1, on, sizeof(float) * rows), "%s rows %d %s, %d threads differ from 1",
-                                  seek_type_get(tt[ti])->name, rows, pass ? "packed" : "plain", nt);
+                    int unset = 0;
+                    for (int i = 0; i < n; i++) unset += isnan(o[i]);
+                    CHECK_MSG(!unset, "%s rows %d %s, %d threads: %d rows not written", seek_type_get(tt[ti])->name, rows,
+                              pass ? "packed" : "plain", nt, unset);
+                    if (nt == 1 && (pass == 0 || tt[ti] == SEEK_TYPE_F16)) memcpy(ref, o, sizeof(float) * n);
+                    CHECK_MSG(!memcmp(ref, o, sizeof(float) * n), "%s rows %d %s, %d threads: other bits",
+                              seek_type_get(tt[ti])->name, rows, pass ? "packed" : "plain", nt);
                 }
             }
-            free(x), free(bias), free(row), free(o1), free(on), free(os), free(packed);
+            free(x), free(bias), free(row), free(ref), free(o), free(pa), free(pb);
             wmat_free(&a), wmat_free(&b);
         }
     seek_set_threads(0);
