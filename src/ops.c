@@ -15,7 +15,6 @@
 #include "threads.h"
 #include "util.h"
 #include "vec.h"
-#include "vec.h"
 
 /* ------------------------------------------------------------------------------------ */
 /* weight matrices */
@@ -370,8 +369,8 @@ void swiglu_act(float *g, const float *u, int N, int F) {
 }
 
 void rmsnorm(float *out, const float *x, const float *weight, int C, float eps) {
-    /* eight double sums (square i into sum i mod 8), added pairwise: as one chain of C
-     * dependent additions the sum was ~1.5 us of each 1536-wide norm of a decode step */
+    /* eight double sums (square i into sum i mod 8), added pairwise: one chain of C
+     * dependent additions held each norm of a decode step to the adder's latency */
     double s[8] = {0};
     int i = 0;
     for (; i + 8 <= C; i += 8)
