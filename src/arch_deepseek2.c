@@ -23,8 +23,8 @@
  *             then ordinary multi-head attention. Cost ~ P (nope + hv) R per head once per
  *             call, then only P (hk + hv) per query: the choice for long prefill.
  * Wk, Wv are unpacked once at load (model.c: m->mla_kb[l] [H][nope][R], m->mla_vb[l]
- * [H][hv][R], F32 for F32 files, else F16), whichever file layout (attn_kv_b or
- * attn_k_b + attn_v_b).
+ * [H][hv][R]: the file's own rows when its attn_kv_b is Q8_0, F32 for F32 files, else F16),
+ * whichever file layout (attn_kv_b or attn_k_b + attn_v_b).
  * RoPE pairs adjacent elements (interleaved). With YaRN, model.c folds DeepSeek's mscale^2
  * into kq_scale.
  *
@@ -81,8 +81,9 @@ static bool use_naive(const seek_model *m, int n, int pos0) {
 
 typedef struct {
     const seek_hparams *hp;
-    const uint8_t *kb, *vb;  /* this layer's [H][nope][R], [H][hv][R] in m->mla_type */
-    bool f16;
+    const uint8_t *kb, *vb;  /* this layer's [H][nope][R], [H][hv][R] in wt */
+    seek_type wt;            /* m->mla_type: F32, F16 or Q8_0 */
+    size_t wrow;             /* bytes of one row of R values */
     const float *q;          /* [n][H][hk] */
     float *qa;               /* [n][H][R + rope]: q_abs ; q_pe */
     const float *lat;        /* [n][H][R] attention output in latent space */
@@ -90,8 +91,9 @@ typedef struct {
     int n;
 } absorb_job;
 
-/* The hardware prefetcher stops at each 4 KiB page (4 rows of 512 halves): ask for the
- * rows PF_ROWS ahead ourselves. A prefetch past the matrix is harmless (no fault). */
+/* The hardware prefetcher stops at each 4 KiB page (4 rows of 512 halves, 7.5 of Q8_0): ask
+ * for the rows PF_ROWS ahead ourselves (8 KiB or 4.3 KiB; 8 and 16 KiB for Q8_0 were slower).
+ * A prefetch past the matrix is harmless (no fault). */
 enum { PF_ROWS = 8 };
 static inline void prefetch_rows(const void *p, size_t bytes) {
     for (size_t k = 0; k < bytes; k += 64) __builtin_prefetch((const char *)p + k);
@@ -107,17 +109,23 @@ static void absorb_q(void *ud, int64_t h0, int64_t h1) {
             float *qa = j->qa + ((size_t)t * H + h) * (R + rope);
             const float *qh = j->q + ((size_t)t * H + h) * hk;
             memset(qa, 0, sizeof(float) * (size_t)R);
+            const uint8_t *kb = j->kb + (size_t)h * nope * j->wrow;   /* this head's nope rows */
             int d = 0;
-            if (j->f16)   /* four rows of kb per pass over qa: the same sums, in the same order */
-                for (const uint16_t *kb = (const uint16_t *)j->kb + (size_t)h * nope * R; d + 4 <= nope; d += 4) {
-                    prefetch_rows(kb + (size_t)(d + PF_ROWS) * R, 4 * (size_t)R * 2);
-                    vec_axpy4_f16(qa, qh + d, kb + (size_t)d * R, kb + (size_t)(d + 1) * R, kb + (size_t)(d + 2) * R,
-                                  kb + (size_t)(d + 3) * R, R);
-                }
+            /* four rows of kb per pass over qa: the same sums, in the same order */
+            for (; j->wt != SEEK_TYPE_F32 && d + 4 <= nope; d += 4) {
+                const uint8_t *k0 = kb + (size_t)d * j->wrow;
+                prefetch_rows(k0 + PF_ROWS * j->wrow, 4 * j->wrow);
+                if (j->wt == SEEK_TYPE_Q8_0)
+                    vec_axpy4_q8_0(qa, qh + d, k0, k0 + j->wrow, k0 + 2 * j->wrow, k0 + 3 * j->wrow, R);
+                else
+                    vec_axpy4_f16(qa, qh + d, (const uint16_t *)k0, (const uint16_t *)(k0 + j->wrow),
+                                  (const uint16_t *)(k0 + 2 * j->wrow), (const uint16_t *)(k0 + 3 * j->wrow), R);
+            }
             for (; d < nope; d++) {
-                const size_t r = (size_t)h * nope + d;
-                if (j->f16) vec_axpy_f16(qa, qh[d], (const uint16_t *)j->kb + r * R, R);
-                else vec_axpy(qa, qh[d], (const float *)j->kb + r * R, R);
+                const uint8_t *kr = kb + (size_t)d * j->wrow;
+                if (j->wt == SEEK_TYPE_Q8_0) vec_axpy_q8_0(qa, qh[d], kr, R);
+                else if (j->wt == SEEK_TYPE_F16) vec_axpy_f16(qa, qh[d], (const uint16_t *)kr, R);
+                else vec_axpy(qa, qh[d], (const float *)kr, R);
             }
             memcpy(qa + R, qh + nope, sizeof(float) * (size_t)rope);
         }
@@ -131,16 +139,23 @@ static void absorb_out(void *ud, int64_t h0, int64_t h1) {
         for (int t = 0; t < j->n; t++) {
             const float *lt = j->lat + ((size_t)t * H + h) * R;
             float *o = j->out + ((size_t)t * H + h) * hv;
+            const uint8_t *vb = j->vb + (size_t)h * hv * j->wrow;   /* this head's hv rows */
             int i = 0;
-            if (j->f16)   /* four rows at once: the same dot products, four chains in flight */
-                for (const uint16_t *vb = (const uint16_t *)j->vb + (size_t)h * hv * R; i + 4 <= hv; i += 4) {
-                    prefetch_rows(vb + (size_t)(i + PF_ROWS) * R, 4 * (size_t)R * 2);
-                    vec_dot4_f16(o + i, vb + (size_t)i * R, vb + (size_t)(i + 1) * R, vb + (size_t)(i + 2) * R,
-                                 vb + (size_t)(i + 3) * R, lt, R);
-                }
+            /* four rows at once: the same dot products, four chains in flight */
+            for (; j->wt != SEEK_TYPE_F32 && i + 4 <= hv; i += 4) {
+                const uint8_t *v0 = vb + (size_t)i * j->wrow;
+                prefetch_rows(v0 + PF_ROWS * j->wrow, 4 * j->wrow);
+                if (j->wt == SEEK_TYPE_Q8_0)
+                    vec_dot4_q8_0(o + i, v0, v0 + j->wrow, v0 + 2 * j->wrow, v0 + 3 * j->wrow, lt, R);
+                else
+                    vec_dot4_f16(o + i, (const uint16_t *)v0, (const uint16_t *)(v0 + j->wrow),
+                                 (const uint16_t *)(v0 + 2 * j->wrow), (const uint16_t *)(v0 + 3 * j->wrow), lt, R);
+            }
             for (; i < hv; i++) {
-                const size_t r = (size_t)h * hv + i;
-                o[i] = j->f16 ? vec_dot_f16((const uint16_t *)j->vb + r * R, lt, R) : vec_dot((const float *)j->vb + r * R, lt, R);
+                const uint8_t *vr = vb + (size_t)i * j->wrow;
+                o[i] = j->wt == SEEK_TYPE_Q8_0 ? vec_dot_q8_0(vr, lt, R)
+                       : j->wt == SEEK_TYPE_F16 ? vec_dot_f16((const uint16_t *)vr, lt, R)
+                                                : vec_dot((const float *)vr, lt, R);
             }
         }
 }
@@ -180,7 +195,22 @@ typedef struct {
     const seek_kvcache *c;
     int l;
     float *lat, *kn, *kk;
+    const uint8_t *kb, *vb;   /* Q8_0 copies: widened to F32 into wf (kb's rows, then vb's) */
+    float *wf;
 } naive_job;
+
+/* Rows [r0, r1) of kb then vb (H nope + H hv rows of R values), Q8_0 to F32: the exact
+ * values the absorbed order forms from the same bytes (vec.h), so the two orders agree */
+static void naive_widen(void *ud, int64_t r0, int64_t r1) {
+    const naive_job *j = ud;
+    const int R = j->hp->kv_lora_rank;
+    const int64_t nk = (int64_t)j->hp->n_head * j->hp->n_nope;
+    const size_t wrow = seek_row_size(SEEK_TYPE_Q8_0, R);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *src = r < nk ? j->kb + (size_t)r * wrow : j->vb + (size_t)(r - nk) * wrow;
+        seek_dequantize_row(SEEK_TYPE_Q8_0, src, j->wf + (size_t)r * R, R);
+    }
+}
 
 static void naive_latents(void *ud, int64_t p0, int64_t p1) {
     const naive_job *j = ud;
@@ -213,16 +243,26 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
     const size_t wrow = seek_row_size(m->mla_type, R);
     if (use_naive(m, n, pos0)) {
         /* decompress every position: lat[P][R] -> kn[P][H*nope], vv[P][H*hv]; keys
-         * kk[P][H][hk] = [k_nope ; k_pe] */
-        float *lat = ws_get(m, WS_TMP, naive_floats(hp, P));
+         * kk[P][H][hk] = [k_nope ; k_pe]. Q8_0 copies are multiplied as F32 (wf[H (nope +
+         * hv)][R], after kk): the kernels would quantize lat to Q8_0, and the two orders
+         * would no longer compute on the same numbers. */
+        const bool widen = m->mla_type == SEEK_TYPE_Q8_0;
+        const size_t nw = widen ? (size_t)H * (nope + hv) * R : 0;
+        float *lat = ws_get(m, WS_TMP, naive_floats(hp, P) + nw);
         if (!lat) return -1;
         float *kn = lat + (size_t)P * R, *vv = kn + (size_t)P * H * nope, *kk = vv + (size_t)P * H * hv;
-        naive_job nj = {hp, c, l, lat, kn, kk};
+        naive_job nj = {hp, c, l, lat, kn, kk, kb, vb, kk + (size_t)P * H * hk};
         double ta = prof_start();   /* the profile's attention: all but the products below */
         par_for(P, naive_latents, &nj);
+        if (widen) par_for((int64_t)H * (nope + hv), naive_widen, &nj);
         const double t_lat = prof_start() - ta;   /* (0 - 0 when the profile is off) */
         seek_mat wk = {m->mla_type, R, (int64_t)H * nope, wrow, kb, NULL};
         seek_mat wv = {m->mla_type, R, (int64_t)H * hv, wrow, vb, NULL};
+        if (widen) {
+            const size_t frow = sizeof(float) * (size_t)R;
+            wk = (seek_mat){SEEK_TYPE_F32, R, (int64_t)H * nope, frow, (const uint8_t *)nj.wf, NULL};
+            wv = (seek_mat){SEEK_TYPE_F32, R, (int64_t)H * hv, frow, (const uint8_t *)(nj.wf + (size_t)H * nope * R), NULL};
+        }
         mm_item kv[2] = {{kn, lat, wk, NULL, P}, {vv, lat, wv, NULL, P}};
         if (matmul_many(kv, 2, row)) return -1;
         ta = prof_start() - t_lat;
@@ -243,7 +283,7 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
     float *qa = ws_get(m, WS_TMP, (size_t)n * H * (2 * R + rope));
     if (!qa) return -1;
     float *lat = qa + (size_t)n * H * (R + rope);
-    absorb_job j = {.hp = hp, .kb = kb, .vb = vb, .f16 = m->mla_type == SEEK_TYPE_F16, .q = q, .qa = qa, .lat = lat, .out = ao, .n = n};
+    absorb_job j = {.hp = hp, .kb = kb, .vb = vb, .wt = m->mla_type, .wrow = wrow, .q = q, .qa = qa, .lat = lat, .out = ao, .n = n};
     attn_args a = {
         .T = n, .pos0 = pos0, .n_head = H, .n_kv_head = 1,
         .q = qa, .q_stride = (size_t)H * (R + rope), .q_hstride = (size_t)(R + rope),

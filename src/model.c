@@ -399,24 +399,28 @@ static int init_rope(seek_model *md) {
 /* deepseek2: unpack each layer's kv_b once into kb[H][nope][R] (k_nope = kb_h . c) and
  * vb[H][hv][R] (v = vb_h . c), from either the fused attn_kv_b or the split
  * attn_k_b / attn_v_b, stored as m->mla_type (model.h). The forward pass reads these
- * instead of dequantizing kv_b per call. */
+ * instead of dequantizing kv_b per call. A fused Q8_0 attn_kv_b (every layer) keeps its
+ * own rows, copied as they are: the file's numbers in ~half the bytes of F16. */
 static int prepare_mla(seek_model *md) {
     const seek_hparams *hp = &md->hp;
     if (hp->arch != ARCH_DEEPSEEK2) return 0;
     const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, hv = hp->head_dim_v, L = hp->n_layer;
     const size_t nk = (size_t)H * nope * R, nv = (size_t)H * hv * R;
     const seek_layer *L0 = &md->layers[0];
-    md->mla_type = (L0->wkv_b ? L0->wkv_b->type : L0->wk_b->type) == SEEK_TYPE_F32 ? SEEK_TYPE_F32 : SEEK_TYPE_F16;
-    const size_t esz = md->mla_type == SEEK_TYPE_F32 ? 4 : 2;
+    bool q8 = true;
+    for (int l = 0; l < L; l++) q8 = q8 && md->layers[l].wkv_b && md->layers[l].wkv_b->type == SEEK_TYPE_Q8_0;
+    md->mla_type = q8 ? SEEK_TYPE_Q8_0
+                      : (L0->wkv_b ? L0->wkv_b->type : L0->wk_b->type) == SEEK_TYPE_F32 ? SEEK_TYPE_F32 : SEEK_TYPE_F16;
+    const size_t wrow = seek_row_size(md->mla_type, R);   /* bytes of one kb or vb row */
     uint64_t total;
-    if (!seek_mul_ok((uint64_t)(nk + nv), (uint64_t)L * esz, &total) || total > SIZE_MAX)
+    if (!seek_mul_ok((uint64_t)H * (nope + hv), (uint64_t)L * wrow, &total) || total > SIZE_MAX)
         return seek_error("%s: the unpacked attn_kv_b does not fit in memory", md->gguf->path);
     md->mla_kb = seek_calloc((size_t)L, sizeof *md->mla_kb);
     md->mla_vb = seek_calloc((size_t)L, sizeof *md->mla_vb);
     uint8_t *all = seek_alloc_fresh((size_t)total, repack_file_bytes(md->gguf));
-    float *kb = seek_malloc(sizeof(float) * (nk + nv)), *vb = kb ? kb + nk : NULL;   /* one layer in F32 */
-    float *row = seek_malloc(sizeof(float) * (size_t)(R > nope ? R : nope));
-    if (!md->mla_kb || !md->mla_vb || !all || !kb || !row) {
+    float *kb = q8 ? NULL : seek_malloc(sizeof(float) * (nk + nv)), *vb = kb ? kb + nk : NULL;   /* one layer in F32 */
+    float *row = q8 ? NULL : seek_malloc(sizeof(float) * (size_t)(R > nope ? R : nope));
+    if (!md->mla_kb || !md->mla_vb || !all || (!q8 && (!kb || !row))) {
         seek_free_big(all, (size_t)total);
         free(kb), free(row);
         return -1;
@@ -426,6 +430,16 @@ static int prepare_mla(seek_model *md) {
     int rc = 0;
     for (int l = 0; l < L && !rc; l++) {
         const seek_layer *Ly = &md->layers[l];
+        md->mla_kb[l] = all + (size_t)l * H * (nope + hv) * wrow;
+        md->mla_vb[l] = md->mla_kb[l] + (size_t)H * nope * wrow;
+        if (q8) {   /* the file's rows: per head, nope rows of k then hv rows of v */
+            const uint8_t *src = Ly->wkv_b->data;
+            for (int h = 0; h < H; h++) {
+                memcpy(md->mla_kb[l] + (size_t)h * nope * wrow, src + (size_t)h * (nope + hv) * wrow, (size_t)nope * wrow);
+                memcpy(md->mla_vb[l] + (size_t)h * hv * wrow, src + ((size_t)h * (nope + hv) + nope) * wrow, (size_t)hv * wrow);
+            }
+            continue;
+        }
         if (Ly->wkv_b) {
             seek_mat w = mat_of(Ly->wkv_b);   /* rows: per head, nope rows of k then hv rows of v */
             for (int h = 0; h < H && !rc; h++) {
@@ -447,8 +461,6 @@ static int prepare_mla(seek_model *md) {
             for (size_t r = 0; r < (size_t)H * hv && !rc; r++)
                 rc = seek_dequantize_row(vt, (const uint8_t *)Ly->wv_b->data + r * vbytes, vb + r * R, R);
         }
-        md->mla_kb[l] = all + (size_t)l * (nk + nv) * esz;
-        md->mla_vb[l] = md->mla_kb[l] + nk * esz;
         kv_put(md->mla_type, kb, md->mla_kb[l], (int)nk);
         kv_put(md->mla_type, vb, md->mla_vb[l], (int)nv);
     }

@@ -83,9 +83,11 @@ typedef struct seek_model {
     int ubatch;                   /* rows per micro-batch of the fast pass; 0: FWD_UBATCH
                                      (forward.h). Settable for tests. */
     /* prepared at load (deepseek2): per layer, attn_kv_b unpacked to kb[H][nope][R]
-     * (k_nope = kb_h . c) and vb[H][hv][R] (v = vb_h . c) in mla_type: F32 when the file's
-     * kv_b is F32 (exact), else F16 (half the bytes decode reads; its rounding, 2^-11
-     * relative, is far below that of any quantized type the values come from) */
+     * (k_nope = kb_h . c) and vb[H][hv][R] (v = vb_h . c) in mla_type: Q8_0 when every
+     * layer's fused attn_kv_b is Q8_0 (its rows copied as they are: exact, ~half F16's
+     * bytes), F32 when the file's kv_b is F32 (exact), else F16 (half the bytes decode
+     * reads; its rounding, 2^-11 relative, is far below that of any quantized type the
+     * values come from) */
     seek_type mla_type;
     uint8_t **mla_kb, **mla_vb;
     size_t mla_bytes;             /* the block behind them (seek_alloc_big) */

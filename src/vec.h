@@ -229,4 +229,115 @@ static inline void vec_axpy4_f16(float *y, const float c[4], const uint16_t *x0,
     vec_axpy_f16(y, c[3], x3, n);
 }
 
+/* ---- Q8_0 rows (MLA's copies of a Q8_0 attn_kv_b, model.c) ----
+ * A row of n values (n a multiple of 32) is n/32 blocks of 34 bytes: d (IEEE half) then
+ * q[32] (int8); value = d * q, which float holds exactly (11 + 8 significant bits). Each
+ * value is formed exactly before it is used, so these compute on the very numbers an F32
+ * copy of the dequantized row would hold (the naive MLA order multiplies such a copy). */
+enum { VEC_Q8_BLOCK = 34 };
+
+static inline float vec_q8_scale(const uint8_t *blk) {
+    return vec_h2f((uint16_t)(blk[0] | (uint16_t)blk[1] << 8));
+}
+
+#if defined(__AVX512F__)
+/* values j..j+15 of a block (j = 0 or 16) */
+static inline __m512 vec_q8_16(const uint8_t *blk, int j, __m512 d) {
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + 2 + j)))), d);
+}
+#endif
+
+/* a . b, a a Q8_0 row: one chain of multiply-adds, 16 values a step */
+static inline float vec_dot_q8_0(const uint8_t *a, const float *b, int n) {
+#if defined(__AVX512F__)
+    __m512 s = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 32, a += VEC_Q8_BLOCK) {
+        const __m512 d = _mm512_set1_ps(vec_q8_scale(a));
+        s = _mm512_fmadd_ps(vec_q8_16(a, 0, d), _mm512_loadu_ps(b + i), s);
+        s = _mm512_fmadd_ps(vec_q8_16(a, 16, d), _mm512_loadu_ps(b + i + 16), s);
+    }
+    return _mm512_reduce_add_ps(s);
+#else
+    float s = 0;
+    for (int i = 0; i < n; i += 32, a += VEC_Q8_BLOCK) {
+        const float d = vec_q8_scale(a);
+        for (int j = 0; j < 32; j++) s += (d * (float)(int8_t)a[2 + j]) * b[i + j];
+    }
+    return s;
+#endif
+}
+
+/* y += c x, x a Q8_0 row */
+static inline void vec_axpy_q8_0(float *y, float c, const uint8_t *x, int n) {
+#if defined(__AVX512F__)
+    const __m512 vc = _mm512_set1_ps(c);
+    for (int i = 0; i < n; i += 32, x += VEC_Q8_BLOCK) {
+        const __m512 d = _mm512_set1_ps(vec_q8_scale(x));
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(vc, vec_q8_16(x, 0, d), _mm512_loadu_ps(y + i)));
+        _mm512_storeu_ps(y + i + 16, _mm512_fmadd_ps(vc, vec_q8_16(x, 16, d), _mm512_loadu_ps(y + i + 16)));
+    }
+#else
+    for (int i = 0; i < n; i += 32, x += VEC_Q8_BLOCK) {
+        const float d = vec_q8_scale(x);
+        for (int j = 0; j < 32; j++) y[i + j] += c * (d * (float)(int8_t)x[2 + j]);
+    }
+#endif
+}
+
+/* Four rows at once, the same bits as four calls of the forms above (see vec_dot4_f16).
+ * o[r] = a[r] . b */
+static inline void vec_dot4_q8_0(float o[4], const uint8_t *a0, const uint8_t *a1, const uint8_t *a2,
+                                 const uint8_t *a3, const float *b, int n) {
+#if defined(__AVX512F__)
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int i = 0; i < n; i += 32, a0 += VEC_Q8_BLOCK, a1 += VEC_Q8_BLOCK, a2 += VEC_Q8_BLOCK, a3 += VEC_Q8_BLOCK) {
+        const __m512 xl = _mm512_loadu_ps(b + i), xh = _mm512_loadu_ps(b + i + 16);
+        const __m512 d0 = _mm512_set1_ps(vec_q8_scale(a0)), d1 = _mm512_set1_ps(vec_q8_scale(a1));
+        const __m512 d2 = _mm512_set1_ps(vec_q8_scale(a2)), d3 = _mm512_set1_ps(vec_q8_scale(a3));
+        s0 = _mm512_fmadd_ps(vec_q8_16(a0, 0, d0), xl, s0);
+        s1 = _mm512_fmadd_ps(vec_q8_16(a1, 0, d1), xl, s1);
+        s2 = _mm512_fmadd_ps(vec_q8_16(a2, 0, d2), xl, s2);
+        s3 = _mm512_fmadd_ps(vec_q8_16(a3, 0, d3), xl, s3);
+        s0 = _mm512_fmadd_ps(vec_q8_16(a0, 16, d0), xh, s0);
+        s1 = _mm512_fmadd_ps(vec_q8_16(a1, 16, d1), xh, s1);
+        s2 = _mm512_fmadd_ps(vec_q8_16(a2, 16, d2), xh, s2);
+        s3 = _mm512_fmadd_ps(vec_q8_16(a3, 16, d3), xh, s3);
+    }
+    o[0] = _mm512_reduce_add_ps(s0);
+    o[1] = _mm512_reduce_add_ps(s1);
+    o[2] = _mm512_reduce_add_ps(s2);
+    o[3] = _mm512_reduce_add_ps(s3);
+#else
+    o[0] = vec_dot_q8_0(a0, b, n);
+    o[1] = vec_dot_q8_0(a1, b, n);
+    o[2] = vec_dot_q8_0(a2, b, n);
+    o[3] = vec_dot_q8_0(a3, b, n);
+#endif
+}
+
+/* y += c[0] x0, then c[1] x1, c[2] x2, c[3] x3 (four vec_axpy_q8_0 in that order) */
+static inline void vec_axpy4_q8_0(float *y, const float c[4], const uint8_t *x0, const uint8_t *x1,
+                                  const uint8_t *x2, const uint8_t *x3, int n) {
+#if defined(__AVX512F__)
+    const __m512 c0 = _mm512_set1_ps(c[0]), c1 = _mm512_set1_ps(c[1]), c2 = _mm512_set1_ps(c[2]), c3 = _mm512_set1_ps(c[3]);
+    for (int i = 0; i < n; i += 32, x0 += VEC_Q8_BLOCK, x1 += VEC_Q8_BLOCK, x2 += VEC_Q8_BLOCK, x3 += VEC_Q8_BLOCK) {
+        const __m512 d0 = _mm512_set1_ps(vec_q8_scale(x0)), d1 = _mm512_set1_ps(vec_q8_scale(x1));
+        const __m512 d2 = _mm512_set1_ps(vec_q8_scale(x2)), d3 = _mm512_set1_ps(vec_q8_scale(x3));
+        for (int j = 0; j < 32; j += 16) {
+            __m512 v = _mm512_loadu_ps(y + i + j);
+            v = _mm512_fmadd_ps(c0, vec_q8_16(x0, j, d0), v);
+            v = _mm512_fmadd_ps(c1, vec_q8_16(x1, j, d1), v);
+            v = _mm512_fmadd_ps(c2, vec_q8_16(x2, j, d2), v);
+            v = _mm512_fmadd_ps(c3, vec_q8_16(x3, j, d3), v);
+            _mm512_storeu_ps(y + i + j, v);
+        }
+    }
+#else
+    vec_axpy_q8_0(y, c[0], x0, n);
+    vec_axpy_q8_0(y, c[1], x1, n);
+    vec_axpy_q8_0(y, c[2], x2, n);
+    vec_axpy_q8_0(y, c[3], x3, n);
+#endif
+}
+
 #endif

@@ -73,10 +73,10 @@ TEST(fast_matches_reference) {
     }
 }
 
-/* Q8_0 weights: MLA's kv_b is prepared in F16 (model.h), and the kernels quantize
- * activations to Q8_0 (as llama.cpp-family engines do), which moves each product by ~0.5%
- * of its scale; the reference keeps F32 activations and dequantizes kv_b to F32 at every
- * call. Fast vs reference: >= 90% of positions within 0.03 of the scale, every position
+/* Q8_0 weights: MLA's kv_b is kept as the file's Q8_0 rows (model.h) and multiplied with
+ * float activations in both orders; the other products' kernels quantize activations to
+ * Q8_0 (as llama.cpp-family engines do), which moves each product by ~0.5% of its scale;
+ * the reference keeps F32 activations and dequantizes kv_b to F32 at every call. Fast vs reference: >= 90% of positions within 0.03 of the scale, every position
  * within 0.35 (a MoE routing flip); absorbed vs naive on the same prepared weights
  * within 1e-5. */
 TEST(quantized_weights_fast_matches_reference) {
@@ -88,7 +88,7 @@ TEST(quantized_weights_fast_matches_reference) {
         CHECK_MSG(convert_hf(dir, out, &o) == 0, "%s", seek_last_error());
         seek_model *m = model_load(out);
         CHECK(m);
-        if (m->hp.arch == ARCH_DEEPSEEK2) CHECK(m->mla_type == SEEK_TYPE_F16);
+        if (m->hp.arch == ARCH_DEEPSEEK2) CHECK(m->mla_type == SEEK_TYPE_Q8_0);
         const int T = 40, V = m->hp.n_vocab;
         int32_t tok[40];
         random_tokens(tok, T, V, 77u + (uint32_t)fi);
@@ -655,6 +655,44 @@ TEST(four_row_f16_products_same_bits) {
     }
 }
 
+/* MLA's Q8_0 row products (vec.h) against the same sums in double over the dequantized
+ * rows (seek_dequantize_row: value = d * q), and the four-row forms against four one-row
+ * calls, bit for bit. Lengths of one block, three, and V2-Lite's kv_lora_rank. */
+TEST(q8_0_row_products) {
+    const int ns[3] = {32, 96, 512};
+    for (int k = 0; k < 3; k++) {
+        const int n = ns[k];
+        uint8_t w[4][16 * 34];
+        float wf[4][512], x[512], y1[512], y2[512], o1[4], o2[4], c[4];
+        uint32_t s = 7u + (uint32_t)n;
+        for (int r = 0; r < 4; r++) {
+            c[r] = frand(&s) * 3;
+            for (int i = 0; i < n; i++) wf[r][i] = frand(&s) * (float)(1 + r);
+            CHECK(seek_quantize_row(SEEK_TYPE_Q8_0, wf[r], w[r], n) == 0);
+            CHECK(seek_dequantize_row(SEEK_TYPE_Q8_0, w[r], wf[r], n) == 0);
+        }
+        for (int i = 0; i < n; i++) x[i] = frand(&s), y1[i] = y2[i] = frand(&s);
+        for (int r = 0; r < 4; r++) {
+            double ref = 0, mag = 0;
+            for (int i = 0; i < n; i++) ref += (double)wf[r][i] * x[i], mag += fabs((double)wf[r][i] * x[i]);
+            o1[r] = vec_dot_q8_0(w[r], x, n);
+            CHECK_MSG(fabs(o1[r] - ref) <= 1e-6 * mag, "n %d row %d: vec_dot_q8_0 %g, double %g", n, r, o1[r], ref);
+        }
+        vec_dot4_q8_0(o2, w[0], w[1], w[2], w[3], x, n);
+        CHECK_MSG(!memcmp(o1, o2, sizeof o1), "n %d: vec_dot4_q8_0 differs from vec_dot_q8_0 by %g", n, max_diff(o1, o2, 4));
+        double yref[512];
+        for (int i = 0; i < n; i++) yref[i] = y1[i];
+        for (int r = 0; r < 4; r++) {
+            vec_axpy_q8_0(y1, c[r], w[r], n);
+            for (int i = 0; i < n; i++) yref[i] += (double)c[r] * wf[r][i];
+        }
+        for (int i = 0; i < n; i++) CHECK_NEAR(y1[i], yref[i], 1e-5 * (1 + fabs(yref[i])));
+        vec_axpy4_q8_0(y2, c, w[0], w[1], w[2], w[3], n);
+        CHECK_MSG(!memcmp(y1, y2, sizeof(float) * n), "n %d: vec_axpy4_q8_0 differs from four vec_axpy_q8_0 by %g", n,
+                  max_diff(y1, y2, (size_t)n));
+    }
+}
+
 TEST(cache_rows_round_trip) {
     float x[45], y[45];
     uint8_t buf[256];
@@ -681,6 +719,7 @@ TEST(cache_rows_round_trip) {
 int main(void) {
     if (test_mkdtemp(tmpdir, "test-engine")) return 1;
     RUN(convert_fixtures);
+    RUN(q8_0_row_products);
     RUN(fast_matches_reference);
     RUN(mla_absorbed_equals_naive);
     RUN(quantized_weights_fast_matches_reference);

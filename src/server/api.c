@@ -344,6 +344,8 @@ static json_t *chunk_new(srv_stream *st) {
  *    "text_offset": [chars, ..]}
  * - a token whose bytes are not valid UTF-8 by themselves (a piece of a character) is
  *   written as OpenAI writes it: "bytes:\xe2\x80";
+ * - a control token adds nothing to the text (no bytes) but is named by its text, as
+ *   llama.cpp's server does; text_offset does not count it;
  * - top_logprobs[i] holds the `logprobs` most likely tokens and the chosen one (so up to
  *   logprobs + 1 entries, as OpenAI documents; a token text met twice keeps the first);
  * - text_offset[i] is the character (code point) offset of token i from the start of
@@ -352,6 +354,7 @@ static json_t *chunk_new(srv_stream *st) {
 static json_t *legacy_token(json_t *e) {
     json_t *bytes = json_object_get(e, "bytes");
     size_t n = json_array_size(bytes);
+    if (n == 0) return json_copy(json_object_get(e, "token"));   /* a control token: its name */
     char *b = malloc(n ? n : 1);
     if (!b) return NULL;
     for (size_t i = 0; i < n; i++) b[i] = (char)json_integer_value(json_array_get(bytes, i));

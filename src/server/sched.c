@@ -132,12 +132,17 @@ static void job_finish(srv_job *j, gen_stop stop, const char *error) {
 /* ---------------------------------------------------------------------------
  * Logprobs: log-softmax of the row the token was drawn from (after masking). */
 
+/* {token, logprob, bytes}: `token` names the token (a control token by its text, as
+ * llama.cpp's server does), `bytes` are what it adds to the answer's text, which leaves
+ * control tokens out (tok_stream_push): none for them, so the bytes of an answer's tokens
+ * always make its text (api.c builds the legacy shape from them). */
 static json_t *lp_token(const seek_tokenizer *tok, int32_t id, double lp) {
     size_t n = 0;
     const char *p = tok_piece(tok, id, &n);
     if (!p) p = "", n = 0;
     json_t *bytes = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(bytes, json_integer((unsigned char)p[i]));
+    const size_t shown = tok_type(tok, id) == TOK_TYPE_CONTROL ? 0 : n;
+    for (size_t i = 0; i < shown; i++) json_array_append_new(bytes, json_integer((unsigned char)p[i]));
     return json_pack("{s:o, s:f, s:o}", "token", srv_json_text(p, n), "logprob", lp, "bytes", bytes);
 }
 

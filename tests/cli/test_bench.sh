@@ -108,7 +108,7 @@ for _ in range(nkv):
     k = s(); t, = struct.unpack_from('<I', f, o); o += 4
     kv[k] = val(t)
 total = kvb = 0
-kvb_f32 = False
+kvb_f32, kvb_q8 = False, True
 for _ in range(nt):
     name = s(); nd, = struct.unpack_from('<I', f, o); o += 4
     dims = struct.unpack_from('<%dQ' % nd, f, o); o += 8 * nd
@@ -117,12 +117,14 @@ for _ in range(nt):
     for d in dims: n *= d
     b = {0: 4 * n, 1: 2 * n, 8: n // 32 * 34}[t]
     total += b
-    if name.endswith('attn_kv_b.weight'): kvb += b; kvb_f32 = t == 0
+    if name.endswith('attn_kv_b.weight'): kvb += b; kvb_f32 = t == 0; kvb_q8 = kvb_q8 and t == 8
 a, exact = 'deepseek2.', total
 if a + 'block_count' in kv:
     L, H, R = kv[a + 'block_count'], kv[a + 'attention.head_count'], kv[a + 'attention.kv_lora_rank']
     nope = kv[a + 'attention.key_length'] - kv[a + 'rope.dimension_count']
-    exact = total - kvb + L * H * (nope + kv[a + 'attention.value_length']) * R * (4 if kvb_f32 else 2)
+    # MLA's copies: the file's rows when every kv_b is Q8_0, else F32 (F32 files) or F16
+    rows = L * H * (nope + kv[a + 'attention.value_length'])
+    exact = total - kvb + (rows * R // 32 * 34 if kvb_q8 else rows * R * (4 if kvb_f32 else 2))
 p = j.get('packed_bytes', 0)
 ok = isinstance(got, (int, float))
 # (no packed copy of Q8_0 below AVX-512: then every byte is read from the file)
