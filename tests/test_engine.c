@@ -76,9 +76,9 @@ TEST(fast_matches_reference) {
 /* Q8_0 weights: MLA's kv_b is kept as the file's Q8_0 rows (model.h) and multiplied with
  * float activations in both orders; the other products' kernels quantize activations to
  * Q8_0 (as llama.cpp-family engines do), which moves each product by ~0.5% of its scale;
- * the reference keeps F32 activations and dequantizes kv_b to F32 at every call. Fast vs reference: >= 90% of positions within 0.03 of the scale, every position
- * within 0.35 (a MoE routing flip); absorbed vs naive on the same prepared weights
- * within 1e-5. */
+ * the reference keeps F32 activations and dequantizes kv_b to F32 at every call. Fast vs
+ * reference: >= 90% of positions within 0.03 of the scale, every position within 0.35 (a
+ * MoE routing flip); absorbed vs naive on the same prepared weights within 1e-5. */
 TEST(quantized_weights_fast_matches_reference) {
     for (int fi = 0; fi < NFIX; fi++) {
         char dir[256], out[300];

@@ -92,8 +92,7 @@ static model_cost cost_of(const seek_model *m) {
     const seek_hparams *hp = &m->hp;
     const bool tied = m->output == m->tok_embd;
     if (m->mla_kb)   /* what decode reads instead of attn_kv_b: kb[H][nope][R] + vb[H][hv][R] per layer */
-        c.bytes_per_token += (double)hp->n_layer * hp->n_head * (hp->n_nope + hp->head_dim_v) *
-                             (double)seek_row_size(m->mla_type, hp->kv_lora_rank);
+        c.bytes_per_token += (double)m->mla_bytes;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         const gguf_tensor *t = &g->tensors[i];
         double n = (double)t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
