@@ -23,8 +23,10 @@
  *             then ordinary multi-head attention. Cost ~ P (nope + hv) R per head once per
  *             call, then only P (hk + hv) per query: the choice for long prefill.
  * Wk, Wv are unpacked once at load (model.c: m->mla_kb[l] [H][nope][R], m->mla_vb[l]
- * [H][hv][R]: the file's own rows when its attn_kv_b is Q8_0, F32 for F32 files, else F16),
- * whichever file layout (attn_kv_b or attn_k_b + attn_v_b).
+ * [H][hv][R]: the file's own rows where its tensor is Q8_0, F32 for F32 files, else F16),
+ * whichever file layout (attn_kv_b or attn_k_b + attn_v_b). A split file's Q8_0 attn_k_b
+ * keeps its rows (h, c) of nope values, kb's transpose (m->mla_kb_t): q_abs[h][c] is then a
+ * dot product of row (h, c) with q_nope[h] instead of a sum of kb's rows.
  * RoPE pairs adjacent elements (interleaved). With YaRN, model.c folds DeepSeek's mscale^2
  * into kq_scale.
  *
@@ -81,9 +83,10 @@ static bool use_naive(const seek_model *m, int n, int pos0) {
 
 typedef struct {
     const seek_hparams *hp;
-    const uint8_t *kb, *vb;  /* this layer's [H][nope][R], [H][hv][R] in wt */
-    seek_type wt;            /* m->mla_type: F32, F16 or Q8_0 */
-    size_t wrow;             /* bytes of one row of R values */
+    const uint8_t *kb, *vb;  /* this layer's [H][nope][R] (kb_t: [H][R][nope]), [H][hv][R] */
+    seek_type kt, vt;        /* m->mla_kt, m->mla_vt: F32, F16 or Q8_0 */
+    bool kb_t;               /* m->mla_kb_t (kt is Q8_0) */
+    size_t krow, vrow;       /* bytes of one row of kb (R values, kb_t: nope), of vb (R) */
     const float *q;          /* [n][H][hk] */
     float *qa;               /* [n][H][R + rope]: q_abs ; q_pe */
     const float *lat;        /* [n][H][R] attention output in latent space */
@@ -104,30 +107,42 @@ static void absorb_q(void *ud, int64_t h0, int64_t h1) {
     const absorb_job *j = ud;
     const int H = j->hp->n_head, R = j->hp->kv_lora_rank, nope = j->hp->n_nope, rope = j->hp->n_rope;
     const int hk = nope + rope;
+    const size_t w = j->krow;
     for (int64_t h = h0; h < h1; h++)
         for (int t = 0; t < j->n; t++) {
             float *qa = j->qa + ((size_t)t * H + h) * (R + rope);
             const float *qh = j->q + ((size_t)t * H + h) * hk;
+            memcpy(qa + R, qh + nope, sizeof(float) * (size_t)rope);
+            if (j->kb_t) {   /* rows (h, c) of nope values: one dot product per c, four at once */
+                const uint8_t *kb = j->kb + (size_t)h * R * w;
+                int c = 0;
+                for (; c + 4 <= R; c += 4) {
+                    const uint8_t *k0 = kb + (size_t)c * w;
+                    prefetch_rows(k0 + PF_ROWS * w, 4 * w);
+                    vec_dot4_q8_0(qa + c, k0, k0 + w, k0 + 2 * w, k0 + 3 * w, qh, nope);
+                }
+                for (; c < R; c++) qa[c] = vec_dot_q8_0(kb + (size_t)c * w, qh, nope);
+                continue;
+            }
             memset(qa, 0, sizeof(float) * (size_t)R);
-            const uint8_t *kb = j->kb + (size_t)h * nope * j->wrow;   /* this head's nope rows */
+            const uint8_t *kb = j->kb + (size_t)h * nope * w;   /* this head's nope rows */
             int d = 0;
             /* four rows of kb per pass over qa: the same sums, in the same order */
-            for (; j->wt != SEEK_TYPE_F32 && d + 4 <= nope; d += 4) {
-                const uint8_t *k0 = kb + (size_t)d * j->wrow;
-                prefetch_rows(k0 + PF_ROWS * j->wrow, 4 * j->wrow);
-                if (j->wt == SEEK_TYPE_Q8_0)
-                    vec_axpy4_q8_0(qa, qh + d, k0, k0 + j->wrow, k0 + 2 * j->wrow, k0 + 3 * j->wrow, R);
+            for (; j->kt != SEEK_TYPE_F32 && d + 4 <= nope; d += 4) {
+                const uint8_t *k0 = kb + (size_t)d * w;
+                prefetch_rows(k0 + PF_ROWS * w, 4 * w);
+                if (j->kt == SEEK_TYPE_Q8_0)
+                    vec_axpy4_q8_0(qa, qh + d, k0, k0 + w, k0 + 2 * w, k0 + 3 * w, R);
                 else
-                    vec_axpy4_f16(qa, qh + d, (const uint16_t *)k0, (const uint16_t *)(k0 + j->wrow),
-                                  (const uint16_t *)(k0 + 2 * j->wrow), (const uint16_t *)(k0 + 3 * j->wrow), R);
+                    vec_axpy4_f16(qa, qh + d, (const uint16_t *)k0, (const uint16_t *)(k0 + w),
+                                  (const uint16_t *)(k0 + 2 * w), (const uint16_t *)(k0 + 3 * w), R);
             }
             for (; d < nope; d++) {
-                const uint8_t *kr = kb + (size_t)d * j->wrow;
-                if (j->wt == SEEK_TYPE_Q8_0) vec_axpy_q8_0(qa, qh[d], kr, R);
-                else if (j->wt == SEEK_TYPE_F16) vec_axpy_f16(qa, qh[d], (const uint16_t *)kr, R);
+                const uint8_t *kr = kb + (size_t)d * w;
+                if (j->kt == SEEK_TYPE_Q8_0) vec_axpy_q8_0(qa, qh[d], kr, R);
+                else if (j->kt == SEEK_TYPE_F16) vec_axpy_f16(qa, qh[d], (const uint16_t *)kr, R);
                 else vec_axpy(qa, qh[d], (const float *)kr, R);
             }
-            memcpy(qa + R, qh + nope, sizeof(float) * (size_t)rope);
         }
 }
 
@@ -135,26 +150,27 @@ static void absorb_q(void *ud, int64_t h0, int64_t h1) {
 static void absorb_out(void *ud, int64_t h0, int64_t h1) {
     const absorb_job *j = ud;
     const int H = j->hp->n_head, R = j->hp->kv_lora_rank, hv = j->hp->head_dim_v;
+    const size_t w = j->vrow;
     for (int64_t h = h0; h < h1; h++)
         for (int t = 0; t < j->n; t++) {
             const float *lt = j->lat + ((size_t)t * H + h) * R;
             float *o = j->out + ((size_t)t * H + h) * hv;
-            const uint8_t *vb = j->vb + (size_t)h * hv * j->wrow;   /* this head's hv rows */
+            const uint8_t *vb = j->vb + (size_t)h * hv * w;   /* this head's hv rows */
             int i = 0;
             /* four rows at once: the same dot products, four chains in flight */
-            for (; j->wt != SEEK_TYPE_F32 && i + 4 <= hv; i += 4) {
-                const uint8_t *v0 = vb + (size_t)i * j->wrow;
-                prefetch_rows(v0 + PF_ROWS * j->wrow, 4 * j->wrow);
-                if (j->wt == SEEK_TYPE_Q8_0)
-                    vec_dot4_q8_0(o + i, v0, v0 + j->wrow, v0 + 2 * j->wrow, v0 + 3 * j->wrow, lt, R);
+            for (; j->vt != SEEK_TYPE_F32 && i + 4 <= hv; i += 4) {
+                const uint8_t *v0 = vb + (size_t)i * w;
+                prefetch_rows(v0 + PF_ROWS * w, 4 * w);
+                if (j->vt == SEEK_TYPE_Q8_0)
+                    vec_dot4_q8_0(o + i, v0, v0 + w, v0 + 2 * w, v0 + 3 * w, lt, R);
                 else
-                    vec_dot4_f16(o + i, (const uint16_t *)v0, (const uint16_t *)(v0 + j->wrow),
-                                 (const uint16_t *)(v0 + 2 * j->wrow), (const uint16_t *)(v0 + 3 * j->wrow), lt, R);
+                    vec_dot4_f16(o + i, (const uint16_t *)v0, (const uint16_t *)(v0 + w),
+                                 (const uint16_t *)(v0 + 2 * w), (const uint16_t *)(v0 + 3 * w), lt, R);
             }
             for (; i < hv; i++) {
-                const uint8_t *vr = vb + (size_t)i * j->wrow;
-                o[i] = j->wt == SEEK_TYPE_Q8_0 ? vec_dot_q8_0(vr, lt, R)
-                       : j->wt == SEEK_TYPE_F16 ? vec_dot_f16((const uint16_t *)vr, lt, R)
+                const uint8_t *vr = vb + (size_t)i * w;
+                o[i] = j->vt == SEEK_TYPE_Q8_0 ? vec_dot_q8_0(vr, lt, R)
+                       : j->vt == SEEK_TYPE_F16 ? vec_dot_f16((const uint16_t *)vr, lt, R)
                                                 : vec_dot((const float *)vr, lt, R);
             }
         }
@@ -195,20 +211,45 @@ typedef struct {
     const seek_kvcache *c;
     int l;
     float *lat, *kn, *kk;
-    const uint8_t *kb, *vb;   /* Q8_0 copies: widened to F32 into wf (kb's rows, then vb's) */
-    float *wf;
+    const uint8_t *kb, *vb;   /* Q8_0 halves: widened to F32 into wk, wv (naive_widen) */
+    float *wk, *wv;           /* [H nope][R], [H hv][R] */
+    bool kb_t;
+    int64_t nki;              /* naive_widen's items for kb (0: kb is not Q8_0) */
 } naive_job;
 
-/* Rows [r0, r1) of kb then vb (H nope + H hv rows of R values), Q8_0 to F32: the exact
- * values the absorbed order forms from the same bytes (vec.h), so the two orders agree */
-static void naive_widen(void *ud, int64_t r0, int64_t r1) {
+enum { WIDEN_COLS = 16 };   /* kb_t: rows (h, c) widened per item, written as 16 floats along c */
+
+/* Items [i0, i1) of kb then vb, Q8_0 to F32: the exact values the absorbed order forms from
+ * the same bytes (vec.h), so the two orders agree. Items of kb are its rows, or with kb_t
+ * WIDEN_COLS of its rows (h, c..) turned into columns c.. of wk's head h; items of vb its rows. */
+static void naive_widen(void *ud, int64_t i0, int64_t i1) {
     const naive_job *j = ud;
-    const int R = j->hp->kv_lora_rank;
-    const int64_t nk = (int64_t)j->hp->n_head * j->hp->n_nope;
-    const size_t wrow = seek_row_size(SEEK_TYPE_Q8_0, R);
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *src = r < nk ? j->kb + (size_t)r * wrow : j->vb + (size_t)(r - nk) * wrow;
-        seek_dequantize_row(SEEK_TYPE_Q8_0, src, j->wf + (size_t)r * R, R);
+    const int R = j->hp->kv_lora_rank, nope = j->hp->n_nope;
+    const size_t wrow = seek_row_size(SEEK_TYPE_Q8_0, R), trow = seek_row_size(SEEK_TYPE_Q8_0, nope);
+    const size_t blk = seek_row_size(SEEK_TYPE_Q8_0, 32);   /* one block of 32 values */
+    const int64_t per_head = (R + WIDEN_COLS - 1) / WIDEN_COLS;
+    for (int64_t i = i0; i < i1; i++) {
+        if (i >= j->nki) {
+            const int64_t r = i - j->nki;
+            seek_dequantize_row(SEEK_TYPE_Q8_0, j->vb + (size_t)r * wrow, j->wv + (size_t)r * R, R);
+        } else if (!j->kb_t) {
+            seek_dequantize_row(SEEK_TYPE_Q8_0, j->kb + (size_t)i * wrow, j->wk + (size_t)i * R, R);
+        } else {
+            const int64_t h = i / per_head;
+            const int c0 = (int)(i % per_head) * WIDEN_COLS, nc = R - c0 < WIDEN_COLS ? R - c0 : WIDEN_COLS;
+            float t[WIDEN_COLS][32];   /* one 32-value block of each row (h, c0 + c) */
+            for (int b = 0; b < nope / 32; b++) {
+                for (int c = 0; c < nc; c++) {   /* a block: fp16 d, then 32 int8 (seek_dequant_q8_0's values) */
+                    const uint8_t *q = j->kb + ((size_t)h * R + c0 + c) * trow + (size_t)b * blk;
+                    const float d = seek_fp16_to_fp32((uint16_t)(q[0] | q[1] << 8));
+                    for (int k = 0; k < 32; k++) t[c][k] = (int8_t)q[2 + k] * d;
+                }
+                for (int k = 0; k < 32; k++) {
+                    float *dst = j->wk + ((size_t)h * nope + 32 * b + k) * R + c0;
+                    for (int c = 0; c < nc; c++) dst[c] = t[c][k];
+                }
+            }
+        }
     }
 }
 
@@ -240,29 +281,29 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
     const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, rope = hp->n_rope;
     const int hk = nope + rope, hv = hp->head_dim_v, P = pos0 + n;
     const uint8_t *kb = m->mla_kb[l], *vb = m->mla_vb[l];
-    const size_t wrow = seek_row_size(m->mla_type, R);
+    const size_t krow = seek_row_size(m->mla_kt, m->mla_kb_t ? nope : R), vrow = seek_row_size(m->mla_vt, R);
     if (use_naive(m, n, pos0)) {
         /* decompress every position: lat[P][R] -> kn[P][H*nope], vv[P][H*hv]; keys
-         * kk[P][H][hk] = [k_nope ; k_pe]. Q8_0 copies are multiplied as F32 (wf[H (nope +
-         * hv)][R], after kk): the kernels would quantize lat to Q8_0, and the two orders
+         * kk[P][H][hk] = [k_nope ; k_pe]. Q8_0 halves are multiplied as F32 (wk[H nope][R],
+         * wv[H hv][R], after kk): the kernels would quantize lat to Q8_0, and the two orders
          * would no longer compute on the same numbers. */
-        const bool widen = m->mla_type == SEEK_TYPE_Q8_0;
-        const size_t nw = widen ? (size_t)H * (nope + hv) * R : 0;
-        float *lat = ws_get(m, WS_TMP, naive_floats(hp, P) + nw);
+        const bool k8 = m->mla_kt == SEEK_TYPE_Q8_0, v8 = m->mla_vt == SEEK_TYPE_Q8_0;
+        const size_t nwk = k8 ? (size_t)H * nope * R : 0, nwv = v8 ? (size_t)H * hv * R : 0;
+        float *lat = ws_get(m, WS_TMP, naive_floats(hp, P) + nwk + nwv);
         if (!lat) return -1;
         float *kn = lat + (size_t)P * R, *vv = kn + (size_t)P * H * nope, *kk = vv + (size_t)P * H * hv;
-        naive_job nj = {hp, c, l, lat, kn, kk, kb, vb, kk + (size_t)P * H * hk};
+        float *wkf = kk + (size_t)P * H * hk;
+        const int64_t nki = !k8 ? 0 : m->mla_kb_t ? (int64_t)H * ((R + WIDEN_COLS - 1) / WIDEN_COLS) : (int64_t)H * nope;
+        naive_job nj = {hp, c, l, lat, kn, kk, kb, vb, wkf, wkf + nwk, m->mla_kb_t, nki};
         double ta = prof_start();   /* the profile's attention: all but the products below */
         par_for(P, naive_latents, &nj);
-        if (widen) par_for((int64_t)H * (nope + hv), naive_widen, &nj);
+        if (k8 || v8) par_for(nki + (v8 ? (int64_t)H * hv : 0), naive_widen, &nj);
         const double t_lat = prof_start() - ta;   /* (0 - 0 when the profile is off) */
-        seek_mat wk = {m->mla_type, R, (int64_t)H * nope, wrow, kb, NULL};
-        seek_mat wv = {m->mla_type, R, (int64_t)H * hv, wrow, vb, NULL};
-        if (widen) {
-            const size_t frow = sizeof(float) * (size_t)R;
-            wk = (seek_mat){SEEK_TYPE_F32, R, (int64_t)H * nope, frow, (const uint8_t *)nj.wf, NULL};
-            wv = (seek_mat){SEEK_TYPE_F32, R, (int64_t)H * hv, frow, (const uint8_t *)(nj.wf + (size_t)H * nope * R), NULL};
-        }
+        const size_t frow = sizeof(float) * (size_t)R;
+        seek_mat wk = k8 ? (seek_mat){SEEK_TYPE_F32, R, (int64_t)H * nope, frow, (const uint8_t *)nj.wk, NULL}
+                         : (seek_mat){m->mla_kt, R, (int64_t)H * nope, krow, kb, NULL};
+        seek_mat wv = v8 ? (seek_mat){SEEK_TYPE_F32, R, (int64_t)H * hv, frow, (const uint8_t *)nj.wv, NULL}
+                         : (seek_mat){m->mla_vt, R, (int64_t)H * hv, vrow, vb, NULL};
         mm_item kv[2] = {{kn, lat, wk, NULL, P}, {vv, lat, wv, NULL, P}};
         if (matmul_many(kv, 2, row)) return -1;
         ta = prof_start() - t_lat;
@@ -283,7 +324,8 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
     float *qa = ws_get(m, WS_TMP, (size_t)n * H * (2 * R + rope));
     if (!qa) return -1;
     float *lat = qa + (size_t)n * H * (R + rope);
-    absorb_job j = {.hp = hp, .kb = kb, .vb = vb, .wt = m->mla_type, .wrow = wrow, .q = q, .qa = qa, .lat = lat, .out = ao, .n = n};
+    absorb_job j = {.hp = hp, .kb = kb, .vb = vb, .kt = m->mla_kt, .vt = m->mla_vt, .kb_t = m->mla_kb_t,
+                    .krow = krow, .vrow = vrow, .q = q, .qa = qa, .lat = lat, .out = ao, .n = n};
     attn_args a = {
         .T = n, .pos0 = pos0, .n_head = H, .n_kv_head = 1,
         .q = qa, .q_stride = (size_t)H * (R + rope), .q_hstride = (size_t)(R + rope),

@@ -396,31 +396,96 @@ static int init_rope(seek_model *md) {
     return 0;
 }
 
-/* deepseek2: unpack each layer's kv_b once into kb[H][nope][R] (k_nope = kb_h . c) and
- * vb[H][hv][R] (v = vb_h . c), from either the fused attn_kv_b or the split
- * attn_k_b / attn_v_b, stored as m->mla_type (model.h). The forward pass reads these
- * instead of dequantizing kv_b per call. A fused Q8_0 attn_kv_b (every layer) keeps its
- * own rows, copied as they are: the file's numbers in ~half the bytes of F16. */
+/* deepseek2: each layer's kv_b halves once, as kb and vb (model.h), from either the fused
+ * attn_kv_b or the split attn_k_b / attn_v_b. The forward pass reads these instead of
+ * dequantizing kv_b per call. A half that is Q8_0 in every layer keeps the file's own rows,
+ * copied as they are: the file's numbers in ~half the bytes of F16. For the split layout
+ * that means attn_k_b's rows (h, c) of nope values, kb's transpose (m->mla_kb_t). */
+
+/* k_nope's half as F32 kb[H][nope][R] */
+static int mla_k_f32(const seek_layer *Ly, const seek_hparams *hp, float *kb, float *row) {
+    const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, hv = hp->head_dim_v;
+    int rc = 0;
+    if (Ly->wkv_b) {
+        seek_mat w = mat_of(Ly->wkv_b);   /* rows: per head, nope rows of k then hv rows of v */
+        for (int h = 0; h < H && !rc; h++)
+            for (int d = 0; d < nope && !rc; d++) rc = mat_row(w, (int64_t)h * (nope + hv) + d, kb + ((size_t)h * nope + d) * R);
+        return rc;
+    }
+    /* attn_k_b: rows of nope values, row index h*R + c (the transpose of kb_h) */
+    const size_t kbytes = seek_row_size(Ly->wk_b->type, nope);
+    for (int h = 0; h < H && !rc; h++)
+        for (int c = 0; c < R && !rc; c++) {
+            rc = seek_dequantize_row(Ly->wk_b->type, (const uint8_t *)Ly->wk_b->data + ((size_t)h * R + c) * kbytes, row, nope);
+            for (int d = 0; d < nope; d++) kb[((size_t)h * nope + d) * R + c] = row[d];
+        }
+    return rc;
+}
+
+/* v's half as F32 vb[H][hv][R] */
+static int mla_v_f32(const seek_layer *Ly, const seek_hparams *hp, float *vb) {
+    const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, hv = hp->head_dim_v;
+    int rc = 0;
+    if (Ly->wkv_b) {
+        seek_mat w = mat_of(Ly->wkv_b);
+        for (int h = 0; h < H && !rc; h++)
+            for (int i = 0; i < hv && !rc; i++) rc = mat_row(w, (int64_t)h * (nope + hv) + nope + i, vb + ((size_t)h * hv + i) * R);
+        return rc;
+    }
+    /* attn_v_b: rows of R values, row index h*hv + i */
+    const size_t vbytes = seek_row_size(Ly->wv_b->type, R);
+    for (size_t r = 0; r < (size_t)H * hv && !rc; r++)
+        rc = seek_dequantize_row(Ly->wv_b->type, (const uint8_t *)Ly->wv_b->data + r * vbytes, vb + r * R, R);
+    return rc;
+}
+
+/* Copy the file's Q8_0 rows of one half: every row of a split tensor, or per head the nope
+ * (k) or hv (v) rows of the fused one, skip rows into each head's nope + hv */
+static void mla_q8_rows(uint8_t *dst, const seek_layer *Ly, const seek_hparams *hp, bool k) {
+    const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, hv = hp->head_dim_v;
+    if (!Ly->wkv_b) {
+        const gguf_tensor *t = k ? Ly->wk_b : Ly->wv_b;
+        memcpy(dst, t->data, (size_t)H * (k ? seek_row_size(SEEK_TYPE_Q8_0, nope) * R : seek_row_size(SEEK_TYPE_Q8_0, R) * hv));
+        return;
+    }
+    const size_t wrow = seek_row_size(SEEK_TYPE_Q8_0, R);
+    const int rows = k ? nope : hv, skip = k ? 0 : nope;
+    for (int h = 0; h < H; h++)
+        memcpy(dst + (size_t)h * rows * wrow, (const uint8_t *)Ly->wkv_b->data + ((size_t)h * (nope + hv) + skip) * wrow,
+               (size_t)rows * wrow);
+}
+
 static int prepare_mla(seek_model *md) {
     const seek_hparams *hp = &md->hp;
     if (hp->arch != ARCH_DEEPSEEK2) return 0;
     const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, hv = hp->head_dim_v, L = hp->n_layer;
     const size_t nk = (size_t)H * nope * R, nv = (size_t)H * hv * R;
+    bool fused = true, split = true, kq8 = true, vq8 = true;
+    for (int l = 0; l < L; l++) {
+        const seek_layer *Ly = &md->layers[l];
+        fused = fused && Ly->wkv_b, split = split && !Ly->wkv_b;
+        kq8 = kq8 && (Ly->wkv_b ? Ly->wkv_b : Ly->wk_b)->type == SEEK_TYPE_Q8_0;
+        vq8 = vq8 && (Ly->wkv_b ? Ly->wkv_b : Ly->wv_b)->type == SEEK_TYPE_Q8_0;
+    }
+    kq8 = kq8 && (fused || split);   /* kb's row form must be one for all layers */
     const seek_layer *L0 = &md->layers[0];
-    bool q8 = true;
-    for (int l = 0; l < L; l++) q8 = q8 && md->layers[l].wkv_b && md->layers[l].wkv_b->type == SEEK_TYPE_Q8_0;
-    md->mla_type = q8 ? SEEK_TYPE_Q8_0
-                      : (L0->wkv_b ? L0->wkv_b->type : L0->wk_b->type) == SEEK_TYPE_F32 ? SEEK_TYPE_F32 : SEEK_TYPE_F16;
-    const size_t wrow = seek_row_size(md->mla_type, R);   /* bytes of one kb or vb row */
+    const seek_type k0 = (L0->wkv_b ? L0->wkv_b : L0->wk_b)->type, v0 = (L0->wkv_b ? L0->wkv_b : L0->wv_b)->type;
+    md->mla_kt = kq8 ? SEEK_TYPE_Q8_0 : k0 == SEEK_TYPE_F32 ? SEEK_TYPE_F32 : SEEK_TYPE_F16;
+    md->mla_vt = vq8 ? SEEK_TYPE_Q8_0 : v0 == SEEK_TYPE_F32 ? SEEK_TYPE_F32 : SEEK_TYPE_F16;
+    md->mla_kb_t = kq8 && split;
+    /* bytes of one layer's kb, then vb */
+    const size_t kbytes = md->mla_kb_t ? (size_t)H * R * seek_row_size(md->mla_kt, nope) : (size_t)H * nope * seek_row_size(md->mla_kt, R);
+    const size_t vbytes = (size_t)H * hv * seek_row_size(md->mla_vt, R);
     uint64_t total;
-    if (!seek_mul_ok((uint64_t)H * (nope + hv), (uint64_t)L * wrow, &total) || total > SIZE_MAX)
+    if (!seek_mul_ok((uint64_t)kbytes + vbytes, (uint64_t)L, &total) || total > SIZE_MAX)
         return seek_error("%s: the unpacked attn_kv_b does not fit in memory", md->gguf->path);
     md->mla_kb = seek_calloc((size_t)L, sizeof *md->mla_kb);
     md->mla_vb = seek_calloc((size_t)L, sizeof *md->mla_vb);
     uint8_t *all = seek_alloc_fresh((size_t)total, repack_file_bytes(md->gguf));
-    float *kb = q8 ? NULL : seek_malloc(sizeof(float) * (nk + nv)), *vb = kb ? kb + nk : NULL;   /* one layer in F32 */
-    float *row = q8 ? NULL : seek_malloc(sizeof(float) * (size_t)(R > nope ? R : nope));
-    if (!md->mla_kb || !md->mla_vb || !all || (!q8 && (!kb || !row))) {
+    const bool conv = !kq8 || !vq8;   /* a half goes through F32 (one layer's) */
+    float *kb = conv ? seek_malloc(sizeof(float) * (nk + nv)) : NULL, *vb = kb ? kb + nk : NULL;
+    float *row = conv ? seek_malloc(sizeof(float) * (size_t)(R > nope ? R : nope)) : NULL;
+    if (!md->mla_kb || !md->mla_vb || !all || (conv && (!kb || !row))) {
         seek_free_big(all, (size_t)total);
         free(kb), free(row);
         return -1;
@@ -430,39 +495,13 @@ static int prepare_mla(seek_model *md) {
     int rc = 0;
     for (int l = 0; l < L && !rc; l++) {
         const seek_layer *Ly = &md->layers[l];
-        md->mla_kb[l] = all + (size_t)l * H * (nope + hv) * wrow;
-        md->mla_vb[l] = md->mla_kb[l] + (size_t)H * nope * wrow;
-        if (q8) {   /* the file's rows: per head, nope rows of k then hv rows of v */
-            const uint8_t *src = Ly->wkv_b->data;
-            for (int h = 0; h < H; h++) {
-                memcpy(md->mla_kb[l] + (size_t)h * nope * wrow, src + (size_t)h * (nope + hv) * wrow, (size_t)nope * wrow);
-                memcpy(md->mla_vb[l] + (size_t)h * hv * wrow, src + ((size_t)h * (nope + hv) + nope) * wrow, (size_t)hv * wrow);
-            }
-            continue;
-        }
-        if (Ly->wkv_b) {
-            seek_mat w = mat_of(Ly->wkv_b);   /* rows: per head, nope rows of k then hv rows of v */
-            for (int h = 0; h < H && !rc; h++) {
-                for (int d = 0; d < nope && !rc; d++) rc = mat_row(w, (int64_t)h * (nope + hv) + d, kb + ((size_t)h * nope + d) * R);
-                for (int i = 0; i < hv && !rc; i++) rc = mat_row(w, (int64_t)h * (nope + hv) + nope + i, vb + ((size_t)h * hv + i) * R);
-            }
-        } else {
-            /* attn_k_b: rows of nope values, row index h*R + c (the transpose of kb_h) */
-            seek_type kt = Ly->wk_b->type;
-            size_t kbytes = seek_row_size(kt, nope);
-            for (int h = 0; h < H && !rc; h++)
-                for (int c = 0; c < R && !rc; c++) {
-                    rc = seek_dequantize_row(kt, (const uint8_t *)Ly->wk_b->data + ((size_t)h * R + c) * kbytes, row, nope);
-                    for (int d = 0; d < nope; d++) kb[((size_t)h * nope + d) * R + c] = row[d];
-                }
-            /* attn_v_b: rows of R values, row index h*hv + i */
-            seek_type vt = Ly->wv_b->type;
-            size_t vbytes = seek_row_size(vt, R);
-            for (size_t r = 0; r < (size_t)H * hv && !rc; r++)
-                rc = seek_dequantize_row(vt, (const uint8_t *)Ly->wv_b->data + r * vbytes, vb + r * R, R);
-        }
-        kv_put(md->mla_type, kb, md->mla_kb[l], (int)nk);
-        kv_put(md->mla_type, vb, md->mla_vb[l], (int)nv);
+        md->mla_kb[l] = all + (size_t)l * (kbytes + vbytes);
+        md->mla_vb[l] = md->mla_kb[l] + kbytes;
+        if (kq8) mla_q8_rows(md->mla_kb[l], Ly, hp, true);
+        else if (!(rc = mla_k_f32(Ly, hp, kb, row))) kv_put(md->mla_kt, kb, md->mla_kb[l], (int)nk);
+        if (rc) break;
+        if (vq8) mla_q8_rows(md->mla_vb[l], Ly, hp, false);
+        else if (!(rc = mla_v_f32(Ly, hp, vb))) kv_put(md->mla_vt, vb, md->mla_vb[l], (int)nv);
     }
     free(kb);
     free(row);

@@ -82,13 +82,14 @@ typedef struct seek_model {
     bool reference;               /* run the plain F32 reference pass (forward_ref.c) */
     int ubatch;                   /* rows per micro-batch of the fast pass; 0: FWD_UBATCH
                                      (forward.h). Settable for tests. */
-    /* prepared at load (deepseek2): per layer, attn_kv_b unpacked to kb[H][nope][R]
-     * (k_nope = kb_h . c) and vb[H][hv][R] (v = vb_h . c) in mla_type: Q8_0 when every
-     * layer's fused attn_kv_b is Q8_0 (its rows copied as they are: exact, ~half F16's
-     * bytes), F32 when the file's kv_b is F32 (exact), else F16 (half the bytes decode
-     * reads; its rounding, 2^-11 relative, is far below that of any quantized type the
-     * values come from) */
-    seek_type mla_type;
+    /* prepared at load (deepseek2): per layer, the two halves of attn_kv_b as kb (k_nope =
+     * kb_h . c) and vb[H][hv][R] (v = vb_h . c). kb is [H][nope][R], or with mla_kb_t the
+     * split file's attn_k_b rows [H][R][nope] (its transpose). Each half is the file's own
+     * rows when that tensor is Q8_0 in every layer (exact, ~half F16's bytes), F32 when the
+     * file's is F32 (exact), else F16 (half the bytes decode reads; its rounding, 2^-11
+     * relative, is far below that of any quantized type the values come from) */
+    seek_type mla_kt, mla_vt;     /* types of kb and vb */
+    bool mla_kb_t;                /* kb holds attn_k_b's rows (h, c) of nope values */
     uint8_t **mla_kb, **mla_vb;
     size_t mla_bytes;             /* the block behind them (seek_alloc_big) */
     struct seek_workspace *ws;    /* activations and scratch of the fast pass (forward.h) */

@@ -39,6 +39,7 @@ typedef struct {
     float routed_scale, yarn_factor, mscale_all_dim;
     int yarn_orig;
     bool norm_topk, bias;          /* bias: V3's e_score_correction_bias (exp_probs_b) */
+    bool split;                    /* attn_k_b + attn_v_b instead of attn_kv_b (synth_opts) */
     /* tokenizer (repo path) and chat template (repo path) */
     const char *tokenizer, *tmpl, *tok_note;
 } shape;
@@ -167,6 +168,7 @@ static int list_tensors(const shape *s, tlist *l) {
         }
         /* MLA: q (or q-LoRA a/b), the shared latent kv_a (+ the RoPE key), its up-projection kv_b */
         const int64_t H = s->heads, hk = s->nope + s->rope;
+        const bool split = s->split;
         if (s->q_lora) {
             if (MAT(l, 0, D, s->q_lora, "blk.%" PRId64 ".attn_q_a.weight", i) ||
                 VEC(l, K_ONES, s->q_lora, "blk.%" PRId64 ".attn_q_a_norm.weight", i) ||
@@ -177,7 +179,11 @@ static int list_tensors(const shape *s, tlist *l) {
         }
         if (MAT(l, 0, D, s->kv_lora + s->rope, "blk.%" PRId64 ".attn_kv_a_mqa.weight", i) ||
             VEC(l, K_ONES, s->kv_lora, "blk.%" PRId64 ".attn_kv_a_norm.weight", i) ||
-            MAT(l, 0, s->kv_lora, H * (s->nope + s->v_head), "blk.%" PRId64 ".attn_kv_b.weight", i) ||
+            (split ? add(l, K_MATRIX, (float)(1.0 / sqrt((double)s->kv_lora)), false, 3, s->nope, s->kv_lora, H,
+                         "blk.%" PRId64 ".attn_k_b.weight", i) ||
+                         add(l, K_MATRIX, (float)(1.0 / sqrt((double)s->kv_lora)), false, 3, s->kv_lora, s->v_head, H,
+                             "blk.%" PRId64 ".attn_v_b.weight", i)
+                   : MAT(l, 0, s->kv_lora, H * (s->nope + s->v_head), "blk.%" PRId64 ".attn_kv_b.weight", i)) ||
             MAT(l, 1, H * s->v_head, D, "blk.%" PRId64 ".attn_output.weight", i) ||
             VEC(l, K_ONES, D, "blk.%" PRId64 ".ffn_norm.weight", i))
             return -1;
@@ -394,6 +400,9 @@ static int resolve(const synth_opts *o, shape *s) {
         /* keep at least one MoE block when there is room for one */
         if (s->experts && s->dense_lead >= s->layers) s->dense_lead = s->layers > 1 ? s->layers - 1 : s->layers;
     }
+    if (o->split_kv_b && strcmp(s->arch, "deepseek2"))
+        return seek_error("synth: --split-kv-b: %s has no MLA (deepseek2 shapes only)", s->name);
+    s->split = o->split_kv_b;
     if (o->vocab) s->vocab = o->vocab;
     if (o->ff) s->ff = o->ff;
     if (o->ff_exp) s->ff_exp = o->ff_exp;

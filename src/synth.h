@@ -29,6 +29,8 @@ typedef struct {
     bool progress;
     bool fast;                    /* rows repeat from a pool of POOL_ROWS random rows per tensor:
                                      same shapes and bytes, far less to compute (for speed tests) */
+    bool split_kv_b;              /* deepseek2: MLA's up-projection as attn_k_b [H][R][nope] +
+                                     attn_v_b [H][hv][R] (newer converters) instead of attn_kv_b */
     /* test-size overrides (0: the real value): shrink a model while keeping its structure */
     int vocab, ff, ff_exp, heads, experts;
 } synth_opts;

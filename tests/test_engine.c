@@ -12,7 +12,9 @@
  *     bounded workspace, and several sequences cut across their boundaries;
  *   - the tiled attention kernel vs the plain softmax on awkward shapes, and its result
  *     independent of the thread count and of which rows share a unit;
- *   - cache rows stored and loaded back in every type. */
+ *   - cache rows stored and loaded back in every type;
+ *   - MLA on a split attn_k_b / attn_v_b file (seek synth --split-kv-b): Q8_0 halves kept as
+ *     the file's rows, against the reference, naive vs absorbed, decode vs batch. */
 #include <jansson.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -20,7 +22,9 @@
 #include "attention.h"
 #include "convert.h"
 #include "forward.h"
+#include "gguf.h"
 #include "model.h"
+#include "synth.h"
 #include "test.h"
 #include "threads.h"
 #include "vec.h"
@@ -88,7 +92,7 @@ TEST(quantized_weights_fast_matches_reference) {
         CHECK_MSG(convert_hf(dir, out, &o) == 0, "%s", seek_last_error());
         seek_model *m = model_load(out);
         CHECK(m);
-        if (m->hp.arch == ARCH_DEEPSEEK2) CHECK(m->mla_type == SEEK_TYPE_Q8_0);
+        if (m->hp.arch == ARCH_DEEPSEEK2) CHECK(m->mla_kt == SEEK_TYPE_Q8_0 && m->mla_vt == SEEK_TYPE_Q8_0 && !m->mla_kb_t);
         const int T = 40, V = m->hp.n_vocab;
         int32_t tok[40];
         random_tokens(tok, T, V, 77u + (uint32_t)fi);
@@ -716,6 +720,107 @@ TEST(cache_rows_round_trip) {
     CHECK(kv_type_parse("q4_0", &t) == -1 && strstr(seek_last_error(), "f32, f16, bf16 or q8_0"));
 }
 
+/* Copy the GGUF at in to out with attn_k_b stored as kt and attn_v_b as vt (every other
+ * tensor as it is). */
+static int retype_kv_b(const char *in, const char *out, seek_type kt, seek_type vt) {
+    gguf_file *g = gguf_open(in);
+    if (!g) return -1;
+    gguf_writer *w = gguf_writer_new();
+    void *bufs[256];
+    int nb = 0, rc = w ? 0 : -1;
+    for (uint64_t i = 0; i < g->n_kv && !rc; i++) {
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)g->kv[i].key.len, g->kv[i].key.ptr);
+        rc = gguf_set_value(w, key, &g->kv[i].value);
+    }
+    for (uint64_t i = 0; i < g->n_tensors && !rc; i++) {
+        const gguf_tensor *t = &g->tensors[i];
+        char name[128];
+        snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
+        const bool k = strstr(name, "attn_k_b") != NULL, v = strstr(name, "attn_v_b") != NULL;
+        if (!k && !v) {
+            rc = gguf_add_tensor(w, name, t->type, t->n_dims, t->ne, t->data, true);
+            continue;
+        }
+        const seek_type to = k ? kt : vt;
+        const int64_t n = t->ne[0], rows = t->ne[1] * t->ne[2];
+        float *row = malloc(sizeof(float) * (size_t)n);
+        uint8_t *dst = malloc(seek_row_size(to, n) * (size_t)rows);
+        if (!row || !dst || nb >= 256) { free(row); free(dst); rc = -1; break; }
+        bufs[nb++] = dst;
+        for (int64_t r = 0; r < rows && !rc; r++)
+            rc = seek_dequantize_row(t->type, (const uint8_t *)t->data + (size_t)r * seek_row_size(t->type, n), row, n) ||
+                 seek_quantize_row(to, row, dst + (size_t)r * seek_row_size(to, n), n);
+        free(row);
+        if (!rc) rc = gguf_add_tensor(w, name, to, t->n_dims, t->ne, dst, true);
+    }
+    if (!rc) rc = gguf_write(w, out);
+    gguf_writer_free(w);
+    for (int i = 0; i < nb; i++) free(bufs[i]);
+    gguf_close(g);
+    return rc ? -1 : 0;
+}
+
+/* A split-layout V2-Lite (seek synth --split-kv-b: attn_k_b [H][R][nope], attn_v_b
+ * [H][hv][R]; nope 128, so Q8_0 rows fit, unlike the tiny fixtures'), its other weights F16
+ * (float activations: a rounding difference between the two MLA orders stays that size
+ * instead of flipping an activation's Q8_0 step). attn_k_b Q8_0 with attn_v_b Q8_0 keeps
+ * both halves as the file's rows, attn_k_b's transposed (mla_kb_t); with attn_v_b Q4_K (what
+ * Q4_K_M gives a MoE model) kb keeps its rows and vb is an F16 copy. Each: fast vs the
+ * reference pass, absorbed vs naive within 1e-5, and decoding token by token (absorbed, one
+ * query: the per-block decode path) vs the absorbed batch. 6 experts, all used: no routing
+ * choice to flip. */
+TEST(mla_split_layout_own_rows) {
+    char f16[300];
+    snprintf(f16, sizeof f16, "%s/v2lite-split-f16.gguf", tmpdir);
+    synth_opts o = {.shape = "deepseek-v2-lite", .layers = 2, .vocab = 512, .ff = 64, .ff_exp = 32, .heads = 4,
+                    .experts = 6, .seed = 11, .split_kv_b = true};
+    CHECK_MSG(synth_write(f16, &o) == 0, "%s", seek_last_error());
+    const seek_type vts[2] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_K};
+    for (int ti = 0; ti < 2; ti++) {
+        char path[300];
+        snprintf(path, sizeof path, "%s/v2lite-split-%d.gguf", tmpdir, ti);
+        CHECK_MSG(retype_kv_b(f16, path, SEEK_TYPE_Q8_0, vts[ti]) == 0, "%s", seek_last_error());
+        seek_model *m = model_load(path);
+        CHECK_MSG(m, "%s", seek_last_error());
+        if (!m) return;
+        CHECK(m->mla_kt == SEEK_TYPE_Q8_0 && m->mla_kb_t);
+        CHECK(m->mla_vt == (ti == 0 ? SEEK_TYPE_Q8_0 : SEEK_TYPE_F16));
+        const int T = 24, V = m->hp.n_vocab;
+        int32_t tok[24];
+        random_tokens(tok, T, V, 5u + (uint32_t)ti);
+        m->mla = MLA_NAIVE;
+        float *naive = eval(m, tok, T, SEEK_TYPE_F32);
+        m->mla = MLA_ABSORBED;
+        float *absd = eval(m, tok, T, SEEK_TYPE_F32);
+        float *one = malloc(sizeof(float) * (size_t)T * V);
+        seek_kvcache *c = kvcache_new_type(m, T, SEEK_TYPE_F32);
+        bool ok = one && c;
+        for (int t = 0; t < T && ok; t++) ok = model_forward(m, c, tok + t, 1, t, one + (size_t)t * V, NULL) == 0;
+        kvcache_free(c);
+        m->mla = MLA_AUTO;
+        m->reference = true;
+        float *ref = eval(m, tok, T, SEEK_TYPE_F32);
+        CHECK(ok && naive && absd && ref);
+        if (ok && naive && absd && ref) {
+            const size_t N = (size_t)T * V;
+            const double sc = max_abs(ref, N), e_ref = max_diff(naive, ref, N), e_an = max_diff(naive, absd, N);
+            const double e_dec = max_diff(one, absd, N);
+            if (getenv("SEEK_TEST_VERBOSE"))
+                printf("  split, attn_v_b %s: vs reference %.3g, absorbed-naive %.3g, decode-batch %.3g of scale\n",
+                       seek_type_get(vts[ti])->name, e_ref / sc, e_an / sc, e_dec / sc);
+            /* the reference computes on the file's numbers; vb's F16 copy of Q4_K rounds them */
+            CHECK_MSG(e_ref <= (ti == 0 ? 1e-5 : 1e-3) * sc, "split %d: naive vs reference %g (scale %g)", ti, e_ref, sc);
+            CHECK_MSG(e_an <= 1e-5 * sc, "split %d: absorbed vs naive %g (scale %g)", ti, e_an, sc);
+            CHECK_MSG(e_dec <= 1e-5 * sc, "split %d: decode vs batch %g (scale %g)", ti, e_dec, sc);
+        }
+        free(naive); free(absd); free(one); free(ref);
+        model_free(m);
+        remove(path);
+    }
+    remove(f16);
+}
+
 int main(void) {
     if (test_mkdtemp(tmpdir, "test-engine")) return 1;
     RUN(convert_fixtures);
@@ -723,6 +828,7 @@ int main(void) {
     RUN(fast_matches_reference);
     RUN(mla_absorbed_equals_naive);
     RUN(quantized_weights_fast_matches_reference);
+    RUN(mla_split_layout_own_rows);
     RUN(token_by_token_equals_batch);
     RUN(forward_batch_equals_one_at_a_time);
     RUN(cache_types_near_f32);

@@ -76,7 +76,7 @@ typedef struct {
 } model_cost;
 
 /* MLA's attn_kv_b (or attn_k_b, attn_v_b): decode reads the copies model.c prepared at
- * load (m->mla_kb, m->mla_vb in m->mla_type), not these. */
+ * load (m->mla_kb, m->mla_vb in m->mla_kt, m->mla_vt), not these. */
 static bool is_mla_b(const seek_model *m, const gguf_tensor *t) {
     if (!m->mla_kb) return false;
     for (int l = 0; l < m->hp.n_layer; l++) {

@@ -12,7 +12,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: seek synth --shape NAME -o OUT.gguf [--layers N] [--type TYPE] [--tokenizer FILE]\n"
-            "                  [--seed S] [--threads N] [--list]\n\n"
+            "                  [--seed S] [--threads N] [--list] [--fast] [--split-kv-b]\n\n"
             "A model with the tensor shapes and metadata of a real checkpoint and random weights.\n"
             "  --shape NAME      %s\n"
             "  --layers N        keep the first N blocks (MoE models keep at least one MoE block)\n"
@@ -22,6 +22,8 @@ static void usage(FILE *f) {
             "  --list            print each tensor's name and shape, write nothing\n"
             "  --fast            big matrices repeat rows from a pool of 256 random rows per tensor\n"
             "                    (same shapes and bytes, minutes instead of hours: for speed tests)\n"
+            "  --split-kv-b      deepseek2: MLA's up-projection as attn_k_b + attn_v_b, the layout of\n"
+            "                    newer converters, instead of one attn_kv_b\n"
             "test-size overrides (the file no longer has the real shapes):\n"
             "  --vocab N --ff N --ff-exp N --heads N --experts N\n",
             synth_shape_names());
@@ -40,6 +42,7 @@ int cmd_synth(int argc, char **argv) {
         if (!strcmp(a, "--list")) list = true;
         else if (!strcmp(a, "--quiet")) o.progress = false;
         else if (!strcmp(a, "--fast")) o.fast = true;
+        else if (!strcmp(a, "--split-kv-b")) o.split_kv_b = true;
         else if ((r = cli_opt("synth", argc, argv, &i, "--shape", NULL, &o.shape)) ||
                  (r = cli_opt("synth", argc, argv, &i, "-o", NULL, &out)) ||
                  (r = cli_opt("synth", argc, argv, &i, "--type", NULL, &type)) ||

@@ -138,3 +138,14 @@ expect_interrupted interrupted "$TMP/int.gguf" \
 if cmp -s "$TMP/i1" "$TMP/i2" && ! cmp -s "$TMP/slow.gguf" "$TMP/fast.gguf"; then ok fast_same_layout
 else fail fast_same_layout "$(diff "$TMP/i1" "$TMP/i2" | head -3 | tr '\n' ' ')"; fi
 expect_ok fast_runs "$SEEK" logits -m "$TMP/fast.gguf" --tokens 1,2,3 -o "$TMP/f.f32"
+
+# --split-kv-b: attn_k_b [nope, R, H] + attn_v_b [R, hv, H] in place of attn_kv_b; with
+# --type Q4_K_M the attn_k rule makes attn_k_b Q8_0 and attn_v_b keeps the base Q4_K; the file
+# runs. Only deepseek2 shapes have it.
+"$SEEK" synth --shape deepseek-v2-lite --layers 2 --vocab 512 --ff 64 --ff-exp 32 --experts 8 --heads 2 \
+    --split-kv-b --type Q4_K_M -o "$TMP/split.gguf" --quiet
+"$SEEK" info "$TMP/split.gguf" | grep -E '^  blk\.1\.attn_(k|v|kv)_b' | awk '{print $1, $2, $3, $4, $5}' >"$TMP/sp"
+printf '%s\n' 'blk.1.attn_k_b.weight Q8_0 [128, 512, 2]' 'blk.1.attn_v_b.weight Q4_K [512, 128, 2]' >"$TMP/sp_want"
+if cmp -s "$TMP/sp" "$TMP/sp_want"; then ok split_kv_b_tensors; else fail split_kv_b_tensors "$(tr '\n' ' ' <"$TMP/sp")"; fi
+expect_ok split_kv_b_runs "$SEEK" logits -m "$TMP/split.gguf" --tokens 1,2,3 -o "$TMP/s.f32"
+expect_error split_kv_b_dense "has no MLA" "$SEEK" synth --shape r1-distill-qwen-1.5b --split-kv-b -o "$TMP/o.gguf"
