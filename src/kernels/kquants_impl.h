@@ -50,6 +50,8 @@
 /* Q4_K packed into 16-row panels (kquants_packed.c) */
 size_t kq_packed_bytes(int64_t n, int64_t n_rows);
 void kq_pack_q4k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1);
+/* the same, a dword at a time (the reference of its AVX-512 form; any CPU) */
+void kq_pack_q4k_ref(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1);
 void kq_prefill_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                                   float *out, size_t os);   /* kquants_avx512.c: the panel path */
 void kq_mm_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,

@@ -34,8 +34,9 @@ size_t kq_packed_bytes(int64_t n, int64_t n_rows) {
     return (size_t)((n_rows + PK_ROWS - 1) / PK_ROWS) * PK_ROWS * (size_t)(n / KQ_K) * PK_BLOCK;
 }
 
-/* Rows [g0, g1) groups of w (n values per row, row_bytes apart) into dst (laid out above). */
-void kq_pack_q4k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+/* Groups [g0, g1) of w (n values per row, row_bytes apart) into dst (laid out above), a
+ * dword at a time: the reference for the AVX-512 form below, and the last group's padding. */
+void kq_pack_q4k_ref(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
     const int64_t nb = n / KQ_K;
     const size_t group_bytes = (size_t)PK_ROWS * (size_t)nb * PK_BLOCK;
     for (int64_t g = g0; g < g1; g++) {
@@ -56,9 +57,51 @@ void kq_pack_q4k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, 
 
 #if defined(__x86_64__)
 #include "q4k_hdr512.h"
+#include "transpose512.h"
 
 #define PK_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 #define PK_INLINE static inline __attribute__((always_inline)) PK_TARGET
+
+PK_INLINE void pack_put(uint8_t *o, __m512i v, bool nt) {
+    if (nt) _mm512_stream_si512((void *)o, v);
+    else _mm512_storeu_si512(o, v);
+}
+
+/* One full group (16 rows at w) into o. The packed super-block is the 16 rows' 36 dwords
+ * transposed (vector k = dword k of every row: H[0..3] then Q[0..31]), so two 16 x 16
+ * transposes and four gathers instead of 576 dword copies: 5.4 -> 14 GB/s a thread from
+ * memory to memory already touched, 22 with streaming stores (nt: o 64-byte aligned; the
+ * copy is not read again until the first product). The bytes of kq_pack_q4k_ref. */
+PK_TARGET static void pack_group16(int64_t nb, const uint8_t *w, size_t row_bytes, uint8_t *o, bool nt) {
+    const __m512i off = rows16_offsets(row_bytes);
+    for (int64_t b = 0; b < nb; b++, o += PK_ROWS * PK_BLOCK) {
+        const uint8_t *s = w + (size_t)b * PK_BLOCK;
+        _Pragma("GCC unroll 2")
+        for (int half = 0; half < 2; half++) {   /* dwords 0..15, then 16..31 */
+            __m512i R[16], T[16];
+            _Pragma("GCC unroll 16")
+            for (int r = 0; r < 16; r++) R[r] = _mm512_loadu_si512(s + (size_t)r * row_bytes + 64 * half);
+            transpose16(R, T);
+            _Pragma("GCC unroll 16")
+            for (int k = 0; k < 16; k++) pack_put(o + 64 * (16 * half + k), T[k], nt);
+        }
+        _Pragma("GCC unroll 4")
+        for (int k = 32; k < 36; k++) pack_put(o + 64 * k, _mm512_i32gather_epi32(off, s + 4 * k, 1), nt);
+    }
+}
+
+void kq_pack_q4k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+    const int64_t nb = n / KQ_K;
+    const size_t group_bytes = (size_t)PK_ROWS * (size_t)nb * PK_BLOCK;
+    int64_t g = g0;
+    /* gather offsets are int32: row_bytes * 15 fits for any row of at most 2^24 values */
+    const bool nt = ((uintptr_t)dst & 63) == 0;   /* group_bytes is a multiple of 64 */
+    if (row_bytes <= INT32_MAX / PK_ROWS)
+        for (; g < g1 && (g + 1) * PK_ROWS <= n_rows; g++)
+            pack_group16(nb, w + (size_t)g * PK_ROWS * row_bytes, row_bytes, dst + (size_t)g * group_bytes, nt);
+    if (nt) _mm_sfence();   /* streaming stores are not ordered by the pool's release of the job */
+    kq_pack_q4k_ref(n, w, row_bytes, n_rows, dst, g, g1);   /* a last group with padding rows */
+}
 
 enum { PK_COLS = 8 };   /* columns per pass over a group's weights */
 /* from this many columns the unpacked panels of kquants_avx512.c (built once per tile,
