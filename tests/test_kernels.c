@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "kernels/kern_impl.h"
 #include "kernels/kernels.h"
 #include "ops.h"
 #include "test.h"
@@ -528,6 +529,37 @@ TEST(packed_legacy_gives_the_plain_bits) {
     }
 }
 
+/* The legacy types' pack() (whole steps of whole groups by transposes: Q8_0, Q4_0, Q4_1,
+ * IQ4_NL) writes the bytes of the few-bytes-at-a-time loop, kern_lgp_pack_ref, for every
+ * type: random bytes (any d, m, quants), n with and without a short last step, whole and
+ * padded last groups, padded row strides, groups packed in two ranges as the pool does. */
+TEST(packed_legacy_layout_matches_reference) {
+    if (kern_cpu_max_level() < KERN_AVX512) {
+        printf("# no AVX-512 here: packed legacy types not run\n");
+        return;
+    }
+    const seek_type lt[] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q4_1, SEEK_TYPE_Q5_1, SEEK_TYPE_IQ4_NL};
+    static const int shapes[][2] = {{128, 16}, {1408, 37}, {4128, 32}, {96, 48}, {256, 5}};
+    for (size_t ti = 0; ti < sizeof lt / sizeof *lt; ti++) {
+        const kern_packed *pk = kern_packed_for_level(lt[ti], KERN_AVX512);
+        CHECK(pk != NULL);
+        if (!pk) continue;
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+            const int64_t n = shapes[si][0], rows = shapes[si][1], groups = (rows + 15) / 16;
+            const size_t rb = seek_row_size(lt[ti], n) + 5 * (si & 1), bytes = pk->bytes(n, rows);
+            uint8_t *w = malloc(rb * (size_t)rows), *a = malloc(bytes), *b = malloc(bytes);
+            CHECK(w && a && b);
+            for (size_t i = 0; i < rb * (size_t)rows; i++) w[i] = (uint8_t)(urand() * 256);
+            memset(a, 0x5A, bytes), memset(b, 0xA5, bytes);
+            pk->pack(n, w, rb, rows, a, 0, groups / 2);
+            pk->pack(n, w, rb, rows, a, groups / 2, groups);
+            kern_lgp_pack_ref(lt[ti], n, w, rb, rows, b, 0, groups);
+            CHECK_MSG(!memcmp(a, b, bytes), "%s n %d rows %d", seek_type_get(lt[ti])->name, (int)n, (int)rows);
+            free(w), free(a), free(b);
+        }
+    }
+}
+
 /* One vdpbf16ps in lane 0: s + w0 x0 + w1 x1 as the instruction rounds it (the pairs are
  * two BF16 values, the first in the low half) */
 #if defined(__x86_64__)
@@ -702,6 +734,7 @@ int main(void) {
     RUN(matmul_fast_path_thread_count_invariant);
     RUN(float_decode_gives_the_batch_bits);
     RUN(packed_legacy_gives_the_plain_bits);
+    RUN(packed_legacy_layout_matches_reference);
     RUN(packed_float_sums_in_k_order);
     RUN(decode_lists_same_bits_any_thread_count);
     return test_summary();

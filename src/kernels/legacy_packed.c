@@ -35,6 +35,9 @@
 #include <string.h>
 
 #include "legacy512.h"
+#ifdef KERN_X86
+#include "transpose512.h"
+#endif
 
 enum { PK_ROWS = KERN_PACK_ROWS };
 /* columns per pass over a group's steps (2 x 4 int32 chains each), and from how many
@@ -46,10 +49,56 @@ static size_t bytes_of(ltype T, int64_t n, int64_t n_rows) {
     return (size_t)((n_rows + PK_ROWS - 1) / PK_ROWS) * PK_ROWS * (size_t)(n / 32) * (size_t)BB[T];
 }
 
+/* One whole step (4 blocks) of 16 whole rows (w: row 0's block b0, rows row_bytes apart)
+ * into p, for the types without fifth bits: a step's quant dwords are the rows' dwords
+ * transposed (Q8_0: two 16 x 16 transposes, the others one), d (and m) one gather per block;
+ * 1 load and store per 64 bytes instead of 16 four-byte copies. The bytes of the loop in
+ * pack_groups (test_kernels: packed_legacy_layout_matches_reference). */
+KT_AVX512 KINLINE void pack_step16(ltype T, uint8_t *p, const uint8_t *w, size_t row_bytes) {
+    const __m512i off = rows16_offsets(row_bytes);
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < 4; k++) {   /* the 4 bytes at a block's start: d, then m or quants */
+        const __m512i dm = _mm512_i32gather_epi32(off, w + BB[T] * k, 1);
+        _mm256_storeu_si256((__m256i *)(p + lgp_d(k)), _mm512_cvtepi32_epi16(dm));
+        if (HAS_M(T)) _mm256_storeu_si256((__m256i *)(p + lgp_m(4, k)), _mm512_cvtepi32_epi16(_mm512_srli_epi32(dm, 16)));
+    }
+    __m512i R[16], Tr[16];
+    if (T == L_Q8_0) {
+        const __m512i flip = _mm512_set1_epi8((char)0x80);
+        _Pragma("GCC unroll 2")
+        for (int k = 0; k < 4; k += 2) {   /* blocks k and k + 1: 16 dwords a row */
+            _Pragma("GCC unroll 16")
+            for (int r = 0; r < 16; r++) {
+                const uint8_t *b = w + (size_t)r * row_bytes + BB[T] * k + 2;
+                R[r] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)b)),
+                                          _mm256_loadu_si256((const __m256i *)(b + BB[T])), 1);
+            }
+            transpose16(R, Tr);
+            _Pragma("GCC unroll 16")
+            for (int j = 0; j < 16; j++)
+                _mm512_storeu_si512(p + lgp_q(T, 4, k + j / 8) + 64 * (j % 8), _mm512_xor_si512(Tr[j], flip));
+        }
+        return;
+    }
+    _Pragma("GCC unroll 16")
+    for (int r = 0; r < 16; r++) {   /* the 4 blocks' 16 quant bytes: 16 dwords a row */
+        const uint8_t *b = w + (size_t)r * row_bytes + QS[T];
+        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)b));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(b + BB[T])), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(b + 2 * BB[T])), 2);
+        R[r] = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(b + 3 * BB[T])), 3);
+    }
+    transpose16(R, Tr);
+    _Pragma("GCC unroll 16")
+    for (int m = 0; m < 16; m++) _mm512_storeu_si512(p + lgp_q(T, 4, m / 4) + 64 * (m % 4), Tr[m]);
+}
+
 /* Groups [g0, g1) of w (n values per row, row_bytes apart) into dst (laid out above). T is
- * a constant in each copy (the packing is most of the load time of an all-Q8_0 model). */
-static inline __attribute__((always_inline)) void pack_groups(ltype T, int64_t n, const uint8_t *w, size_t row_bytes,
-                                                              int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+ * a constant in each copy (the packing is most of the load time of an all-Q8_0 model).
+ * fast: whole steps of whole groups through pack_step16 (not for the fifth-bit types);
+ * false is the reference (kern_lgp_pack_ref). */
+KT_AVX512 KINLINE void pack_groups(ltype T, int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst,
+                                   int64_t g0, int64_t g1, bool fast) {
     const int64_t nb = n / 32;
     const size_t group_bytes = (size_t)PK_ROWS * (size_t)nb * (size_t)BB[T];
     for (int64_t g = g0; g < g1; g++) {
@@ -57,6 +106,10 @@ static inline __attribute__((always_inline)) void pack_groups(ltype T, int64_t n
         for (int64_t b0 = 0; b0 < nb; b0 += 4) {
             const int cnt = nb - b0 < 4 ? (int)(nb - b0) : 4;
             uint8_t *p = dst + (size_t)g * group_bytes + (size_t)b0 * PK_ROWS * BB[T];
+            if (fast && !QH[T] && live == PK_ROWS && cnt == 4 && row_bytes <= INT32_MAX / PK_ROWS) {
+                pack_step16(T, p, w + (size_t)g * PK_ROWS * row_bytes + (size_t)b0 * BB[T], row_bytes);
+                continue;
+            }
             if (live < PK_ROWS) memset(p, 0, (size_t)cnt * PK_ROWS * BB[T]);   /* padding rows */
             else if (QH[T]) memset(p + lgp_h(T, cnt, 0), 0, (size_t)(64 * cnt));   /* h is or-ed in */
             for (int r = 0; r < live; r++) {
@@ -162,9 +215,9 @@ KT_AVX512 KINLINE void lgp_mm(ltype T, int64_t n, const uint8_t *w, size_t ws, i
 
 #define LGP(name, T)                                                                                          \
     static size_t name##_bytes(int64_t n, int64_t n_rows) { return bytes_of(T, n, n_rows); }                   \
-    static void name##_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0,  \
-                            int64_t g1) {                                                                      \
-        pack_groups(T, n, w, rb, n_rows, dst, g0, g1);                                                         \
+    KT_AVX512 static void name##_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst,    \
+                                      int64_t g0, int64_t g1) {                                                \
+        pack_groups(T, n, w, rb, n_rows, dst, g0, g1, true);                                                   \
     }                                                                                                          \
     KT_AVX512 static void name##_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
                                     int nc, float *out, size_t os) {                                           \
@@ -183,6 +236,23 @@ static const kern_packed tab[L_N] = {
     [L_Q5_1] = {q5_1_bytes, q5_1_pack, q5_1_mm},       [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack, iq4_nl_mm},
 };
 #endif
+
+KT_AVX512 void kern_lgp_pack_ref(seek_type t, int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0,
+                       int64_t g1) {
+#ifdef KERN_X86
+    switch (t) {
+    case SEEK_TYPE_Q8_0: pack_groups(L_Q8_0, n, w, rb, n_rows, dst, g0, g1, false); break;
+    case SEEK_TYPE_Q4_0: pack_groups(L_Q4_0, n, w, rb, n_rows, dst, g0, g1, false); break;
+    case SEEK_TYPE_Q5_0: pack_groups(L_Q5_0, n, w, rb, n_rows, dst, g0, g1, false); break;
+    case SEEK_TYPE_Q4_1: pack_groups(L_Q4_1, n, w, rb, n_rows, dst, g0, g1, false); break;
+    case SEEK_TYPE_Q5_1: pack_groups(L_Q5_1, n, w, rb, n_rows, dst, g0, g1, false); break;
+    case SEEK_TYPE_IQ4_NL: pack_groups(L_IQ4_NL, n, w, rb, n_rows, dst, g0, g1, false); break;
+    default: break;
+    }
+#else
+    (void)t, (void)n, (void)w, (void)rb, (void)n_rows, (void)dst, (void)g0, (void)g1;
+#endif
+}
 
 const kern_packed *kern_legacy_packed(seek_type t, kern_level l) {
 #ifdef KERN_X86
