@@ -12,8 +12,8 @@
  *   - and the dot with the unquantized f32 activations within that plus the Q8_K rounding
  *     bound sum |w_i| * amax_b / 254 (each activation is off by at most half a step);
  *   - all levels give the same bits, and so does every tiling of a whole matmul;
- *   - packing Q4_K at load (transposes, streaming stores when aligned) writes the bytes of
- *     the dword-at-a-time reference, full groups and a padded last group alike.
+ *   - packing Q4_K and Q6_K at load (transposes; Q4_K's streaming stores when aligned)
+ *     writes the bytes of the few-bytes-at-a-time references, full and padded groups alike.
  */
 #include <stdint.h>
 
@@ -373,34 +373,40 @@ TEST(packed_kquants_give_the_plain_bits) {
     }
 }
 
-/* kq_pack_q4k (AVX-512 transposes and gathers, streaming stores when dst is 64-byte
- * aligned) against kq_pack_q4k_ref, byte for byte: 1 and 9 super-blocks per row, 16, 53
- * (a padded last group) and 64 rows, padded row strides, aligned and unaligned dst, groups
- * packed in two ranges as the pool does. */
-TEST(q4k_packing_matches_reference) {
-#if defined(__x86_64__)
-    if (kern_cpu_max_level() < KERN_AVX512) {
-        printf("# no AVX-512 here: the packed Q4_K form is not used\n");
-        return;
-    }
+/* kq_pack_q4k and kq_pack_q6k (AVX-512 transposes; Q4_K's streaming stores when dst is
+ * 64-byte aligned) against their few-bytes-at-a-time references, byte for byte: 1 and 9
+ * super-blocks per row, 16, 53 (a padded last group) and 64 rows, padded row strides,
+ * aligned and unaligned dst, groups packed in two ranges as the pool does. */
+typedef void (*pack_fn)(int64_t, const uint8_t *, size_t, int64_t, uint8_t *, int64_t, int64_t);
+static void packing_matches(seek_type t, size_t (*bytes_of)(int64_t, int64_t), pack_fn pack, pack_fn ref) {
     static const int shapes[][2] = {{256, 16}, {2304, 53}, {256, 64}, {2304, 16}};
     for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
         const int64_t n = shapes[si][0], rows = shapes[si][1], groups = (rows + 15) / 16;
-        const size_t rb = seek_row_size(SEEK_TYPE_Q4_K, n), ws = rb + 7 * (si & 1), bytes = kq_packed_bytes(n, rows);
-        uint8_t *w = malloc(ws * (size_t)rows), *ref = malloc(bytes), *buf = aligned_alloc(64, (bytes + 64 + 63) / 64 * 64);
-        CHECK(w && ref && buf);
+        const size_t rb = seek_row_size(t, n), ws = rb + 7 * (si & 1), bytes = bytes_of(n, rows);
+        uint8_t *w = malloc(ws * (size_t)rows), *want = malloc(bytes), *buf = aligned_alloc(64, (bytes + 64 + 63) / 64 * 64);
+        CHECK(w && want && buf);
         for (size_t i = 0; i < ws * (size_t)rows; i++) w[i] = (uint8_t)rng_u32();
-        memset(ref, 0x5A, bytes);
-        kq_pack_q4k_ref(n, w, ws, rows, ref, 0, groups);
-        for (int shift = 0; shift <= 1; shift++) {   /* 0: aligned (streaming stores), 1: not */
+        memset(want, 0x5A, bytes);
+        ref(n, w, ws, rows, want, 0, groups);
+        for (int shift = 0; shift <= 1; shift++) {   /* 0: aligned (Q4_K: streaming stores), 1: not */
             uint8_t *dst = buf + shift;
             memset(dst, 0xA5, bytes);
-            kq_pack_q4k(n, w, ws, rows, dst, 0, groups / 2);
-            kq_pack_q4k(n, w, ws, rows, dst, groups / 2, groups);
-            CHECK_MSG(!memcmp(dst, ref, bytes), "n %d rows %d shift %d", (int)n, (int)rows, shift);
+            pack(n, w, ws, rows, dst, 0, groups / 2);
+            pack(n, w, ws, rows, dst, groups / 2, groups);
+            CHECK_MSG(!memcmp(dst, want, bytes), "%s n %d rows %d shift %d", seek_type_get(t)->name, (int)n, (int)rows, shift);
         }
-        free(w), free(ref), free(buf);
+        free(w), free(want), free(buf);
     }
+}
+
+TEST(kquant_packing_matches_reference) {
+#if defined(__x86_64__)
+    if (kern_cpu_max_level() < KERN_AVX512) {
+        printf("# no AVX-512 here: the packed K-quant forms are not used\n");
+        return;
+    }
+    packing_matches(SEEK_TYPE_Q4_K, kq_packed_bytes, kq_pack_q4k, kq_pack_q4k_ref);
+    packing_matches(SEEK_TYPE_Q6_K, kq_packed_bytes_q6k, kq_pack_q6k, kq_pack_q6k_ref);
 #endif
 }
 
@@ -411,6 +417,6 @@ int main(void) {
     RUN(tiles_do_not_change_results);
     RUN(empty_rows_give_zero);
     RUN(packed_kquants_give_the_plain_bits);
-    RUN(q4k_packing_matches_reference);
+    RUN(kquant_packing_matches_reference);
     return test_summary();
 }

@@ -97,7 +97,7 @@ void kq_pack_q5k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, 
     }
 }
 
-void kq_pack_q6k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+void kq_pack_q6k_ref(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
     const int64_t nb = n / KQ_K;
     const size_t dbytes = kq_q6_dbytes(nb), group_bytes = dbytes + (size_t)nb * P6_STEP;
     static const uint8_t zero[P6_BLOCK];
@@ -133,9 +133,62 @@ void kq_pack_q6k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, 
 
 #if defined(__x86_64__)
 #include "q4k_hdr512.h"
+#include "transpose512.h"
 
 #define PK_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 #define PK_INLINE static inline __attribute__((always_inline)) PK_TARGET
+
+/* One whole group (16 rows at w) of Q6_K into o (its D area first): the 16 rows' ql, qh
+ * and scale dwords transposed (vector m = dword m of every row), then the bit moves of
+ * kq_pack_q6k_ref on whole vectors, lane r = row r. The bytes of kq_pack_q6k_ref
+ * (test_kernels_k q6k_packing_matches_reference). */
+PK_TARGET static void pack_q6k_group16(int64_t nb, const uint8_t *w, size_t row_bytes, uint8_t *dv) {
+    const __m512i off = rows16_offsets(row_bytes);
+    const size_t dbytes = kq_q6_dbytes(nb);
+    memset(dv, 0, dbytes);
+    uint8_t *o = dv + dbytes;
+    const __m512i m4 = _mm512_set1_epi32(0x0f0f0f0f), m2 = _mm512_set1_epi32(0x03030303);
+    for (int64_t b = 0; b < nb; b++, o += P6_STEP) {
+        const uint8_t *s = w + (size_t)b * P6_BLOCK;
+        __m512i R[16], QL[32], QH[16];
+        _Pragma("GCC unroll 3")
+        for (int part = 0; part < 3; part++) {   /* ql dwords 0-15, 16-31, then qh's 16 */
+            _Pragma("GCC unroll 16")
+            for (int r = 0; r < 16; r++) R[r] = _mm512_loadu_si512(s + (size_t)r * row_bytes + 64 * part);
+            transpose16(R, part == 2 ? QH : QL + 16 * part);
+        }
+        const __m512i d = _mm512_i32gather_epi32(off, s + 206, 1);   /* bytes 208-209: fp16 d */
+        _mm256_storeu_si256((__m256i *)(dv + 32 * b), _mm512_cvtepi32_epi16(_mm512_srli_epi32(d, 16)));
+        _Pragma("GCC unroll 4")
+        for (int k = 0; k < 4; k++) _mm512_storeu_si512(o + 64 * k, _mm512_i32gather_epi32(off, s + 192 + 4 * k, 1));
+        _Pragma("GCC unroll 16")
+        for (int gi = 0; gi < 16; gi++) {
+            const int hf = gi / 8, sq = gi % 8 / 2, l = 4 * (gi % 2);   /* l in dwords */
+            const __m512i *pl = QL + 16 * hf + 8 * (sq & 1) + l, *ph = QH + 8 * hf + l;
+            __m512i lo[4], hi[4];
+            _Pragma("GCC unroll 4")
+            for (int k = 0; k < 4; k++) {
+                lo[k] = _mm512_and_si512(_mm512_srli_epi32(pl[k], 4 * (sq / 2)), m4);
+                hi[k] = _mm512_and_si512(_mm512_srli_epi32(ph[k], 2 * sq), m2);
+            }
+            uint8_t *q = o + 256 + 192 * gi;
+            _mm512_storeu_si512(q, _mm512_or_si512(lo[0], _mm512_slli_epi32(lo[1], 4)));
+            _mm512_storeu_si512(q + 64, _mm512_or_si512(lo[2], _mm512_slli_epi32(lo[3], 4)));
+            _mm512_storeu_si512(q + 128, _mm512_or_si512(_mm512_or_si512(hi[0], _mm512_slli_epi32(hi[2], 2)),
+                                                         _mm512_or_si512(_mm512_slli_epi32(hi[1], 4), _mm512_slli_epi32(hi[3], 6))));
+        }
+    }
+}
+
+void kq_pack_q6k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+    const int64_t nb = n / KQ_K;
+    const size_t group_bytes = kq_q6_dbytes(nb) + (size_t)nb * P6_STEP;
+    int64_t g = g0;
+    if (row_bytes <= INT32_MAX / KERN_PACK_ROWS)   /* gather offsets are int32 */
+        for (; g < g1 && (g + 1) * KERN_PACK_ROWS <= n_rows; g++)
+            pack_q6k_group16(nb, w + (size_t)g * KERN_PACK_ROWS * row_bytes, row_bytes, dst + (size_t)g * group_bytes);
+    kq_pack_q6k_ref(n, w, row_bytes, n_rows, dst, g, g1);   /* a last group with padding rows */
+}
 
 enum { PK_COLS = 8 };   /* columns per pass over a group's weights */
 /* Q6_K from this many columns: the panels of kquants_avx512.c (built once per tile from the
