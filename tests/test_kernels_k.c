@@ -12,7 +12,7 @@
  *   - and the dot with the unquantized f32 activations within that plus the Q8_K rounding
  *     bound sum |w_i| * amax_b / 254 (each activation is off by at most half a step);
  *   - all levels give the same bits, and so does every tiling of a whole matmul;
- *   - packing Q4_K and Q6_K at load (transposes; Q4_K's streaming stores when aligned)
+ *   - packing Q4_K, Q5_K and Q6_K at load (transposes; Q4_K's streaming stores when aligned)
  *     writes the bytes of the few-bytes-at-a-time references, full and padded groups alike.
  */
 #include <stdint.h>
@@ -373,7 +373,7 @@ TEST(packed_kquants_give_the_plain_bits) {
     }
 }
 
-/* kq_pack_q4k and kq_pack_q6k (AVX-512 transposes; Q4_K's streaming stores when dst is
+/* kq_pack_q4k, kq_pack_q5k and kq_pack_q6k (AVX-512 transposes; Q4_K's streaming stores when dst is
  * 64-byte aligned) against their few-bytes-at-a-time references, byte for byte: 1 and 9
  * super-blocks per row, 16, 53 (a padded last group) and 64 rows, padded row strides,
  * aligned and unaligned dst, groups packed in two ranges as the pool does. */
@@ -406,6 +406,7 @@ TEST(kquant_packing_matches_reference) {
         return;
     }
     packing_matches(SEEK_TYPE_Q4_K, kq_packed_bytes, kq_pack_q4k, kq_pack_q4k_ref);
+    packing_matches(SEEK_TYPE_Q5_K, kq_packed_bytes_q5k, kq_pack_q5k, kq_pack_q5k_ref);
     packing_matches(SEEK_TYPE_Q6_K, kq_packed_bytes_q6k, kq_pack_q6k, kq_pack_q6k_ref);
 #endif
 }

@@ -64,7 +64,8 @@ void kq_mm_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, con
                                    float *out, size_t os);
 KQ_DECLARE_PACKED(q5k)
 KQ_DECLARE_PACKED(q6k)
-/* the Q6_K packer a few bytes at a time (the reference of its AVX-512 form; any CPU) */
+/* the Q5_K and Q6_K packers a few bytes at a time (the references of their AVX-512 forms) */
+void kq_pack_q5k_ref(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1);
 void kq_pack_q6k_ref(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1);
 void kq_prefill_q6k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                                   float *out, size_t os);   /* kquants_avx512.c: the panel path */

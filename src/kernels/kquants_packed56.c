@@ -73,7 +73,7 @@ static uint32_t rd32(const uint8_t *p) {
 }
 
 /* Rows [g0, g1) groups of w (n values per row, row_bytes apart) into dst (laid out above). */
-void kq_pack_q5k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+void kq_pack_q5k_ref(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
     const int64_t nb = n / KQ_K;
     const size_t group_bytes = (size_t)KERN_PACK_ROWS * (size_t)nb * P5_BLOCK;
     static const uint8_t zero[P5_BLOCK];
@@ -137,6 +137,49 @@ void kq_pack_q6k_ref(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_ro
 
 #define PK_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 #define PK_INLINE static inline __attribute__((always_inline)) PK_TARGET
+
+/* One whole group (16 rows at w) of Q5_K into o: a row's super-block is 44 dwords (header
+ * 0-3, qh 4-11, qs 12-43), transposed in three parts (the last 12 dwords by a masked load,
+ * never past the block), then the reference's fifth-bit moves on whole vectors. The bytes
+ * of kq_pack_q5k_ref (test_kernels_k kquant_packing_matches_reference). */
+PK_TARGET static void pack_q5k_group16(int64_t nb, const uint8_t *w, size_t row_bytes, uint8_t *o) {
+    const __m512i m2 = _mm512_set1_epi32(0x03030303);
+    for (int64_t b = 0; b < nb; b++, o += P5_STEP) {
+        const uint8_t *s = w + (size_t)b * P5_BLOCK;
+        __m512i R[16], D[48];
+        _Pragma("GCC unroll 3")
+        for (int part = 0; part < 3; part++) {
+            _Pragma("GCC unroll 16")
+            for (int r = 0; r < 16; r++)
+                R[r] = _mm512_maskz_loadu_epi32(part < 2 ? (__mmask16)0xffff : (__mmask16)0x0fff, s + (size_t)r * row_bytes + 64 * part);
+            transpose16(R, D + 16 * part);
+        }
+        _Pragma("GCC unroll 4")
+        for (int k = 0; k < 4; k++) _mm512_storeu_si512(o + 64 * k, D[k]);   /* header */
+        uint8_t *v = o + 256;
+        _Pragma("GCC unroll 4")
+        for (int c = 0; c < 4; c++)
+            _Pragma("GCC unroll 2")
+            for (int h = 0; h < 2; h++, v += 5 * 64) {
+                __m512i x = _mm512_setzero_si512();
+                _Pragma("GCC unroll 4")
+                for (int e = 0; e < 4; e++)
+                    x = _mm512_or_si512(x, _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(D[4 + 4 * h + e], 2 * c), m2), 2 * e));
+                _mm512_storeu_si512(v, x);
+                _Pragma("GCC unroll 4")
+                for (int e = 0; e < 4; e++) _mm512_storeu_si512(v + 64 * (1 + e), D[12 + 8 * c + 4 * h + e]);
+            }
+    }
+}
+
+void kq_pack_q5k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
+    const int64_t nb = n / KQ_K;
+    const size_t group_bytes = (size_t)KERN_PACK_ROWS * (size_t)nb * P5_BLOCK;
+    int64_t g = g0;
+    for (; g < g1 && (g + 1) * KERN_PACK_ROWS <= n_rows; g++)
+        pack_q5k_group16(nb, w + (size_t)g * KERN_PACK_ROWS * row_bytes, row_bytes, dst + (size_t)g * group_bytes);
+    kq_pack_q5k_ref(n, w, row_bytes, n_rows, dst, g, g1);   /* a last group with padding rows */
+}
 
 /* One whole group (16 rows at w) of Q6_K into o (its D area first): the 16 rows' ql, qh
  * and scale dwords transposed (vector m = dword m of every row), then the bit moves of
