@@ -50,10 +50,11 @@ static size_t bytes_of(ltype T, int64_t n, int64_t n_rows) {
 }
 
 /* One whole step (4 blocks) of 16 whole rows (w: row 0's block b0, rows row_bytes apart)
- * into p, for the types without fifth bits: a step's quant dwords are the rows' dwords
- * transposed (Q8_0: two 16 x 16 transposes, the others one), d (and m) one gather per block;
- * 1 load and store per 64 bytes instead of 16 four-byte copies. The bytes of the loop in
- * pack_groups (test_kernels: packed_legacy_layout_matches_reference). */
+ * into p: a step's quant dwords are the rows' dwords transposed (Q8_0: two 16 x 16
+ * transposes, the others one), d (and m, qh) one gather per block, the fifth bits' qwords
+ * by a byte pack of the 16 rows' nibbles; 1 load and store per 64 bytes instead of 16
+ * four-byte copies. The bytes of the loop in pack_groups (test_kernels:
+ * packed_legacy_layout_matches_reference). */
 KT_AVX512 KINLINE void pack_step16(ltype T, uint8_t *p, const uint8_t *w, size_t row_bytes) {
     const __m512i off = rows16_offsets(row_bytes);
     _Pragma("GCC unroll 4")
@@ -61,6 +62,15 @@ KT_AVX512 KINLINE void pack_step16(ltype T, uint8_t *p, const uint8_t *w, size_t
         const __m512i dm = _mm512_i32gather_epi32(off, w + BB[T] * k, 1);
         _mm256_storeu_si256((__m256i *)(p + lgp_d(k)), _mm512_cvtepi32_epi16(dm));
         if (HAS_M(T)) _mm256_storeu_si256((__m256i *)(p + lgp_m(4, k)), _mm512_cvtepi32_epi16(_mm512_srli_epi32(dm, 16)));
+        if (QH[T]) {   /* qword j: the 16 rows' nibbles j of qh, row r at bits 4r */
+            const __m512i qh = _mm512_i32gather_epi32(off, w + BB[T] * k + QH[T], 1);
+            _Pragma("GCC unroll 8")
+            for (int j = 0; j < 8; j++) {
+                const __m128i b = _mm512_cvtepi32_epi8(_mm512_and_si512(_mm512_srli_epi32(qh, 4 * j), _mm512_set1_epi32(15)));
+                const __m128i pr = _mm_maddubs_epi16(b, _mm_set1_epi16(0x1001));   /* byte 2i + 16 x byte 2i+1 */
+                _mm_storel_epi64((__m128i *)(p + lgp_h(T, 4, k) + 8 * j), _mm_packus_epi16(pr, pr));
+            }
+        }
     }
     __m512i R[16], Tr[16];
     if (T == L_Q8_0) {
@@ -95,8 +105,8 @@ KT_AVX512 KINLINE void pack_step16(ltype T, uint8_t *p, const uint8_t *w, size_t
 
 /* Groups [g0, g1) of w (n values per row, row_bytes apart) into dst (laid out above). T is
  * a constant in each copy (the packing is most of the load time of an all-Q8_0 model).
- * fast: whole steps of whole groups through pack_step16 (not for the fifth-bit types);
- * false is the reference (kern_lgp_pack_ref). */
+ * fast: whole steps of whole groups through pack_step16; false is the reference
+ * (kern_lgp_pack_ref). */
 KT_AVX512 KINLINE void pack_groups(ltype T, int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst,
                                    int64_t g0, int64_t g1, bool fast) {
     const int64_t nb = n / 32;
@@ -106,7 +116,7 @@ KT_AVX512 KINLINE void pack_groups(ltype T, int64_t n, const uint8_t *w, size_t 
         for (int64_t b0 = 0; b0 < nb; b0 += 4) {
             const int cnt = nb - b0 < 4 ? (int)(nb - b0) : 4;
             uint8_t *p = dst + (size_t)g * group_bytes + (size_t)b0 * PK_ROWS * BB[T];
-            if (fast && !QH[T] && live == PK_ROWS && cnt == 4 && row_bytes <= INT32_MAX / PK_ROWS) {
+            if (fast && live == PK_ROWS && cnt == 4 && row_bytes <= INT32_MAX / PK_ROWS) {
                 pack_step16(T, p, w + (size_t)g * PK_ROWS * row_bytes + (size_t)b0 * BB[T], row_bytes);
                 continue;
             }
