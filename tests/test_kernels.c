@@ -560,6 +560,35 @@ TEST(packed_legacy_layout_matches_reference) {
     }
 }
 
+/* F16, BF16 and F32's pack() (whole groups' 64-byte chunks by transposes) writes the bytes
+ * of the value-by-value loop, kern_fp_pack_ref: n below one chunk, odd, with a tail; whole
+ * and padded groups; padded row strides; two ranges of groups. */
+TEST(packed_float_layout_matches_reference) {
+    if (kern_cpu_max_level() < KERN_AVX512) {
+        printf("# no AVX-512 here: packed float types not run\n");
+        return;
+    }
+    const seek_type ft[] = {SEEK_TYPE_F16, SEEK_TYPE_BF16, SEEK_TYPE_F32};
+    static const int shapes[][2] = {{7, 16}, {64, 16}, {1101, 37}, {1536, 32}, {40, 5}};
+    for (size_t ti = 0; ti < sizeof ft / sizeof *ft; ti++) {
+        const kern_packed *pk = kern_packed_for_level(ft[ti], KERN_AVX512);
+        if (!pk) continue;   /* BF16 without AVX512_BF16 */
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+            const int64_t n = shapes[si][0], rows = shapes[si][1], groups = (rows + 15) / 16;
+            const size_t rb = seek_row_size(ft[ti], n) + 6 * (si & 1), bytes = pk->bytes(n, rows);
+            uint8_t *w = malloc(rb * (size_t)rows), *a = malloc(bytes), *b = malloc(bytes);
+            CHECK(w && a && b);
+            for (size_t i = 0; i < rb * (size_t)rows; i++) w[i] = (uint8_t)(urand() * 256);
+            memset(a, 0x5A, bytes), memset(b, 0xA5, bytes);
+            pk->pack(n, w, rb, rows, a, 0, groups / 2);
+            pk->pack(n, w, rb, rows, a, groups / 2, groups);
+            kern_fp_pack_ref(ft[ti], n, w, rb, rows, b, 0, groups);
+            CHECK_MSG(!memcmp(a, b, bytes), "%s n %d rows %d", seek_type_get(ft[ti])->name, (int)n, (int)rows);
+            free(w), free(a), free(b);
+        }
+    }
+}
+
 /* One vdpbf16ps in lane 0: s + w0 x0 + w1 x1 as the instruction rounds it (the pairs are
  * two BF16 values, the first in the low half) */
 #if defined(__x86_64__)
@@ -735,6 +764,7 @@ int main(void) {
     RUN(float_decode_gives_the_batch_bits);
     RUN(packed_legacy_gives_the_plain_bits);
     RUN(packed_legacy_layout_matches_reference);
+    RUN(packed_float_layout_matches_reference);
     RUN(packed_float_sums_in_k_order);
     RUN(decode_lists_same_bits_any_thread_count);
     return test_summary();

@@ -30,6 +30,10 @@
 #include "kern_impl.h"
 
 #ifdef KERN_X86
+#include <string.h>
+
+#include "transpose512.h"
+
 enum { FP_ROWS = KERN_PACK_ROWS };
 
 static size_t f16p_bytes(int64_t n, int64_t n_rows) {
@@ -42,20 +46,46 @@ static size_t f32p_bytes(int64_t n, int64_t n_rows) { return 2 * f16p_bytes(n, n
 /* BF16: n rounded up to whole pairs */
 static size_t bf16p_bytes(int64_t n, int64_t n_rows) { return f16p_bytes(n + (n & 1), n_rows); }
 
+/* One whole group (16 rows at w) into o, its first `chunks` x 64 bytes of every row: the
+ * rows' dwords transposed (vector m = dword m of every row) are F32's slots and BF16's pairs
+ * as they are; F16 (half) takes each vector's low halves, then its high ones (one vpermw:
+ * value 2m of the 16 rows, then value 2m + 1). The bytes of fp_pack's loop. */
+KT_AVX512 static void fp_pack16(const uint8_t *w, size_t row_bytes, uint8_t *o, int64_t chunks, bool half) {
+    const __m512i idx = _mm512_set_epi16(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1,
+                                         30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    for (int64_t c = 0; c < chunks; c++) {
+        __m512i R[16], T[16];
+        _Pragma("GCC unroll 16")
+        for (int r = 0; r < 16; r++) R[r] = _mm512_loadu_si512(w + (size_t)r * row_bytes + 64 * (size_t)c);
+        transpose16(R, T);
+        _Pragma("GCC unroll 16")
+        for (int m = 0; m < 16; m++)
+            _mm512_storeu_si512(o + 64 * (16 * (size_t)c + m), half ? _mm512_permutexvar_epi16(idx, T[m]) : T[m]);
+    }
+}
+
 /* Groups [g0, g1) of w (n values of es bytes per row, row_bytes apart) into dst, laid out
  * above: value k of row r at slot k * 16 + r, or with pairs (BF16, n rounded up to even)
  * at slot (k / 2) * 32 + 2 r + k % 2; rows past n_rows and values past n are 0. es and
- * pairs are constants in each wrapper below (the packing is most of an F16 model's load). */
+ * pairs are constants in each wrapper below (the packing is most of an F16 model's load).
+ * fast: whole groups' whole 64-byte chunks through fp_pack16, the rest value by value;
+ * false: all value by value (the reference, kern_fp_pack_ref). */
 static inline __attribute__((always_inline)) void fp_pack(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows,
                                                           uint8_t *dst, int64_t g0, int64_t g1, const size_t es,
-                                                          const bool pairs) {
+                                                          const bool pairs, bool fast) {
     const int64_t kn = pairs ? n + (n & 1) : n;
     for (int64_t g = g0; g < g1; g++) {
         uint8_t *o = dst + (size_t)g * FP_ROWS * (size_t)kn * es;
+        int64_t k0 = 0;
+        if (fast && (g + 1) * FP_ROWS <= n_rows) {
+            const int64_t chunks = n * (int64_t)es / 64;
+            fp_pack16(w + (size_t)g * FP_ROWS * row_bytes, row_bytes, o, chunks, es == 2 && !pairs);
+            k0 = chunks * 64 / (int64_t)es;
+        }
         for (int r = 0; r < FP_ROWS; r++) {
             const int64_t row = g * FP_ROWS + r;
             const uint8_t *src = row < n_rows ? w + (size_t)row * row_bytes : NULL;
-            for (int64_t k = 0; k < kn; k++) {
+            for (int64_t k = k0; k < kn; k++) {
                 const size_t slot = pairs ? (size_t)(k / 2) * 2 * FP_ROWS + 2 * (size_t)r + (size_t)(k & 1)
                                           : (size_t)k * FP_ROWS + (size_t)r;
                 if (src && k < n) memcpy(o + slot * es, src + (size_t)k * es, es);
@@ -65,14 +95,20 @@ static inline __attribute__((always_inline)) void fp_pack(int64_t n, const uint8
     }
 }
 
+void kern_fp_pack_ref(seek_type t, int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0,
+                      int64_t g1) {
+    if (t == SEEK_TYPE_F32) fp_pack(n, w, rb, n_rows, dst, g0, g1, 4, false, false);
+    else fp_pack(n, w, rb, n_rows, dst, g0, g1, 2, t == SEEK_TYPE_BF16, false);
+}
+
 static void f16p_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
-    fp_pack(n, w, rb, n_rows, dst, g0, g1, 2, false);
+    fp_pack(n, w, rb, n_rows, dst, g0, g1, 2, false, true);
 }
 static void bf16p_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
-    fp_pack(n, w, rb, n_rows, dst, g0, g1, 2, true);
+    fp_pack(n, w, rb, n_rows, dst, g0, g1, 2, true, true);
 }
 static void f32p_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1) {
-    fp_pack(n, w, rb, n_rows, dst, g0, g1, 4, false);
+    fp_pack(n, w, rb, n_rows, dst, g0, g1, 4, false, true);
 }
 
 /* k chunk: a prompt's pass keeps a chunk of its 3 groups (3 x 16 KiB) in L1 while the
