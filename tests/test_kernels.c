@@ -529,10 +529,31 @@ TEST(packed_legacy_gives_the_plain_bits) {
     }
 }
 
-/* The legacy types' pack() (whole steps of whole groups by transposes: Q8_0, Q4_0, Q4_1,
- * IQ4_NL) writes the bytes of the few-bytes-at-a-time loop, kern_lgp_pack_ref, for every
- * type: random bytes (any d, m, quants), n with and without a short last step, whole and
- * padded last groups, padded row strides, groups packed in two ranges as the pool does. */
+typedef void (*pack_ref_fn)(seek_type, int64_t, const uint8_t *, size_t, int64_t, uint8_t *, int64_t, int64_t);
+
+/* pack() of t at AVX-512 against ref on random bytes (any scales and quants), per shape
+ * {n, rows}: padded row strides on every other shape, groups packed in two ranges as the
+ * pool does; byte for byte */
+static void pack_matches_ref(seek_type t, const int (*shapes)[2], size_t ns, pack_ref_fn ref) {
+    const kern_packed *pk = kern_packed_for_level(t, KERN_AVX512);
+    for (size_t si = 0; pk && si < ns; si++) {
+        const int64_t n = shapes[si][0], rows = shapes[si][1], groups = (rows + 15) / 16;
+        const size_t rb = seek_row_size(t, n) + 6 * (si & 1), bytes = pk->bytes(n, rows);
+        uint8_t *w = malloc(rb * (size_t)rows), *a = malloc(bytes), *b = malloc(bytes);
+        CHECK(w && a && b);
+        for (size_t i = 0; i < rb * (size_t)rows; i++) w[i] = (uint8_t)(urand() * 256);
+        memset(a, 0x5A, bytes), memset(b, 0xA5, bytes);
+        pk->pack(n, w, rb, rows, a, 0, groups / 2);
+        pk->pack(n, w, rb, rows, a, groups / 2, groups);
+        ref(t, n, w, rb, rows, b, 0, groups);
+        CHECK_MSG(!memcmp(a, b, bytes), "%s n %d rows %d", seek_type_get(t)->name, (int)n, (int)rows);
+        free(w), free(a), free(b);
+    }
+}
+
+/* The legacy types' pack() (whole steps of whole groups by transposes) writes the bytes of
+ * the few-bytes-at-a-time loop, kern_lgp_pack_ref, for every type: n with and without a
+ * short last step, whole and padded last groups. */
 TEST(packed_legacy_layout_matches_reference) {
     if (kern_cpu_max_level() < KERN_AVX512) {
         printf("# no AVX-512 here: packed legacy types not run\n");
@@ -541,28 +562,14 @@ TEST(packed_legacy_layout_matches_reference) {
     const seek_type lt[] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q4_1, SEEK_TYPE_Q5_1, SEEK_TYPE_IQ4_NL};
     static const int shapes[][2] = {{128, 16}, {1408, 37}, {4128, 32}, {96, 48}, {256, 5}};
     for (size_t ti = 0; ti < sizeof lt / sizeof *lt; ti++) {
-        const kern_packed *pk = kern_packed_for_level(lt[ti], KERN_AVX512);
-        CHECK(pk != NULL);
-        if (!pk) continue;
-        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
-            const int64_t n = shapes[si][0], rows = shapes[si][1], groups = (rows + 15) / 16;
-            const size_t rb = seek_row_size(lt[ti], n) + 5 * (si & 1), bytes = pk->bytes(n, rows);
-            uint8_t *w = malloc(rb * (size_t)rows), *a = malloc(bytes), *b = malloc(bytes);
-            CHECK(w && a && b);
-            for (size_t i = 0; i < rb * (size_t)rows; i++) w[i] = (uint8_t)(urand() * 256);
-            memset(a, 0x5A, bytes), memset(b, 0xA5, bytes);
-            pk->pack(n, w, rb, rows, a, 0, groups / 2);
-            pk->pack(n, w, rb, rows, a, groups / 2, groups);
-            kern_lgp_pack_ref(lt[ti], n, w, rb, rows, b, 0, groups);
-            CHECK_MSG(!memcmp(a, b, bytes), "%s n %d rows %d", seek_type_get(lt[ti])->name, (int)n, (int)rows);
-            free(w), free(a), free(b);
-        }
+        CHECK(kern_packed_for_level(lt[ti], KERN_AVX512) != NULL);
+        pack_matches_ref(lt[ti], shapes, sizeof shapes / sizeof *shapes, kern_lgp_pack_ref);
     }
 }
 
 /* F16, BF16 and F32's pack() (whole groups' 64-byte chunks by transposes) writes the bytes
  * of the value-by-value loop, kern_fp_pack_ref: n below one chunk, odd, with a tail; whole
- * and padded groups; padded row strides; two ranges of groups. */
+ * and padded groups. BF16 only where the CPU has AVX512_BF16 (no packed form otherwise). */
 TEST(packed_float_layout_matches_reference) {
     if (kern_cpu_max_level() < KERN_AVX512) {
         printf("# no AVX-512 here: packed float types not run\n");
@@ -570,23 +577,7 @@ TEST(packed_float_layout_matches_reference) {
     }
     const seek_type ft[] = {SEEK_TYPE_F16, SEEK_TYPE_BF16, SEEK_TYPE_F32};
     static const int shapes[][2] = {{7, 16}, {64, 16}, {1101, 37}, {1536, 32}, {40, 5}};
-    for (size_t ti = 0; ti < sizeof ft / sizeof *ft; ti++) {
-        const kern_packed *pk = kern_packed_for_level(ft[ti], KERN_AVX512);
-        if (!pk) continue;   /* BF16 without AVX512_BF16 */
-        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
-            const int64_t n = shapes[si][0], rows = shapes[si][1], groups = (rows + 15) / 16;
-            const size_t rb = seek_row_size(ft[ti], n) + 6 * (si & 1), bytes = pk->bytes(n, rows);
-            uint8_t *w = malloc(rb * (size_t)rows), *a = malloc(bytes), *b = malloc(bytes);
-            CHECK(w && a && b);
-            for (size_t i = 0; i < rb * (size_t)rows; i++) w[i] = (uint8_t)(urand() * 256);
-            memset(a, 0x5A, bytes), memset(b, 0xA5, bytes);
-            pk->pack(n, w, rb, rows, a, 0, groups / 2);
-            pk->pack(n, w, rb, rows, a, groups / 2, groups);
-            kern_fp_pack_ref(ft[ti], n, w, rb, rows, b, 0, groups);
-            CHECK_MSG(!memcmp(a, b, bytes), "%s n %d rows %d", seek_type_get(ft[ti])->name, (int)n, (int)rows);
-            free(w), free(a), free(b);
-        }
-    }
+    for (size_t ti = 0; ti < sizeof ft / sizeof *ft; ti++) pack_matches_ref(ft[ti], shapes, sizeof shapes / sizeof *shapes, kern_fp_pack_ref);
 }
 
 /* One vdpbf16ps in lane 0: s + w0 x0 + w1 x1 as the instruction rounds it (the pairs are
