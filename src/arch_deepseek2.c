@@ -53,6 +53,7 @@
 #include "attention.h"
 #include "forward.h"
 #include "profile.h"
+#include "quant.h"
 #include "threads.h"
 #include "util.h"
 #include "vec.h"
@@ -218,6 +219,7 @@ typedef struct {
 } naive_job;
 
 enum { WIDEN_COLS = 16 };   /* kb_t: rows (h, c) widened per item, written as 16 floats along c */
+static int64_t widen_items_per_head(int R) { return (R + WIDEN_COLS - 1) / WIDEN_COLS; }
 
 /* Items [i0, i1) of kb then vb, Q8_0 to F32: the exact values the absorbed order forms from
  * the same bytes (vec.h), so the two orders agree. Items of kb are its rows, or with kb_t
@@ -227,7 +229,7 @@ static void naive_widen(void *ud, int64_t i0, int64_t i1) {
     const int R = j->hp->kv_lora_rank, nope = j->hp->n_nope;
     const size_t wrow = seek_row_size(SEEK_TYPE_Q8_0, R), trow = seek_row_size(SEEK_TYPE_Q8_0, nope);
     const size_t blk = seek_row_size(SEEK_TYPE_Q8_0, 32);   /* one block of 32 values */
-    const int64_t per_head = (R + WIDEN_COLS - 1) / WIDEN_COLS;
+    const int64_t per_head = widen_items_per_head(R);
     for (int64_t i = i0; i < i1; i++) {
         if (i >= j->nki) {
             const int64_t r = i - j->nki;
@@ -239,11 +241,7 @@ static void naive_widen(void *ud, int64_t i0, int64_t i1) {
             const int c0 = (int)(i % per_head) * WIDEN_COLS, nc = R - c0 < WIDEN_COLS ? R - c0 : WIDEN_COLS;
             float t[WIDEN_COLS][32];   /* one 32-value block of each row (h, c0 + c) */
             for (int b = 0; b < nope / 32; b++) {
-                for (int c = 0; c < nc; c++) {   /* a block: fp16 d, then 32 int8 (seek_dequant_q8_0's values) */
-                    const uint8_t *q = j->kb + ((size_t)h * R + c0 + c) * trow + (size_t)b * blk;
-                    const float d = seek_fp16_to_fp32((uint16_t)(q[0] | q[1] << 8));
-                    for (int k = 0; k < 32; k++) t[c][k] = (int8_t)q[2 + k] * d;
-                }
+                for (int c = 0; c < nc; c++) seek_dequant_q8_0(j->kb + ((size_t)h * R + c0 + c) * trow + (size_t)b * blk, t[c], 32);
                 for (int k = 0; k < 32; k++) {
                     float *dst = j->wk + ((size_t)h * nope + 32 * b + k) * R + c0;
                     for (int c = 0; c < nc; c++) dst[c] = t[c][k];
@@ -293,7 +291,7 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
         if (!lat) return -1;
         float *kn = lat + (size_t)P * R, *vv = kn + (size_t)P * H * nope, *kk = vv + (size_t)P * H * hv;
         float *wkf = kk + (size_t)P * H * hk;
-        const int64_t nki = !k8 ? 0 : m->mla_kb_t ? (int64_t)H * ((R + WIDEN_COLS - 1) / WIDEN_COLS) : (int64_t)H * nope;
+        const int64_t nki = !k8 ? 0 : m->mla_kb_t ? H * widen_items_per_head(R) : (int64_t)H * nope;
         naive_job nj = {hp, c, l, lat, kn, kk, kb, vb, wkf, wkf + nwk, m->mla_kb_t, nki};
         double ta = prof_start();   /* the profile's attention: all but the products below */
         par_for(P, naive_latents, &nj);

@@ -726,8 +726,7 @@ static int retype_kv_b(const char *in, const char *out, seek_type kt, seek_type 
     gguf_file *g = gguf_open(in);
     if (!g) return -1;
     gguf_writer *w = gguf_writer_new();
-    void *bufs[256];
-    int nb = 0, rc = w ? 0 : -1;
+    int rc = w ? 0 : -1;
     for (uint64_t i = 0; i < g->n_kv && !rc; i++) {
         char key[256];
         snprintf(key, sizeof key, "%.*s", (int)g->kv[i].key.len, g->kv[i].key.ptr);
@@ -746,17 +745,15 @@ static int retype_kv_b(const char *in, const char *out, seek_type kt, seek_type 
         const int64_t n = t->ne[0], rows = t->ne[1] * t->ne[2];
         float *row = malloc(sizeof(float) * (size_t)n);
         uint8_t *dst = malloc(seek_row_size(to, n) * (size_t)rows);
-        if (!row || !dst || nb >= 256) { free(row); free(dst); rc = -1; break; }
-        bufs[nb++] = dst;
+        rc = row && dst ? 0 : -1;
         for (int64_t r = 0; r < rows && !rc; r++)
             rc = seek_dequantize_row(t->type, (const uint8_t *)t->data + (size_t)r * seek_row_size(t->type, n), row, n) ||
                  seek_quantize_row(to, row, dst + (size_t)r * seek_row_size(to, n), n);
-        free(row);
-        if (!rc) rc = gguf_add_tensor(w, name, to, t->n_dims, t->ne, dst, true);
+        if (!rc) rc = gguf_add_tensor(w, name, to, t->n_dims, t->ne, dst, false);   /* copied */
+        free(row), free(dst);
     }
     if (!rc) rc = gguf_write(w, out);
     gguf_writer_free(w);
-    for (int i = 0; i < nb; i++) free(bufs[i]);
     gguf_close(g);
     return rc ? -1 : 0;
 }

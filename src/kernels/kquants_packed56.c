@@ -184,7 +184,7 @@ void kq_pack_q5k(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, 
 /* One whole group (16 rows at w) of Q6_K into o (its D area first): the 16 rows' ql, qh
  * and scale dwords transposed (vector m = dword m of every row), then the bit moves of
  * kq_pack_q6k_ref on whole vectors, lane r = row r. The bytes of kq_pack_q6k_ref
- * (test_kernels_k q6k_packing_matches_reference). */
+ * (test_kernels_k kquant_packing_matches_reference). */
 PK_TARGET static void pack_q6k_group16(int64_t nb, const uint8_t *w, size_t row_bytes, uint8_t *dv) {
     const __m512i off = rows16_offsets(row_bytes);
     const size_t dbytes = kq_q6_dbytes(nb);
