@@ -1,8 +1,9 @@
 /* threads.h - a small pool of worker threads for data-parallel loops.
  *
  *   par_for(n, fn, ud): fn(ud, begin, end) over disjoint contiguous ranges that cover
- *   [0, n), claimed by the threads as they go (bigger ranges first); returns when all are
- *   done. Which thread runs which range, and how many ranges there are, is not fixed.
+ *   [0, n), claimed by the threads as they go (each from its own share first, then from
+ *   the others'); returns when all are done. Which thread runs which range, and how many
+ *   ranges there are, is not fixed.
  *
  * Work is split by index only, so a loop whose iterations are independent gives
  * bit-identical results for every thread count and split (matmul splits output rows).

@@ -63,6 +63,76 @@ TEST(par_for_many_short_jobs) {
     seek_set_threads(0);
 }
 
+/* Who runs what (threads.c): each thread walks its own lane (its share of the pieces) from
+ * the front, contiguously, and steals the back of another lane when its own is empty. Two
+ * threads, 64 pieces: each thread's first range must be its lane's start (0 for the caller,
+ * 32 for the worker) and its ranges inside its own lane one contiguous run from there. A
+ * rendezvous in each thread's first piece makes sure both have started before either
+ * finishes (so neither takes the other's whole lane). */
+typedef struct {
+    pthread_t caller;
+    _Atomic int arrived, done_elsewhere;
+    int64_t ranges[2][64][2];
+    int n_ranges[2];
+    bool block_worker;   /* second test: the worker's first piece waits for all the others */
+} lanes_seen;
+
+static bool wait_until(_Atomic int *v, int want) {
+    for (int i = 0; i < 10000 && *v < want; i++) usleep(1000);   /* at most 10 s */
+    return *v >= want;
+}
+
+static void record_lanes(void *ud, int64_t b, int64_t e) {
+    lanes_seen *s = ud;
+    const int who = pthread_equal(pthread_self(), s->caller) ? 0 : 1;
+    const int k = s->n_ranges[who]++;
+    if (k < 64) s->ranges[who][k][0] = b, s->ranges[who][k][1] = e;
+    if (s->block_worker) {
+        if (who == 1 && k == 0) wait_until(&s->done_elsewhere, 64 - (int)(e - b));
+        else s->done_elsewhere += (int)(e - b);
+    } else if (k == 0) {
+        s->arrived++;
+        wait_until(&s->arrived, 2);
+    }
+}
+
+TEST(par_for_threads_walk_their_own_lanes) {
+    seek_set_threads(2);
+    lanes_seen s = {.caller = pthread_self()};
+    par_for(64, record_lanes, &s);
+    CHECK(s.arrived == 2);
+    for (int who = 0; who < 2; who++) {
+        const int64_t lane_b = 32 * who, lane_e = lane_b + 32;
+        CHECK(s.n_ranges[who] >= 1 && s.n_ranges[who] <= 64);
+        CHECK_MSG(s.ranges[who][0][0] == lane_b, "thread %d began at %lld, not its lane's start %lld", who,
+                  (long long)s.ranges[who][0][0], (long long)lane_b);
+        int64_t at = lane_b;   /* the own lane's ranges continue one another */
+        for (int k = 0; k < s.n_ranges[who] && k < 64; k++) {
+            if (s.ranges[who][k][0] < lane_b || s.ranges[who][k][0] >= lane_e) continue;   /* stolen */
+            CHECK_MSG(s.ranges[who][k][0] == at, "thread %d: range %d begins at %lld, its lane was at %lld", who, k,
+                      (long long)s.ranges[who][k][0], (long long)at);
+            at = s.ranges[who][k][1];
+        }
+    }
+    seek_set_threads(0);
+}
+
+/* A worker that stalls in its first piece (preempted, say): the caller steals the rest of
+ * its lane and the job still ends; without stealing this would wait forever (10 s here). */
+TEST(par_for_caller_steals_from_a_stalled_worker) {
+    seek_set_threads(2);
+    for (int rep = 0; rep < 5; rep++) {
+        lanes_seen s = {.caller = pthread_self(), .block_worker = true};
+        par_for(64, record_lanes, &s);
+        if (!s.n_ranges[1]) continue;   /* the caller ran it all: nothing stalled */
+        const int64_t first = s.ranges[1][0][1] - s.ranges[1][0][0];
+        CHECK_MSG(s.done_elsewhere == 64 - first, "the others ran %d of %lld indices", (int)s.done_elsewhere,
+                  (long long)(64 - first));
+        CHECK(s.n_ranges[1] == 1);   /* the stalled worker ran only its first piece */
+    }
+    seek_set_threads(0);
+}
+
 /* inside a par_for, seek_threads() is 1 (nested calls run serially) and does not block */
 static void threads_inside(void *ud, int64_t b, int64_t e) {
     int *seen = ud;
@@ -199,6 +269,8 @@ TEST(mla_decode_head_blocks_same_bits) {
 int main(void) {
     RUN(par_for_covers_each_index_once);
     RUN(par_for_many_short_jobs);
+    RUN(par_for_threads_walk_their_own_lanes);
+    RUN(par_for_caller_steals_from_a_stalled_worker);
     RUN(seek_threads_inside_par_for_is_one);
     RUN(workers_block_async_signals);
     RUN(forward_is_bit_identical_for_any_thread_count);
