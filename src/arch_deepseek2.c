@@ -279,7 +279,7 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
     const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, rope = hp->n_rope;
     const int hk = nope + rope, hv = hp->head_dim_v, P = pos0 + n;
     const uint8_t *kb = m->mla_kb[l], *vb = m->mla_vb[l];
-    const size_t krow = seek_row_size(m->mla_kt, m->mla_kb_t ? nope : R), vrow = seek_row_size(m->mla_vt, R);
+    const size_t krow = m->mla_krow, vrow = m->mla_vrow;
     if (use_naive(m, n, pos0)) {
         /* decompress every position: lat[P][R] -> kn[P][H*nope], vv[P][H*hv]; keys
          * kk[P][H][hk] = [k_nope ; k_pe]. Q8_0 halves are multiplied as F32 (wk[H nope][R],

@@ -727,6 +727,17 @@ int gguf_set_value(gguf_writer *w, const char *key, const gguf_value *v) {
     return (!b || encode_value(b, v, true)) ? -1 : 0;
 }
 
+int gguf_copy_metadata(gguf_writer *w, const gguf_file *g, bool (*skip)(const char *key, void *ud), void *ud) {
+    for (uint64_t i = 0; i < g->n_kv; i++) {
+        char *key = seek_strndup(g->kv[i].key.ptr, g->kv[i].key.len);
+        if (!key) return seek_error("gguf writer: out of memory");
+        const int rc = skip && skip(key, ud) ? 0 : gguf_set_value(w, key, &g->kv[i].value);
+        free(key);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
 int gguf_add_tensor(gguf_writer *w, const char *name, seek_type type, uint32_t n_dims,
                     const int64_t *ne, const void *data, bool borrow) {
     const seek_type_info *ti = seek_type_get(type);

@@ -163,6 +163,9 @@ int gguf_set_arr_data(gguf_writer *w, const char *key, gguf_type elem, const voi
 int gguf_set_arr_str(gguf_writer *w, const char *key, const char *const *strs, uint64_t n);
 /* Copy any value read by the reader (including nested arrays). */
 int gguf_set_value(gguf_writer *w, const char *key, const gguf_value *v);
+/* Copy every key/value of g, in order, except those for which skip(key, ud) is true
+ * (skip may be NULL): what a tool that rewrites a file's tensors starts from. */
+int gguf_copy_metadata(gguf_writer *w, const gguf_file *g, bool (*skip)(const char *key, void *ud), void *ud);
 
 /* Add a tensor; `data` (seek_row_size(type, ne[0]) * rows bytes) is copied unless
  * `borrow` is true (then it must stay valid until gguf_write). */

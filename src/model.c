@@ -474,8 +474,8 @@ static int prepare_mla(seek_model *md) {
     md->mla_vt = vq8 ? SEEK_TYPE_Q8_0 : v0 == SEEK_TYPE_F32 ? SEEK_TYPE_F32 : SEEK_TYPE_F16;
     md->mla_kb_t = kq8 && split;
     /* bytes of one layer's kb, then vb */
-    const size_t kbytes = md->mla_kb_t ? (size_t)H * R * seek_row_size(md->mla_kt, nope) : (size_t)H * nope * seek_row_size(md->mla_kt, R);
-    const size_t vbytes = (size_t)H * hv * seek_row_size(md->mla_vt, R);
+    md->mla_krow = seek_row_size(md->mla_kt, md->mla_kb_t ? nope : R), md->mla_vrow = seek_row_size(md->mla_vt, R);
+    const size_t kbytes = (size_t)H * (md->mla_kb_t ? R : nope) * md->mla_krow, vbytes = (size_t)H * hv * md->mla_vrow;
     uint64_t total;
     if (!seek_mul_ok((uint64_t)kbytes + vbytes, (uint64_t)L, &total) || total > SIZE_MAX)
         return seek_error("%s: the unpacked attn_kv_b does not fit in memory", md->gguf->path);

@@ -90,6 +90,7 @@ typedef struct seek_model {
      * relative, is far below that of any quantized type the values come from) */
     seek_type mla_kt, mla_vt;     /* types of kb and vb */
     bool mla_kb_t;                /* kb holds attn_k_b's rows (h, c) of nope values */
+    size_t mla_krow, mla_vrow;    /* bytes of one row of kb (R values, or nope with mla_kb_t), of vb */
     uint8_t **mla_kb, **mla_vb;
     size_t mla_bytes;             /* the block behind them (seek_alloc_big) */
     struct seek_workspace *ws;    /* activations and scratch of the fast pass (forward.h) */

@@ -411,11 +411,7 @@ int quantize_file(const char *in, const char *out, const quant_opts *o) {
     if (!types || !conv || !(w = gguf_writer_new())) goto out;
 
     /* metadata: everything, with the new file type */
-    for (uint64_t i = 0; i < g->n_kv; i++) {
-        char key[256];
-        snprintf(key, sizeof key, "%.*s", (int)(g->kv[i].key.len < 255 ? g->kv[i].key.len : 255), g->kv[i].key.ptr);
-        if (gguf_set_value(w, key, &g->kv[i].value)) goto out;
-    }
+    if (gguf_copy_metadata(w, g, NULL, NULL)) goto out;
     if (gguf_set_u32(w, "general.file_type", (uint32_t)o->target->ftype) ||
         gguf_set_u32(w, "general.quantization_version", 2))
         goto out;

@@ -726,12 +726,7 @@ static int retype_kv_b(const char *in, const char *out, seek_type kt, seek_type 
     gguf_file *g = gguf_open(in);
     if (!g) return -1;
     gguf_writer *w = gguf_writer_new();
-    int rc = w ? 0 : -1;
-    for (uint64_t i = 0; i < g->n_kv && !rc; i++) {
-        char key[256];
-        snprintf(key, sizeof key, "%.*s", (int)g->kv[i].key.len, g->kv[i].key.ptr);
-        rc = gguf_set_value(w, key, &g->kv[i].value);
-    }
+    int rc = w ? gguf_copy_metadata(w, g, NULL, NULL) : -1;
     for (uint64_t i = 0; i < g->n_tensors && !rc; i++) {
         const gguf_tensor *t = &g->tensors[i];
         char name[128];

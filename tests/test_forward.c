@@ -189,11 +189,7 @@ TEST(deepseek2_split_kv_b_layout) {
         gguf_file *g = gguf_open(gguf_path(fixtures[fi], "f32"));
         CHECK(g);
         gguf_writer *w = gguf_writer_new();
-        for (uint64_t i = 0; i < g->n_kv; i++) {
-            char key[256];
-            snprintf(key, sizeof key, "%.*s", (int)g->kv[i].key.len, g->kv[i].key.ptr);
-            CHECK(gguf_set_value(w, key, &g->kv[i].value) == 0);
-        }
+        CHECK(gguf_copy_metadata(w, g, NULL, NULL) == 0);
         uint32_t H = 0, R = 0, kl = 0, vl = 0, rd = 0;
         CHECK(gguf_get_u32(g, "deepseek2.attention.head_count", &H) && gguf_get_u32(g, "deepseek2.attention.kv_lora_rank", &R) &&
               gguf_get_u32(g, "deepseek2.attention.key_length", &kl) && gguf_get_u32(g, "deepseek2.attention.value_length", &vl) &&

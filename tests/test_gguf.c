@@ -282,11 +282,7 @@ static int rewrite_identical(const char *src) {
     gguf_file *g = gguf_open(src);
     if (!g) { printf("    %s\n", seek_last_error()); return 0; }
     gguf_writer *w = gguf_writer_new();
-    for (uint64_t i = 0; i < g->n_kv; i++) {
-        char *key = seek_strndup(g->kv[i].key.ptr, g->kv[i].key.len);
-        if (gguf_set_value(w, key, &g->kv[i].value)) { free(key); return 0; }
-        free(key);
-    }
+    if (gguf_copy_metadata(w, g, NULL, NULL)) return 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         const gguf_tensor *t = &g->tensors[i];
         char *name = seek_strndup(t->name.ptr, t->name.len);

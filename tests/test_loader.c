@@ -41,6 +41,9 @@ static const kv_set *find_set(const edit *e, const char *key) {
     return NULL;
 }
 
+/* gguf_copy_metadata's skip: the keys the edit sets or drops */
+static bool edited_key(const char *key, void *e) { return find_set(e, key) != NULL; }
+
 static int put(gguf_writer *w, const kv_set *s) {
     switch (s->kind) {
     case 'u': return gguf_set_u32(w, s->key, (uint32_t)s->num);
@@ -58,12 +61,7 @@ static int mutate(const char *src, const char *dst, const edit *e) {
     gguf_writer *w = gguf_writer_new();
     int rc = -1;
     void *zero = NULL;
-    char key[256];
-    for (uint64_t i = 0; i < g->n_kv; i++) {
-        snprintf(key, sizeof key, "%.*s", (int)g->kv[i].key.len, g->kv[i].key.ptr);
-        if (find_set(e, key)) continue;
-        if (gguf_set_value(w, key, &g->kv[i].value)) goto out;
-    }
+    if (gguf_copy_metadata(w, g, edited_key, (void *)e)) goto out;
     for (int i = 0; i < 4; i++)
         if (e->kv[i].key && put(w, &e->kv[i])) goto out;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
