@@ -200,8 +200,9 @@ static void many_quant_range(void *ud, int64_t i0, int64_t i1) {
 /* Prefill lists are dealt out one tile at a time from a shared counter instead of in one
  * contiguous half per thread: a thread that the OS preempts, or that drew the slower tiles,
  * no longer holds the other one at the barrier. Which thread computes a tile never changes
- * its bits. (Decode keeps the static split: its tiles are short, a shared counter would
- * cost more than it balances.) */
+ * its bits. (Decode uses par_for's own claims, each thread's lane of consecutive tiles
+ * with stealing at the end (threads.c): its tiles are short, and a shared counter per tile
+ * would cost more than it balances.) */
 typedef struct {
     par_fn fn;
     void *ud;
