@@ -26,8 +26,8 @@
  * can only succeed for the job it names, and a late worker can never take a piece of a
  * newer job by mistake; fn, ud and n are read after a successful claim (they are written
  * before the ticket is published, and not rewritten before every piece of the job is
- * finished). The ticket, [job : 24 | 0 : 20 | pieces : 20], only announces the job. Jobs of
- * more than 2^20 - 1 indices are cut into that many pieces of consecutive indices.
+ * finished). The ticket, [job : 24 | 0 : 40], only announces the job. Jobs of more than
+ * 2^20 - 1 indices are cut into that many pieces of consecutive indices.
  *
  * Waiting spins first, then sleeps: a worker that finished polls the ticket for up to
  * SPIN_NS before it sleeps on the condition variable (futex sleeps and wake-ups per job
@@ -60,7 +60,7 @@ static struct {
     pthread_t tid[MAX_THREADS];
     int n_threads;                 /* including the caller */
     int n_started;                 /* workers running */
-    _Atomic uint64_t ticket;       /* [job : 24 | 0 : 20 | pieces : 20] */
+    _Atomic uint64_t ticket;       /* [job : 24 | 0 : 40] */
     _Atomic int64_t left;          /* pieces of the current job not finished yet */
     int sleepers;                  /* workers asleep on `wake` (under mu) */
     bool caller_sleeps;            /* the caller is asleep on `done` (under mu) */
@@ -279,7 +279,7 @@ void par_for(int64_t n, par_fn fn, void *ud) {
     for (uint64_t k = 0; k < nt; k++)   /* lane k: the k-th share of the pieces */
         atomic_store_explicit(&pool.lane[k].w, lane_word(job, total * k / nt, total * (k + 1) / nt), memory_order_relaxed);
     atomic_store_explicit(&pool.left, (int64_t)total, memory_order_relaxed);
-    atomic_store_explicit(&pool.ticket, job << JOB_SHIFT | total, memory_order_release);
+    atomic_store_explicit(&pool.ticket, job << JOB_SHIFT, memory_order_release);
     pthread_mutex_lock(&pool.mu);
     if (pool.sleepers) pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);

@@ -217,20 +217,19 @@ KT_AVX512 KINLINE void lg_cols2(ltype T, const lg_panel *P0, const lg_panel *P1,
     case NC: lg_cols(T, Pg, ag, as, acc, NC); break;
 
 enum { LG_PCH = 8 };   /* activation groups (4 blocks) per panel: 16 rows x 32 blocks, 20 KiB */
-enum { LG_PCH2 = LG_PCH };
 
 /* packed: w is the tile's first packed group and ws the bytes of a group */
 KT_AVX512 KINLINE void lg_prefill(ltype T, bool packed, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
                                   int nc, float *out, size_t os) {
     const int64_t nb = n / 32, ng = (nb + 3) / 4;
-    lg_panel P[2 * LG_PCH2];
+    lg_panel P[2 * LG_PCH];   /* the pair path's second panels at P + LG_PCH */
     /* chunks of LG_PCH groups outside, 16-row panels inside: a chunk's activations (all the
      * tile's columns, 320 KiB at 256 columns) stay in L2 while every panel passes over them */
     for (int64_t g0 = 0; g0 < ng || g0 == 0; g0 += LG_PCH) {
         int ch = ng - g0 < LG_PCH ? (int)(ng - g0) : LG_PCH;
         int r0 = 0;
         for (; packed && nr - r0 >= 32; r0 += 32) {   /* two full panels at a time */
-            lg_panel *Q = P + LG_PCH2;
+            lg_panel *Q = P + LG_PCH;
             for (int gg = 0; gg < ch; gg++) {
                 lgp_panel(T, &P[gg], w + (r0 / 16) * ws, nb, g0 + gg);
                 lgp_panel(T, &Q[gg], w + (r0 / 16 + 1) * ws, nb, g0 + gg);
