@@ -198,8 +198,14 @@ TEST(cpu_level_detected) {
     kern_set_level(KERN_SCALAR);
     CHECK(kern_cpu_level() == KERN_SCALAR);
     kern_set_level(prev);
-    printf("  cpu level %s (bf16 dot %s, amx %s)\n", kern_level_name(l), kern_cpu_has_bf16() ? "yes" : "no",
-           kern_cpu_has_amx() ? "yes" : "no");
+    /* AMX tiles: never in use without the CPU's AMX, off on request */
+    const bool amx_prev = kern_set_amx(true);
+    CHECK(!kern_cpu_amx() || (kern_cpu_has_amx() && kern_cpu_level() == KERN_AVX512));
+    kern_set_amx(false);
+    CHECK(!kern_cpu_amx());
+    kern_set_amx(amx_prev);
+    printf("  cpu level %s (bf16 dot %s, amx %s, tiles in use %s)\n", kern_level_name(l), kern_cpu_has_bf16() ? "yes" : "no",
+           kern_cpu_has_amx() ? "yes" : "no", kern_cpu_amx() ? "yes" : "no");
 #if defined(__x86_64__)
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (f) {   /* the flags the kernel reports must agree with what CPUID told us */
@@ -463,15 +469,61 @@ static int packed_tilings_differ(const kern_packed *pk, int64_t n, const uint8_t
     return 0;
 }
 
+/* One legacy type's packed product (pk: its packed form) against the plain AVX-512 kernel
+ * on n values x rows x cols, cut into every tiling of rtiles x ctiles; bit for bit. Odd rows
+ * are random bytes (every nibble and fifth-bit pattern) with sane scales; padded row strides. */
+static void packed_legacy_case(seek_type t, const kern_packed *pk, int64_t n, int rows, int cols, const int *rtiles,
+                               int nrt, const int *ctiles, int nct) {
+    const kern_entry *e = kern_for_level(t, KERN_AVX512);
+    const size_t bb = (size_t)seek_type_get(t)->type_size;
+    const size_t rb = seek_row_size(t, n), ws = rb + bb / 2 + 1, as = kern_act_row_bytes(e, n), os = (size_t)rows + 3;
+    uint8_t *w = malloc(ws * (size_t)rows), *act = malloc(as * (size_t)cols);
+    float *x = malloc(sizeof(float) * (size_t)n), *whole = malloc(sizeof(float) * os * cols),
+          *tiled = malloc(sizeof(float) * os * cols);
+    CHECK(w && act && x && whole && tiled);
+    for (int r = 0; r < rows; r++) {
+        uint8_t *row = w + (size_t)r * ws;
+        fill(x, n);
+        CHECK(!seek_quantize_row(t, x, row, n));
+        if (r % 2)
+            for (size_t b = 0; b < rb / bb; b++) {   /* random quants, keep d (and m) */
+                size_t keep = is_q81(t) ? 4 : 2;
+                for (size_t i = keep; i < bb; i++) row[b * bb + i] = (uint8_t)(urand() * 256);
+            }
+        memset(row + rb, 0xAB, ws - rb);   /* padding the kernels must not use */
+    }
+    for (int c = 0; c < cols; c++) {
+        fill(x, n);
+        e->quant(x, act + (size_t)c * as, n);
+    }
+    const int64_t groups = (rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+    const size_t gb = pk->bytes(n, KERN_PACK_ROWS);
+    CHECK(gb == KERN_PACK_ROWS * rb && pk->bytes(n, rows) == (size_t)groups * gb);
+    uint8_t *packed = malloc(pk->bytes(n, rows));
+    CHECK(packed != NULL);
+    memset(packed, 0x5A, pk->bytes(n, rows));   /* pack() writes every byte */
+    pk->pack(n, w, ws, rows, packed, 0, groups / 2);   /* in two ranges, as the pool does */
+    pk->pack(n, w, ws, rows, packed, groups / 2, groups);
+    for (size_t i = 0; i < os * cols; i++) whole[i] = NAN;
+    e->mm(n, w, ws, rows, act, as, cols, whole, os);
+    const int d = packed_tilings_differ(pk, n, packed, rows, act, as, cols, whole, os, tiled, rtiles, nrt, ctiles, nct);
+    CHECK_MSG(!d, "%s n %d rows %d cols %d, tile %dx%d", seek_type_get(t)->name, (int)n, rows, cols,
+              d ? rtiles[(d - 1) / nct] : 0, d ? ctiles[(d - 1) % nct] : 0);
+    free(w), free(act), free(x), free(whole), free(tiled), free(packed);
+}
+
+static const seek_type legacy_types[] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0,
+                                         SEEK_TYPE_Q4_1, SEEK_TYPE_Q5_1, SEEK_TYPE_IQ4_NL};
+enum { N_LEGACY = sizeof legacy_types / sizeof *legacy_types };
+
 /* Weights packed at load (kernels/legacy_packed.c): each legacy type has a packed form at
  * AVX-512 only, and every tile of 16-row groups x any columns gives the plain AVX-512
- * kernel's bits, including the zero-padded last group and a short last step of blocks.
- * Odd rows are random bytes (every nibble and fifth-bit pattern) with sane scales. */
+ * kernel's bits, including the zero-padded last group and a short last step of blocks
+ * (where the CPU has AMX, the 16-column chunks run on its tiles). */
 TEST(packed_legacy_gives_the_plain_bits) {
-    const seek_type lt[] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q4_1, SEEK_TYPE_Q5_1, SEEK_TYPE_IQ4_NL};
     for (int l = 0; l < KERN_LEVELS; l++) {
-        for (size_t ti = 0; ti < sizeof lt / sizeof *lt; ti++)
-            CHECK(!kern_packed_for_level(lt[ti], (kern_level)l) == (l != KERN_AVX512));
+        for (size_t ti = 0; ti < N_LEGACY; ti++)
+            CHECK(!kern_packed_for_level(legacy_types[ti], (kern_level)l) == (l != KERN_AVX512));
         CHECK(!kern_packed_for_level(SEEK_TYPE_F32, (kern_level)l) == (l != KERN_AVX512));
         CHECK(!kern_packed_for_level(SEEK_TYPE_F16, (kern_level)l) == (l != KERN_AVX512));
     }
@@ -482,51 +534,36 @@ TEST(packed_legacy_gives_the_plain_bits) {
     /* n, rows, columns: n = 32, 64k + 32 (a short last step), V2-Lite's 1408 */
     static const int shapes[][3] = {{32, 16, 1}, {1408, 37, 13}, {1536, 16, 33}, {96, 48, 2}, {4128, 35, 8}, {160, 33, 64}};
     static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 3, 4, 5, 7, 12, 13, 64};
-    for (size_t ti = 0; ti < sizeof lt / sizeof *lt; ti++) {
-        const seek_type t = lt[ti];
-        const kern_entry *e = kern_for_level(t, KERN_AVX512);
-        const kern_packed *pk = kern_packed_for_level(t, KERN_AVX512);
-        const size_t bb = (size_t)seek_type_get(t)->type_size;
-        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
-            const int64_t n = shapes[si][0];
-            const int rows = shapes[si][1], cols = shapes[si][2];
-            const size_t rb = seek_row_size(t, n), ws = rb + bb / 2 + 1, as = kern_act_row_bytes(e, n), os = (size_t)rows + 3;
-            uint8_t *w = malloc(ws * (size_t)rows), *act = malloc(as * (size_t)cols);
-            float *x = malloc(sizeof(float) * (size_t)n), *whole = malloc(sizeof(float) * os * cols),
-                  *tiled = malloc(sizeof(float) * os * cols);
-            CHECK(w && act && x && whole && tiled);
-            for (int r = 0; r < rows; r++) {
-                uint8_t *row = w + (size_t)r * ws;
-                fill(x, n);
-                CHECK(!seek_quantize_row(t, x, row, n));
-                if (r % 2)
-                    for (size_t b = 0; b < rb / bb; b++) {   /* random quants, keep d (and m) */
-                        size_t keep = is_q81(t) ? 4 : 2;
-                        for (size_t i = keep; i < bb; i++) row[b * bb + i] = (uint8_t)(urand() * 256);
-                    }
-                memset(row + rb, 0xAB, ws - rb);   /* padding the kernels must not use */
-            }
-            for (int c = 0; c < cols; c++) {
-                fill(x, n);
-                e->quant(x, act + (size_t)c * as, n);
-            }
-            const int64_t groups = (rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
-            const size_t gb = pk->bytes(n, KERN_PACK_ROWS);
-            CHECK(gb == KERN_PACK_ROWS * rb && pk->bytes(n, rows) == (size_t)groups * gb);
-            uint8_t *packed = malloc(pk->bytes(n, rows));
-            CHECK(packed != NULL);
-            memset(packed, 0x5A, pk->bytes(n, rows));   /* pack() writes every byte */
-            pk->pack(n, w, ws, rows, packed, 0, groups / 2);   /* in two ranges, as the pool does */
-            pk->pack(n, w, ws, rows, packed, groups / 2, groups);
-            for (size_t i = 0; i < os * cols; i++) whole[i] = NAN;
-            e->mm(n, w, ws, rows, act, as, cols, whole, os);
-            const int nrt = (int)(sizeof rtiles / sizeof *rtiles), nct = (int)(sizeof ctiles / sizeof *ctiles);
-            const int d = packed_tilings_differ(pk, n, packed, rows, act, as, cols, whole, os, tiled, rtiles, nrt, ctiles, nct);
-            CHECK_MSG(!d, "%s n %d rows %d cols %d, tile %dx%d", seek_type_get(t)->name, (int)n, rows, cols,
-                      d ? rtiles[(d - 1) / nct] : 0, d ? ctiles[(d - 1) % nct] : 0);
-            free(w), free(act), free(x), free(whole), free(tiled), free(packed);
-        }
+    for (size_t ti = 0; ti < N_LEGACY; ti++)
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+            packed_legacy_case(legacy_types[ti], kern_packed_for_level(legacy_types[ti], KERN_AVX512), shapes[si][0],
+                               shapes[si][1], shapes[si][2], rtiles, 3, ctiles, 9);
+}
+
+/* The AMX tile prefill (kernels/legacy_amx.c) gives the plain AVX-512 kernel's bits: run
+ * with the tile instructions' C twins (kernels/amx.h) on any AVX-512 CPU, and where the CPU
+ * has AMX also on its tiles. Shapes: one 16-column chunk, columns past the tile kernel's
+ * 256-column pass, 16 + 1 (the rest on AVX-512), blocks past its 16-block unpacking, a
+ * short last step, padded groups. */
+TEST(amx_prefill_gives_the_plain_bits) {
+    if (kern_cpu_max_level() < KERN_AVX512) {
+        CHECK(!kern_packed_amx_emulated(SEEK_TYPE_Q8_0));
+        printf("# no AVX-512 here: AMX tile kernels not run\n");
+        return;
     }
+    CHECK(kern_packed_amx_emulated(SEEK_TYPE_Q4_K) && !kern_packed_amx_emulated(SEEK_TYPE_F16));
+    const bool hw = kern_cpu_amx();
+    printf("  AMX tiles on this CPU: %s\n", hw ? "yes, run as well" : "no, emulated only");
+    static const int shapes[][3] = {{32, 16, 16}, {96, 48, 272}, {1408, 20, 33}, {4128, 17, 16}, {160, 33, 48}};
+    static const int rtiles[] = {16, 48}, ctiles[] = {16, 17, 64, 256};
+    for (int pass = 0; pass < 1 + hw; pass++)
+        for (size_t ti = 0; ti < N_LEGACY; ti++) {
+            const seek_type t = legacy_types[ti];
+            const kern_packed *pk = pass ? kern_packed_for_level(t, KERN_AVX512) : kern_packed_amx_emulated(t);
+            CHECK(pk != NULL);
+            for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+                packed_legacy_case(t, pk, shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 2, ctiles, 4);
+        }
 }
 
 typedef void (*pack_ref_fn)(seek_type, int64_t, const uint8_t *, size_t, int64_t, uint8_t *, int64_t, int64_t);
@@ -754,6 +791,7 @@ int main(void) {
     RUN(matmul_fast_path_thread_count_invariant);
     RUN(float_decode_gives_the_batch_bits);
     RUN(packed_legacy_gives_the_plain_bits);
+    RUN(amx_prefill_gives_the_plain_bits);
     RUN(packed_legacy_layout_matches_reference);
     RUN(packed_float_layout_matches_reference);
     RUN(packed_float_sums_in_k_order);

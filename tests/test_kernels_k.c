@@ -336,8 +336,32 @@ static bool has_packed(seek_type t, kern_level l) {
     return l == KERN_AVX512 && (t == SEEK_TYPE_Q4_K || t == SEEK_TYPE_Q5_K || t == SEEK_TYPE_Q6_K);
 }
 
+/* t's packed product (pk: its packed form) against the plain AVX-512 kernel on n values x
+ * rows x cols, cut into every tiling of rtiles x ctiles; bit for bit */
+static void packed_case(seek_type t, const kern_packed *pk, int64_t n, int rows, int cols, const int *rtiles, int nrt,
+                        const int *ctiles, int nct) {
+    const kern_entry *e = kern_kquant(t, KERN_AVX512);
+    problem p = make_problem(t, n, rows, cols);
+    const int64_t groups = (p.rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
+    const size_t gb = pk->bytes(p.n, KERN_PACK_ROWS);
+    CHECK(pk->bytes(p.n, p.rows) == (size_t)groups * gb && gb % 64 == 0);
+    uint8_t *packed = malloc(pk->bytes(p.n, p.rows));
+    pk->pack(p.n, p.w, p.ws, p.rows, packed, 0, groups);
+    size_t os = (size_t)p.rows + 3;
+    float *whole = run_whole(e, &p, p.a), *tiled = malloc(sizeof(float) * os * p.cols);
+    for (int rt = 0; rt < nrt; rt++)
+        for (int ct = 0; ct < nct; ct++) {
+            run_tiled(pk->mm, &p, packed, gb, KERN_PACK_ROWS, rtiles[rt], ctiles[ct], tiled);
+            CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * p.cols), "%s n %d rows %d cols %d, tile %dx%d", tname(p.t),
+                      (int)p.n, p.rows, p.cols, rtiles[rt], ctiles[ct]);
+        }
+    free(whole), free(tiled), free(packed);
+    free_problem(&p);
+}
+
 /* Weights packed at load: every tile of 16-row groups x any columns gives the plain
- * AVX-512 kernel's bits, including the zero-padded last group. */
+ * AVX-512 kernel's bits, including the zero-padded last group (where the CPU has AMX,
+ * packed Q4_K's 16-column chunks run on its tiles). */
 TEST(packed_kquants_give_the_plain_bits) {
     for (int l = 0; l < KERN_LEVELS; l++)
         for (int ti = 0; ti < NTYPES; ti++)
@@ -350,26 +374,31 @@ TEST(packed_kquants_give_the_plain_bits) {
     static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 7, 8, 9, 16, 64};
     for (int ti = 0; ti < NTYPES; ti++) {
         if (!has_packed(ktypes[ti], KERN_AVX512)) continue;
-        const kern_packed *pk = kern_packed_for_level(ktypes[ti], KERN_AVX512);
-        const kern_entry *e = kern_kquant(ktypes[ti], KERN_AVX512);
-        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
-            problem p = make_problem(ktypes[ti], shapes[si][0], shapes[si][1], shapes[si][2]);
-            const int64_t groups = (p.rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
-            const size_t gb = pk->bytes(p.n, KERN_PACK_ROWS);
-            CHECK(pk->bytes(p.n, p.rows) == (size_t)groups * gb && gb % 64 == 0);
-            uint8_t *packed = malloc(pk->bytes(p.n, p.rows));
-            pk->pack(p.n, p.w, p.ws, p.rows, packed, 0, groups);
-            size_t os = (size_t)p.rows + 3;
-            float *whole = run_whole(e, &p, p.a), *tiled = malloc(sizeof(float) * os * p.cols);
-            for (size_t rt = 0; rt < sizeof rtiles / sizeof *rtiles; rt++)
-                for (size_t ct = 0; ct < sizeof ctiles / sizeof *ctiles; ct++) {
-                    run_tiled(pk->mm, &p, packed, gb, KERN_PACK_ROWS, rtiles[rt], ctiles[ct], tiled);
-                    CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * p.cols), "%s n %d rows %d cols %d, tile %dx%d",
-                              tname(p.t), (int)p.n, p.rows, p.cols, rtiles[rt], ctiles[ct]);
-                }
-            free(whole), free(tiled), free(packed);
-            free_problem(&p);
-        }
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+            packed_case(ktypes[ti], kern_packed_for_level(ktypes[ti], KERN_AVX512), shapes[si][0], shapes[si][1],
+                        shapes[si][2], rtiles, 3, ctiles, 7);
+    }
+}
+
+/* Packed Q4_K's AMX tile prefill (kernels/kquants_amx.c: the scales baked into the weight
+ * tiles) gives the plain AVX-512 kernel's bits: with the tile instructions' C twins on any
+ * AVX-512 CPU, and where the CPU has AMX also on its tiles. Shapes: 1, 3 and 9 super-blocks
+ * (past its 2 unpacked at a time), one 16-column chunk, 16 + 1 (the rest on AVX-512),
+ * columns past its 256-column pass, padded groups. */
+TEST(amx_q4k_prefill_gives_the_plain_bits) {
+    if (!level_ok(KERN_AVX512)) {
+        printf("# no AVX-512 here: AMX tile kernels not run\n");
+        return;
+    }
+    const bool hw = kern_cpu_amx();
+    printf("  AMX tiles on this CPU: %s\n", hw ? "yes, run as well" : "no, emulated only");
+    static const int shapes[][3] = {{256, 16, 16}, {768, 35, 33}, {2304, 17, 16}, {512, 48, 272}};
+    static const int rtiles[] = {16, 48}, ctiles[] = {16, 17, 256};
+    for (int pass = 0; pass < 1 + hw; pass++) {
+        const kern_packed *pk = pass ? kern_packed_for_level(SEEK_TYPE_Q4_K, KERN_AVX512) : kern_packed_amx_emulated(SEEK_TYPE_Q4_K);
+        CHECK(pk != NULL);
+        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+            packed_case(SEEK_TYPE_Q4_K, pk, shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 2, ctiles, 3);
     }
 }
 
@@ -418,6 +447,7 @@ int main(void) {
     RUN(tiles_do_not_change_results);
     RUN(empty_rows_give_zero);
     RUN(packed_kquants_give_the_plain_bits);
+    RUN(amx_q4k_prefill_gives_the_plain_bits);
     RUN(kquant_packing_matches_reference);
     return test_summary();
 }

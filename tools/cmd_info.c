@@ -199,7 +199,7 @@ int cmd_info(int argc, char **argv) {
     print_tokenizer(g);
     uint64_t pbytes;
     int np = repack_plan(g, &pbytes);
-    printf("kernels:       %s", kern_level_name(kern_cpu_level()));
+    printf("kernels:       %s%s", kern_level_name(kern_cpu_level()), kern_cpu_amx() ? " + AMX tiles (prefill)" : "");
     if (np) printf("; %d tensors (%s) are repacked at load into 16-row panels", np, seek_fmt_bytes(pbytes, b1, sizeof b1));
     printf("\n");
 

@@ -3,10 +3,12 @@
  *   KERN_AVX2    AVX2 + FMA + F16C, and the OS saves YMM state (XCR0 bits 1,2)
  *   KERN_AVX512  AVX-512 F/BW/VL/DQ + VNNI, and the OS saves ZMM state (XCR0 bits 5-7)
  *   bf16         AVX512_BF16 (vdpbf16ps), only meaningful at KERN_AVX512
- *   amx          AMX-TILE + AMX-INT8 (reported; no kernel uses it yet)
+ *   amx          AMX-TILE + AMX-INT8 at KERN_AVX512, and Linux grants the process the tile
+ *                state (arch_prctl ARCH_REQ_XCOMP_PERM): the packed legacy prefill's tiles
  *
- * SEEK_CPU=scalar|avx2|avx512 lowers the level (never raises it above the hardware's),
- * so every level can be tested on one machine. Not x86: always KERN_SCALAR. */
+ * SEEK_CPU=scalar|avx2|avx512|amx lowers the level (never raises it above the hardware's;
+ * avx512 turns AMX off), so every level can be tested on one machine. Not x86: always
+ * KERN_SCALAR. */
 #include "kernels.h"
 
 #include <pthread.h>
@@ -16,6 +18,8 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #define KERN_X86 1
 #endif
 
@@ -23,6 +27,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static kern_level hw_level = KERN_SCALAR;   /* what the hardware can do */
 static kern_level cur_level = KERN_SCALAR;  /* what kernels use now */
 static bool hw_bf16, hw_amx;
+static bool amx_ok, amx_on;   /* tiles usable by this process; in use now */
 
 #ifdef KERN_X86
 static uint64_t xgetbv0(void) {
@@ -53,8 +58,16 @@ static void detect_hw(void) {
     }
     hw_amx = amx_tile && amx_int8;   /* the OS must also grant tile state (arch_prctl) to use it */
 }
+
+/* Linux hands out the 8 KiB of tile state per process on request (5.16+); without it the
+ * first tile instruction faults. */
+static bool amx_permitted(void) {
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+}
 #else
 static void detect_hw(void) {}
+static bool amx_permitted(void) { return false; }
 #endif
 
 static int level_from_name(const char *s) {
@@ -66,13 +79,16 @@ static int level_from_name(const char *s) {
 static void init(void) {
     detect_hw();
     cur_level = hw_level;
+    amx_ok = amx_on = hw_amx && hw_level == KERN_AVX512 && amx_permitted();
     const char *e = getenv("SEEK_CPU");
-    if (e && *e) {
+    if (e && *e && strcmp(e, "amx")) {
         int l = level_from_name(e);
         if (l < 0)
-            fprintf(stderr, "seek: SEEK_CPU=%s: expected scalar, avx2 or avx512 (ignored)\n", e);
-        else if ((kern_level)l < cur_level)
-            cur_level = (kern_level)l;
+            fprintf(stderr, "seek: SEEK_CPU=%s: expected scalar, avx2, avx512 or amx (ignored)\n", e);
+        else {
+            amx_on = false;
+            if ((kern_level)l < cur_level) cur_level = (kern_level)l;
+        }
     }
 }
 
@@ -94,6 +110,18 @@ bool kern_cpu_has_bf16(void) {
 bool kern_cpu_has_amx(void) {
     pthread_once(&once, init);
     return hw_amx;
+}
+
+bool kern_cpu_amx(void) {
+    pthread_once(&once, init);
+    return amx_on && cur_level == KERN_AVX512;
+}
+
+bool kern_set_amx(bool on) {
+    pthread_once(&once, init);
+    bool prev = amx_on;
+    amx_on = on && amx_ok;
+    return prev;
 }
 
 kern_level kern_set_level(kern_level l) {

@@ -77,6 +77,7 @@ const kern_entry *kern_legacy(seek_type t, kern_level l);   /* Q8_0 Q4_0 Q4_1 Q5
 const kern_entry *kern_kquant(seek_type t, kern_level l);   /* Q2_K .. Q6_K   (kquants*.c) */
 const kern_packed *kern_kquant_packed(seek_type t, kern_level l);   /* Q4_K Q5_K Q6_K at AVX-512 (kquants_packed*.c) */
 const kern_packed *kern_legacy_packed(seek_type t, kern_level l);   /* the legacy.c types at AVX-512 (legacy_packed.c) */
+const kern_packed *kern_legacy_packed_amx_emulated(seek_type t);   /* the same, AMX part emulated (tests) */
 /* F16, BF16 and F32's pack() value by value, the reference of its transposing form (x86) */
 void kern_fp_pack_ref(seek_type t, int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0,
                       int64_t g1);

@@ -8,6 +8,7 @@
  * Packed forms (weights rearranged at load, AVX-512): kquants_packed*.c, legacy_packed.c,
  * float_packed.c (F16, BF16, F32). */
 #include "kern_impl.h"
+#include "kquants_impl.h"
 
 const kern_entry *kern_for_level(seek_type type, kern_level l) {
     if (l < KERN_SCALAR || l >= KERN_LEVELS) return NULL;
@@ -46,3 +47,11 @@ const kern_packed *kern_packed_for_level(seek_type type, kern_level l) {
 }
 
 const kern_packed *kern_packed_for(seek_type type) { return kern_packed_for_level(type, kern_cpu_level()); }
+
+const kern_packed *kern_packed_amx_emulated(seek_type type) {
+    if (kern_cpu_max_level() < KERN_AVX512) return NULL;
+#if defined(__x86_64__)
+    if (type == SEEK_TYPE_Q4_K) return kq_q4k_packed_amx_emulated();
+#endif
+    return kern_legacy_packed_amx_emulated(type);
+}

@@ -16,7 +16,8 @@
  *   whatever tile it falls in, so results do not depend on the thread count.
  *
  * CPU levels (chosen once from CPUID; SEEK_CPU=scalar|avx2|avx512 forces a lower one, so
- * every level is tested on one machine). Kernels for AVX2/AVX-512 are compiled with
+ * every level is tested on one machine; AMX, where present, is used inside KERN_AVX512 and
+ * turned off by SEEK_CPU=avx512: kern_cpu_amx()). Kernels for AVX2/AVX-512 are compiled with
  * function-level target attributes, so `make PORTABLE=1` binaries still contain them and
  * pick them at run time.
  *   KERN_SCALAR  plain C
@@ -81,8 +82,18 @@ bool kern_cpu_has_bf16(void);
 kern_level kern_set_level(kern_level l);
 /* The best level the hardware supports (SEEK_CPU ignored). */
 kern_level kern_cpu_max_level(void);
-/* AMX tiles (amx_tile + amx_int8) reported by the CPU; no kernel uses them yet. */
+/* AMX tiles (amx_tile + amx_int8) reported by the CPU. */
 bool kern_cpu_has_amx(void);
+/* Whether the tile kernels are in use: the CPU has AMX, Linux granted the tile state, the
+ * level is KERN_AVX512 and SEEK_CPU did not ask for avx512 or lower. They give the AVX-512
+ * kernels' bits. kern_set_amx (tests) turns them off or back on (never on without AMX) and
+ * returns the previous setting. */
+bool kern_cpu_amx(void);
+bool kern_set_amx(bool on);
+/* Tests: the packed form of a legacy type (Q8_0 ... IQ4_NL) or Q4_K whose prefill runs the
+ * AMX tile kernel with the tile instructions emulated in C (kernels/amx.h), on any AVX-512
+ * CPU; NULL for other types or without AVX-512. */
+const kern_packed *kern_packed_amx_emulated(seek_type type);
 
 /* Decode (one column) streams every weight once, a group of rows at a time. For short rows
  * (up to KERN_PF_MAX_N values: the hidden size of the 1.5B-8B and V2-Lite models) the

@@ -66,5 +66,9 @@ KT_AVX512 KINLINE __m512i lgp_vec(ltype T, const uint8_t *p, int cnt, int k, int
  * packed bytes): w the tile's first group, ws the bytes of one group. */
 void kern_lgp_prefill_avx512(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
                              int nc, float *out, size_t os);
+/* The same on AMX tiles (legacy_amx.c) for nc a multiple of 16; emu: the tile instructions'
+ * plain-C twins (amx.h), which run on any AVX-512 CPU. */
+void kern_lgp_amx(ltype T, bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                  float *out, size_t os);
 #endif
 #endif

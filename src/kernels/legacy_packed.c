@@ -194,10 +194,9 @@ KT_AVX512 KINLINE void lgp_group(ltype T, int64_t nb, const uint8_t *p, const ui
     if (4 * g < nb) lgp_step(T, p, (int)(nb - 4 * g), a + g * GB, as, acc, NC);
 }
 
-/* The kern_mm_fn of a packed type: w is the packed group holding row 0 of the tile (the
- * tile's rows start at a multiple of 16), ws the bytes of one group. */
-KT_AVX512 KINLINE void lgp_mm(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
-                              int nc, float *out, size_t os) {
+/* The AVX-512 product of a tile of packed groups */
+KT_AVX512 KINLINE void lgp_mm_avx512(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
+                                     int nc, float *out, size_t os) {
     if (nc >= LGP_PANEL_MIN) {
         kern_lgp_prefill_avx512(T, n, w, ws, nr, a, as, nc, out, os);
         return;
@@ -223,6 +222,20 @@ KT_AVX512 KINLINE void lgp_mm(ltype T, int64_t n, const uint8_t *w, size_t ws, i
     }
 }
 
+/* The kern_mm_fn of a packed type: w is the packed group holding row 0 of the tile (the
+ * tile's rows start at a multiple of 16), ws the bytes of one group. Where the CPU has AMX
+ * (or emu: its plain-C twin, for tests), whole 16-column chunks go to the tile kernel
+ * (legacy_amx.c), the columns left to the AVX-512 loops; both give the same bits. */
+KT_AVX512 KINLINE void lgp_mm(ltype T, bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a,
+                              size_t as, int nc, float *out, size_t os) {
+    int done = 0;
+    if (nc >= 16 && (emu || kern_cpu_amx())) {
+        done = nc & ~15;
+        kern_lgp_amx(T, emu, n, w, ws, nr, a, as, done, out, os);
+    }
+    if (done < nc) lgp_mm_avx512(T, n, w, ws, nr, a + (size_t)done * as, as, nc - done, out + (size_t)done * os, os);
+}
+
 #define LGP(name, T)                                                                                          \
     static size_t name##_bytes(int64_t n, int64_t n_rows) { return bytes_of(T, n, n_rows); }                   \
     KT_AVX512 static void name##_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst,    \
@@ -231,7 +244,11 @@ KT_AVX512 KINLINE void lgp_mm(ltype T, int64_t n, const uint8_t *w, size_t ws, i
     }                                                                                                          \
     KT_AVX512 static void name##_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
                                     int nc, float *out, size_t os) {                                           \
-        lgp_mm(T, n, w, ws, nr, a, as, nc, out, os);                                                           \
+        lgp_mm(T, false, n, w, ws, nr, a, as, nc, out, os);                                                    \
+    }                                                                                                          \
+    KT_AVX512 static void name##_mm_emu(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a,      \
+                                        size_t as, int nc, float *out, size_t os) {                            \
+        lgp_mm(T, true, n, w, ws, nr, a, as, nc, out, os);                                                     \
     }
 LGP(q8_0, L_Q8_0)
 LGP(q4_0, L_Q4_0)
@@ -244,6 +261,12 @@ static const kern_packed tab[L_N] = {
     [L_Q8_0] = {q8_0_bytes, q8_0_pack, q8_0_mm},       [L_Q4_0] = {q4_0_bytes, q4_0_pack, q4_0_mm},
     [L_Q5_0] = {q5_0_bytes, q5_0_pack, q5_0_mm},       [L_Q4_1] = {q4_1_bytes, q4_1_pack, q4_1_mm},
     [L_Q5_1] = {q5_1_bytes, q5_1_pack, q5_1_mm},       [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack, iq4_nl_mm},
+};
+/* the same with the AMX part emulated (tests) */
+static const kern_packed tab_emu[L_N] = {
+    [L_Q8_0] = {q8_0_bytes, q8_0_pack, q8_0_mm_emu},   [L_Q4_0] = {q4_0_bytes, q4_0_pack, q4_0_mm_emu},
+    [L_Q5_0] = {q5_0_bytes, q5_0_pack, q5_0_mm_emu},   [L_Q4_1] = {q4_1_bytes, q4_1_pack, q4_1_mm_emu},
+    [L_Q5_1] = {q5_1_bytes, q5_1_pack, q5_1_mm_emu},   [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack, iq4_nl_mm_emu},
 };
 #endif
 
@@ -264,20 +287,36 @@ KT_AVX512 void kern_lgp_pack_ref(seek_type t, int64_t n, const uint8_t *w, size_
 #endif
 }
 
+#ifdef KERN_X86
+static int ltype_of(seek_type t) {
+    switch (t) {
+    case SEEK_TYPE_Q8_0: return L_Q8_0;
+    case SEEK_TYPE_Q4_0: return L_Q4_0;
+    case SEEK_TYPE_Q5_0: return L_Q5_0;
+    case SEEK_TYPE_Q4_1: return L_Q4_1;
+    case SEEK_TYPE_Q5_1: return L_Q5_1;
+    case SEEK_TYPE_IQ4_NL: return L_IQ4_NL;
+    default: return -1;
+    }
+}
+#endif
+
 const kern_packed *kern_legacy_packed(seek_type t, kern_level l) {
 #ifdef KERN_X86
-    if (l != KERN_AVX512) return NULL;
-    switch (t) {
-    case SEEK_TYPE_Q8_0: return &tab[L_Q8_0];
-    case SEEK_TYPE_Q4_0: return &tab[L_Q4_0];
-    case SEEK_TYPE_Q5_0: return &tab[L_Q5_0];
-    case SEEK_TYPE_Q4_1: return &tab[L_Q4_1];
-    case SEEK_TYPE_Q5_1: return &tab[L_Q5_1];
-    case SEEK_TYPE_IQ4_NL: return &tab[L_IQ4_NL];
-    default: return NULL;
-    }
+    const int i = ltype_of(t);
+    return l == KERN_AVX512 && i >= 0 ? &tab[i] : NULL;
 #else
     (void)t, (void)l;
+    return NULL;
+#endif
+}
+
+const kern_packed *kern_legacy_packed_amx_emulated(seek_type t) {
+#ifdef KERN_X86
+    const int i = ltype_of(t);
+    return i >= 0 ? &tab_emu[i] : NULL;
+#else
+    (void)t;
     return NULL;
 #endif
 }
