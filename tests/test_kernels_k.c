@@ -380,26 +380,30 @@ TEST(packed_kquants_give_the_plain_bits) {
     }
 }
 
-/* Packed Q4_K's AMX tile prefill (kernels/kquants_amx.c: the scales baked into the weight
- * tiles) gives the plain AVX-512 kernel's bits: with the tile instructions' C twins on any
- * AVX-512 CPU, and where the CPU has AMX also on its tiles. Shapes: 1, 3 and 9 super-blocks
- * (past its 2 unpacked at a time), one 16-column chunk, 16 + 1 (the rest on AVX-512),
- * columns past its 256-column pass, padded groups. */
-TEST(amx_q4k_prefill_gives_the_plain_bits) {
+/* Packed Q4_K's, Q5_K's and Q6_K's AMX tile prefill (kernels/kquants_amx.c: the scales baked into the
+ * weight tiles in pieces) gives the plain AVX-512 kernel's bits: with the tile instructions'
+ * C twins on any AVX-512 CPU, and where the CPU has AMX also on its tiles. Shapes: 1, 3 and 9
+ * super-blocks (past Q4_K's and Q5_K's 2 unpacked at a time), one 16-column chunk, 16 + 1 (the rest on
+ * AVX-512), columns past the 256-column pass, padded groups. The weights' scales are random
+ * bytes, so every bit of every piece is taken. */
+TEST(amx_kquant_prefill_gives_the_plain_bits) {
     if (!level_ok(KERN_AVX512)) {
         printf("# no AVX-512 here: AMX tile kernels not run\n");
         return;
     }
+    CHECK(!kern_packed_amx_emulated(SEEK_TYPE_Q3_K) && !kern_packed_amx_emulated(SEEK_TYPE_Q2_K));
     const bool hw = kern_cpu_amx();
     printf("  AMX tiles on this CPU: %s\n", hw ? "yes, run as well" : "no, emulated only");
+    static const seek_type tt[] = {SEEK_TYPE_Q4_K, SEEK_TYPE_Q5_K, SEEK_TYPE_Q6_K};
     static const int shapes[][3] = {{256, 16, 16}, {768, 35, 33}, {2304, 17, 16}, {512, 48, 272}};
     static const int rtiles[] = {16, 48}, ctiles[] = {16, 17, 256};
-    for (int pass = 0; pass < 1 + hw; pass++) {
-        const kern_packed *pk = pass ? kern_packed_for_level(SEEK_TYPE_Q4_K, KERN_AVX512) : kern_packed_amx_emulated(SEEK_TYPE_Q4_K);
-        CHECK(pk != NULL);
-        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
-            packed_case(SEEK_TYPE_Q4_K, pk, shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 2, ctiles, 3);
-    }
+    for (int pass = 0; pass < 1 + hw; pass++)
+        for (int ti = 0; ti < 3; ti++) {
+            const kern_packed *pk = pass ? kern_packed_for_level(tt[ti], KERN_AVX512) : kern_packed_amx_emulated(tt[ti]);
+            CHECK(pk != NULL);
+            for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+                packed_case(tt[ti], pk, shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 2, ctiles, 3);
+        }
 }
 
 /* kq_pack_q4k, kq_pack_q5k and kq_pack_q6k (AVX-512 transposes; Q4_K's streaming stores when dst is
@@ -447,7 +451,7 @@ int main(void) {
     RUN(tiles_do_not_change_results);
     RUN(empty_rows_give_zero);
     RUN(packed_kquants_give_the_plain_bits);
-    RUN(amx_q4k_prefill_gives_the_plain_bits);
+    RUN(amx_kquant_prefill_gives_the_plain_bits);
     RUN(kquant_packing_matches_reference);
     return test_summary();
 }

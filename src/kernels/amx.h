@@ -2,8 +2,9 @@
  * plain-C twin so the kernels run and are tested on CPUs without AMX.
  *
  * AMX (Intel Sapphire Rapids and later) has 8 tile registers of up to 16 rows x 64 bytes.
- * The kernels use one instruction, TDPBSUD c, a, b: for m < a.rows, n < c.colsb / 4,
+ * The kernels use TDPBSUD c, a, b: for m < a.rows, n < c.colsb / 4,
  *   c.int32[m][n] += sum over k < a.colsb / 4, i < 4 of  (int8)a.byte[m][4k + i] x (uint8)b.byte[k][4n + i]
+ * and TDPBSSD, the same with b's bytes signed too
  * so b holds 4 consecutive k values of column n in each 4-byte word (the "VNNI" layout the
  * packed panels already have: lane r of a 64-byte weight vector = 4 values of row r).
  *
@@ -11,7 +12,11 @@
  * instruction, true runs the twin on an amx_emu held by the caller, which also checks what
  * the hardware would fault on (a bad configuration, shapes that do not fit: #GP / #UD), so
  * the emulated kernel exercises the same tile shapes, strides and bytes as the real one.
- * The twin is the reference of the tile semantics above (Intel SDM, TDPBSUD); tests run it
+ * The instructions are written here as inline asm, not GCC 12's _tile_* macros: those give
+ * tileloadd no memory operand or clobber and ldtilecfg only 8 of its 64 bytes, so stores
+ * into a buffer that only a tile load reads (the unpacked weights, the configuration) could
+ * be dropped or moved past it. Each load and the configuration here clobber "memory".
+ * The twins are the reference of the tile semantics above (Intel SDM, TDPBSUD / TDPBSSD); tests run them
  * against the AVX-512 kernels on any AVX-512 machine, and the instructions themselves where
  * the CPU has AMX. */
 #ifndef SEEK_AMX_H
@@ -52,7 +57,7 @@ static inline void amx_emu_fault(const char *what) {
 
 KT_AMX KINLINE void amx_config(bool emu, amx_emu *e, const amx_cfg *c) {
     if (!emu) {
-        _tile_loadconfig(c);
+        __asm__ volatile("ldtilecfg %0" ::"m"(*c) : "memory");
         return;
     }
     if (c->palette != 1 || c->start_row) amx_emu_fault("palette must be 1, start_row 0");
@@ -75,7 +80,7 @@ static inline void amx_emu_check(const amx_emu *e, int t) {
 #define AMX_ZERO(emu, e, tl)                                       \
     do {                                                          \
         if (emu) amx_emu_check(e, tl), memset((e)->data[tl], 0, 1024); \
-        else _tile_zero(tl);                                       \
+        else __asm__ volatile("tilezero %%tmm" #tl ::);                                       \
     } while (0)
 
 /* rows of the tile's colsb bytes from base, base + stride, ... (tile t: a literal) */
@@ -87,7 +92,8 @@ static inline void amx_emu_check(const amx_emu *e, int t) {
             for (int r_ = 0; r_ < (e)->rows[tl]; r_++)                                           \
                 memcpy((e)->data[tl][r_], (const uint8_t *)(base) + (size_t)r_ * (size_t)(stride), (e)->colsb[tl]); \
         } else                                                                                  \
-            _tile_loadd(tl, base, stride);                                                       \
+            __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #tl ::"r"((const void *)(base)),      \
+                             "r"((long)(stride)) : "memory");                                   \
     } while (0)
 
 #define AMX_STORE(emu, e, tl, base, stride)                                                           \
@@ -97,32 +103,43 @@ static inline void amx_emu_check(const amx_emu *e, int t) {
             for (int r_ = 0; r_ < (e)->rows[tl]; r_++)                                                \
                 memcpy((uint8_t *)(base) + (size_t)r_ * (size_t)(stride), (e)->data[tl][r_], (e)->colsb[tl]); \
         } else                                                                                       \
-            _tile_stored(tl, base, stride);                                                           \
+            __asm__ volatile("tilestored %%tmm" #tl ", (%0,%1,1)" ::"r"((void *)(base)),             \
+                             "r"((long)(stride)) : "memory");                                        \
     } while (0)
 
-static inline void amx_emu_dpbsud(amx_emu *e, int c, int a, int b) {
+/* TDPBSUD (b unsigned) or TDPBSSD (b signed); a is signed in both */
+static inline void amx_emu_dpb(amx_emu *e, int c, int a, int b, bool b_signed) {
     amx_emu_check(e, c), amx_emu_check(e, a), amx_emu_check(e, b);
     if (e->rows[c] != e->rows[a] || e->colsb[a] != 4 * e->rows[b] || e->colsb[c] != e->colsb[b] || e->colsb[c] % 4)
-        amx_emu_fault("TDPBSUD shapes");
+        amx_emu_fault("TDPBSUD / TDPBSSD shapes");
     for (int m = 0; m < e->rows[c]; m++)
         for (int n = 0; n < e->colsb[c] / 4; n++) {
             int32_t s;
             memcpy(&s, e->data[c][m] + 4 * n, 4);
             for (int k = 0; k < e->colsb[a] / 4; k++)
-                for (int i = 0; i < 4; i++) s += (int32_t)(int8_t)e->data[a][m][4 * k + i] * (int32_t)e->data[b][k][4 * n + i];
+                for (int i = 0; i < 4; i++) {
+                    const uint8_t wb = e->data[b][k][4 * n + i];
+                    s += (int32_t)(int8_t)e->data[a][m][4 * k + i] * (b_signed ? (int32_t)(int8_t)wb : (int32_t)wb);
+                }
             memcpy(e->data[c][m] + 4 * n, &s, 4);
         }
 }
 
-#define AMX_DPBSUD(emu, e, c, a, b)           \
-    do {                                      \
-        if (emu) amx_emu_dpbsud(e, c, a, b);  \
-        else _tile_dpbsud(c, a, b);           \
+#define AMX_DPBSUD(emu, e, c, a, b)              \
+    do {                                         \
+        if (emu) amx_emu_dpb(e, c, a, b, false); \
+        else __asm__ volatile("tdpbsud %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::); \
+    } while (0)
+
+#define AMX_DPBSSD(emu, e, c, a, b)             \
+    do {                                        \
+        if (emu) amx_emu_dpb(e, c, a, b, true); \
+        else __asm__ volatile("tdpbssd %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::); \
     } while (0)
 
 KT_AMX KINLINE void amx_release(bool emu, amx_emu *e) {
     if (emu) e->on = false;
-    else _tile_release();
+    else __asm__ volatile("tilerelease" ::);
 }
 #endif
 #endif

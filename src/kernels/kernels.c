@@ -51,7 +51,7 @@ const kern_packed *kern_packed_for(seek_type type) { return kern_packed_for_leve
 const kern_packed *kern_packed_amx_emulated(seek_type type) {
     if (kern_cpu_max_level() < KERN_AVX512) return NULL;
 #if defined(__x86_64__)
-    if (type == SEEK_TYPE_Q4_K) return kq_q4k_packed_amx_emulated();
+    if (type >= SEEK_TYPE_Q4_K && type <= SEEK_TYPE_Q6_K) return kq_packed_amx_emulated(type);
 #endif
     return kern_legacy_packed_amx_emulated(type);
 }

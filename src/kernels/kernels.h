@@ -90,7 +90,7 @@ bool kern_cpu_has_amx(void);
  * returns the previous setting. */
 bool kern_cpu_amx(void);
 bool kern_set_amx(bool on);
-/* Tests: the packed form of a legacy type (Q8_0 ... IQ4_NL) or Q4_K whose prefill runs the
+/* Tests: the packed form of a legacy type (Q8_0 ... IQ4_NL), Q4_K, Q5_K or Q6_K whose prefill runs the
  * AMX tile kernel with the tile instructions emulated in C (kernels/amx.h), on any AVX-512
  * CPU; NULL for other types or without AVX-512. */
 const kern_packed *kern_packed_amx_emulated(seek_type type);

@@ -56,12 +56,6 @@ void kq_prefill_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr
                                   float *out, size_t os);   /* kquants_avx512.c: the panel path */
 void kq_mm_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                              float *out, size_t os);
-/* the same product on AMX tiles for nc a multiple of 16 (kquants_amx.c; emu: the tile
- * instructions' C twins of amx.h, any AVX-512 CPU), and the packed form that sends whole
- * 16-column chunks there with the instructions emulated (tests) */
-void kq_mm_q4k_amx(bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
-                   size_t os);
-const kern_packed *kq_q4k_packed_amx_emulated(void);
 /* Q5_K and Q6_K packed into 16-row panels (kquants_packed56.c) */
 #define KQ_DECLARE_PACKED(t) \
     size_t kq_packed_bytes_##t(int64_t n, int64_t n_rows); \
@@ -70,6 +64,16 @@ const kern_packed *kq_q4k_packed_amx_emulated(void);
                                    float *out, size_t os);
 KQ_DECLARE_PACKED(q5k)
 KQ_DECLARE_PACKED(q6k)
+/* packed Q4_K / Q5_K / Q6_K products on AMX tiles for nc a multiple of 16 (kquants_amx.c; emu: the
+ * tile instructions' C twins of amx.h, any AVX-512 CPU), and the packed forms that send whole
+ * 16-column chunks there with the instructions emulated (tests; NULL for other types) */
+void kq_mm_q4k_amx(bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
+                   size_t os);
+void kq_mm_q5k_amx(bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
+                   size_t os);
+void kq_mm_q6k_amx(bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
+                   size_t os);
+const kern_packed *kq_packed_amx_emulated(seek_type t);
 /* the Q5_K and Q6_K packers a few bytes at a time (the references of their AVX-512 forms) */
 void kq_pack_q5k_ref(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1);
 void kq_pack_q6k_ref(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1);
