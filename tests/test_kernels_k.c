@@ -331,16 +331,18 @@ TEST(empty_rows_give_zero) {
     }
 }
 
-/* The types packed at load at AVX-512 (kquants_packed.c, kquants_packed56.c) */
+/* The types packed at load: Q4_K, Q5_K, Q6_K at AVX-512 (kquants_packed.c,
+ * kquants_packed56.c), Q4_K and Q6_K at AVX2 (kquants_packed_avx2.c) */
 static bool has_packed(seek_type t, kern_level l) {
-    return l == KERN_AVX512 && (t == SEEK_TYPE_Q4_K || t == SEEK_TYPE_Q5_K || t == SEEK_TYPE_Q6_K);
+    return (l == KERN_AVX512 && (t == SEEK_TYPE_Q4_K || t == SEEK_TYPE_Q5_K || t == SEEK_TYPE_Q6_K)) ||
+           (l == KERN_AVX2 && (t == SEEK_TYPE_Q4_K || t == SEEK_TYPE_Q6_K));
 }
 
-/* t's packed product (pk: its packed form) against the plain AVX-512 kernel on n values x
+/* t's packed product (pk: its packed form) against the plain kernel of level l on n values x
  * rows x cols, cut into every tiling of rtiles x ctiles; bit for bit */
-static void packed_case(seek_type t, const kern_packed *pk, int64_t n, int rows, int cols, const int *rtiles, int nrt,
-                        const int *ctiles, int nct) {
-    const kern_entry *e = kern_kquant(t, KERN_AVX512);
+static void packed_case(seek_type t, kern_level l, const kern_packed *pk, int64_t n, int rows, int cols, const int *rtiles,
+                        int nrt, const int *ctiles, int nct) {
+    const kern_entry *e = kern_kquant(t, l);
     problem p = make_problem(t, n, rows, cols);
     const int64_t groups = (p.rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
     const size_t gb = pk->bytes(p.n, KERN_PACK_ROWS);
@@ -360,23 +362,26 @@ static void packed_case(seek_type t, const kern_packed *pk, int64_t n, int rows,
 }
 
 /* Weights packed at load: every tile of 16-row groups x any columns gives the plain
- * AVX-512 kernel's bits, including the zero-padded last group (where the CPU has AMX,
- * packed Q4_K's 16-column chunks run on its tiles). */
+ * kernel's bits at its level, including the zero-padded last group (where the CPU has AMX,
+ * the AVX-512 forms' 16-column chunks run on its tiles). */
 TEST(packed_kquants_give_the_plain_bits) {
     for (int l = 0; l < KERN_LEVELS; l++)
         for (int ti = 0; ti < NTYPES; ti++)
             CHECK(!kern_packed_for_level(ktypes[ti], (kern_level)l) == !has_packed(ktypes[ti], (kern_level)l));
-    if (!level_ok(KERN_AVX512)) {
-        printf("# no AVX-512 here: packed K-quants not run\n");
+    if (!level_ok(KERN_AVX2)) {
+        printf("# no AVX2 here: packed K-quants not run\n");
         return;
     }
     static const int shapes[][3] = {{256, 1, 1}, {2304, 37, 11}, {1536, 16, 33}, {512, 48, 2}, {768, 35, 9}, {1280, 33, 8}};
-    static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 7, 8, 9, 16, 64};
-    for (int ti = 0; ti < NTYPES; ti++) {
-        if (!has_packed(ktypes[ti], KERN_AVX512)) continue;
-        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
-            packed_case(ktypes[ti], kern_packed_for_level(ktypes[ti], KERN_AVX512), shapes[si][0], shapes[si][1],
-                        shapes[si][2], rtiles, 3, ctiles, 7);
+    static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 64};
+    for (int l = KERN_AVX2; l <= KERN_AVX512; l++) {
+        if (!level_ok((kern_level)l)) continue;
+        for (int ti = 0; ti < NTYPES; ti++) {
+            if (!has_packed(ktypes[ti], (kern_level)l)) continue;
+            for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+                packed_case(ktypes[ti], (kern_level)l, kern_packed_for_level(ktypes[ti], (kern_level)l), shapes[si][0],
+                            shapes[si][1], shapes[si][2], rtiles, 3, ctiles, 10);
+        }
     }
 }
 
@@ -402,7 +407,7 @@ TEST(amx_kquant_prefill_gives_the_plain_bits) {
             const kern_packed *pk = pass ? kern_packed_for_level(tt[ti], KERN_AVX512) : kern_packed_amx_emulated(tt[ti]);
             CHECK(pk != NULL);
             for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
-                packed_case(tt[ti], pk, shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 2, ctiles, 3);
+                packed_case(tt[ti], KERN_AVX512, pk, shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 2, ctiles, 3);
         }
 }
 

@@ -199,9 +199,10 @@ int cmd_info(int argc, char **argv) {
     print_tokenizer(g);
     uint64_t pbytes;
     int np = repack_plan(g, &pbytes);
-    printf("kernels:       %s%s", kern_level_name(kern_cpu_level()), kern_cpu_amx() ? " + AMX tiles (prefill)" : "");
+    printf("kernels:       %s", kern_level_name(kern_cpu_level()));
     if (np) printf("; %d tensors (%s) are repacked at load into 16-row panels", np, seek_fmt_bytes(pbytes, b1, sizeof b1));
     printf("\n");
+    if (kern_cpu_amx() && np) printf("tiles:         AMX (the packed quantized products of 16 tokens and more)\n");
 
     if (!brief) {
         printf("\nmetadata (%" PRIu64 "):\n", g->n_kv);

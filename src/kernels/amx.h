@@ -137,6 +137,13 @@ static inline void amx_emu_dpb(amx_emu *e, int c, int a, int b, bool b_signed) {
         else __asm__ volatile("tdpbssd %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::); \
     } while (0)
 
+/* The tile kernels' float accumulators: acc[t] = the 16 rows of token t (t < ncb) into
+ * out + t * os, rows from `live` on (the padding of a last group) left alone */
+KT_AMX KINLINE void amx_store_acc(float (*acc)[16], int ncb, int live, float *out, size_t os) {
+    const __mmask16 keep = live >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << live) - 1);
+    for (int t = 0; t < ncb; t++) _mm512_mask_storeu_ps(out + (size_t)t * os, keep, _mm512_load_ps(acc[t]));
+}
+
 KT_AMX KINLINE void amx_release(bool emu, amx_emu *e) {
     if (emu) e->on = false;
     else __asm__ volatile("tilerelease" ::);

@@ -213,8 +213,7 @@ KT_AMX KINLINE void aq_mm(aqtype T, bool emu, int64_t n, const uint8_t *w, size_
                         aq_block(T, emu, &st, wb + 8192 * i, &hd[i], a + (size_t)(c0 + t0) * as + (size_t)(b0 + i) * KQ_Q8K_BYTES,
                                  as, acc + t0);
             }
-            const __mmask16 keep = nr - r0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nr - r0)) - 1);
-            for (int t = 0; t < ncb; t++) _mm512_mask_storeu_ps(out + (size_t)(c0 + t) * os + r0, keep, _mm512_load_ps(acc[t]));
+            amx_store_acc(acc, ncb, nr - r0, out + (size_t)c0 * os + r0, os);
         }
     }
     amx_release(emu, &st);

@@ -74,6 +74,11 @@ void kq_mm_q5k_amx(bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, con
 void kq_mm_q6k_amx(bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
                    size_t os);
 const kern_packed *kq_packed_amx_emulated(seek_type t);
+/* packed Q4_K and Q6_K at AVX2 (kquants_packed_avx2.c; packed by the _ref packers) */
+void kq_mm_q4k_packed_avx2(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                           float *out, size_t os);
+void kq_mm_q6k_packed_avx2(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                           float *out, size_t os);
 /* the Q5_K and Q6_K packers a few bytes at a time (the references of their AVX-512 forms) */
 void kq_pack_q5k_ref(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1);
 void kq_pack_q6k_ref(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1);

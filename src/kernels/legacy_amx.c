@@ -89,8 +89,7 @@ KT_AMX KINLINE void ax_mm(ltype T, bool emu, int64_t n, const uint8_t *w, size_t
                     }
                 }
             }
-            const __mmask16 keep = nr - r0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nr - r0)) - 1);
-            for (int t = 0; t < ncb; t++) _mm512_mask_storeu_ps(out + (size_t)(c0 + t) * os + r0, keep, _mm512_load_ps(acc[t]));
+            amx_store_acc(acc, ncb, nr - r0, out + (size_t)c0 * os + r0, os);
         }
     }
     amx_release(emu, &st);
