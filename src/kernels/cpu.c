@@ -4,7 +4,8 @@
  *   KERN_AVX512  AVX-512 F/BW/VL/DQ + VNNI, and the OS saves ZMM state (XCR0 bits 5-7)
  *   bf16         AVX512_BF16 (vdpbf16ps), only meaningful at KERN_AVX512
  *   amx          AMX-TILE + AMX-INT8 at KERN_AVX512, and Linux grants the process the tile
- *                state (arch_prctl ARCH_REQ_XCOMP_PERM): the packed legacy prefill's tiles
+ *                state (arch_prctl ARCH_REQ_XCOMP_PERM): the tiles of the packed quantized
+ *                prefill (legacy types, Q4_K, Q5_K, Q6_K: legacy_amx.c, kquants_amx.c)
  *
  * SEEK_CPU=scalar|avx2|avx512|amx lowers the level (never raises it above the hardware's;
  * avx512 turns AMX off), so every level can be tested on one machine. Not x86: always
