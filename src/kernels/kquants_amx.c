@@ -47,49 +47,35 @@ KT_AMX KINLINE __m512i aq_scale16(__m512i v, int s, bool hi) {
     return _mm512_or_si512(b, _mm512_slli_epi32(b, 16));
 }
 
-/* Q4_K: the super-block at p (header decoded into h) -> wb[kc][piece][16 x 64 B]: rows 0..7
- * of a K-chunk from the low nibbles of Q[8kc + k] (sub-block 2kc), rows 8..15 from the high
- * ones (2kc + 1), piece 0 = x lo, 1 = x hi. The 16-bit
- * multiply of the nibble bytes by s gives q_even x s + 256 q_odd x s: no carry, both < 256. */
-KT_AMX KINLINE void aq_unpack_q4k(const uint8_t *p, const q4k_hdr16 *h, uint8_t *wb) {
+/* Q4_K or Q5_K (q5): the super-block at p (header decoded into h) -> wb[kc][piece][16 x 64 B]:
+ * rows 0..7 of a K-chunk from the low values of 4-value step j (sub-block 2kc), rows 8..15
+ * from the high ones (2kc + 1), piece 0 = x lo, 1 = x hi. Q4_K's values are the nibbles of
+ * Q[8kc + j], Q5_K's those with the fifth bit (p56_q5_quants). The 16-bit multiply of the
+ * value bytes by s gives q_even x s + 256 q_odd x s: no carry, both < 256 (31 x 7 = 217). */
+KT_AMX KINLINE void aq_unpack_k45(bool q5, const uint8_t *p, const q4k_hdr16 *h, uint8_t *wb) {
     const __m512i m4 = _mm512_set1_epi8(0x0f);
-    for (int kc = 0; kc < 4; kc++) {   /* sub-blocks 2kc (low nibbles) and 2kc + 1 (high) */
+    for (int kc = 0; kc < 4; kc++) {   /* sub-blocks 2kc (low values) and 2kc + 1 (high) */
         const __m512i sc = kc < 2 ? h->sc03 : h->sc47;
         const int s0 = (2 * kc) % 4, s1 = (2 * kc + 1) % 4;
         const __m512i lo0 = aq_scale16(sc, s0, false), hi0 = aq_scale16(sc, s0, true);
         const __m512i lo1 = aq_scale16(sc, s1, false), hi1 = aq_scale16(sc, s1, true);
         uint8_t *b1 = wb + 2048 * kc, *b2 = b1 + 1024;
-        for (int k = 0; k < 8; k++) {
-            const __m512i v = _mm512_loadu_si512(p + 256 + 64 * (8 * kc + k));
-            const __m512i ql = _mm512_and_si512(v, m4), qh = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
-            _mm512_store_si512(b1 + 64 * k, _mm512_mullo_epi16(ql, lo0));
-            _mm512_store_si512(b1 + 64 * (8 + k), _mm512_mullo_epi16(qh, lo1));
-            _mm512_store_si512(b2 + 64 * k, _mm512_mullo_epi16(ql, hi0));
-            _mm512_store_si512(b2 + 64 * (8 + k), _mm512_mullo_epi16(qh, hi1));
-        }
-    }
-}
-
-/* Q5_K: the same from the packed Q5_K step at p (values <= 31: 31 x 7 < 256, still no carry) */
-KT_AMX KINLINE void aq_unpack_q5k(const uint8_t *p, const q4k_hdr16 *h, uint8_t *wb) {
-    for (int kc = 0; kc < 4; kc++) {
-        const __m512i sc = kc < 2 ? h->sc03 : h->sc47;
-        const int s0 = (2 * kc) % 4, s1 = (2 * kc + 1) % 4;
-        const __m512i lo0 = aq_scale16(sc, s0, false), hi0 = aq_scale16(sc, s0, true);
-        const __m512i lo1 = aq_scale16(sc, s1, false), hi1 = aq_scale16(sc, s1, true);
-        uint8_t *b1 = wb + 2048 * kc, *b2 = b1 + 1024;
-        for (int hh = 0; hh < 2; hh++) {
-            const uint8_t *x = p + 256 + 64 * (10 * kc + 5 * hh);
-            for (int pr = 0; pr < 2; pr++) {
-                __m512i lo[2], hi[2];   /* values 64kc + 4j..+3 (sub-block 2kc) and + 32 (2kc + 1) */
-                p56_q5_quants(x, x + 64, pr, lo, hi);
+        for (int jp = 0; jp < 4; jp++) {   /* steps j = 2jp, 2jp + 1 */
+            __m512i lo[2], hi[2];
+            if (q5) {
+                const uint8_t *x = p + 256 + 64 * (10 * kc + 5 * (jp / 2));
+                p56_q5_quants(x, x + 64, jp % 2, lo, hi);
+            } else
                 for (int i = 0; i < 2; i++) {
-                    const int j = 4 * hh + 2 * pr + i;
-                    _mm512_store_si512(b1 + 64 * j, _mm512_mullo_epi16(lo[i], lo0));
-                    _mm512_store_si512(b1 + 64 * (8 + j), _mm512_mullo_epi16(hi[i], lo1));
-                    _mm512_store_si512(b2 + 64 * j, _mm512_mullo_epi16(lo[i], hi0));
-                    _mm512_store_si512(b2 + 64 * (8 + j), _mm512_mullo_epi16(hi[i], hi1));
+                    const __m512i v = _mm512_loadu_si512(p + 256 + 64 * (8 * kc + 2 * jp + i));
+                    lo[i] = _mm512_and_si512(v, m4), hi[i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
                 }
+            for (int i = 0; i < 2; i++) {
+                const int j = 2 * jp + i;
+                _mm512_store_si512(b1 + 64 * j, _mm512_mullo_epi16(lo[i], lo0));
+                _mm512_store_si512(b1 + 64 * (8 + j), _mm512_mullo_epi16(hi[i], lo1));
+                _mm512_store_si512(b2 + 64 * j, _mm512_mullo_epi16(lo[i], hi0));
+                _mm512_store_si512(b2 + 64 * (8 + j), _mm512_mullo_epi16(hi[i], hi1));
             }
         }
     }
@@ -201,8 +187,7 @@ KT_AMX KINLINE void aq_mm(aqtype T, bool emu, int64_t n, const uint8_t *w, size_
                     if (T != AQ_Q6K) {
                         hd[i].h = q4k_hdr16_decode(_mm512_loadu_si512(p), _mm512_loadu_si512(p + 64),
                                                    _mm512_loadu_si512(p + 128), _mm512_loadu_si512(p + 192));
-                        if (T == AQ_Q4K) aq_unpack_q4k(p, &hd[i].h, wb + 8192 * i);
-                        else aq_unpack_q5k(p, &hd[i].h, wb + 8192 * i);
+                        aq_unpack_k45(T == AQ_Q5K, p, &hd[i].h, wb + 8192 * i);
                     } else {
                         hd[i].d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(grp + 32 * (b0 + i))));
                         aq_unpack_q6k(p, wb);
@@ -219,36 +204,29 @@ KT_AMX KINLINE void aq_mm(aqtype T, bool emu, int64_t n, const uint8_t *w, size_
     amx_release(emu, &st);
 }
 
-KT_AMX void kq_mm_q4k_amx(bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
-                          float *out, size_t os) {
-    if (emu) aq_mm(AQ_Q4K, true, n, w, ws, nr, a, as, nc, out, os);
-    else aq_mm(AQ_Q4K, false, n, w, ws, nr, a, as, nc, out, os);
+/* A packed tile's product at AVX-512: whole 16-column chunks on the tiles where the CPU has
+ * them (emu: always, on the C twins), the other columns by the AVX-512 kernel `rest`; both
+ * give the same bits */
+KT_AMX KINLINE void aq_split(aqtype T, bool emu, kern_mm_fn rest, int64_t n, const uint8_t *w, size_t ws, int nr,
+                             const uint8_t *a, size_t as, int nc, float *out, size_t os) {
+    const int done = nc >= 16 && (emu || kern_cpu_amx()) ? nc & ~15 : 0;
+    if (done) aq_mm(T, emu, n, w, ws, nr, a, as, done, out, os);
+    if (done < nc) rest(n, w, ws, nr, a + (size_t)done * as, as, nc - done, out + (size_t)done * os, os);
 }
 
-KT_AMX void kq_mm_q5k_amx(bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
-                          float *out, size_t os) {
-    if (emu) aq_mm(AQ_Q5K, true, n, w, ws, nr, a, as, nc, out, os);
-    else aq_mm(AQ_Q5K, false, n, w, ws, nr, a, as, nc, out, os);
-}
-
-KT_AMX void kq_mm_q6k_amx(bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
-                          float *out, size_t os) {
-    if (emu) aq_mm(AQ_Q6K, true, n, w, ws, nr, a, as, nc, out, os);
-    else aq_mm(AQ_Q6K, false, n, w, ws, nr, a, as, nc, out, os);
-}
-
-/* The packed forms with whole 16-column chunks on emulated tiles, the rest as always (tests) */
-#define AQ_EMULATED(t)                                                                                          \
-    KT_AMX static void mm_##t##_emulated(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a,     \
-                                         size_t as, int nc, float *out, size_t os) {                            \
-        const int done = nc & ~15;                                                                              \
-        if (done) kq_mm_##t##_amx(true, n, w, ws, nr, a, as, done, out, os);                                    \
-        if (done < nc)                                                                                          \
-            kq_mm_##t##_packed_avx512(n, w, ws, nr, a + (size_t)done * as, as, nc - done, out + (size_t)done * os, os); \
+/* The kern_packed mm of each type (kquants.c), and its twin with the tiles emulated (tests) */
+#define AQ_PACKED(t, T)                                                                                           \
+    KT_AMX void kq_mm_##t##_packed_amx(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
+                                       int nc, float *out, size_t os) {                                            \
+        aq_split(T, false, kq_mm_##t##_packed_avx512, n, w, ws, nr, a, as, nc, out, os);                           \
+    }                                                                                                              \
+    KT_AMX static void mm_##t##_emulated(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a,        \
+                                         size_t as, int nc, float *out, size_t os) {                               \
+        aq_split(T, true, kq_mm_##t##_packed_avx512, n, w, ws, nr, a, as, nc, out, os);                            \
     }
-AQ_EMULATED(q4k)
-AQ_EMULATED(q5k)
-AQ_EMULATED(q6k)
+AQ_PACKED(q4k, AQ_Q4K)
+AQ_PACKED(q5k, AQ_Q5K)
+AQ_PACKED(q6k, AQ_Q6K)
 
 static const kern_packed q4k_emulated = {kq_packed_bytes, kq_pack_q4k, mm_q4k_emulated};
 static const kern_packed q5k_emulated = {kq_packed_bytes_q5k, kq_pack_q5k, mm_q5k_emulated};

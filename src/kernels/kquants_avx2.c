@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "kquants_impl.h"
+#include "q4k_hdr256.h"
 
 #define KQ_TARGET __attribute__((target("avx2,fma,f16c")))
 #define KQ_INLINE static inline __attribute__((always_inline)) KQ_TARGET
@@ -242,8 +243,6 @@ KQ_INLINE void decode_group(int64_t nb, const uint8_t *w, size_t ws, int m, cons
 
 KQ_INLINE void decode8_k4(int64_t nb, const uint8_t *w, size_t ws, const uint8_t *a, float *out,
                           size_t bytes_per_block, int is_q5) {
-    const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f), m4 = _mm256_set1_epi32(0x0f0f0f0f), m2 = _mm256_set1_epi32(0x03030303);
-    const __m256i lo16 = _mm256_set1_epi32(0x00ff00ff), w16 = _mm256_set1_epi32(0xFFFF);
     /* lane i <-> row i from the transposed order (lane 4L + g <-> row 2g + L) */
     const __m256i untr = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     __m256 acc = _mm256_setzero_ps();
@@ -258,23 +257,10 @@ KQ_INLINE void decode8_k4(int64_t nb, const uint8_t *w, size_t ws, const uint8_t
         __m256i t2 = _mm256_unpacklo_epi32(Z[2], Z[3]), t3 = _mm256_unpackhi_epi32(Z[2], Z[3]);
         __m256i D = _mm256_unpacklo_epi64(t0, t2), W0 = _mm256_unpackhi_epi64(t0, t2);
         __m256i W1 = _mm256_unpacklo_epi64(t1, t3), W2 = _mm256_unpackhi_epi64(t1, t3);
-        __m256i sc03 = _mm256_and_si256(W0, m6), mn03 = _mm256_and_si256(W1, m6);
-        __m256i sc47 = _mm256_or_si256(_mm256_and_si256(W2, m4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(W0, 6), m2), 4));
-        __m256i mn47 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(W2, 4), m4),
-                                       _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(W1, 6), m2), 4));
-        /* S2 of all rows: int16 pairs (m_j, m_j+2) x (B_j, B_j+2), B_j = bsum[2j] + bsum[2j+1] */
-        __m256i B = _mm256_madd_epi16(ld(ab + KQ_Q8K_BSUMS), _mm256_set1_epi16(1));
-        B = _mm256_packs_epi32(B, B);
-        B = _mm256_shuffle_epi8(B, _mm256_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7,
-                                                    0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7));
-        __m256i S2 = _mm256_madd_epi16(_mm256_and_si256(mn03, lo16), _mm256_permutevar8x32_epi32(B, _mm256_set1_epi32(0)));
-        S2 = _mm256_add_epi32(S2, _mm256_madd_epi16(_mm256_srli_epi16(mn03, 8), _mm256_permutevar8x32_epi32(B, _mm256_set1_epi32(1))));
-        S2 = _mm256_add_epi32(S2, _mm256_madd_epi16(_mm256_and_si256(mn47, lo16), _mm256_permutevar8x32_epi32(B, _mm256_set1_epi32(4))));
-        S2 = _mm256_add_epi32(S2, _mm256_madd_epi16(_mm256_srli_epi16(mn47, 8), _mm256_permutevar8x32_epi32(B, _mm256_set1_epi32(5))));
-        /* d and -dmin of all rows */
-        __m256i dh = _mm256_permute4x64_epi64(_mm256_packus_epi32(_mm256_and_si256(D, w16), _mm256_srli_epi32(D, 16)), 0xD8);
-        __m256 dw = _mm256_cvtph_ps(_mm256_castsi256_si128(dh));
-        __m256 dmw = _mm256_xor_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(dh, 1)), _mm256_set1_ps(-0.0f));
+        const q4k_hdr8 hd = q4k_hdr8_decode(D, W0, W1, W2);   /* scales, mins, d, -dmin: q4k_hdr256.h */
+        const __m256i sc03 = hd.sc03, sc47 = hd.sc47;
+        __m256i S2 = q4k_mins8(&hd, ab + KQ_Q8K_BSUMS);
+        __m256 dw = hd.d, dmw = hd.dm;
         __m256i s1[8];
         _Pragma("GCC unroll 8")
         for (int i = 0; i < 8; i++) {

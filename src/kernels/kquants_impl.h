@@ -64,15 +64,16 @@ void kq_mm_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, con
                                    float *out, size_t os);
 KQ_DECLARE_PACKED(q5k)
 KQ_DECLARE_PACKED(q6k)
-/* packed Q4_K / Q5_K / Q6_K products on AMX tiles for nc a multiple of 16 (kquants_amx.c; emu: the
- * tile instructions' C twins of amx.h, any AVX-512 CPU), and the packed forms that send whole
- * 16-column chunks there with the instructions emulated (tests; NULL for other types) */
-void kq_mm_q4k_amx(bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
-                   size_t os);
-void kq_mm_q5k_amx(bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
-                   size_t os);
-void kq_mm_q6k_amx(bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
-                   size_t os);
+/* packed Q4_K / Q5_K / Q6_K at AVX-512 with AMX (kquants_amx.c): whole 16-column chunks on
+ * the tiles where the CPU has them, the rest by the _avx512 kernels above (the kern_packed mm
+ * of kquants.c); and the packed forms with the tiles emulated on the C twins of amx.h (tests;
+ * NULL for other types) */
+void kq_mm_q4k_packed_amx(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
+                          size_t os);
+void kq_mm_q5k_packed_amx(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
+                          size_t os);
+void kq_mm_q6k_packed_amx(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
+                          size_t os);
 const kern_packed *kq_packed_amx_emulated(seek_type t);
 /* packed Q4_K and Q6_K at AVX2 (kquants_packed_avx2.c; packed by the _ref packers) */
 void kq_mm_q4k_packed_avx2(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,

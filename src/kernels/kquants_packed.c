@@ -189,12 +189,6 @@ PK_INLINE void panel_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t
  * rows start at a multiple of 16), ws the bytes of one group. */
 PK_TARGET void kq_mm_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
                                        int nc, float *out, size_t os) {
-    if (nc >= 16 && kern_cpu_amx()) {   /* whole 16-column chunks on the tiles (same bits), the rest below */
-        const int done = nc & ~15;
-        kq_mm_q4k_amx(false, n, w, ws, nr, a, as, done, out, os);
-        a += (size_t)done * as, out += (size_t)done * os, nc -= done;
-        if (!nc) return;
-    }
     if (nc >= PK_PANEL_MIN) {
         kq_prefill_q4k_packed_avx512(n, w, ws, nr, a, as, nc, out, os);
         return;

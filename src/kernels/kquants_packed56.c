@@ -368,23 +368,11 @@ PK_INLINE void tile_cols(int64_t n, const uint8_t *w, size_t ws, int nr, const u
  * (the tile's rows start at a multiple of 16), ws the bytes of one group. */
 PK_TARGET void kq_mm_q5k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                                        float *out, size_t os) {
-    if (nc >= 16 && kern_cpu_amx()) {   /* whole 16-column chunks on the tiles (same bits), the rest below */
-        const int done = nc & ~15;
-        kq_mm_q5k_amx(false, n, w, ws, nr, a, as, done, out, os);
-        a += (size_t)done * as, out += (size_t)done * os, nc -= done;
-        if (!nc) return;
-    }
     tile_cols(n, w, ws, nr, a, as, nc, out, os, 0);
 }
 
 PK_TARGET void kq_mm_q6k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                                        float *out, size_t os) {
-    if (nc >= 16 && kern_cpu_amx()) {   /* whole 16-column chunks on the tiles (same bits), the rest below */
-        const int done = nc & ~15;
-        kq_mm_q6k_amx(false, n, w, ws, nr, a, as, done, out, os);
-        a += (size_t)done * as, out += (size_t)done * os, nc -= done;
-        if (!nc) return;
-    }
     if (nc >= PK_PANEL_MIN_q6k) kq_prefill_q6k_packed_avx512(n, w, ws, nr, a, as, nc, out, os);
     else tile_cols(n, w, ws, nr, a, as, nc, out, os, 1);
 }

@@ -25,36 +25,17 @@
 
 #include "kq56_packed512.h"
 #include "kquants_impl.h"
+#include "q4k_hdr256.h"
 
 #define AV_TARGET __attribute__((target("avx2,fma,f16c")))
 #define AV_INLINE static inline __attribute__((always_inline)) AV_TARGET
 
 enum { AV_ROWS = KERN_PACK_ROWS, AV_BLOCK = 144, AV_NC = 4 };
 
-/* The 8 rows' scales (sc03: byte j = sub-block j, sc47: 4 + j), mins, d and -dmin from the
- * four header vectors' halves (lane r = header dword k of row r) */
-typedef struct {
-    __m256i sc03, sc47, mn03, mn47;
-    __m256 d, dm;
-} av_hdr;
-
-AV_INLINE av_hdr av_header(const uint8_t *p) {
-    const __m256i D = _mm256_loadu_si256((const __m256i *)p), W0 = _mm256_loadu_si256((const __m256i *)(p + 64));
-    const __m256i W1 = _mm256_loadu_si256((const __m256i *)(p + 128)), W2 = _mm256_loadu_si256((const __m256i *)(p + 192));
-    const __m256i m6 = _mm256_set1_epi32(0x3f3f3f3f), m4 = _mm256_set1_epi32(0x0f0f0f0f), m2 = _mm256_set1_epi32(0x03030303);
-    av_hdr h;
-    h.sc03 = _mm256_and_si256(W0, m6);
-    h.mn03 = _mm256_and_si256(W1, m6);
-    h.sc47 = _mm256_or_si256(_mm256_and_si256(W2, m4), _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(W0, 6), m2), 4));
-    h.mn47 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(W2, 4), m4),
-                             _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(W1, 6), m2), 4));
-    const __m256i w16 = _mm256_set1_epi32(0xFFFF);
-    h.d = _mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(
-        _mm256_packus_epi32(_mm256_and_si256(D, w16), _mm256_and_si256(D, w16)), 0x08)));
-    h.dm = _mm256_xor_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(_mm256_permute4x64_epi64(
-                             _mm256_packus_epi32(_mm256_srli_epi32(D, 16), _mm256_srli_epi32(D, 16)), 0x08))),
-                         _mm256_set1_ps(-0.0f));
-    return h;
+/* The 8 rows' header (q4k_hdr256.h) from the four header vectors' halves at p */
+AV_INLINE q4k_hdr8 av_header(const uint8_t *p) {
+    return q4k_hdr8_decode(_mm256_loadu_si256((const __m256i *)p), _mm256_loadu_si256((const __m256i *)(p + 64)),
+                           _mm256_loadu_si256((const __m256i *)(p + 128)), _mm256_loadu_si256((const __m256i *)(p + 192)));
 }
 
 /* int32 lane r = byte s of lane r of v, in both 16-bit halves (for vpmaddwd) */
@@ -64,26 +45,13 @@ AV_INLINE __m256i av_scale(__m256i v, int s) {
                                                     b + 0x00040004, b + 0x00080008, b + 0x000c000c));
 }
 
-/* S2 of the 8 rows for one Q8_K block: sum_j m_j (bsum[2j] + bsum[2j+1]) */
-AV_INLINE __m256i av_mins(const av_hdr *h, const uint8_t *bsums) {
-    __m256i B = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)bsums), _mm256_set1_epi16(1));
-    B = _mm256_packs_epi32(B, B);   /* int16 per 128: B0 B1 B2 B3 x2 | B4 B5 B6 B7 x2 */
-    B = _mm256_shuffle_epi8(B, _mm256_setr_epi8(0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7,
-                                                0, 1, 4, 5, 2, 3, 6, 7, 0, 1, 4, 5, 2, 3, 6, 7));
-    const __m256i lo16 = _mm256_set1_epi32(0x00ff00ff);   /* pairs (m_j, m_j+2) x (B_j, B_j+2) */
-    __m256i S2 = _mm256_madd_epi16(_mm256_and_si256(h->mn03, lo16), _mm256_permutevar8x32_epi32(B, _mm256_set1_epi32(0)));
-    S2 = _mm256_add_epi32(S2, _mm256_madd_epi16(_mm256_srli_epi16(h->mn03, 8), _mm256_permutevar8x32_epi32(B, _mm256_set1_epi32(1))));
-    S2 = _mm256_add_epi32(S2, _mm256_madd_epi16(_mm256_and_si256(h->mn47, lo16), _mm256_permutevar8x32_epi32(B, _mm256_set1_epi32(4))));
-    return _mm256_add_epi32(S2, _mm256_madd_epi16(_mm256_srli_epi16(h->mn47, 8), _mm256_permutevar8x32_epi32(B, _mm256_set1_epi32(5))));
-}
-
 /* acc[c] (8 rows: half hf of the group at p) += columns 0..NC-1 of a over nb super-blocks */
 AV_INLINE void av_half(int64_t nb, const uint8_t *p, int hf, const uint8_t *a, size_t as, __m256 *acc, const int NC) {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     for (int64_t b = 0; b < nb; b++, p += AV_ROWS * AV_BLOCK) {
         if (NC == 1 && hf == 0) kern_prefetch(p + 2 * AV_ROWS * AV_BLOCK, AV_ROWS * AV_BLOCK);   /* decode */
         const uint8_t *ph = p + 32 * hf;
-        const av_hdr h = av_header(ph);
+        const q4k_hdr8 h = av_header(ph);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
         __m256i S1[AV_NC];
         _Pragma("GCC unroll 4")
@@ -123,7 +91,7 @@ AV_INLINE void av_half(int64_t nb, const uint8_t *p, int hf, const uint8_t *a, s
             memcpy(&daf, abc, 4);
             const __m256 da = _mm256_set1_ps(daf);
             acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(h.d, da), _mm256_cvtepi32_ps(S1[c]), acc[c]);
-            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(h.dm, da), _mm256_cvtepi32_ps(av_mins(&h, abc + KQ_Q8K_BSUMS)), acc[c]);
+            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(h.dm, da), _mm256_cvtepi32_ps(q4k_mins8(&h, abc + KQ_Q8K_BSUMS)), acc[c]);
         }
     }
 }

@@ -21,12 +21,23 @@
  * vectors serve every token chunk before the next block.
  * The scale of each 32-value block must be applied before the next block is added, so a
  * tile product covers one block (K = 32, as two K = 16 halves: the activations' runs); the
- * K-quants' 256-value super-blocks are not here yet. */
+ * K-quants bake their integer sub-block scales into the weight tiles instead (kquants_amx.c). */
 #include "amx.h"
 #include "legacy512.h"
 
 #ifdef KERN_X86
 enum { AX_CB = 256, AX_KB = 16 };   /* tokens per pass over a panel; blocks unpacked at a time */
+
+/* Where block b of a packed group p lives: its step (4 blocks), its place k there and the
+ * step's block count (4, or fewer at the row's end) */
+typedef struct {
+    const uint8_t *ps;
+    int k, cnt;
+} ax_pos;
+KT_AMX KINLINE ax_pos ax_at(ltype T, const uint8_t *p, int64_t nb, int64_t b) {
+    const int64_t s = b / 4;
+    return (ax_pos){p + (size_t)s * 64 * BB[T], (int)(b % 4), nb - 4 * s < 4 ? (int)(nb - 4 * s) : 4};
+}
 
 KT_AMX KINLINE void ax_mm(ltype T, bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
                           int nc, float *out, size_t os) {
@@ -53,18 +64,16 @@ KT_AMX KINLINE void ax_mm(ltype T, bool emu, int64_t n, const uint8_t *w, size_t
                 const int kb = nb - b0 < AX_KB ? (int)(nb - b0) : AX_KB;
                 if (T != L_Q8_0)
                     for (int i = 0; i < kb; i++) {
-                        const int64_t b = b0 + i, s = b / 4;
-                        const int k = (int)(b % 4), cnt = nb - 4 * s < 4 ? (int)(nb - 4 * s) : 4;
-                        for (int j = 0; j < 8; j++)
-                            _mm512_store_si512(wb[i] + 64 * j, lgp_vec(T, p + (size_t)s * 64 * BB[T], cnt, k, j));
+                        const ax_pos x = ax_at(T, p, nb, b0 + i);
+                        for (int j = 0; j < 8; j++) _mm512_store_si512(wb[i] + 64 * j, lgp_vec(T, x.ps, x.cnt, x.k, j));
                     }
                 for (int t0 = 0; t0 < ncb; t0 += 16) {
                     const uint8_t *at = a + (size_t)(c0 + t0) * as;
                     float(*ac)[16] = acc + t0;
                     for (int i = 0; i < kb; i++) {
-                        const int64_t b = b0 + i, s = b / 4;
-                        const int k = (int)(b % 4), cnt = nb - 4 * s < 4 ? (int)(nb - 4 * s) : 4;
-                        const uint8_t *ps = p + (size_t)s * 64 * BB[T], *ag = at + (size_t)s * GB;
+                        const ax_pos x = ax_at(T, p, nb, b0 + i);
+                        const int k = x.k, cnt = x.cnt;
+                        const uint8_t *ps = x.ps, *ag = at + (size_t)(b0 + i) / 4 * GB;
                         const uint8_t *q = T == L_Q8_0 ? ps + lgp_q(T, cnt, k) : wb[i];
                         AMX_ZERO(emu, &st, 0);
                         AMX_LOAD(emu, &st, 1, ag + 16 * k, as);
