@@ -561,9 +561,17 @@ TEST(amx_prefill_gives_the_plain_bits) {
             const seek_type t = legacy_types[ti];
             const kern_packed *pk = pass ? kern_packed_for_level(t, KERN_AVX512) : kern_packed_amx_emulated(t);
             CHECK(pk != NULL);
+            const long chunks = kern_amx_chunks();   /* the tiles must have run, not only agreed */
             for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
                 packed_legacy_case(t, pk, shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 2, ctiles, 4);
+            CHECK_MSG(kern_amx_chunks() > chunks, "%s: no tile chunk ran", seek_type_get(t)->name);
         }
+    /* tiles off (SEEK_CPU=avx512 on an AMX CPU): the same packed form runs none */
+    const bool prev = kern_set_amx(false);
+    const long chunks = kern_amx_chunks();
+    packed_legacy_case(SEEK_TYPE_Q8_0, kern_packed_for_level(SEEK_TYPE_Q8_0, KERN_AVX512), 96, 48, 272, rtiles, 2, ctiles, 4);
+    CHECK(kern_amx_chunks() == chunks);
+    kern_set_amx(prev);
 }
 
 typedef void (*pack_ref_fn)(seek_type, int64_t, const uint8_t *, size_t, int64_t, uint8_t *, int64_t, int64_t);

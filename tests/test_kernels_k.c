@@ -406,8 +406,10 @@ TEST(amx_kquant_prefill_gives_the_plain_bits) {
         for (int ti = 0; ti < 3; ti++) {
             const kern_packed *pk = pass ? kern_packed_for_level(tt[ti], KERN_AVX512) : kern_packed_amx_emulated(tt[ti]);
             CHECK(pk != NULL);
+            const long chunks = kern_amx_chunks();   /* the tiles must have run, not only agreed */
             for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
                 packed_case(tt[ti], KERN_AVX512, pk, shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 2, ctiles, 3);
+            CHECK_MSG(kern_amx_chunks() > chunks, "%s: no tile chunk ran", seek_type_get(tt[ti])->name);
         }
 }
 

@@ -13,6 +13,7 @@
 #include "kernels.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,11 @@ bool kern_cpu_amx(void) {
     pthread_once(&once, init);
     return amx_on && cur_level == KERN_AVX512;
 }
+
+/* 16-column chunks the tile kernels ran (kern_amx_chunks): one relaxed add per kernel call */
+static _Atomic long amx_chunks;
+void kern_amx_count(int chunks) { atomic_fetch_add_explicit(&amx_chunks, chunks, memory_order_relaxed); }
+long kern_amx_chunks(void) { return atomic_load_explicit(&amx_chunks, memory_order_relaxed); }
 
 bool kern_set_amx(bool on) {
     pthread_once(&once, init);

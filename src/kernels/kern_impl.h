@@ -86,6 +86,8 @@ void kern_fp_pack_ref(seek_type t, int64_t n, const uint8_t *w, size_t rb, int64
 void kern_lgp_pack_ref(seek_type t, int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0,
                        int64_t g1);
 const kern_packed *kern_float_packed(seek_type t, kern_level l);    /* F16, F32, BF16 at AVX-512 (float_packed.c) */
+/* the tile kernels count their 16-column chunks (kern_amx_chunks) */
+void kern_amx_count(int chunks);
 /* Row bytes of e's activations when e is a legacy.c entry with regrouped rows, else 0. */
 size_t kern_legacy_act_row_bytes(const kern_entry *e, int64_t n);
 

@@ -94,6 +94,9 @@ bool kern_set_amx(bool on);
  * AMX tile kernel with the tile instructions emulated in C (kernels/amx.h), on any AVX-512
  * CPU; NULL for other types or without AVX-512. */
 const kern_packed *kern_packed_amx_emulated(seek_type type);
+/* 16-column chunks run by the tile kernels so far in this process, emulated or not (tests:
+ * that a prefill took the tiles) */
+long kern_amx_chunks(void);
 
 /* Decode (one column) streams every weight once, a group of rows at a time. For short rows
  * (up to KERN_PF_MAX_N values: the hidden size of the 1.5B-8B and V2-Lite models) the

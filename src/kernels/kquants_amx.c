@@ -162,6 +162,7 @@ KT_AMX KINLINE void aq_block(aqtype T, bool emu, amx_emu *st, const uint8_t *wb,
 
 KT_AMX KINLINE void aq_mm(aqtype T, bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
                           int nc, float *out, size_t os) {
+    kern_amx_count(nc / 16);
     amx_emu st;
     amx_cfg cfg;
     memset(&cfg, 0, sizeof cfg);

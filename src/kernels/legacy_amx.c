@@ -116,6 +116,7 @@ KT_AMX KINLINE void ax_mm(ltype T, bool emu, int64_t n, const uint8_t *w, size_t
 
 KT_AMX void kern_lgp_amx(ltype T, bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
                          int nc, float *out, size_t os) {
+    kern_amx_count(nc / 16);
     if (emu) AX_CASES(true)
     else AX_CASES(false)
 }
