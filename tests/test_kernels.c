@@ -469,18 +469,53 @@ static int packed_tilings_differ(const kern_packed *pk, int64_t n, const uint8_t
     return 0;
 }
 
-/* One legacy type's packed product (pk: its packed form) against the plain AVX-512 kernel
- * on n values x rows x cols, cut into every tiling of rtiles x ctiles; bit for bit. Odd rows
- * are random bytes (every nibble and fifth-bit pattern) with sane scales; padded row strides. */
-static void packed_legacy_case(seek_type t, const kern_packed *pk, int64_t n, int rows, int cols, const int *rtiles,
-                               int nrt, const int *ctiles, int nct) {
-    const kern_entry *e = kern_for_level(t, KERN_AVX512);
+/* The arithmetic every packed legacy kernel and the plain AVX-512 one share, in plain C
+ * (the test's own reading of the block layouts, legacy.c): per (row, column) and block in
+ * order, the exact integer sumi = sum w x a (w with the _0 types' offset removed), then
+ * acc = fmaf(d_w x d_a, sumi, acc) and for the _1 types acc = fmaf(m_w, s_a, acc).
+ * a: scalar-level activations (Q8_0 / Q8_1 blocks, the AVX2 level's too). */
+static float h2f(const uint8_t *p) { return seek_fp16_to_fp32((uint16_t)(p[0] | p[1] << 8)); }
+static void legacy_model(seek_type t, int64_t n, const uint8_t *w, size_t ws, int rows, const uint8_t *a, size_t as,
+                         int cols, float *out, size_t os) {
+    const size_t bb = (size_t)seek_type_get(t)->type_size;
+    const int q81 = is_q81(t), ab = q81 ? 36 : 34;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            float acc = 0.0f;
+            for (int64_t i = 0; i < n / 32; i++) {
+                const uint8_t *b = w + (size_t)r * ws + (size_t)i * bb, *x = a + (size_t)c * as + (size_t)i * ab;
+                const uint8_t *qs = b + (t == SEEK_TYPE_Q5_0 ? 6 : t == SEEK_TYPE_Q4_1 ? 4 : t == SEEK_TYPE_Q5_1 ? 8 : 2);
+                const uint32_t qh = t == SEEK_TYPE_Q5_0 ? (uint32_t)(b[2] | b[3] << 8 | b[4] << 16) | (uint32_t)b[5] << 24
+                                  : t == SEEK_TYPE_Q5_1 ? (uint32_t)(b[4] | b[5] << 8 | b[6] << 16) | (uint32_t)b[7] << 24 : 0;
+                int32_t sumi = 0;
+                for (int j = 0; j < 32; j++) {
+                    const int nib = j < 16 ? qs[j] & 15 : qs[j - 16] >> 4, hb = (int)(qh >> j & 1) << 4;
+                    const int v = t == SEEK_TYPE_Q8_0 ? (int8_t)b[2 + j] : t == SEEK_TYPE_Q4_0 ? nib - 8
+                                : t == SEEK_TYPE_Q5_0 ? (nib | hb) - 16 : t == SEEK_TYPE_IQ4_NL ? seek_iq4_nl_values[nib]
+                                : nib | hb;   /* Q4_1, Q5_1 (hb 0 for Q4_1) */
+                    sumi += v * (int8_t)x[(q81 ? 4 : 2) + j];
+                }
+                acc = fmaf(h2f(b) * h2f(x), (float)sumi, acc);
+                if (q81) acc = fmaf(h2f(b + 2), h2f(x + 2), acc);
+            }
+            out[(size_t)c * os + r] = acc;
+        }
+}
+
+/* One legacy type's packed product (pk: its packed form at `level`, whose activations it
+ * reads) against legacy_model on n values x rows x cols, cut into every tiling of rtiles x
+ * ctiles, and the level's plain kernel on the whole; bit for bit. Odd rows are random bytes (every
+ * nibble and fifth-bit pattern) with sane scales; padded row strides. */
+static void packed_legacy_case(seek_type t, kern_level level, const kern_packed *pk, int64_t n, int rows, int cols,
+                               const int *rtiles, int nrt, const int *ctiles, int nct) {
+    const kern_entry *e = kern_for_level(t, level), *es = kern_for_level(t, KERN_SCALAR);
     const size_t bb = (size_t)seek_type_get(t)->type_size;
     const size_t rb = seek_row_size(t, n), ws = rb + bb / 2 + 1, as = kern_act_row_bytes(e, n), os = (size_t)rows + 3;
-    uint8_t *w = malloc(ws * (size_t)rows), *act = malloc(as * (size_t)cols);
+    const size_t ass = kern_act_row_bytes(es, n);
+    uint8_t *w = malloc(ws * (size_t)rows), *act = malloc(as * (size_t)cols), *acts = malloc(ass * (size_t)cols);
     float *x = malloc(sizeof(float) * (size_t)n), *whole = malloc(sizeof(float) * os * cols),
           *tiled = malloc(sizeof(float) * os * cols);
-    CHECK(w && act && x && whole && tiled);
+    CHECK(w && act && acts && x && whole && tiled);
     for (int r = 0; r < rows; r++) {
         uint8_t *row = w + (size_t)r * ws;
         fill(x, n);
@@ -490,11 +525,18 @@ static void packed_legacy_case(seek_type t, const kern_packed *pk, int64_t n, in
                 size_t keep = is_q81(t) ? 4 : 2;
                 for (size_t i = keep; i < bb; i++) row[b * bb + i] = (uint8_t)(urand() * 256);
             }
+        if (r == 2)   /* the largest products (int16 sums near their limit): every quant at its extreme */
+            for (size_t b = 0; b < rb / bb; b++)
+                memset(row + b * bb + (is_q81(t) ? 4 : 2),
+                       t == SEEK_TYPE_Q8_0 ? 0x80 : t == SEEK_TYPE_IQ4_NL ? 0x00 : 0xFF, bb - (is_q81(t) ? 4 : 2));
         memset(row + rb, 0xAB, ws - rb);   /* padding the kernels must not use */
     }
     for (int c = 0; c < cols; c++) {
         fill(x, n);
+        if (c == 0)   /* every activation 127 */
+            for (int64_t i = 0; i < n; i++) x[i] = 1.0f;
         e->quant(x, act + (size_t)c * as, n);
+        es->quant(x, acts + (size_t)c * ass, n);
     }
     const int64_t groups = (rows + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS;
     const size_t gb = pk->bytes(n, KERN_PACK_ROWS);
@@ -504,12 +546,15 @@ static void packed_legacy_case(seek_type t, const kern_packed *pk, int64_t n, in
     memset(packed, 0x5A, pk->bytes(n, rows));   /* pack() writes every byte */
     pk->pack(n, w, ws, rows, packed, 0, groups / 2);   /* in two ranges, as the pool does */
     pk->pack(n, w, ws, rows, packed, groups / 2, groups);
-    for (size_t i = 0; i < os * cols; i++) whole[i] = NAN;
-    e->mm(n, w, ws, rows, act, as, cols, whole, os);
+    for (size_t i = 0; i < os * cols; i++) whole[i] = tiled[i] = NAN;
+    legacy_model(t, n, w, ws, rows, acts, ass, cols, whole, os);
+    e->mm(n, w, ws, rows, act, as, cols, tiled, os);   /* the plain kernel of the level computes the same */
+    CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * cols), "%s n %d rows %d cols %d: plain %s kernel",
+              seek_type_get(t)->name, (int)n, rows, cols, kern_level_name(level));
     const int d = packed_tilings_differ(pk, n, packed, rows, act, as, cols, whole, os, tiled, rtiles, nrt, ctiles, nct);
-    CHECK_MSG(!d, "%s n %d rows %d cols %d, tile %dx%d", seek_type_get(t)->name, (int)n, rows, cols,
-              d ? rtiles[(d - 1) / nct] : 0, d ? ctiles[(d - 1) % nct] : 0);
-    free(w), free(act), free(x), free(whole), free(tiled), free(packed);
+    CHECK_MSG(!d, "%s %s n %d rows %d cols %d, tile %dx%d", seek_type_get(t)->name, kern_level_name(level), (int)n, rows,
+              cols, d ? rtiles[(d - 1) / nct] : 0, d ? ctiles[(d - 1) % nct] : 0);
+    free(w), free(act), free(acts), free(x), free(whole), free(tiled), free(packed);
 }
 
 static const seek_type legacy_types[] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0,
@@ -523,21 +568,24 @@ enum { N_LEGACY = sizeof legacy_types / sizeof *legacy_types };
 TEST(packed_legacy_gives_the_plain_bits) {
     for (int l = 0; l < KERN_LEVELS; l++) {
         for (size_t ti = 0; ti < N_LEGACY; ti++)
-            CHECK(!kern_packed_for_level(legacy_types[ti], (kern_level)l) == (l != KERN_AVX512));
+            CHECK(!kern_packed_for_level(legacy_types[ti], (kern_level)l) == (l == KERN_SCALAR));
         CHECK(!kern_packed_for_level(SEEK_TYPE_F32, (kern_level)l) == (l != KERN_AVX512));
         CHECK(!kern_packed_for_level(SEEK_TYPE_F16, (kern_level)l) == (l != KERN_AVX512));
-    }
-    if (kern_cpu_max_level() < KERN_AVX512) {
-        printf("# no AVX-512 here: packed legacy types not run\n");
-        return;
     }
     /* n, rows, columns: n = 32, 64k + 32 (a short last step), V2-Lite's 1408 */
     static const int shapes[][3] = {{32, 16, 1}, {1408, 37, 13}, {1536, 16, 33}, {96, 48, 2}, {4128, 35, 8}, {160, 33, 64}};
     static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 3, 4, 5, 7, 12, 13, 64};
-    for (size_t ti = 0; ti < N_LEGACY; ti++)
-        for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
-            packed_legacy_case(legacy_types[ti], kern_packed_for_level(legacy_types[ti], KERN_AVX512), shapes[si][0],
-                               shapes[si][1], shapes[si][2], rtiles, 3, ctiles, 9);
+    for (int l = KERN_AVX2; l <= (int)kern_cpu_max_level(); l++)
+        for (size_t ti = 0; ti < N_LEGACY; ti++)
+            for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+                packed_legacy_case(legacy_types[ti], (kern_level)l, kern_packed_for_level(legacy_types[ti], (kern_level)l),
+                                   shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 3, ctiles, 9);
+    /* AVX2 over more than one range of activation sums (legacy_packed_avx2.c: 512 blocks) */
+    static const int rt1[] = {16}, ct1[] = {1, 3};
+    if (kern_cpu_max_level() >= KERN_AVX2)
+        for (size_t ti = 0; ti < N_LEGACY; ti++)
+            packed_legacy_case(legacy_types[ti], KERN_AVX2, kern_packed_for_level(legacy_types[ti], KERN_AVX2), 16384 + 1056,
+                               17, 3, rt1, 1, ct1, 2);
 }
 
 /* The AMX tile prefill (kernels/legacy_amx.c) gives the plain AVX-512 kernel's bits: run
@@ -563,13 +611,13 @@ TEST(amx_prefill_gives_the_plain_bits) {
             CHECK(pk != NULL);
             const long chunks = kern_amx_chunks();   /* the tiles must have run, not only agreed */
             for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
-                packed_legacy_case(t, pk, shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 2, ctiles, 4);
+                packed_legacy_case(t, KERN_AVX512, pk, shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 2, ctiles, 4);
             CHECK_MSG(kern_amx_chunks() > chunks, "%s: no tile chunk ran", seek_type_get(t)->name);
         }
     /* tiles off (SEEK_CPU=avx512 on an AMX CPU): the same packed form runs none */
     const bool prev = kern_set_amx(false);
     const long chunks = kern_amx_chunks();
-    packed_legacy_case(SEEK_TYPE_Q8_0, kern_packed_for_level(SEEK_TYPE_Q8_0, KERN_AVX512), 96, 48, 272, rtiles, 2, ctiles, 4);
+    packed_legacy_case(SEEK_TYPE_Q8_0, KERN_AVX512, kern_packed_for_level(SEEK_TYPE_Q8_0, KERN_AVX512), 96, 48, 272, rtiles, 2, ctiles, 4);
     CHECK(kern_amx_chunks() == chunks);
     kern_set_amx(prev);
 }
@@ -768,6 +816,7 @@ TEST(decode_lists_same_bits_any_thread_count) {
             float *x = malloc(sizeof(float) * C), *bias = malloc(sizeof(float) * rows), *row = malloc(sizeof(float) * C);
             float *ref = malloc(sizeof(float) * n), *o = malloc(sizeof(float) * n);   /* [a's rows, b's rows] */
             fill(x, C), fill(bias, rows);
+            const bool own_order = tt[ti] == SEEK_TYPE_F16;   /* packed F16 sums in its own order */
             for (int pass = 0; pass < (pk ? 2 : 1); pass++) {
                 seek_mat wa = a.m, wb = b.m;
                 if (pass) wa.packed = pa, wb.packed = pb;
@@ -780,7 +829,7 @@ TEST(decode_lists_same_bits_any_thread_count) {
                     for (int i = 0; i < n; i++) unset += isnan(o[i]);
                     CHECK_MSG(!unset, "%s rows %d %s, %d threads: %d rows not written", seek_type_get(tt[ti])->name, rows,
                               pass ? "packed" : "plain", nt, unset);
-                    if (nt == 1 && (pass == 0 || tt[ti] == SEEK_TYPE_F16)) memcpy(ref, o, sizeof(float) * n);
+                    if (nt == 1 && (pass == 0 || own_order)) memcpy(ref, o, sizeof(float) * n);
                     CHECK_MSG(!memcmp(ref, o, sizeof(float) * n), "%s rows %d %s, %d threads: other bits",
                               seek_type_get(tt[ti])->name, rows, pass ? "packed" : "plain", nt);
                 }

@@ -26,50 +26,31 @@ static inline __attribute__((always_inline)) KT_AVX512 __m512i kern_dpbusd_b4(__
     __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*(const int32_t *)p));
     return acc;
 }
-/* The same for wide sub-tiles: at most 3 rows x 8 columns (prefill: the unpacked weights
- * of a row serve 8 columns). */
-#define KERN_TILE_WALK_WIDE(NR, NC, MK)                                             \
-    _Static_assert((NR) <= 3 && (NC) <= 8, "wide sub-tiles are at most 3 x 8");  \
-    for (int c0_ = 0; c0_ < n_cols; c0_ += (NC)) {                                  \
-        int nc_ = n_cols - c0_ < (NC) ? n_cols - c0_ : (NC);                        \
-        for (int r0_ = 0; r0_ < n_rows; r0_ += (NR)) {                              \
-            int nr_ = n_rows - r0_ < (NR) ? n_rows - r0_ : (NR);                    \
-            switch (nr_ * 16 + nc_) {                                               \
-            case 3 * 16 + 8: MK(3, 8, r0_, c0_); break;                             \
-            case 3 * 16 + 7: MK(3, 7, r0_, c0_); break;                             \
-            case 3 * 16 + 6: MK(3, 6, r0_, c0_); break;                             \
-            case 3 * 16 + 5: MK(3, 5, r0_, c0_); break;                             \
-            case 3 * 16 + 4: MK(3, 4, r0_, c0_); break;                             \
-            case 3 * 16 + 3: MK(3, 3, r0_, c0_); break;                             \
-            case 3 * 16 + 2: MK(3, 2, r0_, c0_); break;                             \
-            case 3 * 16 + 1: MK(3, 1, r0_, c0_); break;                             \
-            case 2 * 16 + 8: MK(2, 8, r0_, c0_); break;                             \
-            case 2 * 16 + 7: MK(2, 7, r0_, c0_); break;                             \
-            case 2 * 16 + 6: MK(2, 6, r0_, c0_); break;                             \
-            case 2 * 16 + 5: MK(2, 5, r0_, c0_); break;                             \
-            case 2 * 16 + 4: MK(2, 4, r0_, c0_); break;                             \
-            case 2 * 16 + 3: MK(2, 3, r0_, c0_); break;                             \
-            case 2 * 16 + 2: MK(2, 2, r0_, c0_); break;                             \
-            case 2 * 16 + 1: MK(2, 1, r0_, c0_); break;                             \
-            case 1 * 16 + 8: MK(1, 8, r0_, c0_); break;                             \
-            case 1 * 16 + 7: MK(1, 7, r0_, c0_); break;                             \
-            case 1 * 16 + 6: MK(1, 6, r0_, c0_); break;                             \
-            case 1 * 16 + 5: MK(1, 5, r0_, c0_); break;                             \
-            case 1 * 16 + 4: MK(1, 4, r0_, c0_); break;                             \
-            case 1 * 16 + 3: MK(1, 3, r0_, c0_); break;                             \
-            case 1 * 16 + 2: MK(1, 2, r0_, c0_); break;                             \
-            case 1 * 16 + 1: MK(1, 1, r0_, c0_); break;                             \
-            default: break;                                                         \
-            }                                                                       \
-        }                                                                           \
-    }
-
 #endif
 
 #define KINLINE static inline __attribute__((always_inline))
 /* Before the row / column loops of a sub-tile: GCC at -O2 would otherwise keep the
  * accumulator array on the stack instead of in registers. */
 #define KUNROLL _Pragma("GCC unroll 8")
+
+#ifdef KERN_X86
+/* the sum of 32 int8 (AVX2) */
+KT_AVX2 KINLINE int hsum_i8_avx2(__m256i q) {
+    __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
+    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
+    return _mm_cvtsi128_si32(t);
+}
+
+/* 32 bits -> 32 bytes, 0xFF where the bit is set (byte j <- bit j). */
+KT_AVX2 KINLINE __m256i bits_to_bytes(uint32_t bits) {
+    __m256i v = _mm256_set1_epi32((int)bits);
+    v = _mm256_shuffle_epi8(v, _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL));
+    __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+}
+#endif
 
 /* Entries of one type family at one level (NULL: none). */
 const kern_entry *kern_float(seek_type t, kern_level l);    /* F32 F16 BF16   (float.c) */

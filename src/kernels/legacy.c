@@ -182,14 +182,6 @@ KT_AVX2 static void quant_q8_0_avx2(const float *x, void *y, int64_t n) {
     }
 }
 
-KT_AVX2 KINLINE int hsum_i8_avx2(__m256i q) {
-    __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1));
-    __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
-    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xB1));
-    return _mm_cvtsi128_si32(t);
-}
-
 KT_AVX2 static void quant_q8_1_avx2(const float *x, void *y, int64_t n) {
     uint8_t *b = y;
     for (int64_t i = 0; i < n / QK; i++, b += 36, x += QK) {
@@ -199,21 +191,6 @@ KT_AVX2 static void quant_q8_1_avx2(const float *x, void *y, int64_t n) {
         memcpy(b, h, 4);
         _mm256_storeu_si256((__m256i *)(b + 4), q);
     }
-}
-
-KT_AVX2 KINLINE float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-/* 32 bits -> 32 bytes, 0xFF where the bit is set (byte j <- bit j). */
-KT_AVX2 KINLINE __m256i bits_to_bytes(uint32_t bits) {
-    __m256i v = _mm256_set1_epi32((int)bits);
-    v = _mm256_shuffle_epi8(v, _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL, 0x0303030303030303LL));
-    __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
-    return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
 }
 
 KT_AVX2 KINLINE __m256i nibbles(const uint8_t *qs) {
@@ -246,21 +223,33 @@ KT_AVX2 KINLINE __m256i unpack_avx2(seek_type t, const uint8_t *b, float *d, flo
     }
 }
 
-/* NR x NC sub-tile: per block, unpack each weight row once, then for each column
+/* lane p of the result = the sum of v[p]'s 8 int32 lanes */
+KT_AVX2 KINLINE __m256i hsum8x8(const __m256i v[8]) {
+    const __m256i ab = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i cd = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    /* ab: v0..v3 summed over lanes 0..3 | the same over lanes 4..7; cd: v4..v7 */
+    return _mm256_add_epi32(_mm256_permute2x128_si256(ab, cd, 0x20), _mm256_permute2x128_si256(ab, cd, 0x31));
+}
+
+/* NR x NC sub-tile (NR x NC <= 8 (row, column) pairs, lane p = i NC + j of one ymm): per
+ * block, unpack each weight row once, then for each column
  *   signed w:   maddubs(|w|, sign(a, w))   unsigned w: maddubs(w, a)
- * -> madd with 1 -> 8 int32 -> float -> acc += that * (d_w * d_a); _1 types add m_w * s_a
- * to a scalar. */
+ * -> madd with 1 -> 8 int32; the pairs' 8 vectors summed across lanes into one (the exact
+ * block integers sumi), then per pair acc = fmaf(d_w x d_a, (float)sumi, acc) (+ fmaf(m_w,
+ * s_a, acc) for the _1 types): the AVX-512 kernels' arithmetic, so plain and packed weights
+ * (legacy_packed_avx2.c) give the same bits at this level. */
 KT_AVX2 KINLINE void leg_avx2_mk(seek_type t, int bb, int nr, int nc, int64_t n, const uint8_t *w, size_t ws,
                                  const uint8_t *a, size_t as, float *out, size_t os) {
+    if (nr * nc > 8) __builtin_unreachable();   /* KERN_TILE_WALK(4, 2): the walk's other cases never run */
     const bool q81 = is_q81(t);
     const int ab = q81 ? 36 : 34, aq = q81 ? 4 : 2;
-    __m256 acc[4][4];
-    float ms[4][4];
-    KUNROLL for (int i = 0; i < nr; i++)
-        KUNROLL for (int j = 0; j < nc; j++) acc[i][j] = _mm256_setzero_ps(), ms[i][j] = 0.0f;
+    __m256 acc = _mm256_setzero_ps();
     const __m256i ones = _mm256_set1_epi16(1);
     for (int64_t k = 0; k < n / QK; k++) {
         if (nc == 1 && n <= KERN_PF_MAX_N) kern_prefetch(w + nr * ws + k * nr * bb, (size_t)(nr * bb));   /* kernels.h */
+        __m256i s[8];
+        float dw[8] = {0}, da[8] = {0}, mw[8] = {0}, sa[8] = {0};
+        KUNROLL for (int p = 0; p < 8; p++) s[p] = _mm256_setzero_si256();
         KUNROLL for (int i = 0; i < nr; i++) {
             float d, m = 0.0f;
             __m256i wv = unpack_avx2(t, w + i * ws + k * bb, &d, &m);
@@ -269,21 +258,25 @@ KT_AVX2 KINLINE void leg_avx2_mk(seek_type t, int bb, int nr, int nc, int64_t n,
                 const uint8_t *xb = a + j * as + k * ab;
                 __m256i av = _mm256_loadu_si256((const __m256i *)(xb + aq));
                 if (!q81) av = _mm256_sign_epi8(av, wv);
-                __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs, av), ones);
-                acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * _cvtsh_ss(kern_rd16(xb))),
-                                            acc[i][j]);
-                if (q81) ms[i][j] += m * _cvtsh_ss(kern_rd16(xb + 2));
+                s[i * nc + j] = _mm256_madd_epi16(_mm256_maddubs_epi16(wabs, av), ones);
+                dw[i * nc + j] = d, da[i * nc + j] = _cvtsh_ss(kern_rd16(xb));
+                if (q81) mw[i * nc + j] = m, sa[i * nc + j] = _cvtsh_ss(kern_rd16(xb + 2));
             }
         }
+        const __m256 dd = _mm256_mul_ps(_mm256_loadu_ps(dw), _mm256_loadu_ps(da));
+        acc = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(hsum8x8(s)), acc);
+        if (q81) acc = _mm256_fmadd_ps(_mm256_loadu_ps(mw), _mm256_loadu_ps(sa), acc);
     }
+    float o[8];
+    _mm256_storeu_ps(o, acc);
     KUNROLL for (int i = 0; i < nr; i++)
-        KUNROLL for (int j = 0; j < nc; j++) out[j * os + i] = hsum256(acc[i][j]) + ms[i][j];
+        KUNROLL for (int j = 0; j < nc; j++) out[j * os + i] = o[i * nc + j];
 }
 
 #define AVX2_MM(NAME, T, BB)                                                                          \
     KT_AVX2 static void NAME(int64_t n, const uint8_t *w, size_t w_stride, int n_rows, const uint8_t *a, \
                              size_t a_stride, int n_cols, float *out, size_t out_stride) {              \
-        KERN_TILE_WALK(4, 3, LEG_AVX2_MKX)                                                              \
+        KERN_TILE_WALK(4, 2, LEG_AVX2_MKX)                                                              \
     }
 #define LEG_AVX2_MKX(NR, NC, R0, C0)                                                                    \
     leg_avx2_mk(T_, BB_, NR, NC, n, w + (R0) * w_stride, w_stride, a + (C0) * a_stride, a_stride,       \

@@ -70,5 +70,9 @@ void kern_lgp_prefill_avx512(ltype T, int64_t n, const uint8_t *w, size_t ws, in
  * plain-C twins (amx.h), which run on any AVX-512 CPU. */
 void kern_lgp_amx(ltype T, bool emu, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                   float *out, size_t os);
+/* The packed groups' product at AVX2 (legacy_packed_avx2.c): same arguments as kern_mm_fn,
+ * activations of the AVX2 level (plain Q8_0 / Q8_1 blocks) */
+void kern_lgp_mm_avx2(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                      float *out, size_t os);
 #endif
 #endif

@@ -103,47 +103,63 @@ KT_AVX512 KINLINE void pack_step16(ltype T, uint8_t *p, const uint8_t *w, size_t
     for (int m = 0; m < 16; m++) _mm512_storeu_si512(p + lgp_q(T, 4, m / 4) + 64 * (m % 4), Tr[m]);
 }
 
-/* Groups [g0, g1) of w (n values per row, row_bytes apart) into dst (laid out above). T is
- * a constant in each copy (the packing is most of the load time of an all-Q8_0 model).
- * fast: whole steps of whole groups through pack_step16; false is the reference
- * (kern_lgp_pack_ref). */
-KT_AVX512 KINLINE void pack_groups(ltype T, int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst,
-                                   int64_t g0, int64_t g1, bool fast) {
-    const int64_t nb = n / 32;
-    const size_t group_bytes = (size_t)PK_ROWS * (size_t)nb * (size_t)BB[T];
-    for (int64_t g = g0; g < g1; g++) {
-        const int live = n_rows - g * PK_ROWS < PK_ROWS ? (int)(n_rows - g * PK_ROWS) : PK_ROWS;
-        for (int64_t b0 = 0; b0 < nb; b0 += 4) {
-            const int cnt = nb - b0 < 4 ? (int)(nb - b0) : 4;
-            uint8_t *p = dst + (size_t)g * group_bytes + (size_t)b0 * PK_ROWS * BB[T];
-            if (fast && live == PK_ROWS && cnt == 4 && row_bytes <= INT32_MAX / PK_ROWS) {
-                pack_step16(T, p, w + (size_t)g * PK_ROWS * row_bytes + (size_t)b0 * BB[T], row_bytes);
-                continue;
+/* One step of cnt blocks of `live` rows (w: row 0's first block of the step, rows
+ * row_bytes apart) into p, a few bytes at a time: the reference of pack_step16, and the
+ * packer of the AVX2 level (plain C, so that it runs on any CPU) */
+static void pack_step_ref(ltype T, uint8_t *p, const uint8_t *w, size_t row_bytes, int live, int cnt) {
+    if (live < PK_ROWS) memset(p, 0, (size_t)cnt * PK_ROWS * BB[T]);   /* padding rows */
+    else if (QH[T]) memset(p + lgp_h(T, cnt, 0), 0, (size_t)(64 * cnt));   /* h is or-ed in */
+    for (int r = 0; r < live; r++) {
+        const uint8_t *row = w + (size_t)r * row_bytes;
+        for (int k = 0; k < cnt; k++) {
+            const uint8_t *src = row + k * BB[T];
+            memcpy(p + lgp_d(k) + 2 * r, src, 2);
+            if (HAS_M(T)) memcpy(p + lgp_m(cnt, k) + 2 * r, src + 2, 2);
+            if (QH[T]) {
+                const uint32_t qh = kern_rd32(src + QH[T]);
+                for (int j = 0; j < 8; j++) p[lgp_h(T, cnt, k) + 8 * j + r / 2] |= (uint8_t)((qh >> 4 * j & 15) << 4 * (r & 1));
             }
-            if (live < PK_ROWS) memset(p, 0, (size_t)cnt * PK_ROWS * BB[T]);   /* padding rows */
-            else if (QH[T]) memset(p + lgp_h(T, cnt, 0), 0, (size_t)(64 * cnt));   /* h is or-ed in */
-            for (int r = 0; r < live; r++) {
-                const uint8_t *row = w + (size_t)(g * PK_ROWS + r) * row_bytes + (size_t)b0 * BB[T];
-                for (int k = 0; k < cnt; k++) {
-                    const uint8_t *src = row + k * BB[T];
-                    memcpy(p + lgp_d(k) + 2 * r, src, 2);
-                    if (HAS_M(T)) memcpy(p + lgp_m(cnt, k) + 2 * r, src + 2, 2);
-                    if (QH[T]) {
-                        const uint32_t qh = kern_rd32(src + QH[T]);
-                        for (int j = 0; j < 8; j++) p[lgp_h(T, cnt, k) + 8 * j + r / 2] |= (uint8_t)((qh >> 4 * j & 15) << 4 * (r & 1));
-                    }
-                    uint8_t *q = p + lgp_q(T, cnt, k) + 4 * r;
-                    if (T == L_Q8_0)
-                        for (int j = 0; j < 8; j++) {
-                            const uint32_t v = kern_rd32(src + 2 + 4 * j) ^ 0x80808080u;
-                            memcpy(q + 64 * j, &v, 4);
-                        }
-                    else
-                        for (int i = 0; i < 4; i++) memcpy(q + 64 * i, src + QS[T] + 4 * i, 4);
+            uint8_t *q = p + lgp_q(T, cnt, k) + 4 * r;
+            if (T == L_Q8_0)
+                for (int j = 0; j < 8; j++) {
+                    const uint32_t v = kern_rd32(src + 2 + 4 * j) ^ 0x80808080u;
+                    memcpy(q + 64 * j, &v, 4);
                 }
-            }
+            else
+                for (int i = 0; i < 4; i++) memcpy(q + 64 * i, src + QS[T] + 4 * i, 4);
         }
     }
+}
+
+/* Groups [g0, g1) of w (n values per row, row_bytes apart) into dst (laid out above), step
+ * by step: whole steps of whole groups through pack_step16, the others (or all, where the
+ * CPU has no AVX-512) through pack_step_ref. */
+#define PACK_GROUPS(fast)                                                                                         \
+    const int64_t nb = n / 32;                                                                                   \
+    const size_t group_bytes = (size_t)PK_ROWS * (size_t)nb * (size_t)BB[T];                                     \
+    for (int64_t g = g0; g < g1; g++) {                                                                          \
+        const int live = n_rows - g * PK_ROWS < PK_ROWS ? (int)(n_rows - g * PK_ROWS) : PK_ROWS;                 \
+        for (int64_t b0 = 0; b0 < nb; b0 += 4) {                                                                 \
+            const int cnt = nb - b0 < 4 ? (int)(nb - b0) : 4;                                                    \
+            uint8_t *p = dst + (size_t)g * group_bytes + (size_t)b0 * PK_ROWS * BB[T];                           \
+            const uint8_t *src = w + (size_t)g * PK_ROWS * row_bytes + (size_t)b0 * BB[T];                       \
+            if ((fast) && live == PK_ROWS && cnt == 4 && row_bytes <= INT32_MAX / PK_ROWS)                       \
+                pack_step16(T, p, src, row_bytes);                                                               \
+            else                                                                                                 \
+                pack_step_ref(T, p, src, row_bytes, live, cnt);                                                  \
+        }                                                                                                        \
+    }
+
+/* T is a constant in each copy (the packing is most of the load time of an all-Q8_0 model) */
+KT_AVX512 KINLINE void pack_groups(ltype T, int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst,
+                                   int64_t g0, int64_t g1) {
+    PACK_GROUPS(true)
+}
+
+/* The same with pack_step_ref only: the reference, and AVX2's packer */
+static inline void pack_groups_ref(ltype T, int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst,
+                            int64_t g0, int64_t g1) {
+    PACK_GROUPS(false)
 }
 
 /* acc[c] (16 rows) += the cnt blocks of the step at p x column c's group (ag + c * as), for
@@ -240,7 +256,7 @@ KT_AVX512 KINLINE void lgp_mm(ltype T, bool emu, int64_t n, const uint8_t *w, si
     static size_t name##_bytes(int64_t n, int64_t n_rows) { return bytes_of(T, n, n_rows); }                   \
     KT_AVX512 static void name##_pack(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst,    \
                                       int64_t g0, int64_t g1) {                                                \
-        pack_groups(T, n, w, rb, n_rows, dst, g0, g1, true);                                                   \
+        pack_groups(T, n, w, rb, n_rows, dst, g0, g1);                                                   \
     }                                                                                                          \
     KT_AVX512 static void name##_mm(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, \
                                     int nc, float *out, size_t os) {                                           \
@@ -249,6 +265,14 @@ KT_AVX512 KINLINE void lgp_mm(ltype T, bool emu, int64_t n, const uint8_t *w, si
     KT_AVX512 static void name##_mm_emu(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a,      \
                                         size_t as, int nc, float *out, size_t os) {                            \
         lgp_mm(T, true, n, w, ws, nr, a, as, nc, out, os);                                                     \
+    }                                                                                                          \
+    static void name##_pack_avx2(int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0, \
+                                 int64_t g1) {                                                                  \
+        pack_groups_ref(T, n, w, rb, n_rows, dst, g0, g1);                                                     \
+    }                                                                                                          \
+    static void name##_mm_avx2(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,    \
+                               int nc, float *out, size_t os) {                                                \
+        kern_lgp_mm_avx2(T, n, w, ws, nr, a, as, nc, out, os);                                                 \
     }
 LGP(q8_0, L_Q8_0)
 LGP(q4_0, L_Q4_0)
@@ -262,6 +286,12 @@ static const kern_packed tab[L_N] = {
     [L_Q5_0] = {q5_0_bytes, q5_0_pack, q5_0_mm},       [L_Q4_1] = {q4_1_bytes, q4_1_pack, q4_1_mm},
     [L_Q5_1] = {q5_1_bytes, q5_1_pack, q5_1_mm},       [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack, iq4_nl_mm},
 };
+/* AVX2 (CPUs without AVX-512): the same bytes, packed a few at a time; legacy_packed_avx2.c */
+static const kern_packed tab_avx2[L_N] = {
+    [L_Q8_0] = {q8_0_bytes, q8_0_pack_avx2, q8_0_mm_avx2},       [L_Q4_0] = {q4_0_bytes, q4_0_pack_avx2, q4_0_mm_avx2},
+    [L_Q5_0] = {q5_0_bytes, q5_0_pack_avx2, q5_0_mm_avx2},       [L_Q4_1] = {q4_1_bytes, q4_1_pack_avx2, q4_1_mm_avx2},
+    [L_Q5_1] = {q5_1_bytes, q5_1_pack_avx2, q5_1_mm_avx2},       [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack_avx2, iq4_nl_mm_avx2},
+};
 /* the same with the AMX part emulated (tests) */
 static const kern_packed tab_emu[L_N] = {
     [L_Q8_0] = {q8_0_bytes, q8_0_pack, q8_0_mm_emu},   [L_Q4_0] = {q4_0_bytes, q4_0_pack, q4_0_mm_emu},
@@ -269,23 +299,6 @@ static const kern_packed tab_emu[L_N] = {
     [L_Q5_1] = {q5_1_bytes, q5_1_pack, q5_1_mm_emu},   [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack, iq4_nl_mm_emu},
 };
 #endif
-
-KT_AVX512 void kern_lgp_pack_ref(seek_type t, int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0,
-                       int64_t g1) {
-#ifdef KERN_X86
-    switch (t) {
-    case SEEK_TYPE_Q8_0: pack_groups(L_Q8_0, n, w, rb, n_rows, dst, g0, g1, false); break;
-    case SEEK_TYPE_Q4_0: pack_groups(L_Q4_0, n, w, rb, n_rows, dst, g0, g1, false); break;
-    case SEEK_TYPE_Q5_0: pack_groups(L_Q5_0, n, w, rb, n_rows, dst, g0, g1, false); break;
-    case SEEK_TYPE_Q4_1: pack_groups(L_Q4_1, n, w, rb, n_rows, dst, g0, g1, false); break;
-    case SEEK_TYPE_Q5_1: pack_groups(L_Q5_1, n, w, rb, n_rows, dst, g0, g1, false); break;
-    case SEEK_TYPE_IQ4_NL: pack_groups(L_IQ4_NL, n, w, rb, n_rows, dst, g0, g1, false); break;
-    default: break;
-    }
-#else
-    (void)t, (void)n, (void)w, (void)rb, (void)n_rows, (void)dst, (void)g0, (void)g1;
-#endif
-}
 
 #ifdef KERN_X86
 static int ltype_of(seek_type t) {
@@ -301,10 +314,20 @@ static int ltype_of(seek_type t) {
 }
 #endif
 
+void kern_lgp_pack_ref(seek_type t, int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0,
+                       int64_t g1) {
+#ifdef KERN_X86
+    const int i = ltype_of(t);
+    if (i >= 0) pack_groups_ref((ltype)i, n, w, rb, n_rows, dst, g0, g1);
+#else
+    (void)t, (void)n, (void)w, (void)rb, (void)n_rows, (void)dst, (void)g0, (void)g1;
+#endif
+}
+
 const kern_packed *kern_legacy_packed(seek_type t, kern_level l) {
 #ifdef KERN_X86
     const int i = ltype_of(t);
-    return l == KERN_AVX512 && i >= 0 ? &tab[i] : NULL;
+    return i < 0 ? NULL : l == KERN_AVX512 ? &tab[i] : l == KERN_AVX2 ? &tab_avx2[i] : NULL;
 #else
     (void)t, (void)l;
     return NULL;

@@ -13,8 +13,8 @@ M56=$TMP/m56.gguf
 level=$("$SEEK" info --brief "$M" | sed -n 's/^kernels: *\([a-z0-9]*\).*/\1/p')
 
 # check TAG FILE SIZE [AVX2]: SIZE is what the 8 packed tensors take (16-row groups:
-# output.weight's 300 rows count as 304); AVX2 what is packed at AVX2 ("N tensors (SIZE)",
-# Q4_K and Q6_K only; none: nothing)
+# output.weight's 300 rows count as 304); AVX2 what is packed at AVX2 ("N tensors (SIZE)":
+# Q4_K, Q6_K and the legacy types; none: nothing)
 check() {
     tag=$1 f=$2 size=$3 avx2=${4:-}
     expect_ok info_$tag "$SEEK" info --brief "$f"
@@ -52,5 +52,5 @@ check q56 "$M56" '528.94 KiB' '3 tensors \(220.94 KiB\)'   # at AVX2 only the Q6
 for t in Q8_0 Q5_0; do
     expect_ok quantize_$t "$SEEK" quantize "$M" "$TMP/m-$t.gguf" $t --pure
 done
-check q8_0 "$TMP/m-Q8_0.gguf" '760.75 KiB'
-check q5_0 "$TMP/m-Q5_0.gguf" '492.25 KiB'
+check q8_0 "$TMP/m-Q8_0.gguf" '760.75 KiB' '8 tensors \(760.75 KiB\)'
+check q5_0 "$TMP/m-Q5_0.gguf" '492.25 KiB' '8 tensors \(492.25 KiB\)'
