@@ -10,7 +10,8 @@
  * usage: kernels_bench [--mb MB] [--oc N] [--c N] [--t N] [--ref] [--level L] [TYPE...]
  *        (default: 512 MB of weights, 4096 x 4096, T 512, all kernel types; --ref also
  *        times matmul_ref, which is slow; --level scalar|avx2|avx512|packed times only that
- *        row of each type, for quick A/B runs)
+ *        row of each type, for quick A/B runs; SEEK_CPU=avx2 caps the levels, "packed" then
+ *        being the AVX2 packed form)
  * Each figure is given twice: per wall-clock second, and per CPU second of all threads
  * (the machine may be shared; per CPU second is the steadier figure for comparing kernels). */
 #include <stdio.h>
@@ -98,8 +99,9 @@ int main(int argc, char **argv) {
         for (int k = 1; k < n_mat; k++) memcpy(big + k * mbytes, big, mbytes);
         seek_mat w = {.type = (seek_type)t, .n_in = C, .n_out = OC, .row_bytes = rb, .data = big};
 
-        /* the weights packed at load where the best level has a packed form: one more row */
-        const kern_level top = kern_cpu_max_level();
+        /* the weights packed at load where the top level (the CPU's, or SEEK_CPU's) has a
+         * packed form: one more row */
+        const kern_level top = kern_cpu_level();
         const kern_packed *pk = kern_packed_for_level((seek_type)t, top);
         uint8_t *packed = NULL;
         size_t pbytes = pk ? pk->bytes(C, OC) : 0;
