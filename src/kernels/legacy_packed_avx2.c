@@ -163,37 +163,17 @@ KT_AVX2 KINLINE void lv_tile(ltype T, int64_t n, const uint8_t *w, size_t ws, in
                              float *out, size_t os) {
     const int64_t nb = n / 32;
     int32_t sa[LV_NC][LV_NBC];
-    int16_t a16[LV_NBC * 32];   /* Q8_0 decode: the column's values as int16 */
     for (int c0 = 0; c0 < nc; c0 += LV_NC) {
         const int m = nc - c0 < LV_NC ? nc - c0 : LV_NC;
         const uint8_t *ac = a + (size_t)c0 * as;
         for (int64_t b0 = 0; b0 < nb; b0 += LV_NBC) {
             const int64_t b1 = nb - b0 < LV_NBC ? nb : b0 + LV_NBC;
-            const bool q8dec = T == L_Q8_0 && m == 1;   /* lv_q8_decode */
-            const int K = q8dec ? 128 : lv_k(T);
-            if (K)
+            if (lv_k(T))
                 for (int c = 0; c < m; c++)
                     for (int64_t b = b0; b < b1; b++)
-                        sa[c][b - b0] = -K * hsum_i8_avx2(_mm256_loadu_si256((const __m256i *)(ac + c * as + (size_t)b * 34 + 2)));
-            if (q8dec)
-                for (int64_t b = b0; b < b1; b++)
-                    _Pragma("GCC unroll 2")
-                    for (int h = 0; h < 2; h++)
-                        _mm256_storeu_si256((__m256i *)(a16 + (b - b0) * 32 + 16 * h),
-                                            _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(ac + (size_t)b * 34 + 2 + 16 * h))));
+                        sa[c][b - b0] = -lv_k(T) * hsum_i8_avx2(_mm256_loadu_si256((const __m256i *)(ac + c * as + (size_t)b * 34 + 2)));
             for (int r0 = 0; r0 < nr; r0 += KERN_PACK_ROWS) {
                 const uint8_t *grp = w + (size_t)(r0 / KERN_PACK_ROWS) * ws;
-                if (q8dec) {
-                    __m256 acc[2];
-                    __m256i keep[2];
-                    for (int h = 0; h < 2; h++) {
-                        keep[h] = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - r0 - 8 * h), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-                        acc[h] = b0 ? _mm256_maskload_ps(out + (size_t)c0 * os + r0 + 8 * h, keep[h]) : _mm256_setzero_ps();
-                    }
-                    lv_q8_decode(nb, b0, b1, grp, ac, a16, sa[0], acc);
-                    for (int h = 0; h < 2; h++) _mm256_maskstore_ps(out + (size_t)c0 * os + r0 + 8 * h, keep[h], acc[h]);
-                    continue;
-                }
                 for (int hf = 0; hf < 2 && r0 + 8 * hf < nr; hf++) {
                     const int live = nr - r0 - 8 * hf < 8 ? nr - r0 - 8 * hf : 8;
                     const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -213,10 +193,42 @@ KT_AVX2 KINLINE void lv_tile(ltype T, int64_t n, const uint8_t *w, size_t ws, in
     }
 }
 
+/* Q8_0, one column (decode; the last column of a tile): lv_q8_decode over ranges of
+ * LV_NBC blocks, the sums through out between ranges. Apart from lv_tile, whose prefill
+ * loops lost 15-20 % with this path and its buffers inlined into them. */
+KT_AVX2 __attribute__((noinline)) static void lv_q8_column(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a,
+                                                           float *out) {
+    const int64_t nb = n / 32;
+    int32_t sa[LV_NBC];
+    int16_t a16[LV_NBC * 32];   /* the column's values as int16 */
+    for (int64_t b0 = 0; b0 < nb; b0 += LV_NBC) {
+        const int64_t b1 = nb - b0 < LV_NBC ? nb : b0 + LV_NBC;
+        for (int64_t b = b0; b < b1; b++) {
+            const uint8_t *q = a + (size_t)b * 34 + 2;
+            sa[b - b0] = -128 * hsum_i8_avx2(_mm256_loadu_si256((const __m256i *)q));
+            _mm256_storeu_si256((__m256i *)(a16 + (b - b0) * 32), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)q)));
+            _mm256_storeu_si256((__m256i *)(a16 + (b - b0) * 32 + 16), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + 16))));
+        }
+        for (int r0 = 0; r0 < nr; r0 += KERN_PACK_ROWS) {
+            __m256 acc[2];
+            __m256i keep[2];
+            for (int h = 0; h < 2; h++) {
+                keep[h] = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - r0 - 8 * h), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                acc[h] = b0 ? _mm256_maskload_ps(out + r0 + 8 * h, keep[h]) : _mm256_setzero_ps();
+            }
+            lv_q8_decode(nb, b0, b1, w + (size_t)(r0 / KERN_PACK_ROWS) * ws, a, a16, sa, acc);
+            for (int h = 0; h < 2; h++) _mm256_maskstore_ps(out + r0 + 8 * h, keep[h], acc[h]);
+        }
+    }
+}
+
 KT_AVX2 void kern_lgp_mm_avx2(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                               float *out, size_t os) {
     switch (T) {   /* T a constant in each copy */
-    case L_Q8_0: lv_tile(L_Q8_0, n, w, ws, nr, a, as, nc, out, os); break;
+    case L_Q8_0:
+        if (nc % LV_NC == 1) lv_q8_column(n, w, ws, nr, a + (size_t)(nc - 1) * as, out + (size_t)(nc - 1) * os);
+        if (nc > 1) lv_tile(L_Q8_0, n, w, ws, nr, a, as, nc - (nc % LV_NC == 1), out, os);
+        break;
     case L_Q4_0: lv_tile(L_Q4_0, n, w, ws, nr, a, as, nc, out, os); break;
     case L_Q5_0: lv_tile(L_Q5_0, n, w, ws, nr, a, as, nc, out, os); break;
     case L_Q4_1: lv_tile(L_Q4_1, n, w, ws, nr, a, as, nc, out, os); break;
