@@ -575,17 +575,29 @@ TEST(packed_legacy_gives_the_plain_bits) {
     /* n, rows, columns: n = 32, 64k + 32 (a short last step), V2-Lite's 1408 */
     static const int shapes[][3] = {{32, 16, 1}, {1408, 37, 13}, {1536, 16, 33}, {96, 48, 2}, {4128, 35, 8}, {160, 33, 64}};
     static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 3, 4, 5, 7, 12, 13, 64};
+    /* AVX2 without and (where the CPU has it) with AVX-VNNI, at the AVX2 level as a model runs it */
+    const kern_level lprev = kern_set_level(KERN_AVX2);
+    const bool vprev = kern_set_avxvnni(false);
     for (int l = KERN_AVX2; l <= (int)kern_cpu_max_level(); l++)
-        for (size_t ti = 0; ti < N_LEGACY; ti++)
-            for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
-                packed_legacy_case(legacy_types[ti], (kern_level)l, kern_packed_for_level(legacy_types[ti], (kern_level)l),
-                                   shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 3, ctiles, 9);
-    /* AVX2 over more than one range of activation sums (legacy_packed_avx2.c: 512 blocks) */
-    static const int rt1[] = {16}, ct1[] = {1, 3};
-    if (kern_cpu_max_level() >= KERN_AVX2)
-        for (size_t ti = 0; ti < N_LEGACY; ti++)
-            packed_legacy_case(legacy_types[ti], KERN_AVX2, kern_packed_for_level(legacy_types[ti], KERN_AVX2), 16384 + 1056,
-                               17, 3, rt1, 1, ct1, 2);
+        for (int vn = 0; vn <= (l == KERN_AVX2 && kern_cpu_has_avxvnni()); vn++) {
+            kern_set_level((kern_level)l);
+            kern_set_avxvnni(vn);
+            CHECK(kern_cpu_avxvnni() == (vn == 1));
+            if (vn) printf("  AVX-VNNI: run as well\n");
+            for (size_t ti = 0; ti < N_LEGACY; ti++)
+                for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+                    packed_legacy_case(legacy_types[ti], (kern_level)l, kern_packed_for_level(legacy_types[ti], (kern_level)l),
+                                       shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 3, ctiles, 9);
+            /* AVX2 over more than one range of activation sums (legacy_packed_avx2.c: 512 blocks) */
+            static const int rt1[] = {16}, ct1[] = {1, 3};
+            if (l == KERN_AVX2)
+                for (size_t ti = 0; ti < N_LEGACY; ti++)
+                    packed_legacy_case(legacy_types[ti], KERN_AVX2, kern_packed_for_level(legacy_types[ti], KERN_AVX2),
+                                       16384 + 1056, 17, 3, rt1, 1, ct1, 2);
+        }
+    kern_set_level(lprev);
+    kern_set_avxvnni(vprev);
+    CHECK(!kern_cpu_avxvnni() || kern_cpu_level() == KERN_AVX2);
 }
 
 /* The AMX tile prefill (kernels/legacy_amx.c) gives the plain AVX-512 kernel's bits: run

@@ -374,15 +374,26 @@ TEST(packed_kquants_give_the_plain_bits) {
     }
     static const int shapes[][3] = {{256, 1, 1}, {2304, 37, 11}, {1536, 16, 33}, {512, 48, 2}, {768, 35, 9}, {1280, 33, 8}};
     static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 64};
+    /* at the AVX2 level as a model runs it: without and (where the CPU has it) with AVX-VNNI */
+    const kern_level lprev = kern_set_level(KERN_AVX2);
+    const bool vprev = kern_set_avxvnni(false);
     for (int l = KERN_AVX2; l <= KERN_AVX512; l++) {
         if (!level_ok((kern_level)l)) continue;
-        for (int ti = 0; ti < NTYPES; ti++) {
-            if (!has_packed(ktypes[ti], (kern_level)l)) continue;
-            for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
-                packed_case(ktypes[ti], (kern_level)l, kern_packed_for_level(ktypes[ti], (kern_level)l), shapes[si][0],
-                            shapes[si][1], shapes[si][2], rtiles, 3, ctiles, 10);
+        for (int vn = 0; vn <= (l == KERN_AVX2 && kern_cpu_has_avxvnni()); vn++) {
+            kern_set_level((kern_level)l);
+            kern_set_avxvnni(vn);
+            CHECK(kern_cpu_avxvnni() == (vn == 1));
+            if (vn) printf("  AVX-VNNI: run as well\n");
+            for (int ti = 0; ti < NTYPES; ti++) {
+                if (!has_packed(ktypes[ti], (kern_level)l)) continue;
+                for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++)
+                    packed_case(ktypes[ti], (kern_level)l, kern_packed_for_level(ktypes[ti], (kern_level)l), shapes[si][0],
+                                shapes[si][1], shapes[si][2], rtiles, 3, ctiles, 10);
+            }
         }
     }
+    kern_set_level(lprev);
+    kern_set_avxvnni(vprev);
 }
 
 /* Packed Q4_K's, Q5_K's and Q6_K's AMX tile prefill (kernels/kquants_amx.c: the scales baked into the

@@ -203,6 +203,7 @@ int cmd_info(int argc, char **argv) {
     if (np) printf("; %d tensors (%s) are repacked at load into 16-row panels", np, seek_fmt_bytes(pbytes, b1, sizeof b1));
     printf("\n");
     if (kern_cpu_amx() && np) printf("tiles:         AMX (the packed quantized products of 16 tokens and more)\n");
+    if (kern_cpu_avxvnni() && np) printf("dot products:  AVX-VNNI (the packed legacy types and Q4_K prefill)\n");
 
     if (!brief) {
         printf("\nmetadata (%" PRIu64 "):\n", g->n_kv);

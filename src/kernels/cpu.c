@@ -6,9 +6,13 @@
  *   amx          AMX-TILE + AMX-INT8 at KERN_AVX512, and Linux grants the process the tile
  *                state (arch_prctl ARCH_REQ_XCOMP_PERM): the tiles of the packed quantized
  *                prefill (legacy types, Q4_K, Q5_K, Q6_K: legacy_amx.c, kquants_amx.c)
+ *   avxvnni      AVX-VNNI (vpdpbusd on ymm, VEX) at KERN_AVX2: the packed legacy types'
+ *                integer dots and packed Q4_K's prefill (legacy_packed_avx2.c,
+ *                kquants_packed_avx2.c); CPUs with AVX-512 run the AVX-512 kernels
  *
- * SEEK_CPU=scalar|avx2|avx512|amx lowers the level (never raises it above the hardware's;
- * avx512 turns AMX off), so every level can be tested on one machine. Not x86: always
+ * SEEK_CPU=scalar|avx2|avxvnni|avx512|amx lowers the level (never raises it above the
+ * hardware's; avx512 turns AMX off, avx2 AVX-VNNI; avxvnni is the AVX2 level with AVX-VNNI
+ * where the CPU has it), so every level can be tested on one machine. Not x86: always
  * KERN_SCALAR. */
 #include "kernels.h"
 
@@ -28,8 +32,9 @@
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static kern_level hw_level = KERN_SCALAR;   /* what the hardware can do */
 static kern_level cur_level = KERN_SCALAR;  /* what kernels use now */
-static bool hw_bf16, hw_amx;
+static bool hw_bf16, hw_amx, hw_avxvnni;
 static bool amx_ok, amx_on;   /* tiles usable by this process; in use now */
+static bool vnni_on;          /* AVX-VNNI in use at KERN_AVX2 (where hw_avxvnni) */
 
 #ifdef KERN_X86
 static uint64_t xgetbv0(void) {
@@ -59,6 +64,7 @@ static void detect_hw(void) {
         hw_bf16 = a1 >> 5 & 1;
     }
     hw_amx = amx_tile && amx_int8;   /* the OS must also grant tile state (arch_prctl) to use it */
+    hw_avxvnni = hw_level >= KERN_AVX2 && (a1 >> 4 & 1);
 }
 
 /* Linux hands out the 8 KiB of tile state per process on request (5.16+); without it the
@@ -82,13 +88,16 @@ static void init(void) {
     detect_hw();
     cur_level = hw_level;
     amx_ok = amx_on = hw_amx && hw_level == KERN_AVX512 && amx_permitted();
+    vnni_on = hw_avxvnni;
     const char *e = getenv("SEEK_CPU");
     if (e && *e && strcmp(e, "amx")) {
-        int l = level_from_name(e);
+        const bool vn = !strcmp(e, "avxvnni");
+        int l = vn ? KERN_AVX2 : level_from_name(e);
         if (l < 0)
-            fprintf(stderr, "seek: SEEK_CPU=%s: expected scalar, avx2, avx512 or amx (ignored)\n", e);
+            fprintf(stderr, "seek: SEEK_CPU=%s: expected scalar, avx2, avxvnni, avx512 or amx (ignored)\n", e);
         else {
             amx_on = false;
+            vnni_on = vn && hw_avxvnni;
             if ((kern_level)l < cur_level) cur_level = (kern_level)l;
         }
     }
@@ -117,6 +126,23 @@ bool kern_cpu_has_amx(void) {
 bool kern_cpu_amx(void) {
     pthread_once(&once, init);
     return amx_on && cur_level == KERN_AVX512;
+}
+
+bool kern_cpu_has_avxvnni(void) {
+    pthread_once(&once, init);
+    return hw_avxvnni;
+}
+
+bool kern_cpu_avxvnni(void) {
+    pthread_once(&once, init);
+    return vnni_on && cur_level == KERN_AVX2;
+}
+
+bool kern_set_avxvnni(bool on) {
+    pthread_once(&once, init);
+    bool prev = vnni_on;
+    vnni_on = on && hw_avxvnni;
+    return prev;
 }
 
 /* 16-column chunks the tile kernels ran (kern_amx_chunks): one relaxed add per kernel call */

@@ -43,6 +43,14 @@ KT_AVX2 KINLINE int hsum_i8_avx2(__m256i q) {
     return _mm_cvtsi128_si32(t);
 }
 
+/* acc + vpdpbusd(u unsigned, b signed) on ymm in its VEX (AVX-VNNI) form: inline asm, so
+ * the AVX2 functions need no avxvnni target; run only where kern_cpu_avxvnni(). "x": the
+ * VEX encoding reaches ymm0-15 only. */
+static inline __attribute__((always_inline)) __m256i kern_dpbusd_vex(__m256i acc, __m256i u, __m256i b) {
+    __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u), "x"(b));
+    return acc;
+}
+
 /* 32 bits -> 32 bytes, 0xFF where the bit is set (byte j <- bit j). */
 KT_AVX2 KINLINE __m256i bits_to_bytes(uint32_t bits) {
     __m256i v = _mm256_set1_epi32((int)bits);

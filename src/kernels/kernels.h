@@ -90,6 +90,13 @@ bool kern_cpu_has_amx(void);
  * returns the previous setting. */
 bool kern_cpu_amx(void);
 bool kern_set_amx(bool on);
+/* AVX-VNNI (vpdpbusd on ymm) reported by the CPU; whether the AVX2 level uses it now (the
+ * CPU has it, the level is KERN_AVX2, SEEK_CPU did not ask for avx2: the packed legacy
+ * types' dots and packed Q4_K's prefill, same bits as without); kern_set_avxvnni (tests) turns it off or back on
+ * (never on without the instruction) and returns the previous setting. */
+bool kern_cpu_has_avxvnni(void);
+bool kern_cpu_avxvnni(void);
+bool kern_set_avxvnni(bool on);
 /* Tests: the packed form of a legacy type (Q8_0 ... IQ4_NL), Q4_K, Q5_K or Q6_K whose prefill runs the
  * AMX tile kernel with the tile instructions emulated in C (kernels/amx.h), on any AVX-512
  * CPU; NULL for other types or without AVX-512. */

@@ -54,3 +54,15 @@ for t in Q8_0 Q5_0; do
 done
 check q8_0 "$TMP/m-Q8_0.gguf" '760.75 KiB' '8 tensors \(760.75 KiB\)'
 check q5_0 "$TMP/m-Q5_0.gguf" '492.25 KiB' '8 tensors \(492.25 KiB\)'
+
+# AVX-VNNI at the AVX2 level (src/kernels/cpu.c): SEEK_CPU=avxvnni uses it where the CPU has
+# it and says so; SEEK_CPU=avx2 never; the logits are the same bits either way
+if grep -qw avx_vnni /proc/cpuinfo 2>/dev/null && [ "$level" != scalar ]; then
+    expect_ok info_avxvnni env SEEK_CPU=avxvnni "$SEEK" info --brief "$TMP/m-Q8_0.gguf"
+    expect_out info_avxvnni_line '^dot products: +AVX-VNNI'
+    expect_ok logits_avxvnni env SEEK_CPU=avxvnni "$SEEK" logits -m "$TMP/m-Q8_0.gguf" --tokens 1,17,200,3 -o "$TMP/v.f32"
+    expect_ok logits_avx2 env SEEK_CPU=avx2 "$SEEK" logits -m "$TMP/m-Q8_0.gguf" --tokens 1,17,200,3 -o "$TMP/a.f32"
+    same same_bits_avxvnni "$TMP/v.f32" "$TMP/a.f32"
+fi
+expect_ok info_avx2_plain env SEEK_CPU=avx2 "$SEEK" info --brief "$TMP/m-Q8_0.gguf"
+if grep -q 'AVX-VNNI' "$TMP/out"; then fail info_avx2_no_vnni "SEEK_CPU=avx2 uses AVX-VNNI"; else ok info_avx2_no_vnni; fi
