@@ -241,17 +241,23 @@ KT_AVX2 __attribute__((noinline)) static void lv_q8_column(int64_t n, const uint
     }
 }
 
+/* lv_tile with T a constant in each copy */
+KT_AVX2 KINLINE void lv_types(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                              float *out, size_t os, const bool vnni) {
+    switch (T) {
+    case L_Q8_0: lv_tile(L_Q8_0, n, w, ws, nr, a, as, nc, out, os, vnni); break;
+    case L_Q4_0: lv_tile(L_Q4_0, n, w, ws, nr, a, as, nc, out, os, vnni); break;
+    case L_Q5_0: lv_tile(L_Q5_0, n, w, ws, nr, a, as, nc, out, os, vnni); break;
+    case L_Q4_1: lv_tile(L_Q4_1, n, w, ws, nr, a, as, nc, out, os, vnni); break;
+    case L_Q5_1: lv_tile(L_Q5_1, n, w, ws, nr, a, as, nc, out, os, vnni); break;
+    default: lv_tile(L_IQ4_NL, n, w, ws, nr, a, as, nc, out, os, vnni); break;
+    }
+}
+
 /* The packed legacy types with AVX-VNNI (kern_cpu_avxvnni()) */
 KT_AVX2 __attribute__((noinline)) static void lv_mm_vnni(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr,
                                                          const uint8_t *a, size_t as, int nc, float *out, size_t os) {
-    switch (T) {   /* T a constant in each copy */
-    case L_Q8_0: lv_tile(L_Q8_0, n, w, ws, nr, a, as, nc, out, os, true); break;
-    case L_Q4_0: lv_tile(L_Q4_0, n, w, ws, nr, a, as, nc, out, os, true); break;
-    case L_Q5_0: lv_tile(L_Q5_0, n, w, ws, nr, a, as, nc, out, os, true); break;
-    case L_Q4_1: lv_tile(L_Q4_1, n, w, ws, nr, a, as, nc, out, os, true); break;
-    case L_Q5_1: lv_tile(L_Q5_1, n, w, ws, nr, a, as, nc, out, os, true); break;
-    default: lv_tile(L_IQ4_NL, n, w, ws, nr, a, as, nc, out, os, true); break;
-    }
+    lv_types(T, n, w, ws, nr, a, as, nc, out, os, true);
 }
 
 KT_AVX2 void kern_lgp_mm_avx2(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
@@ -263,17 +269,7 @@ KT_AVX2 void kern_lgp_mm_avx2(ltype T, int64_t n, const uint8_t *w, size_t ws, i
         lv_q8_column(n, w, ws, nr, a + (size_t)(nc - 1) * as, out + (size_t)(nc - 1) * os);
         if (!--nc) return;
     }
-    if (kern_cpu_avxvnni()) {
-        lv_mm_vnni(T, n, w, ws, nr, a, as, nc, out, os);
-        return;
-    }
-    switch (T) {   /* T a constant in each copy */
-    case L_Q8_0: lv_tile(L_Q8_0, n, w, ws, nr, a, as, nc, out, os, false); break;
-    case L_Q4_0: lv_tile(L_Q4_0, n, w, ws, nr, a, as, nc, out, os, false); break;
-    case L_Q5_0: lv_tile(L_Q5_0, n, w, ws, nr, a, as, nc, out, os, false); break;
-    case L_Q4_1: lv_tile(L_Q4_1, n, w, ws, nr, a, as, nc, out, os, false); break;
-    case L_Q5_1: lv_tile(L_Q5_1, n, w, ws, nr, a, as, nc, out, os, false); break;
-    default: lv_tile(L_IQ4_NL, n, w, ws, nr, a, as, nc, out, os, false); break;
-    }
+    if (kern_cpu_avxvnni()) lv_mm_vnni(T, n, w, ws, nr, a, as, nc, out, os);
+    else lv_types(T, n, w, ws, nr, a, as, nc, out, os, false);
 }
 #endif
