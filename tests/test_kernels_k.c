@@ -335,7 +335,7 @@ TEST(empty_rows_give_zero) {
  * kquants_packed56.c), Q4_K and Q6_K at AVX2 (kquants_packed_avx2.c) */
 static bool has_packed(seek_type t, kern_level l) {
     return (l == KERN_AVX512 && (t == SEEK_TYPE_Q4_K || t == SEEK_TYPE_Q5_K || t == SEEK_TYPE_Q6_K)) ||
-           (l == KERN_AVX2 && (t == SEEK_TYPE_Q4_K || t == SEEK_TYPE_Q6_K));
+           (l == KERN_AVX2 && (t == SEEK_TYPE_Q4_K || t == SEEK_TYPE_Q5_K || t == SEEK_TYPE_Q6_K));
 }
 
 /* t's packed product (pk: its packed form) against the plain kernel of level l on n values x

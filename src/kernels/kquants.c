@@ -30,6 +30,7 @@ static const kern_packed q5k_packed = {kq_packed_bytes_q5k, kq_pack_q5k, kq_mm_q
 static const kern_packed q6k_packed = {kq_packed_bytes_q6k, kq_pack_q6k, kq_mm_q6k_packed_amx};
 /* AVX2: the same layout, packed a dword at a time (the transposing packer is AVX-512) */
 static const kern_packed q4k_packed_avx2 = {kq_packed_bytes, kq_pack_q4k_ref, kq_mm_q4k_packed_avx2};
+static const kern_packed q5k_packed_avx2 = {kq_packed_bytes_q5k, kq_pack_q5k_ref, kq_mm_q5k_packed_avx2};
 static const kern_packed q6k_packed_avx2 = {kq_packed_bytes_q6k, kq_pack_q6k_ref, kq_mm_q6k_packed_avx2};
 #endif
 
@@ -37,6 +38,7 @@ const kern_packed *kern_kquant_packed(seek_type t, kern_level l) {
 #if defined(__x86_64__)
     if (l == KERN_AVX512 && t == SEEK_TYPE_Q4_K) return &q4k_packed;
     if (l == KERN_AVX2 && t == SEEK_TYPE_Q4_K) return &q4k_packed_avx2;
+    if (l == KERN_AVX2 && t == SEEK_TYPE_Q5_K) return &q5k_packed_avx2;
     if (l == KERN_AVX2 && t == SEEK_TYPE_Q6_K) return &q6k_packed_avx2;
     if (l == KERN_AVX512 && t == SEEK_TYPE_Q5_K) return &q5k_packed;
     if (l == KERN_AVX512 && t == SEEK_TYPE_Q6_K) return &q6k_packed;

@@ -75,8 +75,10 @@ void kq_mm_q5k_packed_amx(int64_t n, const uint8_t *w, size_t ws, int nr, const 
 void kq_mm_q6k_packed_amx(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
                           size_t os);
 const kern_packed *kq_packed_amx_emulated(seek_type t);
-/* packed Q4_K and Q6_K at AVX2 (kquants_packed_avx2.c; packed by the _ref packers) */
+/* packed Q4_K, Q5_K and Q6_K at AVX2 (kquants_packed_avx2.c; packed by the _ref packers) */
 void kq_mm_q4k_packed_avx2(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                           float *out, size_t os);
+void kq_mm_q5k_packed_avx2(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                            float *out, size_t os);
 void kq_mm_q6k_packed_avx2(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                            float *out, size_t os);

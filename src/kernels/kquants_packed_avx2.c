@@ -66,10 +66,11 @@ static inline __attribute__((always_inline)) __m256i av_dpwssd_vex(__m256i acc, 
  * GB/s with the 4-deep vpdpbusd chains against 22.8-23.0 without. Prefill T 512, one thread,
  * alternated: 167-171 -> 190-192 GFLOP/s. */
 AV_INLINE void av_half(int64_t nb, const uint8_t *p, int hf, const uint8_t *a, size_t as, __m256 *acc, const int NC,
-                       const bool vnni) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-    for (int64_t b = 0; b < nb; b++, p += AV_ROWS * AV_BLOCK) {
-        if (NC == 1 && hf == 0) kern_prefetch(p + 2 * AV_ROWS * AV_BLOCK, AV_ROWS * AV_BLOCK);   /* decode */
+                       const bool vnni, const bool q5) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), b4 = _mm256_set1_epi8(0x10);
+    const size_t step = (size_t)AV_ROWS * (q5 ? P5_BLOCK : AV_BLOCK);
+    for (int64_t b = 0; b < nb; b++, p += step) {
+        if (NC == 1 && hf == 0) kern_prefetch(p + 2 * step, step);   /* decode */
         const uint8_t *ph = p + 32 * hf;
         const q4k_hdr8 h = av_header(ph);
         const uint8_t *ab = a + b * KQ_Q8K_BYTES;
@@ -84,10 +85,19 @@ AV_INLINE void av_half(int64_t nb, const uint8_t *p, int hf, const uint8_t *a, s
             _Pragma("GCC unroll 2")
             for (int g = 0; g < 2; g++) {
                 __m256i tl[AV_NC], th[AV_NC];
+                /* Q5_K: X, then the 4 quant vectors, of (sub-block pair c4, half g) */
+                const uint8_t *q5x = ph + 256 + 320 * (2 * c4 + g);
+                const __m256i X = q5 ? _mm256_loadu_si256((const __m256i *)q5x) : m4;
                 _Pragma("GCC unroll 4")
                 for (int j = 0; j < 4; j++) {
-                    const __m256i v = _mm256_loadu_si256((const __m256i *)(ph + 256 + 64 * (8 * c4 + 4 * g + j)));
-                    const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                    const __m256i v = _mm256_loadu_si256((const __m256i *)(q5 ? q5x + 64 * (1 + j) : ph + 256 + 64 * (8 * c4 + 4 * g + j)));
+                    __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                    if (q5) {   /* fifth bits 2j (lo) and 2j + 1 (hi) of X's bytes to bit 4 (16-bit shifts, masked) */
+                        lo = _mm256_or_si256(lo, _mm256_and_si256(2 * j <= 4 ? _mm256_slli_epi16(X, 4 - 2 * j)
+                                                                             : _mm256_srli_epi16(X, 2 * j - 4), b4));
+                        hi = _mm256_or_si256(hi, _mm256_and_si256(2 * j + 1 <= 4 ? _mm256_slli_epi16(X, 3 - 2 * j)
+                                                                                 : _mm256_srli_epi16(X, 2 * j - 3), b4));
+                    }
                     const int k = 64 * c4 + 16 * g + 4 * j;   /* value of lo's first byte */
                     _Pragma("GCC unroll 4")
                     for (int c = 0; c < NC; c++) {
@@ -210,7 +220,7 @@ AV_INLINE void av_q6_half(int64_t nb, const uint8_t *grp, int hf, const uint8_t 
 }
 
 /* out (stride os) = tile of nr rows (w: its first group, ws: bytes per group) x nc columns:
- * per group, half by half, passes of up to AV_NC columns; q6: Q6_K, else Q4_K */
+ * per group, half by half, passes of up to AV_NC columns; q6: 6 Q6_K, 5 Q5_K, 0 Q4_K */
 AV_INLINE void av_tile(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
                        size_t os, const int q6, const bool vnni) {
     const int64_t nb = n / KQ_K;
@@ -226,7 +236,7 @@ AV_INLINE void av_tile(int64_t n, const uint8_t *w, size_t ws, int nr, const uin
                 for (int c = 0; c < AV_NC; c++) acc[c] = _mm256_setzero_ps();
                 const uint8_t *ac = a + (size_t)c0 * as;
 #define AV_CASE(NC) \
-    case NC: q6 ? av_q6_half(nb, p, hf, ac, as, acc, NC) : av_half(nb, p, hf, ac, as, acc, NC, vnni && NC > 1); break;
+    case NC: q6 == 6 ? av_q6_half(nb, p, hf, ac, as, acc, NC) : av_half(nb, p, hf, ac, as, acc, NC, vnni && NC > 1, q6 == 5); break;
                 switch (m) { AV_CASE(1) AV_CASE(2) AV_CASE(3) AV_CASE(4) }   /* 1: decode */
 #undef AV_CASE
                 for (int c = 0; c < m; c++) _mm256_maskstore_ps(out + (size_t)(c0 + c) * os + r0 + 8 * hf, keep, acc[c]);
@@ -242,6 +252,11 @@ AV_TARGET __attribute__((noinline)) static void av_q4k_vnni(int64_t n, const uin
     av_tile(n, w, ws, nr, a, as, nc, out, os, 0, true);
 }
 
+AV_TARGET void kq_mm_q5k_packed_avx2(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
+                                     float *out, size_t os) {
+    av_tile(n, w, ws, nr, a, as, nc, out, os, 5, false);   /* Q5_K's group sums pass 2^15: no AVX-VNNI form */
+}
+
 AV_TARGET void kq_mm_q4k_packed_avx2(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                                      float *out, size_t os) {
     if (nc > 1 && kern_cpu_avxvnni()) av_q4k_vnni(n, w, ws, nr, a, as, nc, out, os);   /* AVX-VNNI (kernels.h) */
@@ -250,6 +265,6 @@ AV_TARGET void kq_mm_q4k_packed_avx2(int64_t n, const uint8_t *w, size_t ws, int
 
 AV_TARGET void kq_mm_q6k_packed_avx2(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                                      float *out, size_t os) {
-    av_tile(n, w, ws, nr, a, as, nc, out, os, 1, false);
+    av_tile(n, w, ws, nr, a, as, nc, out, os, 6, false);
 }
 #endif

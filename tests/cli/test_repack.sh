@@ -14,7 +14,7 @@ level=$("$SEEK" info --brief "$M" | sed -n 's/^kernels: *\([a-z0-9]*\).*/\1/p')
 
 # check TAG FILE SIZE [AVX2]: SIZE is what the 8 packed tensors take (16-row groups:
 # output.weight's 300 rows count as 304); AVX2 what is packed at AVX2 ("N tensors (SIZE)":
-# Q4_K, Q6_K and the legacy types; none: nothing)
+# Q4_K, Q5_K, Q6_K and the legacy types; none: nothing)
 check() {
     tag=$1 f=$2 size=$3 avx2=${4:-}
     expect_ok info_$tag "$SEEK" info --brief "$f"
@@ -44,7 +44,7 @@ check q4k "$M" '402.75 KiB' '8 tensors \(402.75 KiB\)'
 # 256 rows, gate/up 512: 132 + 176 KiB); Q6_K per group of 16 rows a 64-byte D area per
 # 1-2 super-blocks + 3328 bytes per super-block (output 19 groups x 3392, attn_v 16 x 3392,
 # ffn_down 16 x (64 + 2 x 3328): 62.94 + 53 + 105 KiB)
-check q56 "$M56" '528.94 KiB' '3 tensors \(220.94 KiB\)'   # at AVX2 only the Q6_K ones
+check q56 "$M56" '528.94 KiB' '8 tensors \(528.94 KiB\)'
 # n_embd 256, n_ff 512, vocab 300: q k v o 256 rows, gate up 512, down 256, output 304, of
 # 256 values (Q8_0: 8 x 34 = 272 B, Q5_0: 8 x 22 = 176 B) or 512 (down: 544 B, 352 B)
 #   Q8_0: (4 x 256 + 304) x 272 + (2 x 512 x 272 + 256 x 544) = 779008 B = 760.75 KiB
