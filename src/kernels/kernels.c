@@ -6,7 +6,8 @@
  *   Q2_K Q3_K Q4_K Q5_K Q6_K  kquants*.c activations Q8_K
  * Anything else: NULL, and matmul() falls back to matmul_ref().
  * Packed forms (weights rearranged at load, AVX-512): kquants_packed*.c, legacy_packed.c,
- * float_packed.c (F16, BF16, F32); at AVX2 Q4_K and Q6_K (kquants_packed_avx2.c). With AMX
+ * float_packed.c (F16, BF16, F32); at AVX2 Q4_K, Q5_K, Q6_K and the legacy types
+ * (kquants_packed_avx2.c, legacy_packed_avx2.c). With AMX
  * the quantized packed forms run their prefill on tiles (legacy_amx.c, kquants_amx.c). */
 #include "kern_impl.h"
 #include "kquants_impl.h"

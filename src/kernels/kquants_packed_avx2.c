@@ -1,5 +1,5 @@
-/* kquants_packed_avx2.c - packed Q4_K and Q6_K (the 16-row panels of kquants_packed.c and
- * kquants_packed56.c) at KERN_AVX2: decode and prefill for CPUs with AVX2 but no AVX-512
+/* kquants_packed_avx2.c - packed Q4_K, Q5_K and Q6_K (the 16-row panels of kquants_packed.c
+ * and kquants_packed56.c) at KERN_AVX2: decode and prefill for CPUs with AVX2 but no AVX-512
  * (most desktop CPUs of 2019-2024). Q4_K first:
  *
  * Each 64-byte vector of a packed super-block holds 4 bytes of each of 16 rows; its two
@@ -18,7 +18,11 @@
  *
  * 5 multiplies per 8 rows x 16 values x column where the plain AVX2 kernel spends 8, and
  * no horizontal sums. The integers are those of every Q4_K kernel and the float steps the
- * same, so every (row, column) gets the plain kernels' bits (test_kernels_k). */
+ * same, so every (row, column) gets the plain kernels' bits (test_kernels_k).
+ * Q5_K runs the same loop on its own layout (kquants_packed56.c: per sub-block pair and
+ * half, X then the 4 quant vectors): bit 2j of X's bytes is the fifth bit of lo's values of
+ * vector j, bit 2j + 1 of hi's, each moved to bit 4 by one 16-bit shift and a mask (int16
+ * sums: 4 x 2 x 31 x 128 = 31744). */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
