@@ -46,7 +46,7 @@ KT_AVX2 KINLINE int hsum_i8_avx2(__m256i q) {
 /* acc + vpdpbusd(u unsigned, b signed) on ymm in its VEX (AVX-VNNI) form: inline asm, so
  * the AVX2 functions need no avxvnni target; run only where kern_cpu_avxvnni(). "x": the
  * VEX encoding reaches ymm0-15 only. */
-static inline __attribute__((always_inline)) __m256i kern_dpbusd_vex(__m256i acc, __m256i u, __m256i b) {
+KT_AVX2 KINLINE __m256i kern_dpbusd_vex(__m256i acc, __m256i u, __m256i b) {
     __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u), "x"(b));
     return acc;
 }

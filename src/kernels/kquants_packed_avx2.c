@@ -57,7 +57,7 @@ AV_INLINE __m256i av_scale_lo(__m256i v, int s) {
 }
 
 /* acc + vpdpwssd(x, y) on ymm, the VEX (AVX-VNNI) form (see kern_dpbusd_vex) */
-static inline __attribute__((always_inline)) __m256i av_dpwssd_vex(__m256i acc, __m256i x, __m256i y) {
+AV_INLINE __m256i av_dpwssd_vex(__m256i acc, __m256i x, __m256i y) {
     __asm__("%{vex%} vpdpwssd %2, %1, %0" : "+x"(acc) : "x"(x), "x"(y));
     return acc;
 }
