@@ -11,7 +11,8 @@
  *        (default: 512 MB of weights, 4096 x 4096, T 512, all kernel types; --ref also
  *        times matmul_ref, which is slow; --level scalar|avx2|avx512|packed times only that
  *        row of each type, for quick A/B runs; SEEK_CPU=avx2 caps the levels, "packed" then
- *        being the AVX2 packed form)
+ *        being the AVX2 packed form; on a CPU with AVX-VNNI the avx2 rows use it unless
+ *        SEEK_CPU=avx2, SEEK_CPU=avxvnni caps the levels with it on)
  * Each figure is given twice: per wall-clock second, and per CPU second of all threads
  * (the machine may be shared; per CPU second is the steadier figure for comparing kernels). */
 #include <stdio.h>

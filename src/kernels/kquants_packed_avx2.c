@@ -71,7 +71,7 @@ AV_INLINE __m256i av_dpwssd_vex(__m256i acc, __m256i x, __m256i y) {
  * alternated: 167-171 -> 190-192 GFLOP/s. */
 AV_INLINE void av_half(int64_t nb, const uint8_t *p, int hf, const uint8_t *a, size_t as, __m256 *acc, const int NC,
                        const bool vnni, const bool q5) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), b4 = _mm256_set1_epi8(0x10);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), bit4 = _mm256_set1_epi8(0x10);
     const size_t step = (size_t)AV_ROWS * (q5 ? P5_BLOCK : AV_BLOCK);
     for (int64_t b = 0; b < nb; b++, p += step) {
         if (NC == 1 && hf == 0) kern_prefetch(p + 2 * step, step);   /* decode */
@@ -98,9 +98,9 @@ AV_INLINE void av_half(int64_t nb, const uint8_t *p, int hf, const uint8_t *a, s
                     __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
                     if (q5) {   /* fifth bits 2j (lo) and 2j + 1 (hi) of X's bytes to bit 4 (16-bit shifts, masked) */
                         lo = _mm256_or_si256(lo, _mm256_and_si256(2 * j <= 4 ? _mm256_slli_epi16(X, 4 - 2 * j)
-                                                                             : _mm256_srli_epi16(X, 2 * j - 4), b4));
+                                                                             : _mm256_srli_epi16(X, 2 * j - 4), bit4));
                         hi = _mm256_or_si256(hi, _mm256_and_si256(2 * j + 1 <= 4 ? _mm256_slli_epi16(X, 3 - 2 * j)
-                                                                                 : _mm256_srli_epi16(X, 2 * j - 3), b4));
+                                                                                 : _mm256_srli_epi16(X, 2 * j - 3), bit4));
                     }
                     const int k = 64 * c4 + 16 * g + 4 * j;   /* value of lo's first byte */
                     _Pragma("GCC unroll 4")

@@ -11,7 +11,9 @@
  * vpmaddubsw multiplies unsigned x signed bytes into int16 pairs, which saturate, so:
  *   Q8_0, IQ4_NL  signed weights s (Q8_0: the packed q + 128 ^ 0x80; IQ4_NL: the grid
  *                 through vpshufb): vpmaddubsw(|s|, sign(a, s)) (pairs <= 2 x 128 x 127),
- *                 vpmaddwd by 1 into int32 per vector
+ *                 vpmaddwd by 1 into int32 per vector (an activation byte of -128, which
+ *                 the converters write only for NaN / inf inputs, would not negate: as in
+ *                 the plain AVX2 kernel, such a row's result is garbage either way)
  *   nibble types  unsigned quants u (+ 16 under the fifth-bit mask): vpmaddubsw(u, a)
  *                 summed as int16 over 8 vectors (Q4: 8 x 2 x 15 x 128 = 30720) or 4 (Q5:
  *                 4 x 2 x 31 x 128 = 31744), then one vpmaddwd by 1; Q4_0 / Q5_0 add
