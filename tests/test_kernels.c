@@ -561,10 +561,11 @@ static const seek_type legacy_types[] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_0, SEEK_TY
                                          SEEK_TYPE_Q4_1, SEEK_TYPE_Q5_1, SEEK_TYPE_IQ4_NL};
 enum { N_LEGACY = sizeof legacy_types / sizeof *legacy_types };
 
-/* Weights packed at load (kernels/legacy_packed.c): each legacy type has a packed form at
- * AVX-512 only, and every tile of 16-row groups x any columns gives the plain AVX-512
- * kernel's bits, including the zero-padded last group and a short last step of blocks
- * (where the CPU has AMX, the 16-column chunks run on its tiles). */
+/* Weights packed at load (kernels/legacy_packed.c, legacy_packed_avx2.c): each legacy type
+ * has a packed form at AVX2 and AVX-512, and at each level every tile of 16-row groups x any
+ * columns gives legacy_model's bits, as does the level's plain kernel, including the
+ * zero-padded last group and a short last step of blocks (where the CPU has AMX, the
+ * 16-column chunks run on its tiles). */
 TEST(packed_legacy_gives_the_plain_bits) {
     for (int l = 0; l < KERN_LEVELS; l++) {
         for (size_t ti = 0; ti < N_LEGACY; ti++)

@@ -64,14 +64,14 @@ KT_AVX2 KINLINE __m256i bits_to_bytes(uint32_t bits) {
 const kern_entry *kern_float(seek_type t, kern_level l);    /* F32 F16 BF16   (float.c) */
 const kern_entry *kern_legacy(seek_type t, kern_level l);   /* Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 IQ4_NL */
 const kern_entry *kern_kquant(seek_type t, kern_level l);   /* Q2_K .. Q6_K   (kquants*.c) */
-const kern_packed *kern_kquant_packed(seek_type t, kern_level l);   /* Q4_K Q5_K Q6_K at AVX-512 (kquants_packed*.c) */
-const kern_packed *kern_legacy_packed(seek_type t, kern_level l);   /* the legacy.c types at AVX-512 (legacy_packed.c) */
+const kern_packed *kern_kquant_packed(seek_type t, kern_level l);   /* Q4_K Q5_K Q6_K at AVX2, AVX-512 (kquants_packed*.c) */
+const kern_packed *kern_legacy_packed(seek_type t, kern_level l);   /* the legacy.c types at AVX2, AVX-512 (legacy_packed.c) */
 const kern_packed *kern_legacy_packed_amx_emulated(seek_type t);   /* the same, AMX part emulated (tests) */
 /* F16, BF16 and F32's pack() value by value, the reference of its transposing form (x86) */
 void kern_fp_pack_ref(seek_type t, int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0,
                       int64_t g1);
-/* The legacy types' pack(), a few bytes at a time: the reference of its transposing form
- * (x86 with AVX-512 only, as the packers themselves) */
+/* The legacy types' pack(), a few bytes at a time: the reference of its AVX-512 transposing
+ * form, and the AVX2 level's packer (plain C, x86) */
 void kern_lgp_pack_ref(seek_type t, int64_t n, const uint8_t *w, size_t rb, int64_t n_rows, uint8_t *dst, int64_t g0,
                        int64_t g1);
 const kern_packed *kern_float_packed(seek_type t, kern_level l);    /* F16, F32, BF16 at AVX-512 (float_packed.c) */
