@@ -66,6 +66,12 @@ KT_AVX2 KINLINE __m256i lv_vec(ltype T, const uint8_t *p, int cnt, int k, int j,
 
 KT_AVX2 KINLINE __m256i lv_bcast(const uint8_t *p) { return _mm256_set1_epi32((int)kern_rd32(p)); }
 
+/* sa[b - b0] = -K x the sum of block b's 32 activation values, b0 <= b < b1 (ac: a Q8_0 row) */
+KT_AVX2 KINLINE void lv_sums(const uint8_t *ac, int64_t b0, int64_t b1, int K, int32_t *sa) {
+    for (int64_t b = b0; b < b1; b++)
+        sa[b - b0] = -K * hsum_i8_avx2(_mm256_loadu_si256((const __m256i *)(ac + (size_t)b * 34 + 2)));
+}
+
 /* acc[c] (8 rows: half hf of the group at grp) += blocks [b0, b1) x columns 0..NC-1 of a;
  * sa[c][b - b0]: -K x the sum of column c's block b (Q4_0, Q5_0) */
 KT_AVX2 KINLINE void lv_half(ltype T, int64_t nb, int64_t b0, int64_t b1, const uint8_t *grp, int hf, const uint8_t *a,
@@ -190,9 +196,7 @@ KT_AVX2 KINLINE void lv_tile(ltype T, int64_t n, const uint8_t *w, size_t ws, in
         for (int64_t b0 = 0; b0 < nb; b0 += LV_NBC) {
             const int64_t b1 = nb - b0 < LV_NBC ? nb : b0 + LV_NBC;
             if (lv_k(T, vnni))
-                for (int c = 0; c < m; c++)
-                    for (int64_t b = b0; b < b1; b++)
-                        sa[c][b - b0] = -lv_k(T, vnni) * hsum_i8_avx2(_mm256_loadu_si256((const __m256i *)(ac + c * as + (size_t)b * 34 + 2)));
+                for (int c = 0; c < m; c++) lv_sums(ac + c * as, b0, b1, lv_k(T, vnni), sa[c]);
             for (int r0 = 0; r0 < nr; r0 += KERN_PACK_ROWS) {
                 const uint8_t *grp = w + (size_t)(r0 / KERN_PACK_ROWS) * ws;
                 for (int hf = 0; hf < 2 && r0 + 8 * hf < nr; hf++) {
@@ -224,9 +228,9 @@ KT_AVX2 __attribute__((noinline)) static void lv_q8_column(int64_t n, const uint
     int16_t a16[LV_NBC * 32];   /* the column's values as int16 */
     for (int64_t b0 = 0; b0 < nb; b0 += LV_NBC) {
         const int64_t b1 = nb - b0 < LV_NBC ? nb : b0 + LV_NBC;
+        lv_sums(a, b0, b1, 128, sa);
         for (int64_t b = b0; b < b1; b++) {
             const uint8_t *q = a + (size_t)b * 34 + 2;
-            sa[b - b0] = -128 * hsum_i8_avx2(_mm256_loadu_si256((const __m256i *)q));
             _mm256_storeu_si256((__m256i *)(a16 + (b - b0) * 32), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)q)));
             _mm256_storeu_si256((__m256i *)(a16 + (b - b0) * 32 + 16), _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + 16))));
         }
