@@ -139,7 +139,7 @@ int main(int argc, char **argv) {
         for (int k = 0; k < 3; k++) {
             const int which = ((k + r) % 3 + 3) % 3;   /* the order rotates round by round */
             if (which == 2) {
-                g[2] = mem_read_pass(sbuf, n_chunks * MIB, true);   /* seek bench's probe, prefetching kind */
+                g[2] = mem_read_pass(sbuf, n_chunks * MIB, MEM_PREFETCH);   /* seek bench's probe, prefetching kind */
             } else
                 g[which] = time_variant(which ? &vb : &va, n_mat, OC, C, a);
         }

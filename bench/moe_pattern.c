@@ -1,19 +1,23 @@
 /* moe_pattern.c - does reading a MoE layer's experts at scattered places cost decode speed?
  * One-token products through matmul_many (the model's path: packed weights, the pool), over
  * L layers of a [E][R][C] expert stack each, every pass K items, the same number of bytes read
- * three ways, and the bandwidth probe in the same rounds:
+ * four ways, and the bandwidth probe in the same rounds:
  *
  *   scattered    K experts drawn at random from the layer's E (as the router picks them)
  *   contiguous   K experts side by side in the stack
  *   one item     the same K x R rows as one matrix
+ *   scattered, one tile at a time   as scattered, with matmul_set_dual(false): each thread
+ *                reads one stream instead of two (ops.c, docs/kernels.md "Two streams")
  *
- *   make build/bench/moe_pattern && build/bench/moe_pattern [TYPE [ROUNDS]]
- *   (default Q4_K, 7 rounds; SEEK_HUGEPAGES=0 puts the stacks and the probe in 4 KiB pages)
+ *   make build/bench/moe_pattern && build/bench/moe_pattern [TYPE [ROUNDS [LAYERS]]]
+ *   (default Q4_K, 7 rounds, 12 layers; SEEK_HUGEPAGES=0 puts the stacks and the probe in 4 KiB pages)
  *
  * Shapes are DeepSeek-V2-Lite's gate/up experts (E 64, R 1408, C 2048, K 12 of them: 6 routed
- * experts x gate and up), 12 layers (~1.2 GB at Q4_K, past any cache). Each figure is GB/s of
- * weight bytes, and that as a share of the probe (src/membw.c) taken at the start of its
- * round; the three orders take turns going first; medians over the rounds are printed last.
+ * experts x gate and up), 12 layers (~1.2 GB at Q4_K, past any cache; V2-Lite's 26 MoE layers
+ * of gate, up and down are ~9 GB: LAYERS 80). Each figure is GB/s of weight bytes, and that as
+ * a share of the probe (src/membw.c) taken at the start of its round; the orders take turns
+ * going first; medians over the rounds are printed last, with the probe's one-stream and
+ * two-stream passes on their own.
  * Not a test. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,15 +32,16 @@
 #include "threads.h"
 #include "util.h"
 
-enum { E = 64, R = 1408, C = 2048, K = 12, L = 12, MAXR = 51 };
+enum { E = 64, R = 1408, C = 2048, K = 12, MAXR = 51, MODES = 4 };
 
 int main(int argc, char **argv) {
     const char *tname = argc > 1 ? argv[1] : "Q4_K";
     const int rounds = argc > 2 ? atoi(argv[2]) : 7;
+    const int L = argc > 3 ? atoi(argv[3]) : 12;
     const int t = seek_type_from_name(tname);
     const kern_packed *pk = t >= 0 ? kern_packed_for((seek_type)t) : NULL;
-    if (!pk || C % seek_type_get((uint32_t)t)->block_size || rounds < 1 || rounds > MAXR) {
-        fprintf(stderr, "moe_pattern: %s: no packed kernel for it on this CPU (or ROUNDS not 1..%d)\nusage: moe_pattern [TYPE, e.g. Q4_K] [ROUNDS]\n", tname, MAXR);
+    if (!pk || C % seek_type_get((uint32_t)t)->block_size || rounds < 1 || rounds > MAXR || L < 1 || L > 200) {
+        fprintf(stderr, "moe_pattern: %s: no packed kernel for it on this CPU (or ROUNDS not 1..%d, LAYERS not 1..200)\nusage: moe_pattern [TYPE, e.g. Q4_K] [ROUNDS] [LAYERS]\n", tname, MAXR);
         return 2;
     }
     const size_t rb = seek_row_size((seek_type)t, C), per = pk->bytes(C, R), total = (size_t)L * E * per;
@@ -73,12 +78,17 @@ int main(int argc, char **argv) {
     mem_fill_distinct(probe, pbytes);
     for (int i = 0; i < C; i++) x[i] = frand();
 
-    static const char *names[3] = {"scattered", "contiguous", "one item"};
-    static double g[3][MAXR], f[3][MAXR], pb[MAXR];
+    static const char *names[MODES] = {"scattered", "contiguous", "one item", "scattered, one tile at a time"};
+    static double g[MODES][MAXR], f[MODES][MAXR], pb[MAXR], p1[MAXR], p2[MAXR];
     for (int r = -1; r < rounds; r++) {   /* round -1 warms up */
-        const double probe_gbs = mem_read_best(probe, pbytes, 2);
-        for (int m3 = 0; m3 < 3; m3++) {
-            const int mode = ((r + 3) + m3) % 3;   /* who goes first rotates */
+        const double probe_gbs = mem_read_best(probe, pbytes, 3);
+        if (r >= 0) {   /* the probe's kinds of pass on their own: one stream per thread, two */
+            const double a = mem_read_pass(probe, pbytes, MEM_PLAIN), b = mem_read_pass(probe, pbytes, MEM_PREFETCH);
+            p1[r] = a > b ? a : b, p2[r] = mem_read_pass(probe, pbytes, MEM_TWO_STREAMS);
+        }
+        for (int m3 = 0; m3 < MODES; m3++) {
+            const int mode = ((r + MODES) + m3) % MODES;   /* who goes first rotates */
+            const bool dual_prev = matmul_set_dual(mode != 3);
             const double t0 = now();
             size_t bytes = 0;
             for (int rep = 0; rep < 4; rep++)
@@ -94,7 +104,7 @@ int main(int argc, char **argv) {
                         bool used[E] = {false};
                         for (int k = 0; k < K; k++) {
                             int e = first + k;
-                            if (mode == 0) {
+                            if (mode == 0 || mode == 3) {
                                 do e = (int)(bench_next() % E);
                                 while (used[e]);
                                 used[e] = true;
@@ -109,6 +119,7 @@ int main(int argc, char **argv) {
                     }
                     bytes += (size_t)K * R * rb;
                 }
+            matmul_set_dual(dual_prev);
             if (r >= 0) g[mode][r] = (double)bytes / (now() - t0) / 1e9, f[mode][r] = g[mode][r] / probe_gbs;
         }
         if (r >= 0) pb[r] = probe_gbs;
@@ -116,8 +127,10 @@ int main(int argc, char **argv) {
     printf("moe_pattern: %s, %d layers x %d experts of %d x %d, %d per pass, %d threads, %d rounds, %.0f%% in 2 MiB pages\n",
            tname, L, E, R, C, K, seek_threads(), rounds, 100.0 * (double)seek_huge_page_bytes(w, total) / (double)total);
     printf("| read | GB/s (median) | of the probe (median per round) |\n|---|---:|---:|\n");
-    for (int mode = 0; mode < 3; mode++) printf("| %s | %.2f | %.3f |\n", names[mode], bench_median(g[mode], rounds), bench_median(f[mode], rounds));
+    for (int mode = 0; mode < MODES; mode++) printf("| %s | %.2f | %.3f |\n", names[mode], bench_median(g[mode], rounds), bench_median(f[mode], rounds));
     printf("| probe | %.2f | 1 |\n", bench_median(pb, rounds));
+    printf("| probe's passes: one stream per thread | %.2f | |\n| probe's passes: two streams per thread | %.2f | |\n",
+           bench_median(p1, rounds), bench_median(p2, rounds));
     seek_free_big(w, total);
     seek_free_big(probe, pbytes);
     free(src), free(shuf), free(row), free(x), free(out);

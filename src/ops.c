@@ -135,6 +135,7 @@ typedef struct {
     const uint8_t *wbase;    /* w.data or w.packed */
     size_t wstep;            /* bytes from one row (packed: one group of KERN_PACK_ROWS rows) to the next */
     int64_t rows_per_step;   /* 1, or KERN_PACK_ROWS */
+    kern_dec2_fn dec2;       /* packed decode of two tiles at once (NULL: none) */
 } fast_job;
 
 static void quant_range(void *ud, int64_t t0, int64_t t1) {
@@ -170,13 +171,54 @@ typedef struct {
     size_t act_off[MANY_MAX];      /* offset of item i's activations in the scratch */
     int64_t first[MANY_MAX + 1];   /* global number of item i's first tile */
     int n;
+    bool dual;                     /* decode with kern_dec2_fn pairs (many_range) */
 } many_job;
 
+/* The item that tile i of the list belongs to (it: a guess to start from, at most i's) */
+static int item_of(const many_job *mj, int64_t i, int it) {
+    while (i >= mj->first[it + 1]) it++;
+    return it;
+}
+
+/* Decode tiles i of item ja and k of item jb as one kern_dec2_fn call, when both have the
+ * same one and the same row length; false: run them one by one. */
+static bool dec2_pair(const fast_job *ja, int64_t i, const fast_job *jb, int64_t k) {
+    if (!ja->dec2 || ja->dec2 != jb->dec2 || ja->w.n_in != jb->w.n_in || ja->wstep != jb->wstep) return false;
+    const int64_t ra = i * ja->rows_per_tile, rb = k * jb->rows_per_tile;
+    const int64_t na = ja->w.n_out - ra < ja->rows_per_tile ? ja->w.n_out - ra : ja->rows_per_tile;
+    const int64_t nb = jb->w.n_out - rb < jb->rows_per_tile ? jb->w.n_out - rb : jb->rows_per_tile;
+    ja->dec2(ja->w.n_in, ja->wstep, ja->wbase + (size_t)(ra / KERN_PACK_ROWS) * ja->wstep, (int)na, ja->act, ja->out + ra,
+             jb->wbase + (size_t)(rb / KERN_PACK_ROWS) * jb->wstep, (int)nb, jb->act, jb->out + rb);
+    return true;
+}
+
+static _Atomic bool dual_on = true;   /* matmul_set_dual */
+bool matmul_set_dual(bool on) { return atomic_exchange(&dual_on, on); }
+
+/* A thread's claimed tiles [i0, i1). Decode pairs tile i0 + k with tile i0 + h + k (h half
+ * the range) through kern_dec2_fn: two streams per thread, from two experts of a MoE pass
+ * or two parts of one matrix: on these VMs a core reading two streams at once reads more per
+ * second than one (docs/kernels.md, "Two streams per thread"; bench/moe_pattern). The bits
+ * of each tile are tile_range's. */
 static void many_range(void *ud, int64_t i0, int64_t i1) {
     many_job *mj = ud;
     int it = 0;
-    for (int64_t i = i0; i < i1; i++) {
-        while (i >= mj->first[it + 1]) it++;
+    int64_t i = i0;
+    if (mj->dual) {
+        const int64_t h = (i1 - i0) / 2;
+        int ib = 0;
+        for (int64_t k = 0; k < h; k++) {
+            const int64_t a = i0 + k, b = i0 + h + k;
+            it = item_of(mj, a, it), ib = item_of(mj, b, ib > it ? ib : it);
+            if (!dec2_pair(&mj->j[it], a - mj->first[it], &mj->j[ib], b - mj->first[ib])) {
+                tile_range(&mj->j[it], a - mj->first[it], a - mj->first[it] + 1);
+                tile_range(&mj->j[ib], b - mj->first[ib], b - mj->first[ib] + 1);
+            }
+        }
+        i = i0 + 2 * h;
+    }
+    for (; i < i1; i++) {
+        it = item_of(mj, i, it);
         tile_range(&mj->j[it], i - mj->first[it], i - mj->first[it] + 1);
     }
 }
@@ -232,7 +274,7 @@ static bool fast_plan(fast_job *j, const mm_item *m) {
     const kern_entry *e = kern_for(m->w.type);
     const seek_type_info *ai = e ? seek_type_get((uint32_t)e->act_type) : NULL;
     if (!e || !ai || m->w.n_in % ai->block_size || m->T <= 0 || m->w.n_out <= 0) return false;
-    *j = (fast_job){.e = e, .x = m->x, .w = m->w, .out = m->out, .T = m->T};
+    *j = (fast_job){.e = e, .x = m->x, .w = m->w, .out = m->out, .T = m->T, .dec2 = NULL};
     j->a_stride = e->act_type == SEEK_TYPE_F32 && !e->quant ? sizeof(float) * (size_t)m->w.n_in
                                                            : kern_act_row_bytes(e, m->w.n_in);
     /* decode: short row tiles so both threads get work; prefill: TILE_R x TILE_C tiles */
@@ -245,6 +287,7 @@ static bool fast_plan(fast_job *j, const mm_item *m) {
     const kern_packed *pk = m->w.packed ? kern_packed_for(m->w.type) : NULL;
     if (pk) {
         j->mm = pk->mm, j->wbase = m->w.packed, j->rows_per_step = KERN_PACK_ROWS;
+        j->dec2 = m->T == 1 ? pk->dec2 : NULL;
         j->wstep = pk->bytes(m->w.n_in, KERN_PACK_ROWS);
     } else {
         j->mm = e->mm, j->wbase = m->w.data, j->rows_per_step = 1, j->wstep = m->w.row_bytes;
@@ -268,6 +311,7 @@ int matmul_many(const mm_item *items, int n, float *row) {
 static int many_pass(const mm_item *items, int n, float *row) {
     many_job mj;
     mj.n = 0;
+    mj.dual = false;
     size_t bytes = 0;
     int64_t qrows = 0, tiles = 0;
     double work = 0;
@@ -318,6 +362,7 @@ static int many_pass(const mm_item *items, int n, float *row) {
     /* the biases are added after the product (read cold, ~4 us per QKV of the 1.5B) */
     for (int i = 0; i < mj.n; i++)
         if (mj.bias[i]) prefetch_bytes(mj.bias[i], sizeof(float) * (size_t)mj.j[i].w.n_out);
+    for (int i = 0; i < mj.n; i++) mj.dual |= mj.j[i].dec2 != NULL && atomic_load_explicit(&dual_on, memory_order_relaxed);
     bool par = work >= PAR_MIN_WORK && seek_threads() > 1;
     if (par && qrows >= 8)
         par_for(qrows, many_quant_range, &mj);

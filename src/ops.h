@@ -55,6 +55,10 @@ typedef struct {
 } mm_item;
 enum { MANY_ITEMS_MAX = 64 };   /* items per call that share one pass (more run one by one) */
 int matmul_many(const mm_item *items, int n, float *row);
+/* One-token products of packed weights take their tiles two at a time where the kernel has a
+ * two-stream form (kern_packed.dec2): same bits, faster reads. Off: one at a time (tests
+ * and benchmarks compare the two); returns the previous setting. */
+bool matmul_set_dual(bool on);
 /* The reference of matmul (the oracle the kernels are tested against): each weight row
  * dequantized to float, double accumulators. Same contract; slow. matmul() uses it for
  * types without a kernel (kernels/kernels.h). */

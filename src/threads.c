@@ -27,7 +27,11 @@
  * newer job by mistake; fn, ud and n are read after a successful claim (they are written
  * before the ticket is published, and not rewritten before every piece of the job is
  * finished). The ticket, [job : 24 | 0 : 40], only announces the job. Jobs of more than
- * 2^20 - 1 indices are cut into that many pieces of consecutive indices.
+ * 2^20 - 1 indices are cut into that many pieces of consecutive indices. A thread counts the
+ * pieces it ran off `left` once, when it finds nothing more to claim: an atomic on a line
+ * both threads touch costs a cache-line transfer (~0.2 us between these VMs' cores), and one
+ * per claim (a decode product's lane is ~20 claims) put ~20 of them in every pass; a par_for
+ * of 64 pieces and no work went from 3.2-4.1 to 1.8-1.9 us (5 Dec 2026, scratch harness).
  *
  * Waiting spins first, then sleeps: a worker that finished polls the ticket for up to
  * SPIN_NS before it sleeps on the condition variable (futex sleeps and wake-ups per job
@@ -155,24 +159,24 @@ static int fullest_lane(uint64_t job, int t) {
 /* Run pieces of job `job` as thread t until none is left: own lane first, then steals. A
  * worker that finishes the job's last piece wakes the caller if it sleeps. */
 static void run_pieces(uint64_t job, int t, bool worker) {
+    int64_t done = 0;   /* pieces run, counted off `left` once at the end */
     for (;;) {
         uint64_t pb, pe;
         if (!claim(job, t, true, &pb, &pe)) {
             int k;
             do k = fullest_lane(job, t);
             while (k >= 0 && !claim(job, k, false, &pb, &pe));
-            if (k < 0) return;
+            if (k < 0) break;
         }
         /* pieces [pb, pe) are ours; the job's fields stay put until they are counted off below */
         const int64_t n = pool.n, b = piece_start(n, pool.pieces, (int64_t)pb), e = piece_start(n, pool.pieces, (int64_t)pe);
         if (b < e) pool.fn(pool.ud, b, e);
-        const int64_t c = (int64_t)(pe - pb);
-        if (atomic_fetch_sub_explicit(&pool.left, c, memory_order_acq_rel) == c && worker) {
-            pthread_mutex_lock(&pool.mu);
-            if (pool.caller_sleeps) pthread_cond_signal(&pool.done);
-            pthread_mutex_unlock(&pool.mu);
-            return;
-        }
+        done += (int64_t)(pe - pb);
+    }
+    if (done && atomic_fetch_sub_explicit(&pool.left, done, memory_order_acq_rel) == done && worker) {
+        pthread_mutex_lock(&pool.mu);
+        if (pool.caller_sleeps) pthread_cond_signal(&pool.done);
+        pthread_mutex_unlock(&pool.mu);
     }
 }
 

@@ -23,6 +23,7 @@
 #include "kernels/kernels.h"
 #include "ops.h"
 #include "test.h"
+#include "kern_dec2.h"
 #include "threads.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
@@ -554,6 +555,9 @@ static void packed_legacy_case(seek_type t, kern_level level, const kern_packed 
     const int d = packed_tilings_differ(pk, n, packed, rows, act, as, cols, whole, os, tiled, rtiles, nrt, ctiles, nct);
     CHECK_MSG(!d, "%s %s n %d rows %d cols %d, tile %dx%d", seek_type_get(t)->name, kern_level_name(level), (int)n, rows,
               cols, d ? rtiles[(d - 1) / nct] : 0, d ? ctiles[(d - 1) % nct] : 0);
+    const int d2 = dec2_differs(pk, n, packed, rows, act, as, cols, whole, os);
+    CHECK_MSG(!d2, "%s %s n %d rows %d: two-tile decode, pair %d", seek_type_get(t)->name, kern_level_name(level), (int)n,
+              rows, d2);
     free(w), free(act), free(acts), free(x), free(whole), free(tiled), free(packed);
 }
 
@@ -570,6 +574,8 @@ TEST(packed_legacy_gives_the_plain_bits) {
     for (int l = 0; l < KERN_LEVELS; l++) {
         for (size_t ti = 0; ti < N_LEGACY; ti++)
             CHECK(!kern_packed_for_level(legacy_types[ti], (kern_level)l) == (l == KERN_SCALAR));
+        for (size_t ti = 0; ti < N_LEGACY; ti++)   /* the two-tile decode: the AVX-512 forms */
+            CHECK(l == KERN_SCALAR || !kern_packed_for_level(legacy_types[ti], (kern_level)l)->dec2 == (l != KERN_AVX512));
         CHECK(!kern_packed_for_level(SEEK_TYPE_F32, (kern_level)l) == (l != KERN_AVX512));
         CHECK(!kern_packed_for_level(SEEK_TYPE_F16, (kern_level)l) == (l != KERN_AVX512));
     }
@@ -836,11 +842,14 @@ TEST(decode_lists_same_bits_any_thread_count) {
             for (int pass = 0; pass < (pk ? 2 : 1); pass++) {
                 seek_mat wa = a.m, wb = b.m;
                 if (pass) wa.packed = pa, wb.packed = pb;
-                for (int nt = 1; nt <= 3; nt++) {
-                    seek_set_threads(nt);
+                for (int nt = 1; nt <= 3 + pass; nt++) {   /* packed: 4 = 2 threads, one tile at a time */
+                    seek_set_threads(nt == 4 ? 2 : nt);
+                    const bool dual_prev = matmul_set_dual(nt != 4);
                     for (int i = 0; i < n; i++) o[i] = NAN;
                     mm_item it[2] = {{o, x, wa, NULL, 1}, {o + small, x, wb, bias, 1}};
-                    CHECK(!matmul_many(it, 2, row));
+                    const int rc = matmul_many(it, 2, row);
+                    matmul_set_dual(dual_prev);
+                    CHECK(!rc);
                     int unset = 0;
                     for (int i = 0; i < n; i++) unset += isnan(o[i]);
                     CHECK_MSG(!unset, "%s rows %d %s, %d threads: %d rows not written", seek_type_get(tt[ti])->name, rows,
@@ -856,6 +865,56 @@ TEST(decode_lists_same_bits_any_thread_count) {
     seek_set_threads(0);
 }
 
+/* A decode list of items of three types (packed where the level packs them), each with its
+ * own input, as a MoE step's down products: tiles taken two at a time (kern_packed.dec2,
+ * pairs across items and types, same and different) give the bits of one at a time, at 1, 2
+ * and 3 threads. */
+TEST(decode_pairs_give_the_single_bits) {
+    /* Q4_0 and Q4_K: the same bytes per group at C = 512, so only the kernel tells them apart */
+    static const seek_type tt[] = {SEEK_TYPE_Q4_K, SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_K, SEEK_TYPE_Q6_K,
+                                   SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q8_0};
+    static const int rows[] = {300, 200, 100, 77, 64, 90, 513};
+    enum { NI = sizeof tt / sizeof *tt };
+    const int64_t C = 512;
+    wmat w[NI];
+    uint8_t *pw[NI] = {0};
+    float *x[NI], *ref[NI], *o[NI], *row = malloc(sizeof(float) * C);
+    mm_item it[NI];
+    int paired = 0;
+    for (int i = 0; i < NI; i++) {
+        CHECK(!wmat_make(&w[i], tt[i], rows[i], C));
+        x[i] = malloc(sizeof(float) * C), ref[i] = malloc(sizeof(float) * rows[i]), o[i] = malloc(sizeof(float) * rows[i]);
+        fill(x[i], C);
+        it[i] = (mm_item){o[i], x[i], w[i].m, NULL, 1};
+        const kern_packed *pk = kern_packed_for(tt[i]);
+        if (pk) {
+            pw[i] = aligned_alloc(64, (pk->bytes(C, rows[i]) + 63) & ~(size_t)63);
+            pk->pack(C, w[i].data, w[i].m.row_bytes, rows[i], pw[i], 0, (rows[i] + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS);
+            it[i].w.packed = pw[i];
+            paired += pk->dec2 != NULL;
+        }
+    }
+    printf("  %d of %d items have a two-tile decode at this level\n", paired, NI);
+    bool dual_prev = matmul_set_dual(false);
+    seek_set_threads(1);
+    int rc = matmul_many(it, NI, row);
+    for (int i = 0; i < NI; i++) memcpy(ref[i], o[i], sizeof(float) * rows[i]);
+    matmul_set_dual(true);
+    for (int nt = 1; nt <= 3 && !rc; nt++) {
+        seek_set_threads(nt);
+        for (int i = 0; i < NI; i++)
+            for (int r = 0; r < rows[i]; r++) o[i][r] = NAN;
+        rc = matmul_many(it, NI, row);
+        for (int i = 0; i < NI; i++)
+            if (memcmp(ref[i], o[i], sizeof(float) * rows[i])) rc = 100 * nt + i + 1;
+    }
+    matmul_set_dual(dual_prev);
+    seek_set_threads(0);
+    for (int i = 0; i < NI; i++) free(x[i]), free(ref[i]), free(o[i]), free(pw[i]), wmat_free(&w[i]);
+    free(row);
+    CHECK_MSG(!rc, "matmul_many %d (100 x threads + item): pairs differ from single tiles", rc);
+}
+
 int main(void) {
     RUN(cpu_level_detected);
     RUN(every_type_has_a_kernel_at_every_level);
@@ -869,5 +928,6 @@ int main(void) {
     RUN(packed_float_layout_matches_reference);
     RUN(packed_float_sums_in_k_order);
     RUN(decode_lists_same_bits_any_thread_count);
+    RUN(decode_pairs_give_the_single_bits);
     return test_summary();
 }

@@ -22,6 +22,7 @@
 #include "kernels/kquants.h"
 #include "kernels/kquants_impl.h"
 #include "test.h"
+#include "kern_dec2.h"
 
 static uint64_t rng_state = 0x243F6A8885A308D3ull;
 static uint32_t rng_u32(void) {
@@ -357,6 +358,8 @@ static void packed_case(seek_type t, kern_level l, const kern_packed *pk, int64_
             CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * p.cols), "%s n %d rows %d cols %d, tile %dx%d", tname(p.t),
                       (int)p.n, p.rows, p.cols, rtiles[rt], ctiles[ct]);
         }
+    const int d2 = dec2_differs(pk, p.n, packed, p.rows, p.a, p.as, p.cols, whole, os);
+    CHECK_MSG(!d2, "%s n %d rows %d: two-tile decode, pair %d", tname(p.t), (int)p.n, p.rows, d2);
     free(whole), free(tiled), free(packed);
     free_problem(&p);
 }
@@ -368,6 +371,8 @@ TEST(packed_kquants_give_the_plain_bits) {
     for (int l = 0; l < KERN_LEVELS; l++)
         for (int ti = 0; ti < NTYPES; ti++)
             CHECK(!kern_packed_for_level(ktypes[ti], (kern_level)l) == !has_packed(ktypes[ti], (kern_level)l));
+    for (int ti = 0; ti < NTYPES; ti++)   /* the two-tile decode: the AVX-512 forms */
+        CHECK(!has_packed(ktypes[ti], KERN_AVX512) || kern_packed_for_level(ktypes[ti], KERN_AVX512)->dec2);
     if (!level_ok(KERN_AVX2)) {
         printf("# no AVX2 here: packed K-quants not run\n");
         return;

@@ -118,7 +118,7 @@ static model_cost cost_of(const seek_model *m) {
 /* Every byte of [p, p + n) read once: mem_read_pass's whole steps, then a load per line of
  * the rest */
 static void read_once(const void *p, size_t n) {
-    mem_read_pass(p, n, true);
+    mem_read_pass(p, n, MEM_PREFETCH);
     volatile uint8_t sink = 0;
     for (size_t i = n / MEM_PASS_STEP * MEM_PASS_STEP; i < n; i += 64) sink ^= ((const volatile uint8_t *)p)[i];
     (void)sink;

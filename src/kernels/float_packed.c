@@ -244,9 +244,9 @@ KT_AVX512 static void bf16p_mm(int64_t n, const uint8_t *w, size_t ws, int nr, c
     fp_mm(n, w, ws, nr, a, as, nc, out, os, FP_BF16);
 }
 
-static const kern_packed f16_packed = {f16p_bytes, f16p_pack, f16p_mm};
-static const kern_packed bf16_packed = {bf16p_bytes, bf16p_pack, bf16p_mm};
-static const kern_packed f32_packed = {f32p_bytes, f32p_pack, f32p_mm};
+static const kern_packed f16_packed = {f16p_bytes, f16p_pack, f16p_mm, NULL};
+static const kern_packed bf16_packed = {bf16p_bytes, bf16p_pack, bf16p_mm, NULL};
+static const kern_packed f32_packed = {f32p_bytes, f32p_pack, f32p_mm, NULL};
 #endif
 
 const kern_packed *kern_float_packed(seek_type t, kern_level l) {

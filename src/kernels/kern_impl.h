@@ -29,6 +29,32 @@ static inline __attribute__((always_inline)) KT_AVX512 __m512i kern_dpbusd_b4(__
 #endif
 
 #define KINLINE static inline __attribute__((always_inline))
+
+#ifdef KERN_X86
+/* The body of a packed type's kern_dec2_fn (kernels.h), for the AVX-512 decode kernels:
+ * group by group (16 rows), the NSTEPS steps of tile a's group and of tile b's in turn, so
+ * the thread reads two streams at once. STEP(grp, s, act, acc) is the decode kernel's own
+ * step s of a group (acc: one __m512, the group's 16 rows), in the order its mm takes them,
+ * so each row gets mm's bits; rows of the longer tile past the shorter one go to SINGLE, the
+ * type's kern_mm_fn. Why: in a MoE decode pass (a dozen experts of ~1.5 MiB at scattered
+ * places) one stream per thread read ~4 % slower than two (docs/kernels.md, "Two streams"). */
+#define KERN_DEC2_BODY(NSTEPS, STEP, SINGLE)                                                                  \
+    int r0 = 0;                                                                                                \
+    for (; r0 < nr_a && r0 < nr_b; r0 += KERN_PACK_ROWS) {                                                    \
+        const uint8_t *ga = wa + (size_t)(r0 / KERN_PACK_ROWS) * ws, *gb = wb + (size_t)(r0 / KERN_PACK_ROWS) * ws; \
+        __m512 acc_a[1] = {_mm512_setzero_ps()}, acc_b[1] = {_mm512_setzero_ps()};                            \
+        for (int64_t s = 0; s < (NSTEPS); s++) {                                                               \
+            STEP(ga, s, aa, acc_a);                                                                            \
+            STEP(gb, s, ab, acc_b);                                                                            \
+        }                                                                                                      \
+        const int ka = nr_a - r0 < KERN_PACK_ROWS ? nr_a - r0 : KERN_PACK_ROWS;                                \
+        const int kb = nr_b - r0 < KERN_PACK_ROWS ? nr_b - r0 : KERN_PACK_ROWS;                                \
+        _mm512_mask_storeu_ps(out_a + r0, (__mmask16)((1u << ka) - 1), acc_a[0]);                              \
+        _mm512_mask_storeu_ps(out_b + r0, (__mmask16)((1u << kb) - 1), acc_b[0]);                              \
+    }                                                                                                          \
+    if (r0 < nr_a) SINGLE(n, wa + (size_t)(r0 / KERN_PACK_ROWS) * ws, ws, nr_a - r0, aa, 0, 1, out_a + r0, 1);   \
+    if (r0 < nr_b) SINGLE(n, wb + (size_t)(r0 / KERN_PACK_ROWS) * ws, ws, nr_b - r0, ab, 0, 1, out_b + r0, 1)
+#endif
 /* Before the row / column loops of a sub-tile: GCC at -O2 would otherwise keep the
  * accumulator array on the stack instead of in registers. */
 #define KUNROLL _Pragma("GCC unroll 8")

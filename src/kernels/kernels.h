@@ -55,10 +55,17 @@ typedef struct {
  * KERN_PACK_ROWS rows), with the activations of the type's kern_entry. It gives the bits
  * of kern_entry.mm for every (row, column), except packed F16, BF16 and F32 (below). */
 enum { KERN_PACK_ROWS = 16 };
+/* Decode (one column) of two packed tiles at once: nr_a rows from group wa with activation
+ * row aa into out_a, and nr_b rows from wb with ab into out_b (both n values per row, ws
+ * bytes per group), their steps interleaved so that each thread keeps two memory streams in
+ * flight. Every row gets the bits of mm's decode. */
+typedef void (*kern_dec2_fn)(int64_t n, size_t ws, const uint8_t *wa, int nr_a, const uint8_t *aa, float *out_a,
+                             const uint8_t *wb, int nr_b, const uint8_t *ab, float *out_b);
 typedef struct {
     size_t (*bytes)(int64_t n, int64_t n_rows);
     void (*pack)(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1);
     kern_mm_fn mm;
+    kern_dec2_fn dec2;   /* NULL: tiles one at a time */
 } kern_packed;
 /* Packed F16, BF16 and F32 (AVX-512) are the exception to "the bits of kern_entry.mm": they sum
  * each (row, column) in k order, one fma (BF16: one vdpbf16ps per pair) at a time, within

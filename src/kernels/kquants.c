@@ -25,13 +25,13 @@ const kern_entry *kern_kquant(seek_type t, kern_level l) {
 
 #if defined(__x86_64__)
 /* AVX-512 (with AMX tiles for prefill where the CPU has them: kquants_amx.c) */
-static const kern_packed q4k_packed = {kq_packed_bytes, kq_pack_q4k, kq_mm_q4k_packed_amx};
-static const kern_packed q5k_packed = {kq_packed_bytes_q5k, kq_pack_q5k, kq_mm_q5k_packed_amx};
-static const kern_packed q6k_packed = {kq_packed_bytes_q6k, kq_pack_q6k, kq_mm_q6k_packed_amx};
+static const kern_packed q4k_packed = {kq_packed_bytes, kq_pack_q4k, kq_mm_q4k_packed_amx, kq_dec2_q4k_packed_avx512};
+static const kern_packed q5k_packed = {kq_packed_bytes_q5k, kq_pack_q5k, kq_mm_q5k_packed_amx, kq_dec2_q5k_packed_avx512};
+static const kern_packed q6k_packed = {kq_packed_bytes_q6k, kq_pack_q6k, kq_mm_q6k_packed_amx, kq_dec2_q6k_packed_avx512};
 /* AVX2: the same layout, packed a dword at a time (the transposing packer is AVX-512) */
-static const kern_packed q4k_packed_avx2 = {kq_packed_bytes, kq_pack_q4k_ref, kq_mm_q4k_packed_avx2};
-static const kern_packed q5k_packed_avx2 = {kq_packed_bytes_q5k, kq_pack_q5k_ref, kq_mm_q5k_packed_avx2};
-static const kern_packed q6k_packed_avx2 = {kq_packed_bytes_q6k, kq_pack_q6k_ref, kq_mm_q6k_packed_avx2};
+static const kern_packed q4k_packed_avx2 = {kq_packed_bytes, kq_pack_q4k_ref, kq_mm_q4k_packed_avx2, NULL};
+static const kern_packed q5k_packed_avx2 = {kq_packed_bytes_q5k, kq_pack_q5k_ref, kq_mm_q5k_packed_avx2, NULL};
+static const kern_packed q6k_packed_avx2 = {kq_packed_bytes_q6k, kq_pack_q6k_ref, kq_mm_q6k_packed_avx2, NULL};
 #endif
 
 const kern_packed *kern_kquant_packed(seek_type t, kern_level l) {

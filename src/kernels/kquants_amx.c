@@ -229,9 +229,9 @@ AQ_PACKED(q4k, AQ_Q4K)
 AQ_PACKED(q5k, AQ_Q5K)
 AQ_PACKED(q6k, AQ_Q6K)
 
-static const kern_packed q4k_emulated = {kq_packed_bytes, kq_pack_q4k, mm_q4k_emulated};
-static const kern_packed q5k_emulated = {kq_packed_bytes_q5k, kq_pack_q5k, mm_q5k_emulated};
-static const kern_packed q6k_emulated = {kq_packed_bytes_q6k, kq_pack_q6k, mm_q6k_emulated};
+static const kern_packed q4k_emulated = {kq_packed_bytes, kq_pack_q4k, mm_q4k_emulated, NULL};
+static const kern_packed q5k_emulated = {kq_packed_bytes_q5k, kq_pack_q5k, mm_q5k_emulated, NULL};
+static const kern_packed q6k_emulated = {kq_packed_bytes_q6k, kq_pack_q6k, mm_q6k_emulated, NULL};
 const kern_packed *kq_packed_amx_emulated(seek_type t) {
     switch (t) {
     case SEEK_TYPE_Q4_K: return &q4k_emulated;

@@ -56,12 +56,16 @@ void kq_prefill_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr
                                   float *out, size_t os);   /* kquants_avx512.c: the panel path */
 void kq_mm_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc,
                              float *out, size_t os);
+void kq_dec2_q4k_packed_avx512(int64_t n, size_t ws, const uint8_t *wa, int nr_a, const uint8_t *aa, float *out_a,
+                               const uint8_t *wb, int nr_b, const uint8_t *ab, float *out_b);
 /* Q5_K and Q6_K packed into 16-row panels (kquants_packed56.c) */
 #define KQ_DECLARE_PACKED(t) \
     size_t kq_packed_bytes_##t(int64_t n, int64_t n_rows); \
     void kq_pack_##t(int64_t n, const uint8_t *w, size_t row_bytes, int64_t n_rows, uint8_t *dst, int64_t g0, int64_t g1); \
     void kq_mm_##t##_packed_avx512(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, \
-                                   float *out, size_t os);
+                                   float *out, size_t os); \
+    void kq_dec2_##t##_packed_avx512(int64_t n, size_t ws, const uint8_t *wa, int nr_a, const uint8_t *aa, float *out_a, \
+                                     const uint8_t *wb, int nr_b, const uint8_t *ab, float *out_b);
 KQ_DECLARE_PACKED(q5k)
 KQ_DECLARE_PACKED(q6k)
 /* packed Q4_K / Q5_K / Q6_K at AVX-512 with AMX (kquants_amx.c): whole 16-column chunks on

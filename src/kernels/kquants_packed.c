@@ -217,4 +217,11 @@ PK_TARGET void kq_mm_q4k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, i
         }
     }
 }
+
+/* Two tiles' decode (kern_dec2_fn): panel_cols one super-block at a time on each */
+#define Q4K_STEP(g, s, a, acc) panel_cols(1, (g) + (s) * PK_ROWS * PK_BLOCK, (a) + (s) * KQ_Q8K_BYTES, 0, acc, 1)
+PK_TARGET void kq_dec2_q4k_packed_avx512(int64_t n, size_t ws, const uint8_t *wa, int nr_a, const uint8_t *aa, float *out_a,
+                                         const uint8_t *wb, int nr_b, const uint8_t *ab, float *out_b) {
+    KERN_DEC2_BODY(n / KQ_K, Q4K_STEP, kq_mm_q4k_packed_avx512);
+}
 #endif

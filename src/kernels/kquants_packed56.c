@@ -285,11 +285,11 @@ PK_INLINE void q5_cols(int64_t nb, const uint8_t *p, const uint8_t *a, size_t as
     }
 }
 
-/* acc[c] += columns 0..NC-1 of a over the Q6_K group at grp */
-PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
-    const uint8_t *p = grp + kq_q6_dbytes(nb);
+/* acc[c] += columns 0..NC-1 of a over super-block b of the Q6_K group at grp (nb of them) */
+PK_INLINE void q6_step(int64_t nb, const uint8_t *grp, int64_t b, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
+    const uint8_t *p = grp + kq_q6_dbytes(nb) + b * P6_STEP;
     const bool few = NC < 4;   /* t * sc by vpdpwssd on split pairs (below), not vpmulld */
-    for (int64_t b = 0; b < nb; b++, p += P6_STEP) {
+    {
         /* decode: the step three on asked for (kern_prefetch), a group's 3 lines with each
          * group below (its header's 4 here), not all 52 in one burst at the step's start;
          * and into L1 the bytes 2 KiB on, a group's worth before each group's loads (as packed Q4_K; here
@@ -339,6 +339,11 @@ PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t 
     }
 }
 
+/* acc[c] += columns 0..NC-1 of a over the Q6_K group at grp */
+PK_INLINE void q6_cols(int64_t nb, const uint8_t *grp, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
+    for (int64_t b = 0; b < nb; b++) q6_step(nb, grp, b, a, as, acc, NC);
+}
+
 /* out (stride os) = tile of nr rows (w: its first group, ws: bytes per group) x nc columns,
  * in passes of up to 8 columns; q6: Q6_K, else Q5_K */
 PK_INLINE void tile_cols(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as, int nc, float *out,
@@ -375,5 +380,17 @@ PK_TARGET void kq_mm_q6k_packed_avx512(int64_t n, const uint8_t *w, size_t ws, i
                                        float *out, size_t os) {
     if (nc >= PK_PANEL_MIN_q6k) kq_prefill_q6k_packed_avx512(n, w, ws, nr, a, as, nc, out, os);
     else tile_cols(n, w, ws, nr, a, as, nc, out, os, 1);
+}
+
+/* Two tiles' decode (kern_dec2_fn): the kernels' super-block steps on each in turn */
+#define Q5K_STEP(g, s, a, acc) q5_cols(1, (g) + (s) * KERN_PACK_ROWS * P5_BLOCK, (a) + (s) * KQ_Q8K_BYTES, 0, acc, 1)
+#define Q6K_STEP(g, s, a, acc) q6_step(n / KQ_K, g, s, a, 0, acc, 1)
+PK_TARGET void kq_dec2_q5k_packed_avx512(int64_t n, size_t ws, const uint8_t *wa, int nr_a, const uint8_t *aa, float *out_a,
+                                         const uint8_t *wb, int nr_b, const uint8_t *ab, float *out_b) {
+    KERN_DEC2_BODY(n / KQ_K, Q5K_STEP, kq_mm_q5k_packed_avx512);
+}
+PK_TARGET void kq_dec2_q6k_packed_avx512(int64_t n, size_t ws, const uint8_t *wa, int nr_a, const uint8_t *aa, float *out_a,
+                                         const uint8_t *wb, int nr_b, const uint8_t *ab, float *out_b) {
+    KERN_DEC2_BODY(n / KQ_K, Q6K_STEP, kq_mm_q6k_packed_avx512);
 }
 #endif

@@ -210,6 +210,20 @@ KT_AVX512 KINLINE void lgp_group(ltype T, int64_t nb, const uint8_t *p, const ui
     if (4 * g < nb) lgp_step(T, p, (int)(nb - 4 * g), a + g * GB, as, acc, NC);
 }
 
+/* Step s (blocks 4s..4s+3) of a group's decode, as lgp_group takes it */
+KT_AVX512 KINLINE void lgp_dec_step(ltype T, int64_t nb, const uint8_t *grp, int64_t s, const uint8_t *a, __m512 *acc) {
+    const int64_t step = 64 * BB[T];
+    const uint8_t *p = grp + s * step;
+    if (4 * s + 4 <= nb) {
+        kern_prefetch(p + LGP_AHEAD, (size_t)step);
+        lgp_step(T, p, 4, a + s * GB, 0, acc, 1);
+    } else {
+        lgp_step(T, p, (int)(nb - 4 * s), a + s * GB, 0, acc, 1);
+    }
+}
+
+#define LGP_DEC_STEP(g, s, a, acc) lgp_dec_step(T_, n / 32, g, s, a, acc)
+
 /* The AVX-512 product of a tile of packed groups */
 KT_AVX512 KINLINE void lgp_mm_avx512(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
                                      int nc, float *out, size_t os) {
@@ -262,6 +276,11 @@ KT_AVX512 KINLINE void lgp_mm(ltype T, bool emu, int64_t n, const uint8_t *w, si
                                     int nc, float *out, size_t os) {                                           \
         lgp_mm(T, false, n, w, ws, nr, a, as, nc, out, os);                                                    \
     }                                                                                                          \
+    KT_AVX512 static void name##_dec2(int64_t n, size_t ws, const uint8_t *wa, int nr_a, const uint8_t *aa,      \
+                                      float *out_a, const uint8_t *wb, int nr_b, const uint8_t *ab, float *out_b) { \
+        const ltype T_ = T;                                                                                    \
+        KERN_DEC2_BODY((n / 32 + 3) / 4, LGP_DEC_STEP, name##_mm);                                             \
+    }                                                                                                          \
     KT_AVX512 static void name##_mm_emu(int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a,      \
                                         size_t as, int nc, float *out, size_t os) {                            \
         lgp_mm(T, true, n, w, ws, nr, a, as, nc, out, os);                                                     \
@@ -282,21 +301,21 @@ LGP(q5_1, L_Q5_1)
 LGP(iq4_nl, L_IQ4_NL)
 
 static const kern_packed tab[L_N] = {
-    [L_Q8_0] = {q8_0_bytes, q8_0_pack, q8_0_mm},       [L_Q4_0] = {q4_0_bytes, q4_0_pack, q4_0_mm},
-    [L_Q5_0] = {q5_0_bytes, q5_0_pack, q5_0_mm},       [L_Q4_1] = {q4_1_bytes, q4_1_pack, q4_1_mm},
-    [L_Q5_1] = {q5_1_bytes, q5_1_pack, q5_1_mm},       [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack, iq4_nl_mm},
+    [L_Q8_0] = {q8_0_bytes, q8_0_pack, q8_0_mm, q8_0_dec2},       [L_Q4_0] = {q4_0_bytes, q4_0_pack, q4_0_mm, q4_0_dec2},
+    [L_Q5_0] = {q5_0_bytes, q5_0_pack, q5_0_mm, q5_0_dec2},       [L_Q4_1] = {q4_1_bytes, q4_1_pack, q4_1_mm, q4_1_dec2},
+    [L_Q5_1] = {q5_1_bytes, q5_1_pack, q5_1_mm, q5_1_dec2},       [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack, iq4_nl_mm, iq4_nl_dec2},
 };
 /* AVX2 (CPUs without AVX-512): the same bytes, packed a few at a time; legacy_packed_avx2.c */
 static const kern_packed tab_avx2[L_N] = {
-    [L_Q8_0] = {q8_0_bytes, q8_0_pack_avx2, q8_0_mm_avx2},       [L_Q4_0] = {q4_0_bytes, q4_0_pack_avx2, q4_0_mm_avx2},
-    [L_Q5_0] = {q5_0_bytes, q5_0_pack_avx2, q5_0_mm_avx2},       [L_Q4_1] = {q4_1_bytes, q4_1_pack_avx2, q4_1_mm_avx2},
-    [L_Q5_1] = {q5_1_bytes, q5_1_pack_avx2, q5_1_mm_avx2},       [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack_avx2, iq4_nl_mm_avx2},
+    [L_Q8_0] = {q8_0_bytes, q8_0_pack_avx2, q8_0_mm_avx2, NULL},       [L_Q4_0] = {q4_0_bytes, q4_0_pack_avx2, q4_0_mm_avx2, NULL},
+    [L_Q5_0] = {q5_0_bytes, q5_0_pack_avx2, q5_0_mm_avx2, NULL},       [L_Q4_1] = {q4_1_bytes, q4_1_pack_avx2, q4_1_mm_avx2, NULL},
+    [L_Q5_1] = {q5_1_bytes, q5_1_pack_avx2, q5_1_mm_avx2, NULL},       [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack_avx2, iq4_nl_mm_avx2, NULL},
 };
 /* the same with the AMX part emulated (tests) */
 static const kern_packed tab_emu[L_N] = {
-    [L_Q8_0] = {q8_0_bytes, q8_0_pack, q8_0_mm_emu},   [L_Q4_0] = {q4_0_bytes, q4_0_pack, q4_0_mm_emu},
-    [L_Q5_0] = {q5_0_bytes, q5_0_pack, q5_0_mm_emu},   [L_Q4_1] = {q4_1_bytes, q4_1_pack, q4_1_mm_emu},
-    [L_Q5_1] = {q5_1_bytes, q5_1_pack, q5_1_mm_emu},   [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack, iq4_nl_mm_emu},
+    [L_Q8_0] = {q8_0_bytes, q8_0_pack, q8_0_mm_emu, NULL},   [L_Q4_0] = {q4_0_bytes, q4_0_pack, q4_0_mm_emu, NULL},
+    [L_Q5_0] = {q5_0_bytes, q5_0_pack, q5_0_mm_emu, NULL},   [L_Q4_1] = {q4_1_bytes, q4_1_pack, q4_1_mm_emu, NULL},
+    [L_Q5_1] = {q5_1_bytes, q5_1_pack, q5_1_mm_emu, NULL},   [L_IQ4_NL] = {iq4_nl_bytes, iq4_nl_pack, iq4_nl_mm_emu, NULL},
 };
 #endif
 
