@@ -35,7 +35,7 @@ static void read_tasks(void *p, int64_t t0, int64_t t1) {
         for (size_t i = 0; i < part || i < second; i += STEP) {
             v8u64 x0, x1, x2, x3;
             if (i < part) {
-                if (prefetch)   /* past the task's end too: the next bytes of the stream */
+                if (prefetch)   /* past the part's end too: the next bytes of the stream (or the other part) */
                     for (int k = 0; k < STEP; k += 64) __builtin_prefetch(b + i + AHEAD + k, 0, 2);
                 memcpy(&x0, b + i, 64), memcpy(&x1, b + i + 64, 64), memcpy(&x2, b + i + 128, 64), memcpy(&x3, b + i + 192, 64);
                 a0 += x0, a1 += x1, a2 += x2, a3 += x3;

@@ -182,8 +182,12 @@ static int item_of(const many_job *mj, int64_t i, int it) {
 
 /* Decode tiles i of item ja and k of item jb as one kern_dec2_fn call, when both have the
  * same one and the same row length; false: run them one by one. */
+static _Thread_local long dual_pairs;   /* matmul_dual_pairs */
+long matmul_dual_pairs(void) { return dual_pairs; }
+
 static bool dec2_pair(const fast_job *ja, int64_t i, const fast_job *jb, int64_t k) {
     if (!ja->dec2 || ja->dec2 != jb->dec2 || ja->w.n_in != jb->w.n_in || ja->wstep != jb->wstep) return false;
+    dual_pairs++;
     const int64_t ra = i * ja->rows_per_tile, rb = k * jb->rows_per_tile;
     const int64_t na = ja->w.n_out - ra < ja->rows_per_tile ? ja->w.n_out - ra : ja->rows_per_tile;
     const int64_t nb = jb->w.n_out - rb < jb->rows_per_tile ? jb->w.n_out - rb : jb->rows_per_tile;

@@ -59,6 +59,8 @@ int matmul_many(const mm_item *items, int n, float *row);
  * two-stream form (kern_packed.dec2): same bits, faster reads. Off: one at a time (tests
  * and benchmarks compare the two); returns the previous setting. */
 bool matmul_set_dual(bool on);
+/* How many tile pairs the calling thread has run through kern_packed.dec2 (tests) */
+long matmul_dual_pairs(void);
 /* The reference of matmul (the oracle the kernels are tested against): each weight row
  * dequantized to float, double accumulators. Same contract; slow. matmul() uses it for
  * types without a kernel (kernels/kernels.h). */

@@ -580,7 +580,8 @@ TEST(packed_legacy_gives_the_plain_bits) {
         CHECK(!kern_packed_for_level(SEEK_TYPE_F16, (kern_level)l) == (l != KERN_AVX512));
     }
     /* n, rows, columns: n = 32, 64k + 32 (a short last step), V2-Lite's 1408 */
-    static const int shapes[][3] = {{32, 16, 1}, {1408, 37, 13}, {1536, 16, 33}, {96, 48, 2}, {4128, 35, 8}, {160, 33, 64}};
+    static const int shapes[][3] = {{32, 16, 1}, {1408, 37, 13}, {1536, 16, 33}, {96, 48, 2}, {4128, 35, 8}, {160, 33, 64},
+                                    {224, 83, 2}};   /* the last: two-tile decode on 64-row tiles */
     static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 3, 4, 5, 7, 12, 13, 64};
     /* AVX2 without and (where the CPU has it) with AVX-VNNI, at the AVX2 level as a model runs it */
     const kern_level lprev = kern_set_level(KERN_AVX2);
@@ -865,31 +866,32 @@ TEST(decode_lists_same_bits_any_thread_count) {
     seek_set_threads(0);
 }
 
-/* A decode list of items of three types (packed where the level packs them), each with its
+/* A decode list of items of several types (packed where the level packs them), each with its
  * own input, as a MoE step's down products: tiles taken two at a time (kern_packed.dec2,
- * pairs across items and types, same and different) give the bits of one at a time, at 1, 2
- * and 3 threads. */
+ * pairs across items and types, same and different, and across row lengths of one type)
+ * give the bits of one at a time, at 1, 2 and 3 threads, and pairs did run. */
 TEST(decode_pairs_give_the_single_bits) {
-    /* Q4_0 and Q4_K: the same bytes per group at C = 512, so only the kernel tells them apart */
-    static const seek_type tt[] = {SEEK_TYPE_Q4_K, SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_K, SEEK_TYPE_Q6_K,
-                                   SEEK_TYPE_Q4_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q8_0};
-    static const int rows[] = {300, 200, 100, 77, 64, 90, 513};
+    /* Q4_0 and Q4_K: the same bytes per group at C = 512, so only the kernel tells them
+     * apart; the two Q8_0 items of C 256 and the Q8_0 items of C 512: one kernel, two lengths */
+    static const seek_type tt[] = {SEEK_TYPE_Q4_K, SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_K, SEEK_TYPE_Q6_K, SEEK_TYPE_Q4_0,
+                                   SEEK_TYPE_Q8_0, SEEK_TYPE_Q5_0, SEEK_TYPE_Q8_0, SEEK_TYPE_Q8_0};
+    static const int rows[] = {300, 200, 100, 77, 64, 150, 90, 513, 129};
+    static const int64_t Cs[] = {512, 512, 512, 512, 512, 256, 512, 512, 256};
     enum { NI = sizeof tt / sizeof *tt };
-    const int64_t C = 512;
     wmat w[NI];
     uint8_t *pw[NI] = {0};
-    float *x[NI], *ref[NI], *o[NI], *row = malloc(sizeof(float) * C);
+    float *x[NI], *ref[NI], *o[NI], *row = malloc(sizeof(float) * 512);
     mm_item it[NI];
     int paired = 0;
     for (int i = 0; i < NI; i++) {
-        CHECK(!wmat_make(&w[i], tt[i], rows[i], C));
-        x[i] = malloc(sizeof(float) * C), ref[i] = malloc(sizeof(float) * rows[i]), o[i] = malloc(sizeof(float) * rows[i]);
-        fill(x[i], C);
+        CHECK(!wmat_make(&w[i], tt[i], rows[i], Cs[i]));
+        x[i] = malloc(sizeof(float) * Cs[i]), ref[i] = malloc(sizeof(float) * rows[i]), o[i] = malloc(sizeof(float) * rows[i]);
+        fill(x[i], Cs[i]);
         it[i] = (mm_item){o[i], x[i], w[i].m, NULL, 1};
         const kern_packed *pk = kern_packed_for(tt[i]);
         if (pk) {
-            pw[i] = aligned_alloc(64, (pk->bytes(C, rows[i]) + 63) & ~(size_t)63);
-            pk->pack(C, w[i].data, w[i].m.row_bytes, rows[i], pw[i], 0, (rows[i] + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS);
+            pw[i] = aligned_alloc(64, (pk->bytes(Cs[i], rows[i]) + 63) & ~(size_t)63);
+            pk->pack(Cs[i], w[i].data, w[i].m.row_bytes, rows[i], pw[i], 0, (rows[i] + KERN_PACK_ROWS - 1) / KERN_PACK_ROWS);
             it[i].w.packed = pw[i];
             paired += pk->dec2 != NULL;
         }
@@ -897,14 +899,24 @@ TEST(decode_pairs_give_the_single_bits) {
     printf("  %d of %d items have a two-tile decode at this level\n", paired, NI);
     bool dual_prev = matmul_set_dual(false);
     seek_set_threads(1);
-    int rc = matmul_many(it, NI, row);
-    for (int i = 0; i < NI; i++) memcpy(ref[i], o[i], sizeof(float) * rows[i]);
+    for (int i = 0; i < NI; i++)
+        for (int r = 0; r < rows[i]; r++) o[i][r] = NAN;
+    const long pairs0 = matmul_dual_pairs();
+    int rc = matmul_many(it, NI, row), unset = 0;
+    const bool none_off = matmul_dual_pairs() == pairs0;   /* pairs off: none */
+    for (int i = 0; i < NI; i++) {
+        memcpy(ref[i], o[i], sizeof(float) * rows[i]);
+        for (int r = 0; r < rows[i]; r++) unset += isnan(o[i][r]);
+    }
     matmul_set_dual(true);
+    long ran = 0;   /* pairs on the calling thread with one thread: all of them */
     for (int nt = 1; nt <= 3 && !rc; nt++) {
         seek_set_threads(nt);
         for (int i = 0; i < NI; i++)
             for (int r = 0; r < rows[i]; r++) o[i][r] = NAN;
+        const long p0 = matmul_dual_pairs();
         rc = matmul_many(it, NI, row);
+        if (nt == 1) ran = matmul_dual_pairs() - p0;
         for (int i = 0; i < NI; i++)
             if (memcmp(ref[i], o[i], sizeof(float) * rows[i])) rc = 100 * nt + i + 1;
     }
@@ -912,7 +924,10 @@ TEST(decode_pairs_give_the_single_bits) {
     seek_set_threads(0);
     for (int i = 0; i < NI; i++) free(x[i]), free(ref[i]), free(o[i]), free(pw[i]), wmat_free(&w[i]);
     free(row);
+    CHECK_MSG(!unset, "%d rows not written one tile at a time", unset);
     CHECK_MSG(!rc, "matmul_many %d (100 x threads + item): pairs differ from single tiles", rc);
+    CHECK(none_off);
+    CHECK_MSG(!paired == !ran, "%d items with a two-tile decode, %ld pairs ran", paired, ran);
 }
 
 int main(void) {

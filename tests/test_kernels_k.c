@@ -377,7 +377,8 @@ TEST(packed_kquants_give_the_plain_bits) {
         printf("# no AVX2 here: packed K-quants not run\n");
         return;
     }
-    static const int shapes[][3] = {{256, 1, 1}, {2304, 37, 11}, {1536, 16, 33}, {512, 48, 2}, {768, 35, 9}, {1280, 33, 8}};
+    static const int shapes[][3] = {{256, 1, 1}, {2304, 37, 11}, {1536, 16, 33}, {512, 48, 2}, {768, 35, 9}, {1280, 33, 8},
+                                    {512, 83, 2}};   /* the last: two-tile decode on 64-row tiles */
     static const int rtiles[] = {16, 32, 48}, ctiles[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 64};
     /* at the AVX2 level as a model runs it: without and (where the CPU has it) with AVX-VNNI */
     const kern_level lprev = kern_set_level(KERN_AVX2);
