@@ -143,12 +143,17 @@ static void quant_range(void *ud, int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; t++) j->e->quant(j->x + t * j->w.n_in, j->act + t * j->a_stride, j->w.n_in);
 }
 
+/* Rows of the row tile that starts at row r0 (the last one may be short) */
+static int64_t tile_rows(const fast_job *j, int64_t r0) {
+    return j->w.n_out - r0 < j->rows_per_tile ? j->w.n_out - r0 : j->rows_per_tile;
+}
+
 static void tile_range(void *ud, int64_t i0, int64_t i1) {
     fast_job *j = ud;
     for (int64_t i = i0; i < i1; i++) {
         int64_t rt = i / j->n_col_tiles, ct = i % j->n_col_tiles;
         int64_t r0 = rt * j->rows_per_tile, c0 = ct * TILE_C;
-        int64_t nr = j->w.n_out - r0 < j->rows_per_tile ? j->w.n_out - r0 : j->rows_per_tile;
+        int64_t nr = tile_rows(j, r0);
         int nc = j->T - c0 < TILE_C ? (int)(j->T - c0) : TILE_C;
         j->mm(j->w.n_in, j->wbase + (size_t)(r0 / j->rows_per_step) * j->wstep, j->wstep, (int)nr,
               j->act + c0 * j->a_stride, j->a_stride, nc, j->out + c0 * j->w.n_out + r0, (size_t)j->w.n_out);
@@ -189,10 +194,9 @@ static bool dec2_pair(const fast_job *ja, int64_t i, const fast_job *jb, int64_t
     if (!ja->dec2 || ja->dec2 != jb->dec2 || ja->w.n_in != jb->w.n_in || ja->wstep != jb->wstep) return false;
     dual_pairs++;
     const int64_t ra = i * ja->rows_per_tile, rb = k * jb->rows_per_tile;
-    const int64_t na = ja->w.n_out - ra < ja->rows_per_tile ? ja->w.n_out - ra : ja->rows_per_tile;
-    const int64_t nb = jb->w.n_out - rb < jb->rows_per_tile ? jb->w.n_out - rb : jb->rows_per_tile;
-    ja->dec2(ja->w.n_in, ja->wstep, ja->wbase + (size_t)(ra / KERN_PACK_ROWS) * ja->wstep, (int)na, ja->act, ja->out + ra,
-             jb->wbase + (size_t)(rb / KERN_PACK_ROWS) * jb->wstep, (int)nb, jb->act, jb->out + rb);
+    ja->dec2(ja->w.n_in, ja->wstep, ja->wbase + (size_t)(ra / KERN_PACK_ROWS) * ja->wstep, (int)tile_rows(ja, ra), ja->act,
+             ja->out + ra, jb->wbase + (size_t)(rb / KERN_PACK_ROWS) * jb->wstep, (int)tile_rows(jb, rb), jb->act,
+             jb->out + rb);
     return true;
 }
 
@@ -278,7 +282,7 @@ static bool fast_plan(fast_job *j, const mm_item *m) {
     const kern_entry *e = kern_for(m->w.type);
     const seek_type_info *ai = e ? seek_type_get((uint32_t)e->act_type) : NULL;
     if (!e || !ai || m->w.n_in % ai->block_size || m->T <= 0 || m->w.n_out <= 0) return false;
-    *j = (fast_job){.e = e, .x = m->x, .w = m->w, .out = m->out, .T = m->T, .dec2 = NULL};
+    *j = (fast_job){.e = e, .x = m->x, .w = m->w, .out = m->out, .T = m->T};
     j->a_stride = e->act_type == SEEK_TYPE_F32 && !e->quant ? sizeof(float) * (size_t)m->w.n_in
                                                            : kern_act_row_bytes(e, m->w.n_in);
     /* decode: short row tiles so both threads get work; prefill: TILE_R x TILE_C tiles */
@@ -366,7 +370,8 @@ static int many_pass(const mm_item *items, int n, float *row) {
     /* the biases are added after the product (read cold, ~4 us per QKV of the 1.5B) */
     for (int i = 0; i < mj.n; i++)
         if (mj.bias[i]) prefetch_bytes(mj.bias[i], sizeof(float) * (size_t)mj.j[i].w.n_out);
-    for (int i = 0; i < mj.n; i++) mj.dual |= mj.j[i].dec2 != NULL && atomic_load_explicit(&dual_on, memory_order_relaxed);
+    if (atomic_load_explicit(&dual_on, memory_order_relaxed))
+        for (int i = 0; i < mj.n; i++) mj.dual |= mj.j[i].dec2 != NULL;
     bool par = work >= PAR_MIN_WORK && seek_threads() > 1;
     if (par && qrows >= 8)
         par_for(qrows, many_quant_range, &mj);

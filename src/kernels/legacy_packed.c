@@ -199,30 +199,28 @@ KT_AVX512 KINLINE void lgp_step(ltype T, const uint8_t *p, int cnt, const uint8_
  * pass of the pool starts new streams and the hardware prefetcher ramps up slowly) */
 enum { LGP_AHEAD = 4096 };
 
-/* 16 rows (one group at p) x NC columns into acc */
-KT_AVX512 KINLINE void lgp_group(ltype T, int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
-    const int64_t step = 64 * BB[T];
-    int64_t g = 0;
-    for (; 4 * g + 4 <= nb; g++, p += step) {
-        if (NC == 1) kern_prefetch(p + LGP_AHEAD, (size_t)step);
-        lgp_step(T, p, 4, a + g * GB, as, acc, NC);
-    }
-    if (4 * g < nb) lgp_step(T, p, (int)(nb - 4 * g), a + g * GB, as, acc, NC);
-}
-
-/* Step s (blocks 4s..4s+3) of a group's decode, as lgp_group takes it */
-KT_AVX512 KINLINE void lgp_dec_step(ltype T, int64_t nb, const uint8_t *grp, int64_t s, const uint8_t *a, __m512 *acc) {
+/* Step s (blocks 4s..4s+3, fewer in a short last step) of the group at grp (nb blocks) x NC
+ * columns into acc; decode asks for the stream LGP_AHEAD on */
+KT_AVX512 KINLINE void lgp_group_step(ltype T, int64_t nb, const uint8_t *grp, int64_t s, const uint8_t *a, size_t as,
+                                      __m512 *acc, const int NC) {
     const int64_t step = 64 * BB[T];
     const uint8_t *p = grp + s * step;
     if (4 * s + 4 <= nb) {
-        kern_prefetch(p + LGP_AHEAD, (size_t)step);
-        lgp_step(T, p, 4, a + s * GB, 0, acc, 1);
+        if (NC == 1) kern_prefetch(p + LGP_AHEAD, (size_t)step);
+        lgp_step(T, p, 4, a + s * GB, as, acc, NC);
     } else {
-        lgp_step(T, p, (int)(nb - 4 * s), a + s * GB, 0, acc, 1);
+        lgp_step(T, p, (int)(nb - 4 * s), a + s * GB, as, acc, NC);
     }
 }
 
-#define LGP_DEC_STEP(g, s, a, acc) lgp_dec_step(T_, n / 32, g, s, a, acc)
+/* 16 rows (one group at p) x NC columns into acc */
+KT_AVX512 KINLINE void lgp_group(ltype T, int64_t nb, const uint8_t *p, const uint8_t *a, size_t as, __m512 *acc, const int NC) {
+    int64_t s = 0;
+    for (; 4 * s + 4 <= nb; s++) lgp_group_step(T, nb, p, s, a, as, acc, NC);
+    if (4 * s < nb) lgp_group_step(T, nb, p, s, a, as, acc, NC);
+}
+
+#define LGP_DEC_STEP(g, s, a, acc) lgp_group_step(T_, n / 32, g, s, a, 0, acc, 1)
 
 /* The AVX-512 product of a tile of packed groups */
 KT_AVX512 KINLINE void lgp_mm_avx512(ltype T, int64_t n, const uint8_t *w, size_t ws, int nr, const uint8_t *a, size_t as,
