@@ -23,7 +23,8 @@
  *             then ordinary multi-head attention. Cost ~ P (nope + hv) R per head once per
  *             call, then only P (hk + hv) per query: the choice for long prefill.
  * Wk, Wv are unpacked once at load (model.c: m->mla_kb[l] [H][nope][R], m->mla_vb[l]
- * [H][hv][R]: the file's own rows where its tensor is Q8_0, F32 for F32 files, else F16),
+ * [H][hv][R]: the file's own rows where its tensor is Q8_0 (vb: or Q4_K), F32 for F32 files,
+ * else F16),
  * whichever file layout (attn_kv_b or attn_k_b + attn_v_b). A split file's Q8_0 attn_k_b
  * keeps its rows (h, c) of nope values, kb's transpose (m->mla_kb_t): q_abs[h][c] is then a
  * dot product of row (h, c) with q_nope[h] instead of a sum of kb's rows.
@@ -85,7 +86,7 @@ static bool use_naive(const seek_model *m, int n, int pos0) {
 typedef struct {
     const seek_hparams *hp;
     const uint8_t *kb, *vb;  /* this layer's [H][nope][R] (kb_t: [H][R][nope]), [H][hv][R] */
-    seek_type kt, vt;        /* m->mla_kt, m->mla_vt: F32, F16 or Q8_0 */
+    seek_type kt, vt;        /* m->mla_kt, m->mla_vt: F32, F16 or Q8_0 (vt also Q4_K) */
     bool kb_t;               /* m->mla_kb_t (kt is Q8_0) */
     size_t krow, vrow;       /* bytes of one row of kb (R values, kb_t: nope), of vb (R) */
     const float *q;          /* [n][H][hk] */
@@ -164,6 +165,8 @@ static void absorb_out(void *ud, int64_t h0, int64_t h1) {
                 prefetch_rows(v0 + PF_ROWS * w, 4 * w);
                 if (j->vt == SEEK_TYPE_Q8_0)
                     vec_dot4_q8_0(o + i, v0, v0 + w, v0 + 2 * w, v0 + 3 * w, lt, R);
+                else if (j->vt == SEEK_TYPE_Q4_K)
+                    vec_dot4_q4_k(o + i, v0, v0 + w, v0 + 2 * w, v0 + 3 * w, lt, R);
                 else
                     vec_dot4_f16(o + i, (const uint16_t *)v0, (const uint16_t *)(v0 + w),
                                  (const uint16_t *)(v0 + 2 * w), (const uint16_t *)(v0 + 3 * w), lt, R);
@@ -171,6 +174,7 @@ static void absorb_out(void *ud, int64_t h0, int64_t h1) {
             for (; i < hv; i++) {
                 const uint8_t *vr = vb + (size_t)i * w;
                 o[i] = j->vt == SEEK_TYPE_Q8_0 ? vec_dot_q8_0(vr, lt, R)
+                       : j->vt == SEEK_TYPE_Q4_K ? vec_dot_q4_k(vr, lt, R)
                        : j->vt == SEEK_TYPE_F16 ? vec_dot_f16((const uint16_t *)vr, lt, R)
                                                 : vec_dot((const float *)vr, lt, R);
             }
@@ -212,7 +216,8 @@ typedef struct {
     const seek_kvcache *c;
     int l;
     float *lat, *kn, *kk;
-    const uint8_t *kb, *vb;   /* Q8_0 halves: widened to F32 into wk, wv (naive_widen) */
+    const uint8_t *kb, *vb;   /* halves of file rows: widened to F32 into wk, wv (naive_widen) */
+    seek_type vt;             /* vb's type (Q8_0 or Q4_K when it is widened) */
     float *wk, *wv;           /* [H nope][R], [H hv][R] */
     bool kb_t;
     int64_t nki;              /* naive_widen's items for kb (0: kb is not Q8_0) */
@@ -221,19 +226,20 @@ typedef struct {
 enum { WIDEN_COLS = 16 };   /* kb_t: rows (h, c) widened per item, written as 16 floats along c */
 static int64_t widen_items_per_head(int R) { return (R + WIDEN_COLS - 1) / WIDEN_COLS; }
 
-/* Items [i0, i1) of kb then vb, Q8_0 to F32: the exact values the absorbed order forms from
+/* Items [i0, i1) of kb then vb, file rows to F32: the exact values the absorbed order forms from
  * the same bytes (vec.h), so the two orders agree. Items of kb are its rows, or with kb_t
  * WIDEN_COLS of its rows (h, c..) turned into columns c.. of wk's head h; items of vb its rows. */
 static void naive_widen(void *ud, int64_t i0, int64_t i1) {
     const naive_job *j = ud;
     const int R = j->hp->kv_lora_rank, nope = j->hp->n_nope;
     const size_t wrow = seek_row_size(SEEK_TYPE_Q8_0, R), trow = seek_row_size(SEEK_TYPE_Q8_0, nope);
+    const size_t vrow = seek_row_size(j->vt, R);
     const size_t blk = seek_row_size(SEEK_TYPE_Q8_0, 32);   /* one block of 32 values */
     const int64_t per_head = widen_items_per_head(R);
     for (int64_t i = i0; i < i1; i++) {
         if (i >= j->nki) {
             const int64_t r = i - j->nki;
-            seek_dequantize_row(SEEK_TYPE_Q8_0, j->vb + (size_t)r * wrow, j->wv + (size_t)r * R, R);
+            seek_dequantize_row(j->vt, j->vb + (size_t)r * vrow, j->wv + (size_t)r * R, R);
         } else if (!j->kb_t) {
             seek_dequantize_row(SEEK_TYPE_Q8_0, j->kb + (size_t)i * wrow, j->wk + (size_t)i * R, R);
         } else {
@@ -282,17 +288,18 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
     const size_t krow = m->mla_krow, vrow = m->mla_vrow;
     if (use_naive(m, n, pos0)) {
         /* decompress every position: lat[P][R] -> kn[P][H*nope], vv[P][H*hv]; keys
-         * kk[P][H][hk] = [k_nope ; k_pe]. Q8_0 halves are multiplied as F32 (wk[H nope][R],
+         * kk[P][H][hk] = [k_nope ; k_pe]. File-row halves are multiplied as F32 (wk[H nope][R],
          * wv[H hv][R], after kk): the kernels would quantize lat to Q8_0, and the two orders
          * would no longer compute on the same numbers. */
-        const bool k8 = m->mla_kt == SEEK_TYPE_Q8_0, v8 = m->mla_vt == SEEK_TYPE_Q8_0;
+        const bool k8 = m->mla_kt == SEEK_TYPE_Q8_0;
+        const bool v8 = m->mla_vt == SEEK_TYPE_Q8_0 || m->mla_vt == SEEK_TYPE_Q4_K;   /* file rows */
         const size_t nwk = k8 ? (size_t)H * nope * R : 0, nwv = v8 ? (size_t)H * hv * R : 0;
         float *lat = ws_get(m, WS_TMP, naive_floats(hp, P) + nwk + nwv);
         if (!lat) return -1;
         float *kn = lat + (size_t)P * R, *vv = kn + (size_t)P * H * nope, *kk = vv + (size_t)P * H * hv;
         float *wkf = kk + (size_t)P * H * hk;
         const int64_t nki = !k8 ? 0 : m->mla_kb_t ? H * widen_items_per_head(R) : (int64_t)H * nope;
-        naive_job nj = {hp, c, l, lat, kn, kk, kb, vb, wkf, wkf + nwk, m->mla_kb_t, nki};
+        naive_job nj = {hp, c, l, lat, kn, kk, kb, vb, m->mla_vt, wkf, wkf + nwk, m->mla_kb_t, nki};
         double ta = prof_start();   /* the profile's attention: all but the products below */
         par_for(P, naive_latents, &nj);
         if (k8 || v8) par_for(nki + (v8 ? (int64_t)H * hv : 0), naive_widen, &nj);

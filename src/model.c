@@ -400,7 +400,9 @@ static int init_rope(seek_model *md) {
  * attn_kv_b or the split attn_k_b / attn_v_b. The forward pass reads these instead of
  * dequantizing kv_b per call. A half that is Q8_0 in every layer keeps the file's own rows,
  * copied as they are: the file's numbers in ~half the bytes of F16. For the split layout
- * that means attn_k_b's rows (h, c) of nope values, kb's transpose (m->mla_kb_t). */
+ * that means attn_k_b's rows (h, c) of nope values, kb's transpose (m->mla_kb_t). vb's rows
+ * are rows of R values in either layout, so vb also keeps a Q4_K file's rows (what Q4_K_M
+ * gives attn_v_b): 0.56 MiB a V2-Lite layer where an F16 copy read 2 MiB per token. */
 
 /* k_nope's half as F32 kb[H][nope][R] */
 static int mla_k_f32(const seek_layer *Ly, const seek_hparams *hp, float *kb, float *row) {
@@ -439,16 +441,16 @@ static int mla_v_f32(const seek_layer *Ly, const seek_hparams *hp, float *vb) {
     return rc;
 }
 
-/* Copy the file's Q8_0 rows of one half: every row of a split tensor, or per head the nope
- * (k) or hv (v) rows of the fused one, skip rows into each head's nope + hv */
-static void mla_q8_rows(uint8_t *dst, const seek_layer *Ly, const seek_hparams *hp, bool k) {
+/* Copy the file's rows of one half (type ty): every row of a split tensor, or per head the
+ * nope (k) or hv (v) rows of the fused one, skip rows into each head's nope + hv */
+static void mla_file_rows(uint8_t *dst, const seek_layer *Ly, const seek_hparams *hp, bool k, seek_type ty) {
     const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, hv = hp->head_dim_v;
     if (!Ly->wkv_b) {
         const gguf_tensor *t = k ? Ly->wk_b : Ly->wv_b;
-        memcpy(dst, t->data, (size_t)H * (k ? seek_row_size(SEEK_TYPE_Q8_0, nope) * R : seek_row_size(SEEK_TYPE_Q8_0, R) * hv));
+        memcpy(dst, t->data, (size_t)H * (k ? seek_row_size(ty, nope) * R : seek_row_size(ty, R) * hv));
         return;
     }
-    const size_t wrow = seek_row_size(SEEK_TYPE_Q8_0, R);
+    const size_t wrow = seek_row_size(ty, R);
     const int rows = k ? nope : hv, skip = k ? 0 : nope;
     for (int h = 0; h < H; h++)
         memcpy(dst + (size_t)h * rows * wrow, (const uint8_t *)Ly->wkv_b->data + ((size_t)h * (nope + hv) + skip) * wrow,
@@ -460,18 +462,20 @@ static int prepare_mla(seek_model *md) {
     if (hp->arch != ARCH_DEEPSEEK2) return 0;
     const int H = hp->n_head, R = hp->kv_lora_rank, nope = hp->n_nope, hv = hp->head_dim_v, L = hp->n_layer;
     const size_t nk = (size_t)H * nope * R, nv = (size_t)H * hv * R;
-    bool fused = true, split = true, kq8 = true, vq8 = true;
+    const seek_layer *L0 = &md->layers[0];
+    const seek_type k0 = (L0->wkv_b ? L0->wkv_b : L0->wk_b)->type, v0 = (L0->wkv_b ? L0->wkv_b : L0->wv_b)->type;
+    /* a half keeps the file's rows when every layer has them in one type with a row product
+     * in vec.h: Q8_0 for kb, Q8_0 or Q4_K (R a multiple of 256) for vb */
+    bool fused = true, split = true, kq8 = true, vrows = v0 == SEEK_TYPE_Q8_0 || (v0 == SEEK_TYPE_Q4_K && R % 256 == 0);
     for (int l = 0; l < L; l++) {
         const seek_layer *Ly = &md->layers[l];
         fused = fused && Ly->wkv_b, split = split && !Ly->wkv_b;
         kq8 = kq8 && (Ly->wkv_b ? Ly->wkv_b : Ly->wk_b)->type == SEEK_TYPE_Q8_0;
-        vq8 = vq8 && (Ly->wkv_b ? Ly->wkv_b : Ly->wv_b)->type == SEEK_TYPE_Q8_0;
+        vrows = vrows && (Ly->wkv_b ? Ly->wkv_b : Ly->wv_b)->type == v0;
     }
     kq8 = kq8 && (fused || split);   /* kb's row form must be one for all layers */
-    const seek_layer *L0 = &md->layers[0];
-    const seek_type k0 = (L0->wkv_b ? L0->wkv_b : L0->wk_b)->type, v0 = (L0->wkv_b ? L0->wkv_b : L0->wv_b)->type;
     md->mla_kt = kq8 ? SEEK_TYPE_Q8_0 : k0 == SEEK_TYPE_F32 ? SEEK_TYPE_F32 : SEEK_TYPE_F16;
-    md->mla_vt = vq8 ? SEEK_TYPE_Q8_0 : v0 == SEEK_TYPE_F32 ? SEEK_TYPE_F32 : SEEK_TYPE_F16;
+    md->mla_vt = vrows ? v0 : v0 == SEEK_TYPE_F32 ? SEEK_TYPE_F32 : SEEK_TYPE_F16;
     md->mla_kb_t = kq8 && split;
     /* bytes of one layer's kb, then vb */
     md->mla_krow = seek_row_size(md->mla_kt, md->mla_kb_t ? nope : R), md->mla_vrow = seek_row_size(md->mla_vt, R);
@@ -482,7 +486,7 @@ static int prepare_mla(seek_model *md) {
     md->mla_kb = seek_calloc((size_t)L, sizeof *md->mla_kb);
     md->mla_vb = seek_calloc((size_t)L, sizeof *md->mla_vb);
     uint8_t *all = seek_alloc_fresh((size_t)total, repack_file_bytes(md->gguf));
-    const bool conv = !kq8 || !vq8;   /* a half goes through F32 (one layer's) */
+    const bool conv = !kq8 || !vrows;   /* a half goes through F32 (one layer's) */
     float *kb = conv ? seek_malloc(sizeof(float) * (nk + nv)) : NULL, *vb = kb ? kb + nk : NULL;
     float *row = conv ? seek_malloc(sizeof(float) * (size_t)(R > nope ? R : nope)) : NULL;
     if (!md->mla_kb || !md->mla_vb || !all || (conv && (!kb || !row))) {
@@ -497,10 +501,10 @@ static int prepare_mla(seek_model *md) {
         const seek_layer *Ly = &md->layers[l];
         md->mla_kb[l] = all + (size_t)l * (kbytes + vbytes);
         md->mla_vb[l] = md->mla_kb[l] + kbytes;
-        if (kq8) mla_q8_rows(md->mla_kb[l], Ly, hp, true);
+        if (kq8) mla_file_rows(md->mla_kb[l], Ly, hp, true, SEEK_TYPE_Q8_0);
         else if (!(rc = mla_k_f32(Ly, hp, kb, row))) kv_put(md->mla_kt, kb, md->mla_kb[l], (int)nk);
         if (rc) break;
-        if (vq8) mla_q8_rows(md->mla_vb[l], Ly, hp, false);
+        if (vrows) mla_file_rows(md->mla_vb[l], Ly, hp, false, md->mla_vt);
         else if (!(rc = mla_v_f32(Ly, hp, vb))) kv_put(md->mla_vt, vb, md->mla_vb[l], (int)nv);
     }
     free(kb);
