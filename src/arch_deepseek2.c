@@ -71,6 +71,16 @@ static size_t naive_floats(const seek_hparams *hp, int P) {
     return (size_t)P * ((size_t)hp->kv_lora_rank + H * (hp->n_nope + hk + hp->head_dim_v));
 }
 
+/* Halves kept as the file's rows, which the naive order widens to F32 on every call */
+static bool kb_widened(const seek_model *m) { return m->mla_kt == SEEK_TYPE_Q8_0; }
+static bool vb_widened(const seek_model *m) { return m->mla_vt == SEEK_TYPE_Q8_0 || m->mla_vt == SEEK_TYPE_Q4_K; }
+
+/* A widened value costs at least this many multiply-adds: V2-Lite's 2M values a layer took
+ * 0.8 ms (fused Q8_0) to 1.8 ms (split: Q8_0 transposed + Q4_K) with both threads, 20-40x
+ * the absorbed products' time per value. Uncounted, every decode from an empty cache took
+ * its first token naive (27 widenings, +25-50 ms); now prompts below ~50 tokens stay absorbed. */
+enum { WIDEN_COST = 8 };
+
 /* Which order for n queries after pos0 cached positions (multiply-adds of each). */
 static bool use_naive(const seek_model *m, int n, int pos0) {
     const seek_hparams *hp = &m->hp;
@@ -80,6 +90,7 @@ static bool use_naive(const seek_model *m, int n, int pos0) {
     const double hv = hp->head_dim_v, pairs = (double)n * pos0 + (double)n * (n + 1) / 2;
     double absorbed = n * H * (nope + hv) * R + pairs * H * (2 * R + rope);
     double naive = P * H * (nope + hv) * R + pairs * H * (nope + rope + hv);
+    naive += WIDEN_COST * H * R * ((kb_widened(m) ? nope : 0) + (vb_widened(m) ? hv : 0));
     return naive < absorbed && naive_floats(hp, pos0 + n) <= NAIVE_MAX_FLOATS;
 }
 
@@ -291,8 +302,7 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
          * kk[P][H][hk] = [k_nope ; k_pe]. File-row halves are multiplied as F32 (wk[H nope][R],
          * wv[H hv][R], after kk): the kernels would quantize lat to Q8_0, and the two orders
          * would no longer compute on the same numbers. */
-        const bool k8 = m->mla_kt == SEEK_TYPE_Q8_0;
-        const bool v8 = m->mla_vt == SEEK_TYPE_Q8_0 || m->mla_vt == SEEK_TYPE_Q4_K;   /* file rows */
+        const bool k8 = kb_widened(m), v8 = vb_widened(m);
         const size_t nwk = k8 ? (size_t)H * nope * R : 0, nwv = v8 ? (size_t)H * hv * R : 0;
         float *lat = ws_get(m, WS_TMP, naive_floats(hp, P) + nwk + nwv);
         if (!lat) return -1;
