@@ -82,7 +82,7 @@ static bool vb_widened(const seek_model *m) { return m->mla_vt == SEEK_TYPE_Q8_0
 enum { WIDEN_COST = 8 };
 
 /* Which order for n queries after pos0 cached positions (multiply-adds of each). */
-static bool use_naive(const seek_model *m, int n, int pos0) {
+bool mla_use_naive(const seek_model *m, int n, int pos0) {
     const seek_hparams *hp = &m->hp;
     if (m->mla == MLA_NAIVE) return true;
     if (m->mla == MLA_ABSORBED) return false;
@@ -297,7 +297,7 @@ static int mla_attend(seek_model *m, int l, seek_kvcache *c, int n, int pos0, co
     const int hk = nope + rope, hv = hp->head_dim_v, P = pos0 + n;
     const uint8_t *kb = m->mla_kb[l], *vb = m->mla_vb[l];
     const size_t krow = m->mla_krow, vrow = m->mla_vrow;
-    if (use_naive(m, n, pos0)) {
+    if (mla_use_naive(m, n, pos0)) {
         /* decompress every position: lat[P][R] -> kn[P][H*nope], vv[P][H*hv]; keys
          * kk[P][H][hk] = [k_nope ; k_pe]. File-row halves are multiplied as F32 (wk[H nope][R],
          * wv[H hv][R], after kk): the kernels would quantize lat to Q8_0, and the two orders

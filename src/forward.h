@@ -66,6 +66,9 @@ static inline float *ws_take(ws_carver *c, size_t n) {
  * model_forward's [n_layer+1][n][D], written for this batch's rows). */
 int llama_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden);
 int deepseek2_blocks(seek_model *m, const fwd_batch *b, float *x, float *hidden);
+/* Whether MLA runs n queries after pos0 cached positions in the naive order (m->mla, or
+ * with MLA_AUTO the cheaper by its count; arch_deepseek2.c). Tests read the choice. */
+bool mla_use_naive(const seek_model *m, int n, int pos0);
 
 /* RoPE with precomputed cos/sin: cs[n_rot/2][2] for one position (rope_apply's values). */
 static inline void rope_cs(const rope_table *r, int pos, float *cs) {

@@ -814,6 +814,10 @@ TEST(mla_split_layout_own_rows) {
         if (!m) return;
         CHECK(m->mla_kt == SEEK_TYPE_Q8_0 && m->mla_kb_t);
         CHECK(m->mla_vt == vts[ti]);
+        /* the naive order widens both halves per call: a token alone stays absorbed, a
+         * long prompt goes naive (WIDEN_COST; with it 0 the first token went naive) */
+        CHECK(!mla_use_naive(m, 1, 0) && !mla_use_naive(m, 1, 100));
+        CHECK(mla_use_naive(m, 512, 0));
         const int T = 24, V = m->hp.n_vocab;
         int32_t tok[24];
         random_tokens(tok, T, V, 5u + (uint32_t)ti);
