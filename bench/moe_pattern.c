@@ -7,7 +7,7 @@
  *   contiguous   K experts side by side in the stack
  *   one item     the same K x R rows as one matrix
  *   scattered, one tile at a time   as scattered, with matmul_set_dual(false): each thread
- *                reads one stream instead of two (ops.c, docs/kernels.md "Two streams")
+ *                reads one stream instead of two (ops.c, docs/kernels-history.md "Two streams")
  *
  *   make build/bench/moe_pattern && build/bench/moe_pattern [TYPE [ROUNDS [LAYERS]]]
  *   (default Q4_K, 7 rounds, 12 layers; SEEK_HUGEPAGES=0 puts the stacks and the probe in 4 KiB pages)

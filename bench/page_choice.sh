@@ -3,7 +3,7 @@
 # with the page cache full, under each page choice: the default rule (util.c seek_alloc_fresh),
 # SEEK_HUGEPAGES=1 (always 2 MiB pages) and SEEK_HUGEPAGES=0 (always 4 KiB), alternated
 # ROUNDS times. The FILL files (other models) are read into the page cache before every run,
-# as after a benchmark series. docs/kernels.md, "Huge pages, measured".
+# as after a benchmark series. docs/kernels-history.md, "Huge pages, measured".
 #   ROUNDS=2 N=64 SEEK=./seek CHOICES="default 1 0"
 set -u
 ROUNDS=${ROUNDS:-2} N=${N:-64} SEEK=${SEEK:-./seek} CHOICES=${CHOICES:-"default 1 0"}

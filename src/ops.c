@@ -206,7 +206,7 @@ bool matmul_set_dual(bool on) { return atomic_exchange(&dual_on, on); }
 /* A thread's claimed tiles [i0, i1). Decode pairs tile i0 + k with tile i0 + h + k (h half
  * the range) through kern_dec2_fn: two streams per thread, from two experts of a MoE pass
  * or two parts of one matrix: on these VMs a core reading two streams at once reads more per
- * second than one (docs/kernels.md, "Two streams per thread"; bench/moe_pattern). The bits
+ * second than one (docs/kernels-history.md, "Two streams per thread"; bench/moe_pattern). The bits
  * of each tile are tile_range's. */
 static void many_range(void *ud, int64_t i0, int64_t i1) {
     many_job *mj = ud;

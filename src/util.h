@@ -61,7 +61,7 @@ enum { PAGES_SMALL, PAGES_HUGE, PAGES_MEASURE };
 int seek_page_rule(uint64_t n, uint64_t keep, uint64_t free_b, uint64_t avail_b);
 /* seek_alloc_big that measures: the first 64 MiB (a quarter of smaller buffers) are
  * first-written in 2 MiB pages, the next as many in 4 KiB pages, and the rest of the buffer
- * asks for whichever took less time (docs/kernels.md, "Huge pages, measured"). */
+ * asks for whichever took less time (docs/kernels-history.md, "Huge pages, measured"). */
 void *seek_alloc_measured(size_t n);
 /* A buffer written soon after its allocation (the packed weights, MLA's copies, the KV cache,
  * the forward pass's workspace): seek_alloc_big or seek_alloc_measured as seek_page_rule

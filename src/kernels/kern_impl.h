@@ -38,7 +38,7 @@ static inline __attribute__((always_inline)) KT_AVX512 __m512i kern_dpbusd_b4(__
  * so each row gets mm's bits; rows of the longer tile past the shorter one go to SINGLE, the
  * type's kern_mm_fn. Why: in a MoE decode pass (a dozen experts of ~1.5 MiB at scattered
  * places) two streams per thread read 1.09-1.12x what one did (bench/moe_pattern;
- * docs/kernels.md, "Two streams per thread"). */
+ * docs/kernels-history.md, "Two streams per thread"). */
 #define KERN_DEC2_BODY(NSTEPS, STEP, SINGLE)                                                                  \
     int r0 = 0;                                                                                                \
     for (; r0 < nr_a && r0 < nr_b; r0 += KERN_PACK_ROWS) {                                                    \
