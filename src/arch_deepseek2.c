@@ -23,7 +23,7 @@
  *             then ordinary multi-head attention. Cost ~ P (nope + hv) R per head once per
  *             call, then only P (hk + hv) per query: the choice for long prefill.
  * Wk, Wv are unpacked once at load (model.c: m->mla_kb[l] [H][nope][R], m->mla_vb[l]
- * [H][hv][R]: the file's own rows where its tensor is Q8_0 (vb: or Q4_K), F32 for F32 files,
+ * [H][hv][R]: the file's own rows where its tensor is Q8_0 (vb: or Q4_K, Q5_K, Q6_K), F32 for F32 files,
  * else F16),
  * whichever file layout (attn_kv_b or attn_k_b + attn_v_b). A split file's Q8_0 attn_k_b
  * keeps its rows (h, c) of nope values, kb's transpose (m->mla_kb_t): q_abs[h][c] is then a
@@ -73,7 +73,7 @@ static size_t naive_floats(const seek_hparams *hp, int P) {
 
 /* Halves kept as the file's rows, which the naive order widens to F32 on every call */
 static bool kb_widened(const seek_model *m) { return m->mla_kt == SEEK_TYPE_Q8_0; }
-static bool vb_widened(const seek_model *m) { return m->mla_vt == SEEK_TYPE_Q8_0 || m->mla_vt == SEEK_TYPE_Q4_K; }
+static bool vb_widened(const seek_model *m) { return m->mla_vt != SEEK_TYPE_F32 && m->mla_vt != SEEK_TYPE_F16; }
 
 /* A widened value costs at least this many multiply-adds: V2-Lite's 2M values a layer took
  * 0.8 ms (fused Q8_0) to 1.8 ms (split: Q8_0 transposed + Q4_K) with both threads, 20-40x
@@ -97,7 +97,7 @@ bool mla_use_naive(const seek_model *m, int n, int pos0) {
 typedef struct {
     const seek_hparams *hp;
     const uint8_t *kb, *vb;  /* this layer's [H][nope][R] (kb_t: [H][R][nope]), [H][hv][R] */
-    seek_type kt, vt;        /* m->mla_kt, m->mla_vt: F32, F16 or Q8_0 (vt also Q4_K) */
+    seek_type kt, vt;        /* m->mla_kt, m->mla_vt: F32, F16 or Q8_0 (vt also Q4_K, Q5_K, Q6_K) */
     bool kb_t;               /* m->mla_kb_t (kt is Q8_0) */
     size_t krow, vrow;       /* bytes of one row of kb (R values, kb_t: nope), of vb (R) */
     const float *q;          /* [n][H][hk] */
@@ -176,8 +176,8 @@ static void absorb_out(void *ud, int64_t h0, int64_t h1) {
                 prefetch_rows(v0 + PF_ROWS * w, 4 * w);
                 if (j->vt == SEEK_TYPE_Q8_0)
                     vec_dot4_q8_0(o + i, v0, v0 + w, v0 + 2 * w, v0 + 3 * w, lt, R);
-                else if (j->vt == SEEK_TYPE_Q4_K)
-                    vec_dot4_q4_k(o + i, v0, v0 + w, v0 + 2 * w, v0 + 3 * w, lt, R);
+                else if (j->vt != SEEK_TYPE_F16)
+                    vec_dot4_kq(j->vt, o + i, v0, v0 + w, v0 + 2 * w, v0 + 3 * w, lt, R);
                 else
                     vec_dot4_f16(o + i, (const uint16_t *)v0, (const uint16_t *)(v0 + w),
                                  (const uint16_t *)(v0 + 2 * w), (const uint16_t *)(v0 + 3 * w), lt, R);
@@ -185,9 +185,9 @@ static void absorb_out(void *ud, int64_t h0, int64_t h1) {
             for (; i < hv; i++) {
                 const uint8_t *vr = vb + (size_t)i * w;
                 o[i] = j->vt == SEEK_TYPE_Q8_0 ? vec_dot_q8_0(vr, lt, R)
-                       : j->vt == SEEK_TYPE_Q4_K ? vec_dot_q4_k(vr, lt, R)
                        : j->vt == SEEK_TYPE_F16 ? vec_dot_f16((const uint16_t *)vr, lt, R)
-                                                : vec_dot((const float *)vr, lt, R);
+                       : j->vt == SEEK_TYPE_F32 ? vec_dot((const float *)vr, lt, R)
+                                                : vec_dot_kq(j->vt, vr, lt, R);
             }
         }
 }
@@ -228,7 +228,7 @@ typedef struct {
     int l;
     float *lat, *kn, *kk;
     const uint8_t *kb, *vb;   /* halves of file rows: widened to F32 into wk, wv (naive_widen) */
-    seek_type vt;             /* vb's type (Q8_0 or Q4_K when it is widened) */
+    seek_type vt;             /* vb's type (Q8_0, Q4_K, Q5_K or Q6_K when it is widened) */
     float *wk, *wv;           /* [H nope][R], [H hv][R] */
     bool kb_t;
     int64_t nki;              /* naive_widen's items for kb (0: kb is not Q8_0) */

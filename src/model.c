@@ -401,8 +401,9 @@ static int init_rope(seek_model *md) {
  * dequantizing kv_b per call. A half that is Q8_0 in every layer keeps the file's own rows,
  * copied as they are: the file's numbers in ~half the bytes of F16. For the split layout
  * that means attn_k_b's rows (h, c) of nope values, kb's transpose (m->mla_kb_t). vb's rows
- * are rows of R values in either layout, so vb also keeps a Q4_K file's rows (what Q4_K_M
- * gives attn_v_b): 0.56 MiB a V2-Lite layer where an F16 copy read 2 MiB per token. */
+ * are rows of R values in either layout, so vb also keeps a Q4_K, Q5_K or Q6_K file's rows
+ * (what Q4_K_M, Q5_K_M, Q6_K give attn_v_b): 0.56 MiB a V2-Lite layer for Q4_K where an F16
+ * copy read 2 MiB per token. */
 
 /* k_nope's half as F32 kb[H][nope][R] */
 static int mla_k_f32(const seek_layer *Ly, const seek_hparams *hp, float *kb, float *row) {
@@ -465,8 +466,9 @@ static int prepare_mla(seek_model *md) {
     const seek_layer *L0 = &md->layers[0];
     const seek_type k0 = (L0->wkv_b ? L0->wkv_b : L0->wk_b)->type, v0 = (L0->wkv_b ? L0->wkv_b : L0->wv_b)->type;
     /* a half keeps the file's rows when every layer has them in one type with a row product
-     * in vec.h: Q8_0 for kb, Q8_0 or Q4_K (R a multiple of 256) for vb */
-    bool fused = true, split = true, kq8 = true, vrows = v0 == SEEK_TYPE_Q8_0 || (v0 == SEEK_TYPE_Q4_K && R % 256 == 0);
+     * in vec.h: Q8_0 for kb, Q8_0 or Q4_K, Q5_K, Q6_K (R a multiple of 256) for vb */
+    const bool vk = v0 == SEEK_TYPE_Q4_K || v0 == SEEK_TYPE_Q5_K || v0 == SEEK_TYPE_Q6_K;
+    bool fused = true, split = true, kq8 = true, vrows = v0 == SEEK_TYPE_Q8_0 || (vk && R % 256 == 0);
     for (int l = 0; l < L; l++) {
         const seek_layer *Ly = &md->layers[l];
         fused = fused && Ly->wkv_b, split = split && !Ly->wkv_b;

@@ -86,7 +86,7 @@ typedef struct seek_model {
      * kb_h . c) and vb[H][hv][R] (v = vb_h . c). kb is [H][nope][R], or with mla_kb_t the
      * split file's attn_k_b rows [H][R][nope] (its transpose). Each half is the file's own
      * rows when that tensor is Q8_0 in every layer (exact, ~half F16's bytes), vb also when it
-     * is Q4_K in every layer (exact, ~0.28 of F16's bytes), F32 when the
+     * is Q4_K, Q5_K or Q6_K in every layer (exact, 0.28-0.41 of F16's bytes), F32 when the
      * file's is F32 (exact), else F16 (half the bytes decode reads; its rounding, 2^-11
      * relative, is far below that of any quantized type the values come from) */
     seek_type mla_kt, mla_vt;     /* types of kb and vb */

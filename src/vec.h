@@ -430,10 +430,145 @@ static inline void vec_dot4_q4_k(float o[4], const uint8_t *a0, const uint8_t *a
 #endif
 }
 
-/* a . b, a a Q4_K row (a tail row of vec_dot4_q4_k's loops) */
-static inline float vec_dot_q4_k(const uint8_t *a, const float *b, int n) {
+/* ---- Q5_K and Q6_K rows (MLA's vb from a Q5_K_M or Q6_K file's attn_v_b) ----
+ * Q5_K: 176 bytes = d, dmin, the 12 scale bytes of Q4_K, qh[32], qs[128]: value l of
+ * sub-block j has its low 4 bits where Q4_K has them (qs at 48 + 32 (j / 2) + l, nibble j % 2)
+ * and its 5th bit at bit j of qh[l]; value = (d * sc) * q - dmin * m (products exact, one
+ * rounding). Q6_K: 210 bytes = ql[128], qh[64], int8 scales[16], d: value l of half h
+ * (128 values) has its low 4 bits in ql[64 h + l % 64] (nibble l / 64) and its top 2 in
+ * qh[32 h + l % 32] (bits 2 (l / 32)); value = (d * sc) * (q - 32) (d * sc exact, one
+ * rounding), with sc the scale of its 16 values. Both as seek_dequant_q5_k / _q6_k form
+ * them, so the naive order's F32 copy holds the same numbers. */
+enum { VEC_Q5K_BLOCK = 176, VEC_Q6K_BLOCK = 210 };
+
+/* o[r] = a_r . b for four Q5_K rows of n values */
+static inline void vec_dot4_q5_k(float o[4], const uint8_t *a0, const uint8_t *a1, const uint8_t *a2,
+                                 const uint8_t *a3, const float *b, int n) {
+    const uint8_t *a[4] = {a0, a1, a2, a3};
+#if defined(__AVX512F__)
+    __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}, u[4];
+    for (int r = 0; r < 4; r++) u[r] = s[r];
+    const __m512i m4 = _mm512_set1_epi32(0xf), one = _mm512_set1_epi32(1);
+    for (int i = 0; i < n; i += 256) {
+        const int blk = i / 256 * VEC_Q5K_BLOCK;
+        float dm[4][16];
+        _Pragma("GCC unroll 4")
+        for (int r = 0; r < 4; r++) _mm512_storeu_ps(dm[r], vec_q4k_dm(a[r] + blk));
+        _Pragma("GCC unroll 4")
+        for (int c = 0; c < 4; c++) {   /* sub-blocks 2c and 2c + 1 */
+            const float *xb = b + i + 64 * c;
+            _Pragma("GCC unroll 4")
+            for (int r = 0; r < 4; r++) {
+                const __m512 dl = _mm512_set1_ps(dm[r][2 * c]), ml = _mm512_set1_ps(dm[r][8 + 2 * c]);
+                const __m512 dh = _mm512_set1_ps(dm[r][2 * c + 1]), mh = _mm512_set1_ps(dm[r][9 + 2 * c]);
+                const uint8_t *q = a[r] + blk + 48 + 32 * c, *qh = a[r] + blk + 16;
+                _Pragma("GCC unroll 2")
+                for (int k = 0; k < 2; k++) {   /* values 16k .. 16k + 15 of both sub-blocks */
+                    const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(q + 16 * k)));
+                    const __m512i h = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qh + 16 * k)));
+                    const __m512i lo = _mm512_or_si512(_mm512_and_si512(v, m4),
+                                                       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2 * c), one), 4));
+                    const __m512i hi = _mm512_or_si512(_mm512_srli_epi32(v, 4),
+                                                       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2 * c + 1), one), 4));
+                    s[r] = _mm512_fmadd_ps(_mm512_fmsub_ps(_mm512_cvtepi32_ps(lo), dl, ml), _mm512_loadu_ps(xb + 16 * k), s[r]);
+                    u[r] = _mm512_fmadd_ps(_mm512_fmsub_ps(_mm512_cvtepi32_ps(hi), dh, mh), _mm512_loadu_ps(xb + 32 + 16 * k), u[r]);
+                }
+            }
+        }
+    }
+    for (int r = 0; r < 4; r++) o[r] = _mm512_reduce_add_ps(_mm512_add_ps(s[r], u[r]));
+#else   /* the values as above, one chain per row */
+    for (int r = 0; r < 4; r++) {
+        float s = 0;
+        for (int i = 0; i < n; i += 256) {
+            const uint8_t *sb = a[r] + i / 256 * VEC_Q5K_BLOCK;
+            const float d = vec_h2f((uint16_t)(sb[0] | (uint16_t)sb[1] << 8)), dm = vec_h2f((uint16_t)(sb[2] | (uint16_t)sb[3] << 8));
+            uint64_t sm[2];
+            vec_q4k_scales_mins(sb + 4, sm);
+            for (int j = 0; j < 8; j++) {
+                const float d1 = d * (float)(uint8_t)(sm[0] >> 8 * j), m1 = dm * (float)(uint8_t)(sm[1] >> 8 * j);
+                const uint8_t *q = sb + 48 + 32 * (j / 2);
+                for (int l = 0; l < 32; l++) {
+                    const int v = ((q[l] >> (4 * (j & 1))) & 0xF) | ((sb[16 + l] >> j) & 1) << 4;
+                    s += (d1 * (float)v - m1) * b[i + 32 * j + l];
+                }
+            }
+        }
+        o[r] = s;
+    }
+#endif
+}
+
+/* o[r] = a_r . b for four Q6_K rows of n values */
+static inline void vec_dot4_q6_k(float o[4], const uint8_t *a0, const uint8_t *a1, const uint8_t *a2,
+                                 const uint8_t *a3, const float *b, int n) {
+    const uint8_t *a[4] = {a0, a1, a2, a3};
+#if defined(__AVX512F__)
+    __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}, u[4];
+    for (int r = 0; r < 4; r++) u[r] = s[r];
+    const __m512i m4 = _mm512_set1_epi32(0xf), m3 = _mm512_set1_epi32(3), k32 = _mm512_set1_epi32(32);
+    for (int i = 0; i < n; i += 256) {
+        const int blk = i / 256 * VEC_Q6K_BLOCK;
+        float ds[4][16];   /* d * scale of each 16 values */
+        _Pragma("GCC unroll 4")
+        for (int r = 0; r < 4; r++) {
+            const uint8_t *sb = a[r] + blk;
+            const float d = vec_h2f((uint16_t)(sb[208] | (uint16_t)sb[209] << 8));
+            const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(sb + 192))));
+            _mm512_storeu_ps(ds[r], _mm512_mul_ps(sc, _mm512_set1_ps(d)));
+        }
+        _Pragma("GCC unroll 2")
+        for (int h = 0; h < 2; h++)
+            _Pragma("GCC unroll 2")
+            for (int k = 0; k < 2; k++) {   /* values 128h + 16k + 32m, m = 0..3, 16 each */
+                const float *xb = b + i + 128 * h + 16 * k;
+                _Pragma("GCC unroll 4")
+                for (int r = 0; r < 4; r++) {
+                    const uint8_t *sb = a[r] + blk;
+                    const __m512i l0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sb + 64 * h + 16 * k)));
+                    const __m512i l1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sb + 64 * h + 32 + 16 * k)));
+                    const __m512i qh = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sb + 128 + 32 * h + 16 * k)));
+                    const __m512i lo4[4] = {_mm512_and_si512(l0, m4), _mm512_and_si512(l1, m4), _mm512_srli_epi32(l0, 4),
+                                            _mm512_srli_epi32(l1, 4)};
+                    _Pragma("GCC unroll 4")
+                    for (int m = 0; m < 4; m++) {   /* values 128h + 32m + 16k .. + 15: scale 8h + 2m + k */
+                        const __m512i q = _mm512_sub_epi32(
+                            _mm512_or_si512(lo4[m], _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 2 * m), m3), 4)), k32);
+                        const __m512 v = _mm512_mul_ps(_mm512_set1_ps(ds[r][8 * h + 2 * m + k]), _mm512_cvtepi32_ps(q));
+                        if (m & 1) u[r] = _mm512_fmadd_ps(v, _mm512_loadu_ps(xb + 32 * m), u[r]);
+                        else s[r] = _mm512_fmadd_ps(v, _mm512_loadu_ps(xb + 32 * m), s[r]);
+                    }
+                }
+            }
+    }
+    for (int r = 0; r < 4; r++) o[r] = _mm512_reduce_add_ps(_mm512_add_ps(s[r], u[r]));
+#else   /* the values as above, one chain per row */
+    for (int r = 0; r < 4; r++) {
+        float s = 0;
+        for (int i = 0; i < n; i += 256) {
+            const uint8_t *sb = a[r] + i / 256 * VEC_Q6K_BLOCK;
+            const float d = vec_h2f((uint16_t)(sb[208] | (uint16_t)sb[209] << 8));
+            for (int v = 0; v < 256; v++) {
+                const int h = v / 128, l = v % 128;
+                const int q = (((sb[64 * h + l % 64] >> (4 * (l / 64))) & 0xF) | ((sb[128 + 32 * h + l % 32] >> (2 * (l / 32))) & 3) << 4) - 32;
+                s += d * (float)(int8_t)sb[192 + v / 16] * (float)q * b[i + v];
+            }
+        }
+        o[r] = s;
+    }
+#endif
+}
+
+/* The K-quant rows above by type (Q4_K, Q5_K, Q6_K), four at once or one */
+static inline void vec_dot4_kq(seek_type t, float o[4], const uint8_t *a0, const uint8_t *a1, const uint8_t *a2,
+                               const uint8_t *a3, const float *b, int n) {
+    if (t == SEEK_TYPE_Q4_K) vec_dot4_q4_k(o, a0, a1, a2, a3, b, n);
+    else if (t == SEEK_TYPE_Q5_K) vec_dot4_q5_k(o, a0, a1, a2, a3, b, n);
+    else vec_dot4_q6_k(o, a0, a1, a2, a3, b, n);
+}
+static inline float vec_dot_kq(seek_type t, const uint8_t *a, const float *b, int n) {
     float o[4];
-    vec_dot4_q4_k(o, a, a, a, a, b, n);
+    vec_dot4_kq(t, o, a, a, a, a, b, n);
     return o[0];
 }
 

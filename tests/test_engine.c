@@ -697,40 +697,49 @@ TEST(q8_0_row_products) {
     }
 }
 
-/* vec.h's Q4_K rows (MLA's vb from a Q4_K attn_v_b): each value formed exactly as the
- * dequantizer forms it (a one-hot x reads back every value bit for bit, at every position of
- * both super-blocks), the dot product near a double one, the tail form equal to the 4-row one. */
-TEST(q4_k_row_products) {
-    enum { N = 512, RB = 2 * 144 };
-    uint8_t w[4][RB];
-    float wf[4][N], x[N], o1[4], o4[4];
-    uint32_t s = 41u;
-    for (int r = 0; r < 4; r++) {
-        for (int i = 0; i < N; i++) wf[r][i] = frand(&s) * (float)(1 + r) + (r == 3 ? 0.7f : 0.0f);
-        CHECK(seek_quantize_row(SEEK_TYPE_Q4_K, wf[r], w[r], N) == 0);
-        CHECK(seek_dequantize_row(SEEK_TYPE_Q4_K, w[r], wf[r], N) == 0);
+/* vec.h's K-quant rows (MLA's vb from a Q4_K, Q5_K or Q6_K attn_v_b): each value formed
+ * exactly as the dequantizer forms it (a one-hot x reads back every value exactly, at
+ * every position of both super-blocks), the dot product near a double one, the one-row form
+ * equal to the four-row one. */
+TEST(kquant_row_products) {
+    enum { N = 512 };
+    const seek_type types[3] = {SEEK_TYPE_Q4_K, SEEK_TYPE_Q5_K, SEEK_TYPE_Q6_K};
+    for (int ti = 0; ti < 3; ti++) {
+        const seek_type ty = types[ti];
+        const size_t rb = seek_row_size(ty, N);
+        uint8_t w[4][2 * 210];
+        float wf[4][N], x[N], o1[4], o4[4];
+        uint32_t s = 41u + (uint32_t)ti;
+        CHECK(rb <= sizeof w[0]);
+        for (int r = 0; r < 4; r++) {
+            for (int i = 0; i < N; i++) wf[r][i] = frand(&s) * (float)(1 + r) + (r == 3 ? 0.7f : 0.0f);
+            CHECK(seek_quantize_row(ty, wf[r], w[r], N) == 0);
+            CHECK(seek_dequantize_row(ty, w[r], wf[r], N) == 0);
+        }
+        memset(x, 0, sizeof x);
+        int bad = 0;
+        for (int i = 0; i < N && !bad; i++) {
+            x[i] = 1.0f;
+            vec_dot4_kq(ty, o4, w[0], w[1], w[2], w[3], x, N);
+            for (int r = 0; r < 4; r++)   /* equal as numbers: 0 + (-0) * 1 reads a -0 back as +0 */
+                if (!(o4[r] == wf[r][i])) {
+                    bad = 1;
+                    CHECK_MSG(0, "%s: value %d of row %d: %.9g, the dequantizer's %.9g", seek_type_get(ty)->name, i, r, o4[r],
+                              wf[r][i]);
+                }
+            x[i] = 0.0f;
+        }
+        for (int i = 0; i < N; i++) x[i] = frand(&s);
+        vec_dot4_kq(ty, o4, w[0], w[1], w[2], w[3], x, N);
+        for (int r = 0; r < 4; r++) {
+            double ref = 0, mag = 0;
+            for (int i = 0; i < N; i++) ref += (double)wf[r][i] * x[i], mag += fabs((double)wf[r][i] * x[i]);
+            o1[r] = vec_dot_kq(ty, w[r], x, N);
+            CHECK_MSG(fabs(o4[r] - ref) <= 1e-6 * mag, "%s row %d: %g, double %g", seek_type_get(ty)->name, r, o4[r], ref);
+        }
+        CHECK_MSG(!memcmp(o1, o4, sizeof o1), "%s: one row differs from four rows by %g", seek_type_get(ty)->name,
+                  max_diff(o1, o4, 4));
     }
-    memset(x, 0, sizeof x);
-    int bad = 0;
-    for (int i = 0; i < N && !bad; i++) {
-        x[i] = 1.0f;
-        vec_dot4_q4_k(o4, w[0], w[1], w[2], w[3], x, N);
-        for (int r = 0; r < 4; r++)
-            if (memcmp(&o4[r], &wf[r][i], sizeof(float))) {
-                bad = 1;
-                CHECK_MSG(0, "value %d of row %d: %.9g, the dequantizer's %.9g", i, r, o4[r], wf[r][i]);
-            }
-        x[i] = 0.0f;
-    }
-    for (int i = 0; i < N; i++) x[i] = frand(&s);
-    vec_dot4_q4_k(o4, w[0], w[1], w[2], w[3], x, N);
-    for (int r = 0; r < 4; r++) {
-        double ref = 0, mag = 0;
-        for (int i = 0; i < N; i++) ref += (double)wf[r][i] * x[i], mag += fabs((double)wf[r][i] * x[i]);
-        o1[r] = vec_dot_q4_k(w[r], x, N);
-        CHECK_MSG(fabs(o4[r] - ref) <= 1e-6 * mag, "row %d: vec_dot4_q4_k %g, double %g", r, o4[r], ref);
-    }
-    CHECK_MSG(!memcmp(o1, o4, sizeof o1), "vec_dot_q4_k differs from vec_dot4_q4_k by %g", max_diff(o1, o4, 4));
 }
 
 TEST(cache_rows_round_trip) {
@@ -793,8 +802,9 @@ static int retype_kv_b(const char *in, const char *out, seek_type kt, seek_type 
  * [H][hv][R]; nope 128, so Q8_0 rows fit, unlike the tiny fixtures'), its other weights F16
  * (float activations: a rounding difference between the two MLA orders stays that size
  * instead of flipping an activation's Q8_0 step). attn_k_b Q8_0 with attn_v_b Q8_0 keeps
- * both halves as the file's rows, attn_k_b's transposed (mla_kb_t); so does attn_v_b Q4_K
- * (what Q4_K_M gives a MoE model; vec.h's Q4_K row product). Each: fast vs the
+ * both halves as the file's rows, attn_k_b's transposed (mla_kb_t); so do attn_v_b Q4_K,
+ * Q5_K and Q6_K (what Q4_K_M, Q5_K_M and Q6_K give a MoE model; vec.h's K-quant row
+ * products). Each: fast vs the
  * reference pass, absorbed vs naive within 1e-5, and decoding token by token (absorbed, one
  * query: the per-block decode path) vs the absorbed batch. 6 experts, all used: no routing
  * choice to flip. */
@@ -804,8 +814,8 @@ TEST(mla_split_layout_own_rows) {
     synth_opts o = {.shape = "deepseek-v2-lite", .layers = 2, .vocab = 512, .ff = 64, .ff_exp = 32, .heads = 4,
                     .experts = 6, .seed = 11, .split_kv_b = true};
     CHECK_MSG(synth_write(f16, &o) == 0, "%s", seek_last_error());
-    const seek_type vts[2] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_K};
-    for (int ti = 0; ti < 2; ti++) {
+    const seek_type vts[4] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_K, SEEK_TYPE_Q5_K, SEEK_TYPE_Q6_K};
+    for (int ti = 0; ti < 4; ti++) {
         char path[300];
         snprintf(path, sizeof path, "%s/v2lite-split-%d.gguf", tmpdir, ti);
         CHECK_MSG(retype_kv_b(f16, path, SEEK_TYPE_Q8_0, vts[ti]) == 0, "%s", seek_last_error());
@@ -857,7 +867,7 @@ int main(void) {
     if (test_mkdtemp(tmpdir, "test-engine")) return 1;
     RUN(convert_fixtures);
     RUN(q8_0_row_products);
-    RUN(q4_k_row_products);
+    RUN(kquant_row_products);
     RUN(fast_matches_reference);
     RUN(mla_absorbed_equals_naive);
     RUN(quantized_weights_fast_matches_reference);
