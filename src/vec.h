@@ -448,7 +448,7 @@ static inline void vec_dot4_q5_k(float o[4], const uint8_t *a0, const uint8_t *a
 #if defined(__AVX512F__)
     __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}, u[4];
     for (int r = 0; r < 4; r++) u[r] = s[r];
-    const __m512i m4 = _mm512_set1_epi32(0xf), one = _mm512_set1_epi32(1);
+    const __m256i m0f = _mm256_set1_epi8(0x0f), m10 = _mm256_set1_epi8(0x10);
     for (int i = 0; i < n; i += 256) {
         const int blk = i / 256 * VEC_Q5K_BLOCK;
         float dm[4][16];
@@ -459,19 +459,25 @@ static inline void vec_dot4_q5_k(float o[4], const uint8_t *a0, const uint8_t *a
             const float *xb = b + i + 64 * c;
             _Pragma("GCC unroll 4")
             for (int r = 0; r < 4; r++) {
+                /* the 64 quants as bytes, 32 at a time: low nibbles | bit 2c of qh at bit 4,
+                 * then high nibbles | bit 2c + 1 (16-bit shifts; the bits they carry across
+                 * a byte are masked away) */
+                const __m256i ql = _mm256_loadu_si256((const __m256i *)(a[r] + blk + 48 + 32 * c));
+                const __m256i qh = _mm256_loadu_si256((const __m256i *)(a[r] + blk + 16));
+                const __m256i h0 = c < 2 ? _mm256_slli_epi16(qh, 4 - 2 * c) : _mm256_srli_epi16(qh, 2 * c - 4);
+                const __m256i h1 = c < 2 ? _mm256_slli_epi16(qh, 3 - 2 * c) : _mm256_srli_epi16(qh, 2 * c - 3);
+                uint8_t q[64];
+                _mm256_storeu_si256((__m256i *)q, _mm256_or_si256(_mm256_and_si256(ql, m0f), _mm256_and_si256(h0, m10)));
+                _mm256_storeu_si256((__m256i *)(q + 32),
+                                    _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql, 4), m0f), _mm256_and_si256(h1, m10)));
                 const __m512 dl = _mm512_set1_ps(dm[r][2 * c]), ml = _mm512_set1_ps(dm[r][8 + 2 * c]);
                 const __m512 dh = _mm512_set1_ps(dm[r][2 * c + 1]), mh = _mm512_set1_ps(dm[r][9 + 2 * c]);
-                const uint8_t *q = a[r] + blk + 48 + 32 * c, *qh = a[r] + blk + 16;
                 _Pragma("GCC unroll 2")
                 for (int k = 0; k < 2; k++) {   /* values 16k .. 16k + 15 of both sub-blocks */
-                    const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(q + 16 * k)));
-                    const __m512i h = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(qh + 16 * k)));
-                    const __m512i lo = _mm512_or_si512(_mm512_and_si512(v, m4),
-                                                       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2 * c), one), 4));
-                    const __m512i hi = _mm512_or_si512(_mm512_srli_epi32(v, 4),
-                                                       _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(h, 2 * c + 1), one), 4));
-                    s[r] = _mm512_fmadd_ps(_mm512_fmsub_ps(_mm512_cvtepi32_ps(lo), dl, ml), _mm512_loadu_ps(xb + 16 * k), s[r]);
-                    u[r] = _mm512_fmadd_ps(_mm512_fmsub_ps(_mm512_cvtepi32_ps(hi), dh, mh), _mm512_loadu_ps(xb + 32 + 16 * k), u[r]);
+                    const __m512 vl = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(q + 16 * k))));
+                    const __m512 vh = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(q + 32 + 16 * k))));
+                    s[r] = _mm512_fmadd_ps(_mm512_fmsub_ps(vl, dl, ml), _mm512_loadu_ps(xb + 16 * k), s[r]);
+                    u[r] = _mm512_fmadd_ps(_mm512_fmsub_ps(vh, dh, mh), _mm512_loadu_ps(xb + 32 + 16 * k), u[r]);
                 }
             }
         }
@@ -506,7 +512,7 @@ static inline void vec_dot4_q6_k(float o[4], const uint8_t *a0, const uint8_t *a
 #if defined(__AVX512F__)
     __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}, u[4];
     for (int r = 0; r < 4; r++) u[r] = s[r];
-    const __m512i m4 = _mm512_set1_epi32(0xf), m3 = _mm512_set1_epi32(3), k32 = _mm512_set1_epi32(32);
+    const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(32);
     for (int i = 0; i < n; i += 256) {
         const int blk = i / 256 * VEC_Q6K_BLOCK;
         float ds[4][16];   /* d * scale of each 16 values */
@@ -518,28 +524,32 @@ static inline void vec_dot4_q6_k(float o[4], const uint8_t *a0, const uint8_t *a
             _mm512_storeu_ps(ds[r], _mm512_mul_ps(sc, _mm512_set1_ps(d)));
         }
         _Pragma("GCC unroll 2")
-        for (int h = 0; h < 2; h++)
-            _Pragma("GCC unroll 2")
-            for (int k = 0; k < 2; k++) {   /* values 128h + 16k + 32m, m = 0..3, 16 each */
-                const float *xb = b + i + 128 * h + 16 * k;
-                _Pragma("GCC unroll 4")
-                for (int r = 0; r < 4; r++) {
-                    const uint8_t *sb = a[r] + blk;
-                    const __m512i l0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sb + 64 * h + 16 * k)));
-                    const __m512i l1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sb + 64 * h + 32 + 16 * k)));
-                    const __m512i qh = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(sb + 128 + 32 * h + 16 * k)));
-                    const __m512i lo4[4] = {_mm512_and_si512(l0, m4), _mm512_and_si512(l1, m4), _mm512_srli_epi32(l0, 4),
-                                            _mm512_srli_epi32(l1, 4)};
-                    _Pragma("GCC unroll 4")
-                    for (int m = 0; m < 4; m++) {   /* values 128h + 32m + 16k .. + 15: scale 8h + 2m + k */
-                        const __m512i q = _mm512_sub_epi32(
-                            _mm512_or_si512(lo4[m], _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(qh, 2 * m), m3), 4)), k32);
-                        const __m512 v = _mm512_mul_ps(_mm512_set1_ps(ds[r][8 * h + 2 * m + k]), _mm512_cvtepi32_ps(q));
-                        if (m & 1) u[r] = _mm512_fmadd_ps(v, _mm512_loadu_ps(xb + 32 * m), u[r]);
-                        else s[r] = _mm512_fmadd_ps(v, _mm512_loadu_ps(xb + 32 * m), s[r]);
-                    }
+        for (int h = 0; h < 2; h++) {   /* values 128h .. 128h + 127 */
+            const float *xb = b + i + 128 * h;
+            _Pragma("GCC unroll 4")
+            for (int r = 0; r < 4; r++) {
+                /* the 128 quants as bytes, 64 at a time: value 128h + l of l < 64 has its low
+                 * bits in ql[l]'s low nibble and its top 2 in qh[l % 32] bits 2 (l / 32); of
+                 * l >= 64 in ql[l - 64]'s high nibble and qh bits 4 + 2 ((l - 64) / 32). So the
+                 * qh bytes in both halves of a vector, the upper half shifted by 2, serve both. */
+                const uint8_t *sb = a[r] + blk;
+                const __m512i ql = _mm512_loadu_si512(sb + 64 * h);
+                const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(sb + 128 + 32 * h)));
+                const __m512i hs = _mm512_mask_srli_epi16(qh, (__mmask32)0xffff0000u, qh, 2);
+                int8_t q[128];
+                _mm512_storeu_si512(q, _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(ql, m0f),
+                                                                       _mm512_and_si512(_mm512_slli_epi16(hs, 4), m30)), k32));
+                _mm512_storeu_si512(q + 64, _mm512_sub_epi8(_mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m0f),
+                                                                            _mm512_and_si512(hs, m30)), k32));
+                _Pragma("GCC unroll 8")
+                for (int g = 0; g < 8; g++) {   /* 16 values of scale 8h + g */
+                    const __m512 v = _mm512_mul_ps(_mm512_set1_ps(ds[r][8 * h + g]),
+                                                   _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(q + 16 * g)))));
+                    if (g & 1) u[r] = _mm512_fmadd_ps(v, _mm512_loadu_ps(xb + 16 * g), u[r]);
+                    else s[r] = _mm512_fmadd_ps(v, _mm512_loadu_ps(xb + 16 * g), s[r]);
                 }
             }
+        }
     }
     for (int r = 0; r < 4; r++) o[r] = _mm512_reduce_add_ps(_mm512_add_ps(s[r], u[r]));
 #else   /* the values as above, one chain per row */
