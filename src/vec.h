@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -374,8 +375,29 @@ static inline __m512 vec_q4k_dm(const uint8_t *b) {
 }
 #endif
 
+/* a . b for one Q4_K row (q5 false) or Q5_K row (q5: qs at 48, the 5th bits in qh at 16), one
+ * chain: the scalar form of the four-row products (builds without AVX-512) */
+static inline float vec_k45_row(const uint8_t *a, const float *b, int n, bool q5) {
+    float s = 0;
+    for (int i = 0; i < n; i += 256) {
+        const uint8_t *sb = a + i / 256 * (q5 ? 176 : 144), *qs = sb + (q5 ? 48 : 16);
+        const float d = vec_h2f((uint16_t)(sb[0] | (uint16_t)sb[1] << 8)), dm = vec_h2f((uint16_t)(sb[2] | (uint16_t)sb[3] << 8));
+        uint64_t sm[2];
+        vec_q4k_scales_mins(sb + 4, sm);
+        for (int j = 0; j < 8; j++) {
+            const float d1 = d * (float)(uint8_t)(sm[0] >> 8 * j), m1 = dm * (float)(uint8_t)(sm[1] >> 8 * j);
+            const uint8_t *q = qs + 32 * (j / 2);
+            for (int l = 0; l < 32; l++) {
+                const int v = ((q[l] >> (4 * (j & 1))) & 0xF) | (q5 ? ((sb[16 + l] >> j) & 1) << 4 : 0);
+                s += (d1 * (float)v - m1) * b[i + 32 * j + l];
+            }
+        }
+    }
+    return s;
+}
+
 /* o[r] = a_r . b for four Q4_K rows of n values: two chains per row, eight in flight. The
- * conversions bound it (~1.2x vec_dot4_q8_0's time per value in cache) while it reads 0.53x
+ * conversions bound it (~1.2-1.35x vec_dot4_q8_0's time per value in cache) while it reads 0.53x
  * Q8_0's bytes and 0.28x F16's. */
 static inline void vec_dot4_q4_k(float o[4], const uint8_t *a0, const uint8_t *a1, const uint8_t *a2,
                                  const uint8_t *a3, const float *b, int n) {
@@ -412,21 +434,7 @@ static inline void vec_dot4_q4_k(float o[4], const uint8_t *a0, const uint8_t *a
     }
     for (int r = 0; r < 4; r++) o[r] = _mm512_reduce_add_ps(_mm512_add_ps(s[r], u[r]));
 #else   /* the values as above, one chain per row */
-    for (int r = 0; r < 4; r++) {
-        float s = 0;
-        for (int i = 0; i < n; i += 256) {
-            const uint8_t *sb = a[r] + i / 256 * VEC_Q4K_BLOCK;
-            const float d = vec_h2f((uint16_t)(sb[0] | (uint16_t)sb[1] << 8)), dm = vec_h2f((uint16_t)(sb[2] | (uint16_t)sb[3] << 8));
-            uint64_t sm[2];
-            vec_q4k_scales_mins(sb + 4, sm);
-            for (int j = 0; j < 8; j++) {
-                const float d1 = d * (float)(uint8_t)(sm[0] >> 8 * j), m1 = dm * (float)(uint8_t)(sm[1] >> 8 * j);
-                const uint8_t *q = sb + 16 + 32 * (j / 2);
-                for (int l = 0; l < 32; l++) s += (d1 * (float)((q[l] >> (4 * (j & 1))) & 0xF) - m1) * b[i + 32 * j + l];
-            }
-        }
-        o[r] = s;
-    }
+    for (int r = 0; r < 4; r++) o[r] = vec_k45_row(a[r], b, n, false);
 #endif
 }
 
@@ -484,24 +492,7 @@ static inline void vec_dot4_q5_k(float o[4], const uint8_t *a0, const uint8_t *a
     }
     for (int r = 0; r < 4; r++) o[r] = _mm512_reduce_add_ps(_mm512_add_ps(s[r], u[r]));
 #else   /* the values as above, one chain per row */
-    for (int r = 0; r < 4; r++) {
-        float s = 0;
-        for (int i = 0; i < n; i += 256) {
-            const uint8_t *sb = a[r] + i / 256 * VEC_Q5K_BLOCK;
-            const float d = vec_h2f((uint16_t)(sb[0] | (uint16_t)sb[1] << 8)), dm = vec_h2f((uint16_t)(sb[2] | (uint16_t)sb[3] << 8));
-            uint64_t sm[2];
-            vec_q4k_scales_mins(sb + 4, sm);
-            for (int j = 0; j < 8; j++) {
-                const float d1 = d * (float)(uint8_t)(sm[0] >> 8 * j), m1 = dm * (float)(uint8_t)(sm[1] >> 8 * j);
-                const uint8_t *q = sb + 48 + 32 * (j / 2);
-                for (int l = 0; l < 32; l++) {
-                    const int v = ((q[l] >> (4 * (j & 1))) & 0xF) | ((sb[16 + l] >> j) & 1) << 4;
-                    s += (d1 * (float)v - m1) * b[i + 32 * j + l];
-                }
-            }
-        }
-        o[r] = s;
-    }
+    for (int r = 0; r < 4; r++) o[r] = vec_k45_row(a[r], b, n, true);
 #endif
 }
 
