@@ -463,12 +463,12 @@ static void quant_k4_superblock(const float *x, int nmax, float rmin, int nstep,
 void seek_dequant_q4_k(const uint8_t *b, float *y, int64_t n) {
     for (int64_t i = 0; i < n / QK_K; i++, b += 144) {
         float d = q_rdf16(b), min = q_rdf16(b + 2);
-        for (int v = 0; v < QK_K; v++) {
+        for (int j = 0; j < QK_K / 32; j++) {   /* sub-block j: values 32j .. 32j + 31 */
             int sc, m;
-            k4_get(b + 4, v / 32, &sc, &m);
-            float d1 = d * sc, m1 = min * m;
-            int q = (b[16 + (v / 64) * 32 + v % 32] >> (4 * ((v / 32) & 1))) & 0xF;
-            *y++ = d1 * q - m1;
+            k4_get(b + 4, j, &sc, &m);
+            const float d1 = d * sc, m1 = min * m;
+            const uint8_t *qs = b + 16 + (j / 2) * 32;
+            for (int l = 0; l < 32; l++) *y++ = d1 * ((qs[l] >> (4 * (j & 1))) & 0xF) - m1;
         }
     }
 }
@@ -489,13 +489,15 @@ void seek_quant_q4_k(const float *x, uint8_t *b, int64_t n) {
 void seek_dequant_q5_k(const uint8_t *b, float *y, int64_t n) {
     for (int64_t i = 0; i < n / QK_K; i++, b += 176) {
         float d = q_rdf16(b), min = q_rdf16(b + 2);
-        for (int v = 0; v < QK_K; v++) {
+        for (int j = 0; j < QK_K / 32; j++) {   /* sub-block j: values 32j .. 32j + 31 */
             int sc, m;
-            k4_get(b + 4, v / 32, &sc, &m);
-            float d1 = d * sc, m1 = min * m;
-            int lo = (b[48 + (v / 64) * 32 + v % 32] >> (4 * ((v / 32) & 1))) & 0xF;
-            int hi = (b[16 + v % 32] >> (v / 32)) & 1;
-            *y++ = d1 * (lo + (hi ? 16 : 0)) - m1;
+            k4_get(b + 4, j, &sc, &m);
+            const float d1 = d * sc, m1 = min * m;
+            const uint8_t *qs = b + 48 + (j / 2) * 32;
+            for (int l = 0; l < 32; l++) {
+                const int lo = (qs[l] >> (4 * (j & 1))) & 0xF, hi = (b[16 + l] >> j) & 1;
+                *y++ = d1 * (lo + (hi ? 16 : 0)) - m1;
+            }
         }
     }
 }

@@ -500,7 +500,7 @@ static inline void vec_dot4_q5_k(float o[4], const uint8_t *a0, const uint8_t *a
 static inline void vec_dot4_q6_k(float o[4], const uint8_t *a0, const uint8_t *a1, const uint8_t *a2,
                                  const uint8_t *a3, const float *b, int n) {
     const uint8_t *a[4] = {a0, a1, a2, a3};
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && defined(__AVX512BW__)   /* byte operations on 512-bit vectors */
     __m512 s[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()}, u[4];
     for (int r = 0; r < 4; r++) u[r] = s[r];
     const __m512i m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(32);

@@ -699,15 +699,15 @@ TEST(q8_0_row_products) {
 
 /* vec.h's K-quant rows (MLA's vb from a Q4_K, Q5_K or Q6_K attn_v_b): each value formed
  * exactly as the dequantizer forms it (a one-hot x reads back every value exactly, at
- * every position of both super-blocks), the dot product near a double one, the one-row form
+ * every position of three super-blocks), the dot product near a double one, the one-row form
  * equal to the four-row one. */
 TEST(kquant_row_products) {
-    enum { N = 512 };
+    enum { N = 768 };   /* three super-blocks */
     const seek_type types[3] = {SEEK_TYPE_Q4_K, SEEK_TYPE_Q5_K, SEEK_TYPE_Q6_K};
     for (int ti = 0; ti < 3; ti++) {
         const seek_type ty = types[ti];
         const size_t rb = seek_row_size(ty, N);
-        uint8_t w[4][2 * 210];
+        uint8_t w[4][3 * 210];
         float wf[4][N], x[N], o1[4], o4[4];
         uint32_t s = 41u + (uint32_t)ti;
         CHECK(rb <= sizeof w[0]);
@@ -776,7 +776,8 @@ static int retype_kv_b(const char *in, const char *out, seek_type kt, seek_type 
         const gguf_tensor *t = &g->tensors[i];
         char name[128];
         snprintf(name, sizeof name, "%.*s", (int)t->name.len, t->name.ptr);
-        const bool k = strstr(name, "attn_k_b") != NULL, v = strstr(name, "attn_v_b") != NULL;
+        /* a fused attn_kv_b takes vt for both halves */
+        const bool k = strstr(name, "attn_k_b") != NULL, v = strstr(name, "attn_v_b") || strstr(name, "attn_kv_b");
         if (!k && !v) {
             rc = gguf_add_tensor(w, name, t->type, t->n_dims, t->ne, t->data, true);
             continue;
@@ -798,69 +799,85 @@ static int retype_kv_b(const char *in, const char *out, seek_type kt, seek_type 
     return rc ? -1 : 0;
 }
 
-/* A split-layout V2-Lite (seek synth --split-kv-b: attn_k_b [H][R][nope], attn_v_b
- * [H][hv][R]; nope 128, so Q8_0 rows fit, unlike the tiny fixtures'), its other weights F16
- * (float activations: a rounding difference between the two MLA orders stays that size
- * instead of flipping an activation's Q8_0 step). attn_k_b Q8_0 with attn_v_b Q8_0 keeps
- * both halves as the file's rows, attn_k_b's transposed (mla_kb_t); so do attn_v_b Q4_K,
- * Q5_K and Q6_K (what Q4_K_M, Q5_K_M and Q6_K give a MoE model; vec.h's K-quant row
- * products). Each: fast vs the
- * reference pass, absorbed vs naive within 1e-5, and decoding token by token (absorbed, one
- * query: the per-block decode path) vs the absorbed batch. 6 experts, all used: no routing
- * choice to flip. */
-TEST(mla_split_layout_own_rows) {
-    char f16[300];
-    snprintf(f16, sizeof f16, "%s/v2lite-split-f16.gguf", tmpdir);
-    synth_opts o = {.shape = "deepseek-v2-lite", .layers = 2, .vocab = 512, .ff = 64, .ff_exp = 32, .heads = 4,
-                    .experts = 6, .seed = 11, .split_kv_b = true};
-    CHECK_MSG(synth_write(f16, &o) == 0, "%s", seek_last_error());
+/* A V2-Lite in both MLA layouts, its other weights F16 (float activations: a rounding
+ * difference between the two MLA orders stays that size instead of flipping an activation's
+ * Q8_0 step). Split (seek synth --split-kv-b: attn_k_b [H][R][nope], attn_v_b [H][hv][R];
+ * nope 128, so Q8_0 rows fit, unlike the tiny fixtures'): attn_k_b Q8_0 keeps its rows,
+ * transposed (mla_kb_t). Fused attn_kv_b: kb keeps its rows when Q8_0, else an F16 copy.
+ * In both, vb keeps the file's rows when Q8_0, Q4_K, Q5_K or Q6_K (what Q8_0, Q4_K_M,
+ * Q5_K_M and Q6_K give a MoE model's attn_v_b; vec.h's row products): checked byte for byte
+ * against the tensor's rows. Each: fast vs the reference pass, absorbed vs naive within
+ * 1e-5, and decoding token by token (absorbed, one query: the per-block decode path) vs the
+ * absorbed batch. 6 experts, all used: no routing choice to flip. */
+TEST(mla_halves_keep_file_rows) {
     const seek_type vts[4] = {SEEK_TYPE_Q8_0, SEEK_TYPE_Q4_K, SEEK_TYPE_Q5_K, SEEK_TYPE_Q6_K};
-    for (int ti = 0; ti < 4; ti++) {
-        char path[300];
-        snprintf(path, sizeof path, "%s/v2lite-split-%d.gguf", tmpdir, ti);
-        CHECK_MSG(retype_kv_b(f16, path, SEEK_TYPE_Q8_0, vts[ti]) == 0, "%s", seek_last_error());
-        seek_model *m = model_load(path);
-        CHECK_MSG(m, "%s", seek_last_error());
-        if (!m) return;
-        CHECK(m->mla_kt == SEEK_TYPE_Q8_0 && m->mla_kb_t);
-        CHECK(m->mla_vt == vts[ti]);
-        /* the naive order widens both halves per call: a token alone stays absorbed, a
-         * long prompt goes naive (WIDEN_COST; with it 0 the first token went naive) */
-        CHECK(!mla_use_naive(m, 1, 0) && !mla_use_naive(m, 1, 100));
-        CHECK(mla_use_naive(m, 512, 0));
-        const int T = 24, V = m->hp.n_vocab;
-        int32_t tok[24];
-        random_tokens(tok, T, V, 5u + (uint32_t)ti);
-        m->mla = MLA_NAIVE;
-        float *naive = eval(m, tok, T, SEEK_TYPE_F32);
-        m->mla = MLA_ABSORBED;
-        float *absd = eval(m, tok, T, SEEK_TYPE_F32);
-        float *one = malloc(sizeof(float) * (size_t)T * V);
-        seek_kvcache *c = kvcache_new_type(m, T, SEEK_TYPE_F32);
-        bool ok = one && c;
-        for (int t = 0; t < T && ok; t++) ok = model_forward(m, c, tok + t, 1, t, one + (size_t)t * V, NULL) == 0;
-        kvcache_free(c);
-        m->mla = MLA_AUTO;
-        m->reference = true;
-        float *ref = eval(m, tok, T, SEEK_TYPE_F32);
-        CHECK(ok && naive && absd && ref);
-        if (ok && naive && absd && ref) {
-            const size_t N = (size_t)T * V;
-            const double sc = max_abs(ref, N), e_ref = max_diff(naive, ref, N), e_an = max_diff(naive, absd, N);
-            const double e_dec = max_diff(one, absd, N);
-            if (getenv("SEEK_TEST_VERBOSE"))
-                printf("  split, attn_v_b %s: vs reference %.3g, absorbed-naive %.3g, decode-batch %.3g of scale\n",
-                       seek_type_get(vts[ti])->name, e_ref / sc, e_an / sc, e_dec / sc);
-            /* every order computes on the file's numbers */
-            CHECK_MSG(e_ref <= 1e-5 * sc, "split %d: naive vs reference %g (scale %g)", ti, e_ref, sc);
-            CHECK_MSG(e_an <= 1e-5 * sc, "split %d: absorbed vs naive %g (scale %g)", ti, e_an, sc);
-            CHECK_MSG(e_dec <= 1e-5 * sc, "split %d: decode vs batch %g (scale %g)", ti, e_dec, sc);
+    for (int split = 1; split >= 0; split--) {
+        char f16[300];
+        snprintf(f16, sizeof f16, "%s/v2lite-%d-f16.gguf", tmpdir, split);
+        synth_opts o = {.shape = "deepseek-v2-lite", .layers = 2, .vocab = 512, .ff = 64, .ff_exp = 32, .heads = 4,
+                        .experts = 6, .seed = 11, .split_kv_b = split};
+        CHECK_MSG(synth_write(f16, &o) == 0, "%s", seek_last_error());
+        for (int ti = 0; ti < 4; ti++) {
+            const char *lay = split ? "split" : "fused", *vn = seek_type_get(vts[ti])->name;
+            char path[300];
+            snprintf(path, sizeof path, "%s/v2lite-%d-%d.gguf", tmpdir, split, ti);
+            CHECK_MSG(retype_kv_b(f16, path, SEEK_TYPE_Q8_0, vts[ti]) == 0, "%s", seek_last_error());
+            seek_model *m = model_load(path);
+            CHECK_MSG(m, "%s", seek_last_error());
+            if (!m) return;
+            const bool kq8 = split || vts[ti] == SEEK_TYPE_Q8_0;   /* kb as the file's Q8_0 rows */
+            CHECK_MSG(m->mla_kt == (kq8 ? SEEK_TYPE_Q8_0 : SEEK_TYPE_F16) && m->mla_kb_t == split, "%s %s", lay, vn);
+            CHECK_MSG(m->mla_vt == vts[ti], "%s %s: vb in %s", lay, vn, seek_type_get(m->mla_vt)->name);
+            /* vb's rows (h, i) are the tensor's rows: attn_v_b's h hv + i, attn_kv_b's h (nope + hv) + nope + i */
+            const int H = m->hp.n_head, R = m->hp.kv_lora_rank, nope = m->hp.n_nope, hv = m->hp.head_dim_v;
+            for (int l = 0; l < m->hp.n_layer; l++) {
+                const gguf_tensor *t = split ? m->layers[l].wv_b : m->layers[l].wkv_b;
+                const size_t rs = seek_row_size(t->type, R);
+                int diff = 0;
+                for (int h = 0; h < H; h++)
+                    for (int i = 0; i < hv; i++)
+                        diff |= memcmp(m->mla_vb[l] + ((size_t)h * hv + i) * m->mla_vrow,
+                                       (const uint8_t *)t->data + ((size_t)h * (split ? hv : nope + hv) + (split ? 0 : nope) + i) * rs, rs);
+                CHECK_MSG(rs == m->mla_vrow && !diff, "%s %s layer %d: vb is not the file's rows", lay, vn, l);
+            }
+            /* the naive order widens file-row halves per call: a token alone stays absorbed, a
+             * long prompt goes naive (WIDEN_COST; with it 0 the first token went naive) */
+            CHECK(!mla_use_naive(m, 1, 0) && !mla_use_naive(m, 1, 100));
+            CHECK(mla_use_naive(m, 512, 0));
+            const int T = 24, V = m->hp.n_vocab;
+            int32_t tok[24];
+            random_tokens(tok, T, V, 5u + (uint32_t)ti);
+            m->mla = MLA_NAIVE;
+            float *naive = eval(m, tok, T, SEEK_TYPE_F32);
+            m->mla = MLA_ABSORBED;
+            float *absd = eval(m, tok, T, SEEK_TYPE_F32);
+            float *one = malloc(sizeof(float) * (size_t)T * V);
+            seek_kvcache *c = kvcache_new_type(m, T, SEEK_TYPE_F32);
+            bool ok = one && c;
+            for (int t = 0; t < T && ok; t++) ok = model_forward(m, c, tok + t, 1, t, one + (size_t)t * V, NULL) == 0;
+            kvcache_free(c);
+            m->mla = MLA_AUTO;
+            m->reference = true;
+            float *ref = eval(m, tok, T, SEEK_TYPE_F32);
+            CHECK(ok && naive && absd && ref);
+            if (ok && naive && absd && ref) {
+                const size_t N = (size_t)T * V;
+                const double sc = max_abs(ref, N), e_ref = max_diff(naive, ref, N), e_an = max_diff(naive, absd, N);
+                const double e_dec = max_diff(one, absd, N);
+                if (getenv("SEEK_TEST_VERBOSE"))
+                    printf("  %s, kv_b halves %s / %s: vs reference %.3g, absorbed-naive %.3g, decode-batch %.3g of scale\n", lay,
+                           seek_type_get(m->mla_kt)->name, vn, e_ref / sc, e_an / sc, e_dec / sc);
+                /* file rows: every order computes on the file's numbers; kb's F16 copy rounds them */
+                CHECK_MSG(e_ref <= (kq8 ? 1e-5 : 1e-3) * sc, "%s %s: naive vs reference %g (scale %g)", lay, vn, e_ref, sc);
+                CHECK_MSG(e_an <= 1e-5 * sc, "%s %s: absorbed vs naive %g (scale %g)", lay, vn, e_an, sc);
+                CHECK_MSG(e_dec <= 1e-5 * sc, "%s %s: decode vs batch %g (scale %g)", lay, vn, e_dec, sc);
+            }
+            free(naive); free(absd); free(one); free(ref);
+            model_free(m);
+            remove(path);
         }
-        free(naive); free(absd); free(one); free(ref);
-        model_free(m);
-        remove(path);
+        remove(f16);
     }
-    remove(f16);
 }
 
 int main(void) {
@@ -871,7 +888,7 @@ int main(void) {
     RUN(fast_matches_reference);
     RUN(mla_absorbed_equals_naive);
     RUN(quantized_weights_fast_matches_reference);
-    RUN(mla_split_layout_own_rows);
+    RUN(mla_halves_keep_file_rows);
     RUN(token_by_token_equals_batch);
     RUN(forward_batch_equals_one_at_a_time);
     RUN(cache_types_near_f32);
