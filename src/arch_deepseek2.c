@@ -63,7 +63,8 @@
 /* MLA */
 
 /* Above this many floats of decompressed keys/values the naive order is not used (it needs
- * P x H x (nope + hk + hv) floats; the absorbed order needs nothing per position). */
+ * P x H x (nope + hk + hv) floats, and the F32 copies of file-row halves; the absorbed order
+ * needs nothing per position). */
 #define NAIVE_MAX_FLOATS ((size_t)64 << 20)
 
 static size_t naive_floats(const seek_hparams *hp, int P) {
@@ -90,8 +91,9 @@ bool mla_use_naive(const seek_model *m, int n, int pos0) {
     const double hv = hp->head_dim_v, pairs = (double)n * pos0 + (double)n * (n + 1) / 2;
     double absorbed = n * H * (nope + hv) * R + pairs * H * (2 * R + rope);
     double naive = P * H * (nope + hv) * R + pairs * H * (nope + rope + hv);
-    naive += WIDEN_COST * H * R * ((kb_widened(m) ? nope : 0) + (vb_widened(m) ? hv : 0));
-    return naive < absorbed && naive_floats(hp, pos0 + n) <= NAIVE_MAX_FLOATS;
+    const double widened = H * R * ((kb_widened(m) ? nope : 0) + (vb_widened(m) ? hv : 0));   /* F32 copies per call */
+    naive += WIDEN_COST * widened;
+    return naive < absorbed && naive_floats(hp, pos0 + n) + widened <= NAIVE_MAX_FLOATS;
 }
 
 typedef struct {
