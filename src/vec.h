@@ -29,6 +29,9 @@ static inline float vec_h2f(uint16_t h) {
 #endif
 }
 
+/* The IEEE half stored (little-endian) at p, as float */
+static inline float vec_h2f_at(const uint8_t *p) { return vec_h2f((uint16_t)(p[0] | (uint16_t)p[1] << 8)); }
+
 #if defined(__AVX512F__)
 /* e^x for 16 lanes: x = k ln2 + r, |r| <= ln2/2, e^r by its Taylor polynomial to r^7
  * (relative error ~1e-7, below float rounding), then scaled by 2^k. */
@@ -238,9 +241,7 @@ static inline void vec_axpy4_f16(float *y, const float c[4], const uint16_t *x0,
  * copy of the dequantized row would hold (the naive MLA order multiplies such a copy). */
 enum { VEC_Q8_BLOCK = 34 };
 
-static inline float vec_q8_scale(const uint8_t *blk) {
-    return vec_h2f((uint16_t)(blk[0] | (uint16_t)blk[1] << 8));
-}
+static inline float vec_q8_scale(const uint8_t *blk) { return vec_h2f_at(blk); }
 
 #if defined(__AVX512F__)
 /* values j..j+15 of a block (j = 0 or 16) */
@@ -353,45 +354,30 @@ static inline void vec_axpy4_q8_0(float *y, const float c[4], const uint8_t *x0,
  * numbers the naive order's F32 copy holds, like the Q8_0 rows above. */
 enum { VEC_Q4K_BLOCK = 144 };
 
-/* The 8 scales (sm[0]) then the 8 mins (sm[1]) of a super-block's 12 scale bytes s, a byte
- * each (the layout above, four sub-blocks per 32-bit word): scales 0-3 and mins 0-3 are the
- * low 6 bits of words 0 and 1; scales 4-7 and mins 4-7 take their low 4 bits from word 2's
- * low and high nibbles and their top 2 bits from the top bits of words 0 and 1. */
-static inline void vec_q4k_scales_mins(const uint8_t *s, uint64_t sm[2]) {
-    uint32_t w[3];
-    memcpy(w, s, 12);
-    sm[0] = (w[0] & 0x3f3f3f3fu) | (uint64_t)((w[2] & 0x0f0f0f0fu) | (w[0] >> 6 & 0x03030303u) << 4) << 32;
-    sm[1] = (w[1] & 0x3f3f3f3fu) | (uint64_t)((w[2] >> 4 & 0x0f0f0f0fu) | (w[1] >> 6 & 0x03030303u) << 4) << 32;
-}
-
 #if defined(__AVX512F__)
-/* A super-block's d * sc[j] (lanes 0-7) and dmin * m[j] (lanes 8-15), each exact */
+/* A super-block's d * sc[j] (lanes 0-7) and dmin * m[j] (lanes 8-15), each exact. The 12
+ * scale bytes hold four sub-blocks per 32-bit word: scales 0-3 and mins 0-3 are the low 6
+ * bits of words 0 and 1; scales 4-7 and mins 4-7 take their low 4 bits from word 2's low and
+ * high nibbles and their top 2 bits from the top bits of words 0 and 1. They go to a vector
+ * register as two 64-bit halves (a 16-byte load of bytes just stored would stall). */
 static inline __m512 vec_q4k_dm(const uint8_t *b) {
-    uint64_t sm[2];
-    vec_q4k_scales_mins(b + 4, sm);   /* in registers: a 16-byte load of 8-byte stores would stall */
-    const __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_set_epi64x((long long)sm[1], (long long)sm[0])));
-    const float d = vec_h2f((uint16_t)(b[0] | (uint16_t)b[1] << 8)), dmin = vec_h2f((uint16_t)(b[2] | (uint16_t)b[3] << 8));
-    return _mm512_mul_ps(f, _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(d), _mm512_set1_ps(dmin)));
+    uint32_t w[3];
+    memcpy(w, b + 4, 12);
+    const uint64_t sc = (w[0] & 0x3f3f3f3fu) | (uint64_t)((w[2] & 0x0f0f0f0fu) | (w[0] >> 6 & 0x03030303u) << 4) << 32;
+    const uint64_t mn = (w[1] & 0x3f3f3f3fu) | (uint64_t)((w[2] >> 4 & 0x0f0f0f0fu) | (w[1] >> 6 & 0x03030303u) << 4) << 32;
+    const __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_set_epi64x((long long)mn, (long long)sc)));
+    return _mm512_mul_ps(f, _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(vec_h2f_at(b)), _mm512_set1_ps(vec_h2f_at(b + 2))));
 }
 #endif
 
-/* a . b for one Q4_K row (q5 false) or Q5_K row (q5: qs at 48, the 5th bits in qh at 16), one
- * chain: the scalar form of the four-row products (builds without AVX-512) */
-static inline float vec_k45_row(const uint8_t *a, const float *b, int n, bool q5) {
-    float s = 0;
+/* a . b for one K-quant row (type t), one chain: the scalar form of the four-row products
+ * below (builds without AVX-512), on the dequantizer's own values, a super-block at a time */
+static inline float vec_kq_row(seek_type t, const uint8_t *a, const float *b, int n) {
+    const size_t blk = seek_row_size(t, 256);
+    float s = 0, v[256];
     for (int i = 0; i < n; i += 256) {
-        const uint8_t *sb = a + i / 256 * (q5 ? 176 : 144), *qs = sb + (q5 ? 48 : 16);
-        const float d = vec_h2f((uint16_t)(sb[0] | (uint16_t)sb[1] << 8)), dm = vec_h2f((uint16_t)(sb[2] | (uint16_t)sb[3] << 8));
-        uint64_t sm[2];
-        vec_q4k_scales_mins(sb + 4, sm);
-        for (int j = 0; j < 8; j++) {
-            const float d1 = d * (float)(uint8_t)(sm[0] >> 8 * j), m1 = dm * (float)(uint8_t)(sm[1] >> 8 * j);
-            const uint8_t *q = qs + 32 * (j / 2);
-            for (int l = 0; l < 32; l++) {
-                const int v = ((q[l] >> (4 * (j & 1))) & 0xF) | (q5 ? ((sb[16 + l] >> j) & 1) << 4 : 0);
-                s += (d1 * (float)v - m1) * b[i + 32 * j + l];
-            }
-        }
+        seek_dequantize_row(t, a + (size_t)(i / 256) * blk, v, 256);
+        for (int k = 0; k < 256; k++) s += v[k] * b[i + k];
     }
     return s;
 }
@@ -433,8 +419,8 @@ static inline void vec_dot4_q4_k(float o[4], const uint8_t *a0, const uint8_t *a
         }
     }
     for (int r = 0; r < 4; r++) o[r] = _mm512_reduce_add_ps(_mm512_add_ps(s[r], u[r]));
-#else   /* the values as above, one chain per row */
-    for (int r = 0; r < 4; r++) o[r] = vec_k45_row(a[r], b, n, false);
+#else
+    for (int r = 0; r < 4; r++) o[r] = vec_kq_row(SEEK_TYPE_Q4_K, a[r], b, n);
 #endif
 }
 
@@ -491,8 +477,8 @@ static inline void vec_dot4_q5_k(float o[4], const uint8_t *a0, const uint8_t *a
         }
     }
     for (int r = 0; r < 4; r++) o[r] = _mm512_reduce_add_ps(_mm512_add_ps(s[r], u[r]));
-#else   /* the values as above, one chain per row */
-    for (int r = 0; r < 4; r++) o[r] = vec_k45_row(a[r], b, n, true);
+#else
+    for (int r = 0; r < 4; r++) o[r] = vec_kq_row(SEEK_TYPE_Q5_K, a[r], b, n);
 #endif
 }
 
@@ -510,7 +496,7 @@ static inline void vec_dot4_q6_k(float o[4], const uint8_t *a0, const uint8_t *a
         _Pragma("GCC unroll 4")
         for (int r = 0; r < 4; r++) {
             const uint8_t *sb = a[r] + blk;
-            const float d = vec_h2f((uint16_t)(sb[208] | (uint16_t)sb[209] << 8));
+            const float d = vec_h2f_at(sb + 208);
             const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(sb + 192))));
             _mm512_storeu_ps(ds[r], _mm512_mul_ps(sc, _mm512_set1_ps(d)));
         }
@@ -543,20 +529,8 @@ static inline void vec_dot4_q6_k(float o[4], const uint8_t *a0, const uint8_t *a
         }
     }
     for (int r = 0; r < 4; r++) o[r] = _mm512_reduce_add_ps(_mm512_add_ps(s[r], u[r]));
-#else   /* the values as above, one chain per row */
-    for (int r = 0; r < 4; r++) {
-        float s = 0;
-        for (int i = 0; i < n; i += 256) {
-            const uint8_t *sb = a[r] + i / 256 * VEC_Q6K_BLOCK;
-            const float d = vec_h2f((uint16_t)(sb[208] | (uint16_t)sb[209] << 8));
-            for (int v = 0; v < 256; v++) {
-                const int h = v / 128, l = v % 128;
-                const int q = (((sb[64 * h + l % 64] >> (4 * (l / 64))) & 0xF) | ((sb[128 + 32 * h + l % 32] >> (2 * (l / 32))) & 3) << 4) - 32;
-                s += d * (float)(int8_t)sb[192 + v / 16] * (float)q * b[i + v];
-            }
-        }
-        o[r] = s;
-    }
+#else
+    for (int r = 0; r < 4; r++) o[r] = vec_kq_row(SEEK_TYPE_Q6_K, a[r], b, n);
 #endif
 }
 
