@@ -99,8 +99,7 @@ void kv_get(seek_type t, const uint8_t *src, int col0, int n, float *dst) {
 
 /* ------------------------------------------------------------------------------------ */
 
-size_t kvcache_bytes_per_token(const seek_model *m, seek_type type) {
-    const seek_hparams *hp = &m->hp;
+size_t kvcache_bytes_per_token(const seek_hparams *hp, seek_type type) {
     if (hp->arch == ARCH_DEEPSEEK2) return kv_row_bytes(type, hp->kv_lora_rank + hp->n_rope) * (size_t)hp->n_layer;
     return (kv_row_bytes(type, hp->n_head_kv * hp->head_dim_k) + kv_row_bytes(type, hp->n_head_kv * hp->head_dim_v)) *
            (size_t)hp->n_layer;

@@ -132,8 +132,7 @@ static int check_sizes(const seek_hparams *hp, const char *path, const char *arc
     return 0;
 }
 
-static int read_hparams(seek_model *md, const meta *m) {
-    seek_hparams *hp = &md->hp;
+static int read_hparams(seek_hparams *hp, const meta *m) {
     const char *path = m->g->path;
     if (get_int(m, "block_count", &hp->n_layer, 1, 4096) ||
         get_int(m, "embedding_length", &hp->n_embd, 1, MAXDIM) ||
@@ -515,25 +514,31 @@ static int prepare_mla(seek_model *md) {
     return 0;
 }
 
+int model_read_hparams(const gguf_file *g, seek_hparams *hp) {
+    memset(hp, 0, sizeof *hp);
+    char *arch = gguf_get_string(g, "general.architecture");
+    if (!arch) return seek_error("%s: missing metadata key 'general.architecture'", g->path);
+    if (!strcmp(arch, "llama")) hp->arch = ARCH_LLAMA;
+    else if (!strcmp(arch, "qwen2")) hp->arch = ARCH_QWEN2;
+    else if (!strcmp(arch, "deepseek2")) hp->arch = ARCH_DEEPSEEK2;
+    else {
+        seek_error("%s: unsupported architecture '%s' (supported: llama, qwen2, deepseek2)", g->path, arch);
+        free(arch);
+        return -1;
+    }
+    meta m = {g, arch};
+    int rc = read_hparams(hp, &m);
+    free(arch);
+    return rc;
+}
+
 seek_model *model_from_gguf(gguf_file *g) {
     seek_model *md = seek_calloc(1, sizeof *md);
     if (!md) { gguf_close(g); return NULL; }
     md->gguf = g;
     md->mla = MLA_AUTO;
-    char *arch = gguf_get_string(g, "general.architecture");
-    if (!arch) { seek_error("%s: missing metadata key 'general.architecture'", g->path); goto fail; }
-    if (!strcmp(arch, "llama")) md->hp.arch = ARCH_LLAMA;
-    else if (!strcmp(arch, "qwen2")) md->hp.arch = ARCH_QWEN2;
-    else if (!strcmp(arch, "deepseek2")) md->hp.arch = ARCH_DEEPSEEK2;
-    else {
-        seek_error("%s: unsupported architecture '%s' (supported: llama, qwen2, deepseek2)", g->path, arch);
-        free(arch);
+    if (model_read_hparams(g, &md->hp) || load_tensors(md) || init_rope(md) || prepare_mla(md) || model_repack(md))
         goto fail;
-    }
-    meta m = {g, arch};
-    int rc = read_hparams(md, &m);
-    free(arch);
-    if (rc || load_tensors(md) || init_rope(md) || prepare_mla(md) || model_repack(md)) goto fail;
     return md;
 fail:
     model_free(md);

@@ -104,6 +104,9 @@ typedef struct seek_model {
 seek_model *model_load(const char *path);
 /* The same over an already opened file (takes ownership of g, also on error). */
 seek_model *model_from_gguf(gguf_file *g);
+/* Only the hyperparameters (architecture, sizes; checked as model_load checks them): 0, or
+ * -1 with the error set. seek info uses it without loading tensors. */
+int model_read_hparams(const gguf_file *g, seek_hparams *hp);
 void model_free(seek_model *m);
 const char *arch_name(seek_arch a);
 
@@ -115,7 +118,7 @@ seek_kvcache *kvcache_new_type(const seek_model *m, int n_ctx, seek_type type);
 void kvcache_free(seek_kvcache *c);
 /* Bytes the cache of this model takes per token (all layers, keys and values) in `type`:
  * deepseek2 (kv_lora_rank + n_rope) x n_layer x bytes per value. */
-size_t kvcache_bytes_per_token(const seek_model *m, seek_type type);
+size_t kvcache_bytes_per_token(const seek_hparams *hp, seek_type type);
 
 /* ---- forward ----
  * Evaluate tokens[0..n) at positions pos0..pos0+n-1, attending to the cache's positions

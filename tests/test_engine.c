@@ -257,9 +257,9 @@ TEST(cache_types_near_f32) {
                       fixtures[fi], seek_type_get(types[k])->name, good, T, tol[k], worst, sc);
             if (types[k] == SEEK_TYPE_F16) CHECK(good == T);
         }
-        CHECK(kvcache_bytes_per_token(m, SEEK_TYPE_F16) * 2 == kvcache_bytes_per_token(m, SEEK_TYPE_F32));
+        CHECK(kvcache_bytes_per_token(&m->hp, SEEK_TYPE_F16) * 2 == kvcache_bytes_per_token(&m->hp, SEEK_TYPE_F32));
         if (m->hp.arch == ARCH_DEEPSEEK2)
-            CHECK(kvcache_bytes_per_token(m, SEEK_TYPE_F16) == (size_t)(m->hp.kv_lora_rank + m->hp.n_rope) * m->hp.n_layer * 2);
+            CHECK(kvcache_bytes_per_token(&m->hp, SEEK_TYPE_F16) == (size_t)(m->hp.kv_lora_rank + m->hp.n_rope) * m->hp.n_layer * 2);
         free(ref);
         model_free(m);
     }

@@ -324,7 +324,7 @@ int cmd_bench(int argc, char **argv) {
     stats(tp, r, &pp, &pp_sd);
     stats(td, r, &tg, &tg_sd);
     const double gflops = p > 0 ? prefill_flops(m, &mc, p) * pp / p / 1e9 : 0;
-    const double kv_bytes = (double)kvcache_bytes_per_token(m, c->type);
+    const double kv_bytes = (double)kvcache_bytes_per_token(&m->hp, c->type);
     uint32_t ft = 0;
     gguf_get_u32(m->gguf, "general.file_type", &ft);
     const quant_target *qt = quant_target_by_ftype((int)ft);

@@ -13,6 +13,8 @@
 #include "cmds.h"
 #include "gguf.h"
 #include "kernels/kernels.h"
+#include "model.h"
+#include "util.h"
 #include "repack.h"
 #include "quantize.h"
 
@@ -142,6 +144,28 @@ static int usage(void) {
     return 0;
 }
 
+/* The KV cache a run needs: bytes per token at the default cache type (F16), and at the
+ * default context (the model's, at most 4096) and the trained one. Files seek could not
+ * load get a note, not an error: info still lists them. */
+static void print_kv_cache(const gguf_file *g) {
+    seek_hparams hp;
+    if (model_read_hparams(g, &hp)) {
+        printf("KV cache:      - (not a loadable model: %s)\n", seek_last_error());
+        return;
+    }
+    const size_t per = kvcache_bytes_per_token(&hp, SEEK_TYPE_F16);
+    const int ctx = hp.n_ctx_train < 4096 ? hp.n_ctx_train : 4096;
+    char b1[32], b2[32], b3[32];
+    printf("KV cache:      %s per token at f16", seek_fmt_bytes(per, b1, sizeof b1));
+    if (hp.arch == ARCH_DEEPSEEK2)
+        printf(" (MLA latent: (kv_lora_rank %d + rope %d) x %d layers x 2 bytes)", hp.kv_lora_rank, hp.n_rope, hp.n_layer);
+    else
+        printf(" ((keys %d + values %d) x %d kv heads x %d layers x 2 bytes)", hp.head_dim_k, hp.head_dim_v, hp.n_head_kv,
+               hp.n_layer);
+    printf("; %s at %d tokens, %s at the trained %d\n", seek_fmt_bytes((uint64_t)per * ctx, b2, sizeof b2), ctx,
+           seek_fmt_bytes((uint64_t)per * (uint64_t)hp.n_ctx_train, b3, sizeof b3), hp.n_ctx_train);
+}
+
 int cmd_info(int argc, char **argv) {
     const char *path = NULL;
     int brief = 0;
@@ -197,6 +221,7 @@ int cmd_info(int argc, char **argv) {
         printf("file type:     %s (general.file_type %u)\n", qt ? qt->name : "unknown", ft);
     }
     print_tokenizer(g);
+    print_kv_cache(g);
     uint64_t pbytes;
     int np = repack_plan(g, &pbytes);
     printf("kernels:       %s", kern_level_name(kern_cpu_level()));

@@ -15,6 +15,12 @@ expect_out quant_totals '^tensor types: +F32 x3 \(3.00 KiB\) Q4_K x9 \(444.38 Ki
 expect_out quant_tensor 'blk.0.ffn_down.weight +Q4_K +\[512, 256\] +72.00 KiB'
 expect_out quant_params '^parameters: +809.73 K'
 
+# the KV cache a run needs, from the metadata above: (head 256 / 4 = 64 keys + 64 values)
+# x 4 kv heads x 1 layer x 2 bytes = 1024 B a token; context 512 (the trained one, below 4096)
+expect_out quant_kv '^KV cache: +1.00 KiB per token at f16 \(\(keys 64 \+ values 64\) x 4 kv heads x 1 layers x 2 bytes\); 512.00 KiB at 512 tokens, 512.00 KiB at the trained 512$'
+expect_ok vocab_only_kv "$SEEK" info --brief "$D/ggml-vocab-deepseek-coder.gguf"
+expect_out vocab_only_kv_note "^KV cache: +- \(not a loadable model: .*missing tensor 'token_embd.weight'\)$"
+
 expect_ok brief "$SEEK" info --brief "$D/model-Q4_K_S.gguf"
 if grep -q 'blk.0.ffn_down' "$TMP/out"; then fail brief_hides_tensors "tensor listed"; else ok brief_hides_tensors; fi
 
@@ -48,4 +54,14 @@ if [ -f "$W" ]; then
     expect_out writer_str_arr 'a.str +array +\[string x 3\] "Ġthe", "", "<think>"$'
 else
     fail writer_file "$W missing (test_gguf did not run?)"
+fi
+
+# deepseek2 (the chat model's metadata: kv_lora_rank 32, rope.dimension_count 8, block_count 3):
+# MLA caches one latent row a token, (32 + 8) x 3 layers x 2 bytes = 240 B; 4096 tokens 960 KiB
+M=${CHAT_MODEL:-$BUILD/tests/chat-model.gguf}
+if [ -f "$M" ]; then
+    expect_ok mla_file "$SEEK" info --brief "$M"
+    expect_out mla_kv '^KV cache: +240 B per token at f16 \(MLA latent: \(kv_lora_rank 32 \+ rope 8\) x 3 layers x 2 bytes\); 960.00 KiB at 4096 tokens, 960.00 KiB at the trained 4096$'
+else
+    fail mla_file "$M missing"
 fi
