@@ -4,7 +4,8 @@
  *   int main(void) { RUN(name); ...; return test_summary(); }
  *
  * Every test prints "ok <file>:<name>" or "FAIL <file>:<name>: <why>"; tests/run.sh
- * counts those lines. A failed CHECK ends the current test. Tests run with the
+ * counts those lines. A failed CHECK ends the current test. SEEK_TEST_ONLY=part runs
+ * only the tests whose names contain part (e.g. amx under an emulator: bench/amx-bochs.sh). Tests run with the
  * repository root as the working directory, so data is at tests/data/...
  */
 #ifndef SEEK_TEST_H
@@ -34,6 +35,8 @@ static const char *test_name_;
         if (!a_ || !b_ || strcmp(a_, b_) != 0) FAILF("%s = \"%s\", expected \"%s\"", #a, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); } while (0)
 
 static inline void test_run_(const char *file, const char *name, void (*fn)(void)) {
+    const char *only = getenv("SEEK_TEST_ONLY");   /* run only the tests whose names contain it */
+    if (only && *only && !strstr(name, only)) return;
     test_name_ = name;
     test_failed_ = 0;
     fn();
@@ -46,6 +49,17 @@ static inline void test_run_(const char *file, const char *name, void (*fn)(void
 static inline int test_summary(void) { return test_n_failed_ ? 1 : 0; }
 
 /* ---- small helpers several tests share ---- */
+
+/* Bit-for-bit comparison of n floats: 0 when equal; otherwise 1, after printing the first
+ * difference (index, value, expected) as a comment line for whoever reads the log. */
+static inline int floats_differ(const float *want, const float *got, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&want[i], &got[i], sizeof(float))) {
+            printf("# first difference at [%zu]: %.9g, expected %.9g\n", i, (double)got[i], (double)want[i]);
+            return 1;
+        }
+    return 0;
+}
 
 /* n little-endian f32 values from a file (reference data); NULL if missing or short. */
 static inline float *read_f32(const char *path, size_t n) {

@@ -465,7 +465,7 @@ static int packed_tilings_differ(const kern_packed *pk, int64_t n, const uint8_t
                     pk->mm(n, packed + (size_t)(r0 / KERN_PACK_ROWS) * gb, gb, nr, act + (size_t)c0 * as, as, nc,
                            tiled + (size_t)c0 * os + r0, os);
                 }
-            if (memcmp(whole, tiled, sizeof(float) * os * cols)) return 1 + rt * nct + ct;
+            if (floats_differ(whole, tiled, os * cols)) return 1 + rt * nct + ct;
         }
     return 0;
 }
@@ -626,7 +626,8 @@ TEST(amx_prefill_gives_the_plain_bits) {
     printf("  AMX tiles on this CPU: %s\n", hw ? "yes, run as well" : "no, emulated only");
     static const int shapes[][3] = {{32, 16, 16}, {96, 48, 272}, {1408, 20, 33}, {4128, 17, 16}, {160, 33, 48}};
     static const int rtiles[] = {16, 48}, ctiles[] = {16, 17, 64, 256};
-    for (int pass = 0; pass < 1 + hw; pass++)
+    for (int pass = 0; pass < 1 + hw; pass++) {
+        printf("  %s\n", pass ? "on the tile instructions" : "on their C twins");
         for (size_t ti = 0; ti < N_LEGACY; ti++) {
             const seek_type t = legacy_types[ti];
             const kern_packed *pk = pass ? kern_packed_for_level(t, KERN_AVX512) : kern_packed_amx_emulated(t);
@@ -636,6 +637,7 @@ TEST(amx_prefill_gives_the_plain_bits) {
                 packed_legacy_case(t, KERN_AVX512, pk, shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 2, ctiles, 4);
             CHECK_MSG(kern_amx_chunks() > chunks, "%s: no tile chunk ran", seek_type_get(t)->name);
         }
+    }
     /* tiles off (SEEK_CPU=avx512 on an AMX CPU): the same packed form runs none */
     const bool prev = kern_set_amx(false);
     const long chunks = kern_amx_chunks();

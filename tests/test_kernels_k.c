@@ -355,7 +355,7 @@ static void packed_case(seek_type t, kern_level l, const kern_packed *pk, int64_
     for (int rt = 0; rt < nrt; rt++)
         for (int ct = 0; ct < nct; ct++) {
             run_tiled(pk->mm, &p, packed, gb, KERN_PACK_ROWS, rtiles[rt], ctiles[ct], tiled);
-            CHECK_MSG(!memcmp(whole, tiled, sizeof(float) * os * p.cols), "%s n %d rows %d cols %d, tile %dx%d", tname(p.t),
+            CHECK_MSG(!floats_differ(whole, tiled, os * p.cols), "%s n %d rows %d cols %d, tile %dx%d", tname(p.t),
                       (int)p.n, p.rows, p.cols, rtiles[rt], ctiles[ct]);
         }
     const int d2 = dec2_differs(pk, p.n, packed, p.rows, p.a, p.as, p.cols, whole, os);
@@ -421,7 +421,8 @@ TEST(amx_kquant_prefill_gives_the_plain_bits) {
     static const seek_type tt[] = {SEEK_TYPE_Q4_K, SEEK_TYPE_Q5_K, SEEK_TYPE_Q6_K};
     static const int shapes[][3] = {{256, 16, 16}, {768, 35, 33}, {2304, 17, 16}, {512, 48, 272}};
     static const int rtiles[] = {16, 48}, ctiles[] = {16, 17, 256};
-    for (int pass = 0; pass < 1 + hw; pass++)
+    for (int pass = 0; pass < 1 + hw; pass++) {
+        printf("  %s\n", pass ? "on the tile instructions" : "on their C twins");
         for (int ti = 0; ti < 3; ti++) {
             const kern_packed *pk = pass ? kern_packed_for_level(tt[ti], KERN_AVX512) : kern_packed_amx_emulated(tt[ti]);
             CHECK(pk != NULL);
@@ -430,6 +431,7 @@ TEST(amx_kquant_prefill_gives_the_plain_bits) {
                 packed_case(tt[ti], KERN_AVX512, pk, shapes[si][0], shapes[si][1], shapes[si][2], rtiles, 2, ctiles, 3);
             CHECK_MSG(kern_amx_chunks() > chunks, "%s: no tile chunk ran", seek_type_get(tt[ti])->name);
         }
+    }
 }
 
 /* kq_pack_q4k, kq_pack_q5k and kq_pack_q6k (AVX-512 transposes; Q4_K's streaming stores when dst is
