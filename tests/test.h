@@ -5,7 +5,7 @@
  *
  * Every test prints "ok <file>:<name>" or "FAIL <file>:<name>: <why>"; tests/run.sh
  * counts those lines. A failed CHECK ends the current test. SEEK_TEST_ONLY=part runs
- * only the tests whose names contain part (e.g. amx under an emulator: bench/amx-bochs.sh). Tests run with the
+ * only the tests whose names contain part (tests/amx-emu/run.sh: amx). Tests run with the
  * repository root as the working directory, so data is at tests/data/...
  */
 #ifndef SEEK_TEST_H
