@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "dtype.h"
+#include "kernels/kernels.h"
 
 enum { KINDS_ITEMS = 65, KINDS_TYPES = 64 };   /* 1..MANY_ITEMS_MAX items x type ids */
 
@@ -49,6 +50,8 @@ static void report(void) {
         if (attn[k].calls)
             fprintf(stderr, "profile: attention, %s: %ld calls %9.1f ms\n", k ? "several tokens" : "one token", attn[k].calls,
                     attn[k].seconds * 1e3);
+    const long chunks = kern_amx_chunks();   /* (where the tiles ran: docs/kernels.md, "AMX tiles") */
+    if (chunks) fprintf(stderr, "profile: AMX tiles: %ld chunks of 16 tokens\n", chunks);
 }
 
 static void init(void) {

@@ -157,11 +157,12 @@ static void print_kv_cache(const gguf_file *g) {
     const int ctx = hp.n_ctx_train < 4096 ? hp.n_ctx_train : 4096;
     char b1[32], b2[32], b3[32];
     printf("KV cache:      %s per token at f16", seek_fmt_bytes(per, b1, sizeof b1));
+    const char *ls = hp.n_layer == 1 ? "" : "s";
     if (hp.arch == ARCH_DEEPSEEK2)
-        printf(" (MLA latent: (kv_lora_rank %d + rope %d) x %d layers x 2 bytes)", hp.kv_lora_rank, hp.n_rope, hp.n_layer);
+        printf(" (MLA latent: (kv_lora_rank %d + rope %d) x %d layer%s x 2 bytes)", hp.kv_lora_rank, hp.n_rope, hp.n_layer, ls);
     else
-        printf(" ((keys %d + values %d) x %d kv heads x %d layers x 2 bytes)", hp.head_dim_k, hp.head_dim_v, hp.n_head_kv,
-               hp.n_layer);
+        printf(" ((keys %d + values %d) x %d kv heads x %d layer%s x 2 bytes)", hp.head_dim_k, hp.head_dim_v, hp.n_head_kv,
+               hp.n_layer, ls);
     printf("; %s at %d tokens, %s at the trained %d\n", seek_fmt_bytes((uint64_t)per * ctx, b2, sizeof b2), ctx,
            seek_fmt_bytes((uint64_t)per * (uint64_t)hp.n_ctx_train, b3, sizeof b3), hp.n_ctx_train);
 }

@@ -17,7 +17,7 @@ expect_out quant_params '^parameters: +809.73 K'
 
 # the KV cache a run needs, from the metadata above: (head 256 / 4 = 64 keys + 64 values)
 # x 4 kv heads x 1 layer x 2 bytes = 1024 B a token; context 512 (the trained one, below 4096)
-expect_out quant_kv '^KV cache: +1.00 KiB per token at f16 \(\(keys 64 \+ values 64\) x 4 kv heads x 1 layers x 2 bytes\); 512.00 KiB at 512 tokens, 512.00 KiB at the trained 512$'
+expect_out quant_kv '^KV cache: +1.00 KiB per token at f16 \(\(keys 64 \+ values 64\) x 4 kv heads x 1 layer x 2 bytes\); 512.00 KiB at 512 tokens, 512.00 KiB at the trained 512$'
 expect_ok vocab_only_kv "$SEEK" info --brief "$D/ggml-vocab-deepseek-coder.gguf"
 expect_out vocab_only_kv_note "^KV cache: +- \(not a loadable model: .*missing tensor 'token_embd.weight'\)$"
 
