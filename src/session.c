@@ -36,6 +36,11 @@ static int ban_padding(seek_session *s) {
     return n_ok ? 0 : seek_error("the tokenizer has no usable token");
 }
 
+int session_default_ctx(const seek_hparams *hp) {
+    const int c = hp->n_ctx_train;
+    return c <= 0 || c > SESSION_MAX_DEFAULT_CTX ? SESSION_MAX_DEFAULT_CTX : c;
+}
+
 seek_session *session_open(const char *path, const session_opts *o) {
     seek_session *s = seek_calloc(1, sizeof *s);
     if (!s) return NULL;
@@ -61,13 +66,8 @@ seek_session *session_open(const char *path, const session_opts *o) {
     if (stop_tokens_add(&s->stops, eos) || stop_tokens_add(&s->stops, tok_find(s->tok, chat_end_of_turn(&s->tmpl))))
         goto fail;
     if (ban_padding(s)) goto fail;
-    if (o && o->n_ctx > 0) {
-        s->n_ctx = o->n_ctx;
-    } else {   /* the model's own context, at most 4096 (the cache is allocated up front) */
-        s->n_ctx = s->model->hp.n_ctx_train;
-        if (s->n_ctx <= 0 || s->n_ctx > 4096) s->n_ctx = 4096;
-    }
-    seek_type ct = SEEK_TYPE_F16;   /* half the memory of F32; logits within 1e-3 (docs/engine.md) */
+    s->n_ctx = o && o->n_ctx > 0 ? o->n_ctx : session_default_ctx(&s->model->hp);
+    seek_type ct = SESSION_CACHE_TYPE;
     if (o && o->cache_type && kv_type_parse(o->cache_type, &ct)) goto fail;
     if (!(s->cache = kvcache_new_type(s->model, s->n_ctx, ct))) goto fail;
     free(jinja);

@@ -41,6 +41,13 @@ typedef struct {
     volatile sig_atomic_t *cancel; /* checked between prompt chunks (may be NULL) */
 } seek_session;
 
+/* The defaults session_open uses without options: the model's training context, at most
+ * 4096 tokens (the cache is allocated up front), and an F16 cache (half F32's memory,
+ * logits within 1e-3: docs/engine.md). seek info reports the cache from them. */
+enum { SESSION_MAX_DEFAULT_CTX = 4096 };
+#define SESSION_CACHE_TYPE SEEK_TYPE_F16
+int session_default_ctx(const seek_hparams *hp);
+
 /* Load a GGUF model with its tokenizer and template. NULL on error (set). */
 seek_session *session_open(const char *path, const session_opts *o);
 void session_close(seek_session *s);

@@ -14,6 +14,7 @@
 #include "gguf.h"
 #include "kernels/kernels.h"
 #include "model.h"
+#include "session.h"
 #include "util.h"
 #include "repack.h"
 #include "quantize.h"
@@ -144,17 +145,17 @@ static int usage(void) {
     return 0;
 }
 
-/* The KV cache a run needs: bytes per token at the default cache type (F16), and at the
- * default context (the model's, at most 4096) and the trained one. Files seek could not
- * load get a note, not an error: info still lists them. */
+/* The KV cache a run needs: bytes per token at a session's default cache type (F16), and
+ * at its default context and the trained one. Files seek could not load get a note, not an
+ * error: info still lists them. */
 static void print_kv_cache(const gguf_file *g) {
     seek_hparams hp;
     if (model_read_hparams(g, &hp)) {
         printf("KV cache:      - (not a loadable model: %s)\n", seek_last_error());
         return;
     }
-    const size_t per = kvcache_bytes_per_token(&hp, SEEK_TYPE_F16);
-    const int ctx = hp.n_ctx_train < 4096 ? hp.n_ctx_train : 4096;
+    const size_t per = kvcache_bytes_per_token(&hp, SESSION_CACHE_TYPE);
+    const int ctx = session_default_ctx(&hp);
     char b1[32], b2[32], b3[32];
     printf("KV cache:      %s per token at f16", seek_fmt_bytes(per, b1, sizeof b1));
     const char *ls = hp.n_layer == 1 ? "" : "s";
